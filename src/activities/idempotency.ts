@@ -1,0 +1,12 @@
+import { activityInfo } from '@temporalio/activity';
+
+/**
+ * The idempotency key of one side effect of the current run: `<workflowId>/<step>`, e.g.
+ * `order-ord_001/charge`. Derived from the workflow ID, so every retry, and a reset run of the same
+ * order, sends the same key and the provider deduplicates.
+ */
+export function idempotencyKeyFor(step: 'charge' | 'receipt' | 'order-status'): string {
+  const workflow = activityInfo().workflowExecution;
+  if (!workflow) throw new Error(`The ${step} idempotency key comes from the workflow ID: run this activity from the order workflow`);
+  return `${workflow.workflowId}/${step}`;
+}

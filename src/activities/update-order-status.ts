@@ -1,0 +1,52 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OrderStatus } from '../domain/order.js';
+import { ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED } from '../domain/failures.js';
+import { idempotencyKeyFor } from './idempotency.js';
+import { PROVIDER_REQUEST_TIMEOUT_MS } from './clients.js';
+
+export interface OrderStatusUpdate {
+  orderId: string;
+  status: OrderStatus;
+  chargeId?: string;
+}
+
+export interface OrderBackend {
+  baseUrl: string;
+  token?: string;
+}
+
+/** Statuses worth retrying: the backend may accept the same request later. */
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Update Order Status: PATCH <API_BASE_URL>/orders/<orderId> with the payment outcome. */
+export function createUpdateOrderStatus(backend: OrderBackend) {
+  return async function updateOrderStatus(update: OrderStatusUpdate): Promise<void> {
+    const target = `${backend.baseUrl}/orders/${encodeURIComponent(update.orderId)}`;
+    let response: Response;
+    try {
+      response = await fetch(target, {
+        method: 'PATCH',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKeyFor('order-status'),
+          ...(backend.token && { authorization: `Bearer ${backend.token}` }),
+        },
+        body: JSON.stringify({ status: update.status, ...(update.chargeId && { chargeId: update.chargeId }) }),
+        signal: AbortSignal.timeout(PROVIDER_REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw ApplicationFailure.retryable(`Order backend unreachable at PATCH ${target}: ${cause}`, ORDER_BACKEND_UNAVAILABLE);
+    }
+    if (response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    const body = (await response.text().catch(() => '')).slice(0, 300);
+    const message = `Order backend answered ${response.status} to PATCH ${target}${body ? `: ${body}` : ''}`;
+    if (isTransientStatus(response.status)) throw ApplicationFailure.retryable(message, ORDER_BACKEND_UNAVAILABLE);
+    throw ApplicationFailure.nonRetryable(message, ORDER_STATUS_REJECTED);
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * Stable ApplicationFailure types raised by the activities. Non-retryable ones mean "retrying
+ * cannot help"; retryable ones mean "the provider is unavailable right now". Safe in the workflow sandbox.
+ */
+/** The order cannot be processed as given (a field is missing or malformed): no charge was attempted. */
+export const INVALID_ORDER = 'InvalidOrder';
+/** Stripe refused the request itself (auth, permissions, invalid request, idempotency misuse): no charge was made. */
+export const CHARGE_REJECTED = 'ChargeRejected';
+/** Stripe could not be reached or answered 5xx/429: the charge outcome is not known yet. */
+export const STRIPE_UNAVAILABLE = 'StripeUnavailable';
+/** Resend refused the receipt (validation, auth, unverified sender...). */
+export const RECEIPT_REJECTED = 'ReceiptRejected';
+export const RESEND_UNAVAILABLE = 'ResendUnavailable';
+/** Slack answered with a permanent error (channel_not_found, invalid_auth, ...). */
+export const SLACK_REJECTED = 'SlackRejected';
+export const SLACK_UNAVAILABLE = 'SlackUnavailable';
+/** The order backend answered a 4xx other than 408/429: the status update cannot succeed as sent. */
+export const ORDER_STATUS_REJECTED = 'OrderStatusRejected';
+export const ORDER_BACKEND_UNAVAILABLE = 'OrderBackendUnavailable';

@@ -1,0 +1,78 @@
+/**
+ * The order domain shared by the API, the workflow and the activities.
+ * Types only, plus constants that are safe inside the workflow sandbox.
+ */
+
+export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
+export const DEFAULT_TASK_QUEUE = 'order-processing';
+export const DEFAULT_CURRENCY = 'usd';
+
+/** The trigger's `params`, as the seed's API trigger sends them. */
+export interface OrderParams {
+  orderId: string;
+  customerId: string;
+  /** Integer in the currency's minor unit (4999 = $49.99, 500 = ¥500). */
+  amount: number;
+  /** ISO 4217 code; defaults to `usd`. */
+  currency?: string;
+  email: string;
+}
+
+/** An order after Parse Order: every field present, validated and normalised. */
+export interface Order {
+  orderId: string;
+  customerId: string;
+  amount: number;
+  /** Lower-case ISO 4217 code, as Stripe expects. */
+  currency: string;
+  email: string;
+}
+
+export type ChargeResult =
+  | { outcome: 'succeeded'; chargeId: string }
+  | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
+
+export type OrderStatus = 'paid' | 'payment_failed';
+export type ReceiptState = 'sent' | 'failed' | 'skipped';
+
+export type OrderStep =
+  | 'parse-order'
+  | 'charge-card'
+  | 'send-receipt'
+  | 'notify-ops'
+  | 'update-order-status'
+  | 'completed'
+  | 'failed';
+
+export interface OrderResult {
+  orderId: string;
+  status: OrderStatus;
+  chargeId?: string;
+  declineCode?: string;
+  reason?: string;
+  receipt: ReceiptState;
+  opsNotified: boolean;
+}
+
+/** What the `status` query answers at any moment of a run. */
+export interface OrderProgress {
+  step: OrderStep;
+  orderId?: string;
+  status?: OrderStatus;
+  chargeId?: string;
+  declineCode?: string;
+  reason?: string;
+  receipt?: ReceiptState;
+  opsNotified?: boolean;
+  error?: string;
+}
+
+/** What Notify Ops is asked to tell the team. */
+export type OpsAlert =
+  | { kind: 'payment-failed'; order: Order; reason: string; declineCode?: string; chargeUncertain: boolean }
+  | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
+
+/** The workflow ID is the business key: one order, one run. */
+export function workflowIdForOrder(orderId: string): string {
+  return `order-${orderId}`;
+}

@@ -1,0 +1,1 @@
+export { orderProcessing, statusQuery } from './order-processing.js';

@@ -1,0 +1,164 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import type { OrderActivities } from '../activities/index.js';
+import type { ChargeResult, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
+import { INVALID_ORDER, ORDER_STATUS_REJECTED } from '../domain/failures.js';
+
+export const statusQuery = defineQuery<OrderProgress>('status');
+
+/** Parse Order is pure validation: a short timeout, and an invalid order fails without retry. */
+const { parseOrder } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+/** The seed's Charge Card retries: `{ limit: 3, delay: '5 seconds', backoff: 'exponential' }`. */
+const { chargeCard } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4 },
+});
+
+/** Notifications: a few quick retries, then the run goes on without them. */
+const { sendReceipt, notifyOps } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** The order record must end up right: keep retrying a backend outage for up to a week. */
+const { updateOrderStatus } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '7 days',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** The root cause's message of an activity failure, for people to read. */
+function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function failureType(error: unknown): string | undefined {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type ?? undefined : undefined;
+}
+
+type PaymentOutcome =
+  | { paid: true; chargeId: string }
+  | { paid: false; chargeId?: string; declineCode?: string; reason: string; chargeUncertain: boolean };
+
+/** Runs Charge Card. A decline, a rejected request or running out of retries is a failed payment, not a failed run. */
+async function charge(order: Order): Promise<PaymentOutcome> {
+  let result: ChargeResult;
+  try {
+    result = await chargeCard(order);
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    // A non-retryable rejection means Stripe refused the request: nothing was charged. Running out of
+    // retries (or time) means the last attempt's outcome is unknown.
+    return { paid: false, reason: failureMessage(error), chargeUncertain: error.retryState !== RetryState.NON_RETRYABLE_FAILURE };
+  }
+  if (result.outcome === 'succeeded') return { paid: true, chargeId: result.chargeId };
+  const { chargeId, declineCode, reason } = result;
+  return { paid: false, ...(chargeId && { chargeId }), declineCode, reason, chargeUncertain: false };
+}
+
+/**
+ * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)
+ * -> Update Order Status. Workflow ID: `order-<orderId>`.
+ */
+export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
+  const progress: OrderProgress = { step: 'parse-order' };
+  setHandler(statusQuery, () => progress);
+
+  try {
+    let order: Order;
+    try {
+      order = await parseOrder(params);
+    } catch (error) {
+      if (failureType(error) === INVALID_ORDER) {
+        throw ApplicationFailure.create({
+          type: INVALID_ORDER,
+          message: failureMessage(error),
+          nonRetryable: true,
+          details: error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.details ?? undefined : undefined,
+        });
+      }
+      throw error;
+    }
+    progress.orderId = order.orderId;
+
+    progress.step = 'charge-card';
+    const payment = await charge(order);
+    const status = payment.paid ? 'paid' : 'payment_failed';
+    const { chargeId } = payment;
+    Object.assign(progress, { status, ...(chargeId && { chargeId }) });
+
+    let receipt: ReceiptState = 'skipped';
+    let opsNotified = false;
+    if (payment.paid) {
+      progress.step = 'send-receipt';
+      try {
+        await sendReceipt({ order, chargeId: payment.chargeId });
+        receipt = 'sent';
+      } catch (error) {
+        receipt = 'failed';
+        progress.reason = `Receipt not sent: ${failureMessage(error)}`;
+        progress.step = 'notify-ops';
+        opsNotified = await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) });
+      }
+    } else {
+      Object.assign(progress, { reason: payment.reason, ...(payment.declineCode && { declineCode: payment.declineCode }) });
+      progress.step = 'notify-ops';
+      opsNotified = await tryNotifyOps({
+        kind: 'payment-failed',
+        order,
+        reason: payment.reason,
+        declineCode: payment.declineCode,
+        chargeUncertain: payment.chargeUncertain,
+      });
+    }
+    Object.assign(progress, { receipt, opsNotified });
+
+    progress.step = 'update-order-status';
+    try {
+      await updateOrderStatus({ orderId: order.orderId, status, ...(chargeId && { chargeId }) });
+    } catch (error) {
+      throw ApplicationFailure.create({
+        type: failureType(error) ?? ORDER_STATUS_REJECTED,
+        message: `Order ${order.orderId} is ${status} but its record could not be updated: ${failureMessage(error)}`,
+        nonRetryable: true,
+      });
+    }
+
+    progress.step = 'completed';
+    const { declineCode, reason } = progress;
+    return {
+      orderId: order.orderId,
+      status,
+      ...(chargeId && { chargeId }),
+      ...(declineCode && { declineCode }),
+      ...(reason && { reason }),
+      receipt,
+      opsNotified,
+    };
+  } catch (error) {
+    progress.step = 'failed';
+    progress.error = failureMessage(error);
+    throw error;
+  }
+}
+
+/** Notify Ops must never stop the order from being recorded: a failed alert is reported, not thrown. */
+async function tryNotifyOps(alert: Parameters<OrderActivities['notifyOps']>[0]): Promise<boolean> {
+  try {
+    await notifyOps(alert);
+    return true;
+  } catch {
+    return false;
+  }
+}
