@@ -1,0 +1,62 @@
+import { StripeStandIn } from './stripe.js';
+import { ResendStandIn } from './resend.js';
+import { SlackStandIn } from './slack.js';
+import { OrderBackendStandIn } from './order-backend.js';
+
+export { StripeStandIn, ResendStandIn, SlackStandIn, OrderBackendStandIn };
+
+/** Keys the stand-ins accept: test-mode shapes, never real credentials. */
+export const SANDBOX_CREDENTIALS = {
+  STRIPE_SECRET_KEY: 'sk_test_sandbox',
+  RESEND_API_KEY: 're_sandbox',
+  SLACK_BOT_TOKEN: 'xoxb-sandbox',
+} as const;
+
+export interface SandboxPorts {
+  stripe?: number;
+  resend?: number;
+  slack?: number;
+  backend?: number;
+}
+
+export interface Sandbox {
+  stripe: StripeStandIn;
+  resend: ResendStandIn;
+  slack: SlackStandIn;
+  backend: OrderBackendStandIn;
+  /** The worker's provider variables pointing at the stand-ins. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts the four provider stand-ins on loopback (port 0: free ports). */
+export async function startSandbox(ports: SandboxPorts = {}, options: { slackChannels?: string[] } = {}): Promise<Sandbox> {
+  const stripe = new StripeStandIn();
+  const resend = new ResendStandIn();
+  const slack = new SlackStandIn(options.slackChannels);
+  const backend = new OrderBackendStandIn();
+  const [stripeUrl, resendUrl, slackUrl, backendUrl] = await Promise.all([
+    stripe.listen(ports.stripe),
+    resend.listen(ports.resend),
+    slack.listen(ports.slack),
+    backend.listen(ports.backend),
+  ]);
+  return {
+    stripe,
+    resend,
+    slack,
+    backend,
+    env: {
+      ...SANDBOX_CREDENTIALS,
+      STRIPE_API_URL: stripeUrl,
+      RESEND_BASE_URL: resendUrl,
+      RECEIPT_FROM: 'Sandbox Shop <orders@shop.example.com>',
+      SLACK_API_URL: `${slackUrl}/api/`,
+      SLACK_CHANNEL: '#payments-alerts',
+      API_BASE_URL: backendUrl,
+    },
+    close: async () => {
+      await Promise.all([stripe.close(), resend.close(), slack.close(), backend.close()]);
+    },
+  };
+}

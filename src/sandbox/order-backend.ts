@@ -1,0 +1,49 @@
+import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './stand-in.js';
+
+export interface OrderRecord {
+  status: string;
+  chargeId?: string;
+  /** How many PATCHes changed or repeated this record. */
+  updates: number;
+  idempotencyKeys: string[];
+}
+
+const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'cancelled']);
+
+/** A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, chargeId? }`, 204. */
+export class OrderBackendStandIn extends StandIn {
+  readonly orders = new Map<string, OrderRecord>();
+
+  /** With a token, requests without `Authorization: Bearer <token>` get 401. */
+  constructor(private readonly token?: string) {
+    super('Order backend');
+  }
+
+  protected errorBody(status: number): unknown {
+    return { error: `Injected ${status} error` };
+  }
+
+  protected handle(request: StandInRequest): StandInReply {
+    if (this.token !== undefined && bearerToken(request.headers) !== this.token) return { status: 401, body: { error: 'unauthorized' } };
+    const match = /^\/orders\/([^/?]+)$/.exec(request.path);
+    if (request.method !== 'PATCH' || !match) return { status: 404, body: { error: 'not found' } };
+    let update: { status?: unknown; chargeId?: unknown };
+    try {
+      update = JSON.parse(request.body);
+    } catch {
+      return { status: 400, body: { error: 'body must be JSON' } };
+    }
+    if (typeof update.status !== 'string' || !ORDER_STATUSES.has(update.status)) {
+      return { status: 422, body: { error: `status must be one of ${[...ORDER_STATUSES].join(', ')}` } };
+    }
+    const orderId = decodeURIComponent(match[1]!);
+    const previous = this.orders.get(orderId);
+    this.orders.set(orderId, {
+      status: update.status,
+      ...(typeof update.chargeId === 'string' && { chargeId: update.chargeId }),
+      updates: (previous?.updates ?? 0) + 1,
+      idempotencyKeys: [...(previous?.idempotencyKeys ?? []), String(request.headers['idempotency-key'])],
+    });
+    return { status: 204 };
+  }
+}

@@ -1,0 +1,147 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A request as a stand-in received it, and the status it answered (0 for a dropped connection). */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  status: number;
+}
+
+export interface StandInRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface StandInReply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * An injected fault, consumed by the next request: answer `status` (with the provider's error body
+ * unless `body` is given) without handling it, drop the connection, or handle it and then hold the
+ * answer for `delayMs` (the work is done, the caller does not know yet).
+ */
+export type Fault = { status: number; body?: unknown } | { drop: true } | { delayMs: number };
+
+/** Random faults for load and fault runs: each request meets a fault with probability `rate`. */
+export interface RandomFaults {
+  rate: number;
+  faults: Fault[];
+  random?: () => number;
+}
+
+/**
+ * The base of every local provider stand-in: a real HTTP server on loopback that records what it
+ * received and can be told to fail, so tests assert on what reached the outside world.
+ */
+export abstract class StandIn {
+  readonly requests: RecordedRequest[] = [];
+  /** Added before every answer, to model a provider's latency. */
+  latencyMs = 0;
+  private readonly pendingFaults: Fault[] = [];
+  private randomFaults: RandomFaults | undefined;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly name: string) {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const received: StandInRequest = {
+          method: request.method ?? 'GET',
+          path: request.url ?? '/',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
+        void this.answer(received, response);
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** The next `count` requests meet `fault`. */
+  failNext(count: number, fault: Fault): void {
+    for (let i = 0; i < count; i += 1) this.pendingFaults.push(fault);
+  }
+
+  setRandomFaults(randomFaults: RandomFaults | undefined): void {
+    this.randomFaults = randomFaults;
+  }
+
+  /** Starts listening; resolves with the base URL. Port 0 picks a free port. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  protected abstract handle(request: StandInRequest): StandInReply | Promise<StandInReply>;
+
+  /** The provider's error body for an injected status. */
+  protected abstract errorBody(status: number): unknown;
+
+  private nextFault(): Fault | undefined {
+    const pending = this.pendingFaults.shift();
+    if (pending) return pending;
+    const random = this.randomFaults;
+    if (!random || random.faults.length === 0) return undefined;
+    const roll = random.random ?? Math.random;
+    return roll() < random.rate ? random.faults[Math.floor(roll() * random.faults.length)] : undefined;
+  }
+
+  private async answer(request: StandInRequest, response: ServerResponse): Promise<void> {
+    const record: RecordedRequest = { ...request, status: 0 };
+    this.requests.push(record);
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const fault = this.nextFault();
+    if (fault && 'drop' in fault) {
+      response.socket?.destroy();
+      return;
+    }
+    let reply: StandInReply;
+    if (fault && 'status' in fault) {
+      reply = { status: fault.status, body: fault.body ?? this.errorBody(fault.status) };
+    } else {
+      try {
+        reply = await this.handle(request);
+      } catch (error) {
+        reply = { status: 500, body: this.errorBody(500) };
+        console.error(`${this.name} stand-in failed on ${request.method} ${request.path}:`, error);
+      }
+      if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+    }
+    record.status = reply.status;
+    if (response.destroyed) return;
+    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    response.writeHead(reply.status, {
+      ...(payload && { 'content-type': 'application/json' }),
+      ...reply.headers,
+    });
+    response.end(payload);
+  }
+}
+
+/** The bearer token of a request, or undefined. */
+export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
+  return /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
+}
