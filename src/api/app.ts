@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { isGrpcServiceError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams } from '../domain/order.js';
+import { workflowIdForOrder, type OrderParams } from '../domain/order.js';
+import { startOrderWorkflow } from '../start-order.js';
 import { InvalidOrderError, parseOrder } from '../domain/validate-order.js';
 import { createBearerKeyCheck } from './auth.js';
 import { sendError } from './errors.js';
@@ -118,13 +119,7 @@ export function buildApp({ client, taskQueue, triggerApiKeys, logger = false }: 
       }
       const workflowId = workflowIdForOrder(orderId);
       try {
-        const handle = await client.workflow.start(ORDER_WORKFLOW_TYPE, {
-          workflowId,
-          taskQueue,
-          args: [request.body.params as OrderParams],
-          // One order, one run, ever: a finished order is never charged again by a repeat trigger.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
+        const handle = await startOrderWorkflow(client, taskQueue, request.body.params as OrderParams);
         request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
         return reply
           .code(201)

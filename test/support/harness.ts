@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadProviderConfig, type TemporalConfig } from '../../src/config.js';
+import { createOrderWorker } from '../../src/order-worker.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { OrderParams, OrderResult } from '../../src/domain/order.js';
+import { startOrderWorkflow } from '../../src/start-order.js';
+
+export interface Harness {
+  sandbox: Sandbox;
+  client: Client;
+  temporal: TemporalConfig;
+  /** Starts an order's workflow as the API does. */
+  startOrder(params: OrderParams): ReturnType<typeof startOrderWorkflow>;
+  runOrder(params: OrderParams): Promise<OrderResult>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Provider variables overriding the sandbox's (e.g. STRIPE_API_URL for stripe-mock). */
+  env?: Record<string, string>;
+  /** Start no in-process worker (a test runs the worker as a separate process). */
+  withoutWorker?: boolean;
+}
+
+// Worker logs only when something is wrong; once per test process, as the SDK requires.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/** A unique order ID, so tests sharing one Temporal server never collide. */
+export function uniqueOrderId(label: string): string {
+  return `ord_${label}_${randomUUID().slice(0, 8)}`;
+}
+
+export function sampleOrder(overrides: Partial<OrderParams> = {}): OrderParams {
+  return {
+    orderId: uniqueOrderId('test'),
+    customerId: 'cus_abc',
+    amount: 4999,
+    currency: 'usd',
+    email: 'customer@example.com',
+    ...overrides,
+  };
+}
+
+/** Stand-ins, a worker on its own task queue and a client, against the run's Temporal dev server. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sandbox = await startSandbox();
+  const address = inject('temporalAddress');
+  const temporal: TemporalConfig = {
+    connection: { address },
+    namespace: 'default',
+    taskQueue: `order-processing-test-${randomUUID()}`,
+  };
+  const providers = loadProviderConfig({ ...sandbox.env, ...options.env });
+  const started = options.withoutWorker
+    ? undefined
+    : await createOrderWorker({ temporal, providers, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const workerRun = started?.worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+
+  const startOrder = (params: OrderParams) => startOrderWorkflow(client, temporal.taskQueue, params);
+
+  return {
+    sandbox,
+    client,
+    temporal,
+    startOrder,
+    runOrder: async (params) => (await startOrder(params)).result(),
+    close: async () => {
+      started?.worker.shutdown();
+      await workerRun;
+      await started?.connection.close();
+      await connection.close();
+      await sandbox.close();
+    },
+  };
+}
