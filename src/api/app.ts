@@ -69,6 +69,8 @@ export function buildApp({ client, taskQueue, triggerApiKeys, logger = false }: 
     // Reject what does not match the schema; never drop unknown fields or coerce "100" into 100.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+  // JSON only: anything else is answered 415 rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
   const isAuthorized = createBearerKeyCheck(triggerApiKeys);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {

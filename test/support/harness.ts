@@ -25,8 +25,8 @@ export interface HarnessOptions {
   withoutWorker?: boolean;
 }
 
-// Worker logs only when something is wrong; once per test process, as the SDK requires.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// Tests provoke activity failures on purpose: log errors only. Once per test process, as the SDK requires.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 /** A unique order ID, so tests sharing one Temporal server never collide. */
 export function uniqueOrderId(label: string): string {
