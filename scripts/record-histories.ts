@@ -1,0 +1,46 @@
+/**
+ * Records the event histories that test/replay.test.ts replays: real runs on a real dev server with
+ * the sandbox stand-ins. Run after a deliberate, versioned change to the workflow's commands:
+ *   npm run record-histories
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadProviderConfig } from '../src/config.js';
+import { startDevServer } from '../src/dev/temporal-server.js';
+import { createOrderWorker } from '../src/order-worker.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { startOrderWorkflow } from '../src/start-order.js';
+import type { OrderParams } from '../src/domain/order.js';
+
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+const RECORDINGS: Record<string, OrderParams> = {
+  'order-paid': { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+  'order-declined': { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
+};
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const server = await startDevServer({ allowDownload: true });
+const sandbox = await startSandbox();
+const temporal = { connection: { address: server.address }, namespace: 'default', taskQueue: 'order-processing' };
+const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env) });
+const connection = await Connection.connect({ address: server.address });
+const client = new Client({ connection });
+try {
+  await worker.runUntil(async () => {
+    for (const [name, params] of Object.entries(RECORDINGS)) {
+      const handle = await startOrderWorkflow(client, temporal.taskQueue, params);
+      await handle.result();
+      const file = fileURLToPath(new URL(`${name}.history.json`, FIXTURES));
+      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2)}\n`);
+      console.log(`Recorded ${file}`);
+    }
+  });
+} finally {
+  await connection.close();
+  await workerConnection.close();
+  await sandbox.close();
+  await server.stop();
+}

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, inject } from 'vitest';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+/** Histories of real runs, recorded by `npm run record-histories` and committed. */
+const HISTORIES = ['order-paid', 'order-declined'];
+
+describe('determinism', () => {
+  it.each(HISTORIES)('replays the committed %s history with the current workflow code', async (name) => {
+    const json = JSON.parse(readFileSync(new URL(`./fixtures/${name}.history.json`, import.meta.url), 'utf8'));
+    const history = historyFromJSON(json);
+    const lastEvent = history.events?.at(-1);
+    expect(lastEvent?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `order-${name}`),
+    ).resolves.toBeUndefined();
+  });
+});

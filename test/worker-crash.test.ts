@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { sampleOrder, startHarness, type Harness } from './support/harness.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../src/worker.ts', import.meta.url));
+
+let harness: Harness;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  harness = await startHarness({ withoutWorker: true });
+});
+afterAll(async () => {
+  for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
+  await harness?.close();
+});
+
+/** `npm run worker` as its own process (node + tsx, no wrapper, so a signal reaches the worker itself). */
+function startWorkerProcess(): ChildProcess {
+  const worker = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+    env: {
+      ...process.env,
+      ...harness.sandbox.env,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: harness.temporal.taskQueue,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(worker);
+  return worker;
+}
+
+describe('a worker killed while the charge is in flight', () => {
+  it('completes the run after a restart with exactly one successful charge', async () => {
+    // Stripe does the charge but holds its answer: the worker dies not knowing the outcome.
+    harness.sandbox.stripe.failNext(1, { delayMs: 120_000 });
+    const order = sampleOrder();
+    const chargeRequests = () =>
+      harness.sandbox.stripe.requests.filter((request) => decodeURIComponent(request.body).includes(order.orderId));
+
+    const first = startWorkerProcess();
+    const handle = await harness.startOrder(order);
+    await expect.poll(() => chargeRequests().length, { timeout: 60_000, interval: 100 }).toBe(1);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    expect(first.signalCode).toBe('SIGKILL');
+
+    const second = startWorkerProcess();
+    const result = await handle.result();
+    second.kill('SIGTERM');
+    await once(second, 'exit');
+
+    const [charge] = harness.sandbox.stripe.successfulCharges(order.orderId);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+    expect(result).toMatchObject({ status: 'paid', chargeId: charge!.id, receipt: 'sent' });
+    // The retry after the charge activity's timeout sent the same key and got the first charge back.
+    expect(chargeRequests()).toHaveLength(2);
+    expect(new Set(chargeRequests().map((request) => request.headers['idempotency-key']))).toEqual(new Set([`order-${order.orderId}/charge`]));
+    expect(harness.sandbox.resend.emails.filter((email) => email.subject.includes(order.orderId))).toHaveLength(1);
+    expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'paid', chargeId: charge!.id });
+  });
+});
