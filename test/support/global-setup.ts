@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/dev/temporal-server.js';
 import { WORKFLOWS_PATH } from '../../src/order-worker.js';
@@ -19,7 +19,7 @@ export default async function setup(project: TestProject) {
   console.log(`Temporal dev server for tests at ${server.address}; temporal binary: ${server.route}`);
   const bundleDir = mkdtempSync(join(tmpdir(), 'order-processing-bundle-'));
   const workflowBundlePath = join(bundleDir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   writeFileSync(workflowBundlePath, code);
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', workflowBundlePath);
