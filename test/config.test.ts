@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadApiConfig, loadProviderConfig, loadTemporalConfig } from '../src/config.js';
+
+const providerEnv = {
+  STRIPE_SECRET_KEY: 'sk_test_123',
+  RESEND_API_KEY: 're_123',
+  RECEIPT_FROM: 'Shop <orders@shop.example.com>',
+  SLACK_BOT_TOKEN: 'xoxb-123',
+  API_BASE_URL: 'https://shop.example.com/api/',
+};
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    expect(loadTemporalConfig({})).toMatchObject({ connection: { address: 'localhost:7233' }, namespace: 'default', taskQueue: 'order-processing' });
+    expect(loadProviderConfig(providerEnv)).toMatchObject({
+      slack: { channel: '#payments-alerts' },
+      backend: { baseUrl: 'https://shop.example.com/api' },
+    });
+    expect(loadApiConfig({ TRIGGER_API_KEYS: 'ask_12345678, ask_abcdefgh' })).toEqual({
+      triggerApiKeys: ['ask_12345678', 'ask_abcdefgh'],
+      port: 3000,
+      host: '127.0.0.1',
+    });
+  });
+
+  it('reads the Temporal Cloud settings of @temporalio/envconfig', () => {
+    const config = loadTemporalConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'key' });
+    expect(config.connection).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', apiKey: 'key' });
+    expect(config.namespace).toBe('ns.acct');
+  });
+
+  it.each([
+    [{ ...providerEnv, STRIPE_SECRET_KEY: undefined }, 'STRIPE_SECRET_KEY'],
+    [{ ...providerEnv, STRIPE_SECRET_KEY: 'pk_test_123' }, 'STRIPE_SECRET_KEY'],
+    [{ ...providerEnv, STRIPE_API_URL: 'localhost:12111' }, 'STRIPE_API_URL'],
+    [{ ...providerEnv, RESEND_API_KEY: ' ' }, 'RESEND_API_KEY'],
+    [{ ...providerEnv, RECEIPT_FROM: 'orders' }, 'RECEIPT_FROM'],
+    [{ ...providerEnv, SLACK_BOT_TOKEN: undefined }, 'SLACK_BOT_TOKEN'],
+    [{ ...providerEnv, API_BASE_URL: 'ftp://shop' }, 'API_BASE_URL'],
+  ])('stops with a message naming the variable (%#: %s)', (env, variable) => {
+    expect(() => loadProviderConfig(env)).toThrow(ConfigError);
+    expect(() => loadProviderConfig(env)).toThrow(variable);
+  });
+
+  it.each([
+    [{}, 'TRIGGER_API_KEYS'],
+    [{ TRIGGER_API_KEYS: 'short' }, 'TRIGGER_API_KEYS'],
+    [{ TRIGGER_API_KEYS: 'ask_12345678', PORT: 'http' }, 'PORT'],
+  ])('stops the API with a message naming the variable (%#: %s)', (env, variable) => {
+    expect(() => loadApiConfig(env)).toThrow(variable);
+  });
+
+  it('rejects a malformed TEMPORAL_ADDRESS', () => {
+    expect(() => loadTemporalConfig({ TEMPORAL_ADDRESS: 'http://localhost:7233' })).toThrow('TEMPORAL_ADDRESS');
+  });
+});
