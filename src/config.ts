@@ -133,3 +133,13 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     host: optional(env, 'HOST') ?? '127.0.0.1',
   };
 }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** LOG_LEVEL of the worker and the API (default info). */
+export function loadLogLevel(env: Env = process.env): LogLevel {
+  const value = (optional(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(value as LogLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  return value as LogLevel;
+}

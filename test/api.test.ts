@@ -27,6 +27,10 @@ function trigger(body: unknown, headers: Record<string, string> = {}) {
   });
 }
 
+function readJson(response: Response): Promise<any> {
+  return response.json();
+}
+
 async function expectNoRun(orderId: string) {
   await expect(harness.client.workflow.getHandle(`order-${orderId}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 }
@@ -36,7 +40,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
     const params = sampleOrder();
     const response = await trigger({ connectionId: 'conn_1', params });
     expect(response.status).toBe(201);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body).toMatchObject({ id: `order-${params.orderId}`, workflowId: `order-${params.orderId}`, status: 'running', created: true });
     expect(body.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.headers.get('location')).toBe(`/api/runs/order-${params.orderId}`);
@@ -50,14 +54,14 @@ describe('POST /api/workflows/order-processing/trigger', () => {
   it('answers a repeat trigger with the existing run: one run, one charge', async () => {
     const params = sampleOrder();
     const responses = await Promise.all([trigger({ params }), trigger({ params }), trigger({ params })]);
-    const bodies = await Promise.all(responses.map((response) => response.json()));
+    const bodies = await Promise.all(responses.map(readJson));
     expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 201]);
     expect(new Set(bodies.map((body) => body.runId)).size).toBe(1);
 
     await harness.client.workflow.getHandle(`order-${params.orderId}`).result();
     const afterCompletion = await trigger({ params });
     expect(afterCompletion.status).toBe(200);
-    expect(await afterCompletion.json()).toMatchObject({ runId: bodies[0].runId, status: 'completed', created: false });
+    expect(await readJson(afterCompletion)).toMatchObject({ runId: bodies[0].runId, status: 'completed', created: false });
     expect(harness.sandbox.stripe.successfulCharges(params.orderId)).toHaveLength(1);
   });
 
@@ -74,7 +78,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
     const params = { ...sampleOrder(), ...override };
     const response = await trigger({ params });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.error).toMatchObject({ code: 'invalid_order', details: { field } });
     expect(body.error.message).toContain(field);
     expect(body.error.message).toContain(reason);
@@ -84,12 +88,12 @@ describe('POST /api/workflows/order-processing/trigger', () => {
   it('rejects a body without params, or with unknown top-level fields', async () => {
     const missing = await trigger({ connectionId: 'x' });
     expect(missing.status).toBe(400);
-    expect((await missing.json()).error).toMatchObject({ code: 'invalid_request', details: { field: 'params', reason: 'is required' } });
+    expect((await readJson(missing)).error).toMatchObject({ code: 'invalid_request', details: { field: 'params', reason: 'is required' } });
 
     const params = sampleOrder();
     const extra = await trigger({ params, priority: 'high' });
     expect(extra.status).toBe(400);
-    expect((await extra.json()).error.details).toEqual({ field: 'priority', reason: expect.stringContaining('not a known field') });
+    expect((await readJson(extra)).error.details).toEqual({ field: 'priority', reason: expect.stringContaining('not a known field') });
     await expectNoRun(params.orderId);
   });
 
@@ -103,7 +107,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
       });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
-      expect((await response.json()).error.code).toBe('unauthorized');
+      expect((await readJson(response)).error.code).toBe('unauthorized');
     }
     await expectNoRun(params.orderId);
   });
@@ -111,14 +115,14 @@ describe('POST /api/workflows/order-processing/trigger', () => {
   it('answers 413 for bodies over 100 KB, 415 for non-JSON and 400 for malformed JSON', async () => {
     const big = await trigger({ params: { ...sampleOrder(), padding: 'x'.repeat(101 * 1024) } });
     expect(big.status).toBe(413);
-    expect((await big.json()).error.code).toBe('body_too_large');
+    expect((await readJson(big)).error.code).toBe('body_too_large');
 
     const text = await trigger('orderId=1', { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
 
     const malformed = await trigger('{"params": ');
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error.code).toBe('bad_request');
+    expect((await readJson(malformed)).error.code).toBe('bad_request');
   });
 });
 

@@ -12,6 +12,7 @@ import { describeRun } from './runs.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
 export const BODY_LIMIT_BYTES = 100 * 1024;
+const READINESS_DEADLINE_MS = 2_000;
 
 export interface AppDeps {
   client: Client;
@@ -138,6 +139,17 @@ export function buildApp({ client, taskQueue, triggerApiKeys, logger = false }: 
       }
     },
   );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
+      return { status: 'ready' };
+    } catch {
+      return sendError(reply, 503, 'temporal_unavailable', 'Temporal is not reachable');
+    }
+  });
 
   app.get<{ Params: { workflowId: string } }>('/api/runs/:workflowId', async (request, reply) => {
     const run = await describeRun(client, request.params.workflowId);

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadApiConfig, loadTemporalConfig } from '../config.js';
+import { loadApiConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
 import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';
 
@@ -10,6 +10,7 @@ const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
 runMain(async () => {
   const api = loadApiConfig();
   const temporal = loadTemporalConfig();
+  const level = loadLogLevel();
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(temporal.connection);
   const client = new Client({ connection, namespace: temporal.namespace });
@@ -17,12 +18,12 @@ runMain(async () => {
     client,
     taskQueue: temporal.taskQueue,
     triggerApiKeys: api.triggerApiKeys,
-    logger: { level: process.env.LOG_LEVEL ?? 'info', redact: LOG_REDACTIONS },
+    logger: { level, redact: LOG_REDACTIONS },
   });
   app.addHook('onClose', async () => connection.close());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.log.info(`${signal} received: closing the API`);
+      app.log.warn(`${signal} received: closing the API`);
       void app.close();
     });
   }

@@ -10,7 +10,10 @@ export interface OrderRecord {
 
 const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'cancelled']);
 
-/** A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, chargeId? }`, 204. */
+/**
+ * A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, chargeId? }`
+ * answers 204; `GET /orders/:orderId` shows the record, so a person can check what the workflow wrote.
+ */
 export class OrderBackendStandIn extends StandIn {
   readonly orders = new Map<string, OrderRecord>();
 
@@ -26,6 +29,10 @@ export class OrderBackendStandIn extends StandIn {
   protected handle(request: StandInRequest): StandInReply {
     if (this.token !== undefined && bearerToken(request.headers) !== this.token) return { status: 401, body: { error: 'unauthorized' } };
     const match = /^\/orders\/([^/?]+)$/.exec(request.path);
+    if (match && request.method === 'GET') {
+      const order = this.orders.get(decodeURIComponent(match[1]!));
+      return order ? { status: 200, body: { orderId: decodeURIComponent(match[1]!), ...order } } : { status: 404, body: { error: 'no such order' } };
+    }
     if (request.method !== 'PATCH' || !match) return { status: 404, body: { error: 'not found' } };
     let update: { status?: unknown; chargeId?: unknown };
     try {

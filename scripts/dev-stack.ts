@@ -1,0 +1,195 @@
+/**
+ * `npm start`: the whole local stack in one command, with nothing but Node (and Go, or internet):
+ * a Temporal dev server with a SQLite file under .data/ and its Web UI, the sandbox stand-ins for
+ * Stripe, Resend, Slack and the order backend, the worker and the API as their own processes. Runs
+ * one order through it, prints where to look, and stops everything cleanly on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { startDevServer, type DevServer } from '../src/dev/temporal-server.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { TRIGGER_PATH } from '../src/api/app.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA_DIR = process.env.DEV_DATA_DIR ?? `${ROOT}.data`;
+const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
+const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+const API_PORT = Number(process.env.PORT ?? 3000);
+const API_KEY = process.env.TRIGGER_API_KEYS?.split(',')[0]?.trim() || 'ask_local_dev_key';
+const API_URL = `http://localhost:${API_PORT}`;
+
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      reject(new Error(`Port ${port} is already in use: stop what listens there (another stack?) or set ${variable} to another port.`)),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** A project process (`npm run worker` / `npm run api`), its output prefixed with its name. */
+function startProcess(name: string, entry: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
+    });
+  }
+  return child;
+}
+
+async function waitForApi(api: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (api.exitCode !== null) throw new Error(`The API exited with code ${api.exitCode} (see its output above)`);
+    const ready = await fetch(`${API_URL}/readyz`).then((response) => response.ok, () => false);
+    if (ready) return;
+    await sleep(250);
+  }
+  throw new Error(`The API did not become ready at ${API_URL}/readyz within 60s`);
+}
+
+function seedCurl(orderId: string): string {
+  return [
+    `curl -X POST ${API_URL}${TRIGGER_PATH} \\`,
+    `  -H "Authorization: Bearer ${API_KEY}" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{`,
+    `    "connectionId": "local",`,
+    `    "params": {`,
+    `      "orderId": "${orderId}",`,
+    `      "customerId": "cus_abc",`,
+    `      "amount": 4999,`,
+    `      "currency": "usd",`,
+    `      "email": "customer@example.com"`,
+    `    }`,
+    `  }'`,
+  ].join('\n');
+}
+
+/** Triggers one order over HTTP, as a user would, and waits for its result. */
+async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
+  const orderId = `ord_${Date.now()}`;
+  const response = await fetch(`${API_URL}${TRIGGER_PATH}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ connectionId: 'local', params: { orderId, customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' } }),
+  });
+  const started = (await response.json()) as { workflowId: string; runId: string };
+  console.log(`\nDemo order ${orderId}: HTTP ${response.status}, workflow ${started.workflowId}, run ${started.runId}`);
+  for (let attempt = 0; attempt < 120; attempt += 1) {
+    const run = (await (await fetch(`${API_URL}/api/runs/${started.workflowId}`)).json()) as { status: string; result?: unknown; failure?: unknown };
+    if (run.status !== 'running') {
+      console.log(`Demo order ${orderId} ${run.status}: ${JSON.stringify(run.result ?? run.failure)}`);
+      if (uiUrl) console.log(`  Web UI: ${uiUrl}/namespaces/default/workflows/${started.workflowId}`);
+      return;
+    }
+    await sleep(500);
+  }
+  console.log(`Demo order ${orderId} is still running; look at it in the Web UI.`);
+}
+
+function printGuide(server: DevServer, sandbox: Sandbox): void {
+  console.log(`
+Order processing stack is up. Ctrl-C stops everything.
+
+  API            ${API_URL}  (API key: ${API_KEY})
+  Temporal       ${server.address}  (binary: ${server.route})
+  Web UI         ${server.uiUrl ?? '(none)'}
+  Stand-ins      Stripe ${sandbox.env.STRIPE_API_URL}  Resend ${sandbox.env.RESEND_BASE_URL}
+                 Slack ${sandbox.env.SLACK_API_URL}  order backend ${sandbox.env.API_BASE_URL}
+  Run data       ${DATA_DIR}/temporal.sqlite (survives restarts)
+
+Trigger an order (the seed's example; change orderId for a new order, repeat it to see the existing run):
+
+${seedCurl('ord_001')}
+
+Then:
+  curl ${API_URL}/api/runs/order-ord_001
+  curl ${sandbox.env.API_BASE_URL}/orders/ord_001
+  temporal workflow show --address ${server.address} --workflow-id order-ord_001
+  temporal workflow query --address ${server.address} --workflow-id order-ord_001 --name status
+
+Sandbox behaviours, by customerId:
+  cus_decline                      the card is declined (generic_decline)
+  cus_decline_insufficient_funds   declined with that decline code (also expired_card, incorrect_cvc, ...)
+  cus_fail_500_x2                  Stripe answers 500 twice, then charges (same idempotency key)
+  cus_fail_503                     Stripe answers 503 every time: retries run out, ops are alerted
+`);
+}
+
+mkdirSync(DATA_DIR, { recursive: true });
+const children: ChildProcess[] = [];
+let server: DevServer | undefined;
+let sandbox: Sandbox | undefined;
+let stopping = false;
+
+async function stop(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping: API, worker, stand-ins, Temporal dev server...');
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+    }),
+  );
+  await sandbox?.close();
+  await server?.stop();
+  console.log('Stopped.');
+  process.exit(exitCode);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  await assertPortFree(TEMPORAL_PORT, 'TEMPORAL_PORT');
+  await assertPortFree(TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT');
+  await assertPortFree(API_PORT, 'PORT');
+  console.log('Starting the Temporal dev server...');
+  server = await startDevServer({
+    port: TEMPORAL_PORT,
+    uiPort: TEMPORAL_UI_PORT,
+    dbFilename: `${DATA_DIR}/temporal.sqlite`,
+    allowDownload: true,
+  });
+  console.log(`Temporal dev server at ${server.address}; temporal binary: ${server.route}`);
+  sandbox = await startSandbox();
+  // Warnings and errors only, so the guide below stays readable; LOG_LEVEL=info shows every request and activity.
+  const commonEnv = {
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: 'order-processing',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  for (const [name, entry, env] of [
+    ['worker', 'src/worker.ts', { ...commonEnv, ...sandbox.env }],
+    ['api', 'src/api/server.ts', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1' }],
+  ] as const) {
+    const child = startProcess(name, entry, env);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`The ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
+      void stop(1);
+    });
+    children.push(child);
+  }
+  await waitForApi(children[1]!);
+  await runDemoOrder(server.uiUrl);
+  printGuide(server, sandbox);
+} catch (error) {
+  console.error(`\nThe stack could not start: ${(error as Error).message}`);
+  await stop(1);
+}
