@@ -9,6 +9,9 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   status: number;
+  /** When the request arrived and when it was answered (ms since the epoch; answeredAt 0 if dropped). */
+  receivedAt: number;
+  answeredAt: number;
 }
 
 export interface StandInRequest {
@@ -110,7 +113,7 @@ export abstract class StandIn {
   }
 
   private async answer(request: StandInRequest, response: ServerResponse): Promise<void> {
-    const record: RecordedRequest = { ...request, status: 0 };
+    const record: RecordedRequest = { ...request, status: 0, receivedAt: Date.now(), answeredAt: 0 };
     this.requests.push(record);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     const fault = this.nextFault();
@@ -132,6 +135,7 @@ export abstract class StandIn {
     }
     record.status = reply.status;
     if (response.destroyed) return;
+    record.answeredAt = Date.now();
     const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     response.writeHead(reply.status, {
       ...(payload && { 'content-type': 'application/json' }),
