@@ -4,7 +4,7 @@
  * Stripe, Resend, Slack and the order backend, the worker and the API as their own processes. Runs
  * one order through it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { TRIGGER_PATH } from '../src/api/app.js';
+import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA_DIR = process.env.DEV_DATA_DIR ?? `${ROOT}.data`;
+const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
 const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const API_PORT = Number(process.env.PORT ?? 3000);
@@ -29,22 +29,6 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
-}
-
-/** A project process (`npm run worker` / `npm run api`), its output prefixed with its name. */
-function startProcess(name: string, entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
-    });
-  }
-  return child;
 }
 
 async function waitForApi(api: ChildProcess): Promise<void> {
@@ -137,14 +121,7 @@ async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('\nStopping: API, worker, stand-ins, Temporal dev server...');
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
-    }),
-  );
+  await Promise.all(children.map((child) => stopProcess(child)));
   await sandbox?.close();
   await server?.stop();
   console.log('Stopped.');
@@ -174,11 +151,11 @@ try {
     TEMPORAL_TASK_QUEUE: 'order-processing',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
-  for (const [name, entry, env] of [
-    ['worker', 'src/worker.ts', { ...commonEnv, ...sandbox.env }],
-    ['api', 'src/api/server.ts', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1' }],
+  for (const [name, env] of [
+    ['worker', { ...commonEnv, ...sandbox.env }],
+    ['api', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1' }],
   ] as const) {
-    const child = startProcess(name, entry, env);
+    const child = startProjectProcess(name, env, (line) => console.log(`[${name}] ${line}`));
     child.once('exit', (code, signal) => {
       if (stopping) return;
       console.error(`The ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
-
-const WORKER_ENTRY = fileURLToPath(new URL('../src/worker.ts', import.meta.url));
+import { startProjectProcess } from '../src/dev/project-process.js';
 
 let harness: Harness;
 const workers: ChildProcess[] = [];
@@ -18,16 +16,13 @@ afterAll(async () => {
   await harness?.close();
 });
 
-/** `npm run worker` as its own process (node + tsx, no wrapper, so a signal reaches the worker itself). */
+/** `npm run worker` as its own process. */
 function startWorkerProcess(): ChildProcess {
-  const worker = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-    env: {
-      ...process.env,
-      ...harness.sandbox.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: harness.temporal.taskQueue,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const worker = startProjectProcess('worker', {
+    ...harness.sandbox.env,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: harness.temporal.taskQueue,
+    LOG_LEVEL: 'error',
   });
   workers.push(worker);
   return worker;
