@@ -29,10 +29,11 @@ export interface StandInReply {
 
 /**
  * An injected fault, consumed by the next request: answer `status` (with the provider's error body
- * unless `body` is given) without handling it, drop the connection, or handle it and then hold the
- * answer for `delayMs` (the work is done, the caller does not know yet).
+ * unless `body` is given) without handling it; drop the connection before handling it; handle it and
+ * then drop the connection (the work is done, the caller never learns it); or handle it and hold the
+ * answer for `delayMs`.
  */
-export type Fault = { status: number; body?: unknown } | { drop: true } | { delayMs: number };
+export type Fault = { status: number; body?: unknown } | { drop: true } | { dropAfterHandling: true } | { delayMs: number };
 
 /** Random faults for load and fault runs: each request meets a fault with probability `rate`. */
 export interface RandomFaults {
@@ -132,6 +133,10 @@ export abstract class StandIn {
         console.error(`${this.name} stand-in failed on ${request.method} ${request.path}:`, error);
       }
       if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+      if (fault && 'dropAfterHandling' in fault) {
+        response.socket?.destroy();
+        return;
+      }
     }
     record.status = reply.status;
     if (response.destroyed) return;

@@ -1,0 +1,241 @@
+/**
+ * `npm run faults`: a few hundred orders through the real stack (Temporal dev server on a SQLite file,
+ * the worker and the API as processes, the sandbox stand-ins) while the worker is SIGKILLed and
+ * restarted, the Temporal server is stopped and restarted on the same database, and the stand-ins
+ * answer 500s, 429s, slow responses and dropped connections (before or after doing the work) at random. Then it checks that nothing was
+ * lost or charged twice, prints the figures, and exits 1 on any violation, naming the orders.
+ *
+ *   npm run faults -- [--orders 300] [--seed 1] [--kills 4] [--fault-rate 0.08] [--decline-share 0.15]
+ *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TRIGGER_PATH } from '../src/api/app.js';
+import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
+import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import type { Fault, StandIn } from '../src/sandbox/stand-in.js';
+import { checkInvariants, type OrderPlan } from './invariants.js';
+import { seededRandom } from './random.js';
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '300' },
+    seed: { type: 'string', default: String(Date.now() % 100_000) },
+    kills: { type: 'string', default: '4' },
+    'fault-rate': { type: 'string', default: '0.08' },
+    'decline-share': { type: 'string', default: '0.15' },
+    concurrency: { type: 'string', default: '10' },
+    'trigger-seconds': { type: 'string', default: '30' },
+    'deadline-seconds': { type: 'string', default: '300' },
+  },
+});
+const ORDERS = Number(args.orders);
+const SEED = Number(args.seed);
+const KILLS = Number(args.kills);
+const FAULT_RATE = Number(args['fault-rate']);
+const DECLINE_SHARE = Number(args['decline-share']);
+const CONCURRENCY = Number(args.concurrency);
+const TRIGGER_MS = Number(args['trigger-seconds']) * 1000;
+const DEADLINE_MS = Number(args['deadline-seconds']) * 1000;
+const API_KEY = 'ask_fault_suite_key';
+
+const random = seededRandom(SEED);
+const dataDir = mkdtempSync(join(tmpdir(), 'order-faults-'));
+const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0 };
+let server: DevServer | undefined;
+let sandbox: Sandbox | undefined;
+let worker: ChildProcess | undefined;
+let api: ChildProcess | undefined;
+let chaosRunning = true;
+
+function log(message: string): void {
+  console.log(`[faults +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}`);
+}
+
+const startedAt = Date.now();
+
+function startWorker(env: Record<string, string>): void {
+  const started = startProjectProcess('worker', env, (line) => line.includes('ERROR') && console.log(`[worker] ${line}`));
+  started.once('exit', (code, signal) => {
+    if (worker !== started || signal === 'SIGKILL' || !chaosRunning) return;
+    counters.unexpectedWorkerExits += 1;
+    log(`worker exited unexpectedly (${signal ?? code}); restarting`);
+    startWorker(env);
+  });
+  worker = started;
+}
+
+async function killAndRestartWorker(env: Record<string, string>): Promise<void> {
+  const victim = worker!;
+  victim.kill('SIGKILL');
+  await once(victim, 'exit');
+  counters.workerKills += 1;
+  log(`worker SIGKILLed (kill ${counters.workerKills}/${KILLS})`);
+  await sleep(random() * 1_000);
+  startWorker(env);
+}
+
+async function restartTemporal(port: number, dbFilename: string): Promise<void> {
+  log('stopping the Temporal dev server');
+  await server!.stop();
+  await sleep(1_000 + random() * 2_000);
+  server = await startDevServer({ port, dbFilename, allowDownload: true });
+  counters.serverRestarts += 1;
+  log('Temporal dev server restarted on the same database file');
+}
+
+/** Triggers one order like a well-behaved client: retries 5xx and network errors with backoff. */
+async function trigger(apiUrl: string, plan: OrderPlan): Promise<number | undefined> {
+  const body = JSON.stringify({
+    params: { orderId: plan.orderId, customerId: plan.declines ? 'cus_decline' : 'cus_fault', amount: 1000 + Math.floor(random() * 9000), currency: 'usd', email: 'buyer@example.com' },
+  });
+  const deadline = Date.now() + 120_000;
+  for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 5_000)) {
+    const status = await fetch(`${apiUrl}${TRIGGER_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body,
+    }).then((response) => response.status, () => 0);
+    if (status === 201 || status === 200) return Date.now();
+    if (status !== 0 && status < 500) throw new Error(`order ${plan.orderId} was refused with HTTP ${status}`);
+    counters.triggerRetries += 1;
+    await sleep(delay);
+  }
+  return undefined;
+}
+
+function percentile(sorted: number[], share: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+}
+
+async function main(): Promise<number> {
+  log(`seed ${SEED}: ${ORDERS} orders, ${KILLS} worker kills, 1 Temporal restart, fault rate ${FAULT_RATE}, decline share ${DECLINE_SHARE}`);
+  const port = await freePort();
+  const dbFilename = join(dataDir, 'temporal.sqlite');
+  server = await startDevServer({ port, dbFilename, allowDownload: true });
+  log(`Temporal dev server at ${server.address} (${server.route})`);
+  sandbox = await startSandbox();
+  const faults: Fault[] = [{ status: 500 }, { status: 429 }, { drop: true }, { dropAfterHandling: true }, { delayMs: 1_500 }];
+  for (const standIn of [sandbox.stripe, sandbox.resend, sandbox.slack]) standIn.setRandomFaults({ rate: FAULT_RATE, faults, random });
+  sandbox.backend.setRandomFaults({ rate: FAULT_RATE, faults: [{ status: 503 }, ...faults], random });
+
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const common = { TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: 'order-processing', LOG_LEVEL: 'error' };
+  const workerEnv = { ...common, ...sandbox.env };
+  startWorker(workerEnv);
+  api = startProjectProcess('api', { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1' });
+  while (!(await fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false))) await sleep(250);
+
+  const plans: OrderPlan[] = Array.from({ length: ORDERS }, (_, index) => ({
+    orderId: `ord_fault_${SEED}_${index}`,
+    declines: random() < DECLINE_SHARE,
+  }));
+
+  // Chaos during the trigger phase: worker kills spread over it, one Temporal restart in the middle.
+  const chaos = (async () => {
+    const events: Array<[number, () => Promise<void>]> = [
+      ...Array.from({ length: KILLS }, (_, k): [number, () => Promise<void>] => [
+        ((k + 1) / (KILLS + 1) + (random() - 0.5) * 0.1) * TRIGGER_MS,
+        () => killAndRestartWorker(workerEnv),
+      ]),
+      [TRIGGER_MS * 0.45, () => restartTemporal(port, dbFilename)],
+    ];
+    events.sort(([a], [b]) => a - b);
+    const chaosStart = Date.now();
+    for (const [at, act] of events) {
+      await sleep(Math.max(0, at - (Date.now() - chaosStart)));
+      await act();
+    }
+  })();
+
+  const acceptedAt = new Map<string, number>();
+  const interval = TRIGGER_MS / ORDERS;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < plans.length) {
+        const plan = plans[next]!;
+        next += 1;
+        const sendAt = startedTriggers + next * interval;
+        await sleep(Math.max(0, sendAt - Date.now()));
+        const accepted = await trigger(apiUrl, plan);
+        if (accepted !== undefined) acceptedAt.set(plan.orderId, accepted);
+      }
+    }),
+  );
+  await chaos;
+  log(`all orders triggered (${acceptedAt.size}/${ORDERS} accepted); waiting for every order to reach a final status`);
+
+  const deadline = Date.now() + DEADLINE_MS;
+  let lastReport = 0;
+  while (Date.now() < deadline) {
+    const done = plans.filter(({ orderId }) => sandbox!.backend.orders.has(orderId)).length;
+    if (done === plans.length) break;
+    if (Date.now() - lastReport > 10_000) {
+      log(`${done}/${plans.length} orders final`);
+      lastReport = Date.now();
+    }
+    await sleep(500);
+  }
+  chaosRunning = false;
+
+  const report = checkInvariants(sandbox, plans);
+  const notAccepted = plans.filter(({ orderId }) => !acceptedAt.has(orderId)).map(({ orderId }) => orderId);
+  if (notAccepted.length > 0) report.violations.push({ rule: 'trigger never accepted', orderIds: notAccepted });
+
+  const e2e = plans
+    .map(({ orderId }) => {
+      const final = sandbox!.backend.requests.filter((r) => r.path === `/orders/${orderId}` && r.status === 204).at(-1);
+      const accepted = acceptedAt.get(orderId);
+      return final && accepted ? final.answeredAt - accepted : undefined;
+    })
+    .filter((ms): ms is number => ms !== undefined)
+    .sort((a, b) => a - b);
+  const injected = (standIn: StandIn) => standIn.requests.filter((r) => r.status === 0 || r.status === 429 || r.status >= 500).length;
+  const figures: Array<[string, string | number]> = [
+    ['seed', SEED],
+    ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
+    ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
+    ['declining customers (by design)', plans.filter((plan) => plan.declines).length],
+    ['final: paid / payment_failed', `${report.paid} / ${report.paymentFailed}`],
+    ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],
+    ['receipts sent', sandbox.resend.emails.length],
+    ['worker SIGKILLs / unexpected worker exits', `${counters.workerKills} / ${counters.unexpectedWorkerExits}`],
+    ['Temporal server restarts', counters.serverRestarts],
+    ['injected faults: Stripe / Resend / Slack / backend', [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map(injected).join(' / ')],
+    ['requests: Stripe / Resend / Slack / backend', [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map((s) => s.requests.length).join(' / ')],
+    ['end-to-end ms p50 / p95 / max', `${percentile(e2e, 0.5)} / ${percentile(e2e, 0.95)} / ${e2e.at(-1)}`],
+    ['duration s', ((Date.now() - startedAt) / 1000).toFixed(1)],
+  ];
+  console.log('\nFault suite figures');
+  for (const [name, value] of figures) console.log(`  ${name.padEnd(52)} ${value}`);
+  if (report.violations.length === 0) {
+    console.log('\nNo violations: every order final and matching Stripe, no double charge, one idempotency key per order, one receipt per paid order.');
+    return 0;
+  }
+  console.log('\nVIOLATIONS');
+  for (const { rule, orderIds } of report.violations) console.log(`  ${rule}: ${orderIds.length} orders: ${orderIds.slice(0, 20).join(', ')}`);
+  return 1;
+}
+
+const startedTriggers = Date.now();
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  console.error(`The fault suite could not run: ${(error as Error).stack ?? error}`);
+} finally {
+  chaosRunning = false;
+  await Promise.all([worker, api].filter((child): child is ChildProcess => !!child).map((child) => stopProcess(child, 5_000)));
+  await sandbox?.close();
+  await server?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(exitCode);
