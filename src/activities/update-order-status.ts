@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { OrderStatus } from '../domain/order.js';
+import type { OrderRecordStatus } from '../domain/order.js';
 import { ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED } from '../domain/failures.js';
 import { idempotencyKeyFor } from './idempotency.js';
 import { PROVIDER_REQUEST_TIMEOUT_MS } from './clients.js';
 
 export interface OrderStatusUpdate {
   orderId: string;
-  status: OrderStatus;
+  status: OrderRecordStatus;
   chargeId?: string;
 }
 

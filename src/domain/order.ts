@@ -33,6 +33,8 @@ export type ChargeResult =
   | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
 
 export type OrderStatus = 'paid' | 'payment_failed';
+/** What the order backend is told: the payment outcome, or `cancelled` when the run was cancelled before the charge. */
+export type OrderRecordStatus = OrderStatus | 'cancelled';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
 export type OrderStep =
@@ -42,7 +44,15 @@ export type OrderStep =
   | 'notify-ops'
   | 'update-order-status'
   | 'completed'
+  | 'cancelled'
   | 'failed';
+
+/**
+ * How the run answered a cancellation request: `honoured` before the charge was attempted (nothing
+ * charged, order marked cancelled, run cancelled); `too-late` once the charge was in flight or done
+ * (the run goes on and records the true payment outcome).
+ */
+export type CancellationOutcome = 'honoured' | 'too-late';
 
 export interface OrderResult {
   orderId: string;
@@ -58,7 +68,8 @@ export interface OrderResult {
 export interface OrderProgress {
   step: OrderStep;
   orderId?: string;
-  status?: OrderStatus;
+  status?: OrderRecordStatus;
+  cancellation?: CancellationOutcome;
   chargeId?: string;
   declineCode?: string;
   reason?: string;

@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   defineQuery,
   proxyActivities,
   setHandler,
@@ -70,11 +72,23 @@ async function charge(order: Order): Promise<PaymentOutcome> {
 /**
  * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)
  * -> Update Order Status. Workflow ID: `order-<orderId>`.
+ *
+ * Cancellation (API, `temporal workflow cancel`, Web UI): honoured only before the charge is attempted
+ * (no charge, the order is marked `cancelled`, the run ends cancelled). Once the charge is in flight or
+ * done, the run ignores it and records the true payment outcome: a cancel never leaves a charged order
+ * unrecorded. The `status` query's `cancellation` field says which case applied.
  */
 export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
   const progress: OrderProgress = { step: 'parse-order' };
   setHandler(statusQuery, () => progress);
+  CancellationScope.current().cancelRequested.catch(() => {
+    progress.cancellation = progress.step === 'parse-order' ? 'honoured' : 'too-late';
+  });
+  // Activities never see the cancellation: the decision above is the only one.
+  return CancellationScope.nonCancellable(() => processOrder(params, progress));
+}
 
+async function processOrder(params: OrderParams, progress: OrderProgress): Promise<OrderResult> {
   try {
     let order: Order;
     try {
@@ -91,6 +105,7 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
       throw error;
     }
     progress.orderId = order.orderId;
+    if (progress.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
 
     progress.step = 'charge-card';
     const payment = await charge(order);
@@ -147,10 +162,21 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
       opsNotified,
     };
   } catch (error) {
-    progress.step = 'failed';
-    progress.error = failureMessage(error);
+    if (!(error instanceof CancelledFailure)) {
+      progress.step = 'failed';
+      progress.error = failureMessage(error);
+    }
     throw error;
   }
+}
+
+/** Marks the order cancelled in the backend and ends the run as cancelled; nothing was charged. */
+async function cancelBeforeCharge(order: Order, progress: OrderProgress): Promise<never> {
+  progress.step = 'update-order-status';
+  progress.status = 'cancelled';
+  await updateOrderStatus({ orderId: order.orderId, status: 'cancelled' });
+  progress.step = 'cancelled';
+  throw new CancelledFailure(`Order ${order.orderId} was cancelled before the charge: nothing was charged`);
 }
 
 /** Notify Ops must never stop the order from being recorded: a failed alert is reported, not thrown. */

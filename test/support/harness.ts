@@ -15,13 +15,15 @@ export interface Harness {
   /** Starts an order's workflow as the API does. */
   startOrder(params: OrderParams): ReturnType<typeof startOrderWorkflow>;
   runOrder(params: OrderParams): Promise<OrderResult>;
+  /** Starts the in-process worker (done at start unless `withoutWorker`). */
+  startWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   /** Provider variables overriding the sandbox's (e.g. STRIPE_API_URL for stripe-mock). */
   env?: Record<string, string>;
-  /** Start no in-process worker (a test runs the worker as a separate process). */
+  /** Start no in-process worker yet (a test runs the worker as a process, or starts it later). */
   withoutWorker?: boolean;
 }
 
@@ -54,10 +56,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     taskQueue: `order-processing-test-${randomUUID()}`,
   };
   const providers = loadProviderConfig({ ...sandbox.env, ...options.env });
-  const started = options.withoutWorker
-    ? undefined
-    : await createOrderWorker({ temporal, providers, workflowBundle: { codePath: inject('workflowBundlePath') } });
-  const workerRun = started?.worker.run();
+  let started: Awaited<ReturnType<typeof createOrderWorker>> | undefined;
+  let workerRun: Promise<void> | undefined;
+  const startWorker = async () => {
+    started = await createOrderWorker({ temporal, providers, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    workerRun = started.worker.run();
+  };
+  if (!options.withoutWorker) await startWorker();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: temporal.namespace });
 
@@ -69,6 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     temporal,
     startOrder,
     runOrder: async (params) => (await startOrder(params)).result(),
+    startWorker,
     close: async () => {
       started?.worker.shutdown();
       await workerRun;
