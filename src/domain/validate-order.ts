@@ -14,7 +14,8 @@ export class InvalidOrderError extends Error {
 const ORDER_FIELDS = new Set(['orderId', 'customerId', 'amount', 'currency', 'email']);
 const ORDER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
-const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+// The local part is a dot-atom (RFC 5322): no leading, trailing or doubled dots, so no "../../x@host".
+const EMAIL_PATTERN = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const MAX_EMAIL_LENGTH = 254;
 /** Stripe's largest charge amount (eight digits in the minor unit). */
 export const MAX_AMOUNT = 99_999_999;
