@@ -46,7 +46,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
     expect(response.headers.get('location')).toBe(`/api/runs/order-${params.orderId}`);
 
     await harness.client.workflow.getHandle(body.workflowId).result();
-    const run = await (await fetch(`${baseUrl}/api/runs/${body.workflowId}`)).json();
+    const run = await readJson(await fetch(`${baseUrl}/api/runs/${body.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } }));
     expect(run).toMatchObject({ workflowId: body.workflowId, runId: body.runId, status: 'completed', result: { status: 'paid', receipt: 'sent' } });
     expect(harness.sandbox.stripe.successfulCharges(params.orderId)).toHaveLength(1);
   });
@@ -68,12 +68,12 @@ describe('POST /api/workflows/order-processing/trigger', () => {
   it.each([
     ['a missing orderId', { orderId: undefined }, 'params.orderId', 'is required'],
     ['an empty customerId', { customerId: '' }, 'params.customerId', 'must not be empty'],
-    ['a string amount', { amount: '100' }, 'params.amount', 'must be a number, got a string'],
+    ['a string amount', { amount: '100' }, 'params.amount', 'must be an integer, got a string'],
     ['a float amount', { amount: 49.99 }, 'params.amount', 'positive integer'],
     ['a negative amount', { amount: -5 }, 'params.amount', 'positive integer'],
     ['an unknown currency', { currency: 'usdx' }, 'params.currency', 'ISO 4217'],
     ['a malformed email', { email: 'customer@' }, 'params.email', 'email address'],
-    ['an unknown field', { coupon: 'FREE' }, 'params.coupon', 'not a known order field'],
+    ['an unknown field', { coupon: 'FREE' }, 'params.coupon', 'is not a known field (expected orderId, customerId, amount, currency, email)'],
   ])('rejects %s with 400 naming the field, and starts nothing', async (_label, override, field, reason) => {
     const params = { ...sampleOrder(), ...override };
     const response = await trigger({ params });
@@ -128,7 +128,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
 
 describe('GET /api/runs/:workflowId', () => {
   it('answers 404 with a clear body for an unknown run', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/runs/order-does-not-exist' });
+    const response = await app.inject({ method: 'GET', url: '/api/runs/order-does-not-exist', headers: { authorization: `Bearer ${API_KEY}` } });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: { code: 'run_not_found', message: 'No run with workflow ID "order-does-not-exist"' } });
   });
@@ -138,7 +138,7 @@ describe('GET /api/runs/:workflowId', () => {
     harness.sandbox.backend.failNext(1, { status: 422 });
     const handle = await harness.startOrder(params);
     await handle.result().catch(() => undefined);
-    const response = await app.inject({ method: 'GET', url: `/api/runs/${handle.workflowId}` });
+    const response = await app.inject({ method: 'GET', url: `/api/runs/${handle.workflowId}`, headers: { authorization: `Bearer ${API_KEY}` } });
     expect(response.json()).toMatchObject({ status: 'failed', failure: { type: 'OrderStatusRejected', message: expect.stringContaining('422') } });
   });
 });

@@ -31,7 +31,13 @@ const sentOrderIds = new Set<string>();
 
 beforeAll(async () => {
   harness = await startHarness();
-  app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [OTHER_KEY, API_KEY] });
+  // Thousands of requests in seconds: far above the production rate limit, which is tested in api-runs.test.ts.
+  app = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [OTHER_KEY, API_KEY],
+    rateLimit: { max: 1_000_000, windowMs: 60_000 },
+  });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -492,7 +498,10 @@ function spreadSample<T>(items: T[], count: number): T[] {
 describe('after the battery', () => {
   it('started no run for any order it named and called no provider', async () => {
     expect(sentOrderIds.size).toBeGreaterThan(0);
-    for (const orderId of spreadSample([...sentOrderIds], 40)) {
+    // IDs holding lone surrogates are not valid UTF-8, so Temporal refuses to even look them up;
+    // the task-queue listing in the next test covers them.
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (const orderId of spreadSample([...sentOrderIds].filter((id) => !loneSurrogate.test(id)), 40)) {
       await expect(harness.client.workflow.getHandle(`order-${orderId}`).describe(), orderId).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
     const { stripe, resend, slack, backend } = harness.sandbox;

@@ -1,58 +1,43 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { isGrpcServiceError } from '@temporalio/client';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { workflowIdForOrder, type OrderParams } from '../domain/order.js';
-import { startOrderWorkflow } from '../start-order.js';
-import { InvalidOrderError, parseOrder } from '../domain/validate-order.js';
-import { createBearerKeyCheck } from './auth.js';
+import { STRICT_AJV_OPTIONS } from '../domain/validate-order.js';
+import { describeSchemaError } from '../domain/schema-errors.js';
+import { createApiKeyVerifier } from './auth.js';
+import type { ApiContext } from './context.js';
 import { sendError } from './errors.js';
-import { describeRun } from './runs.js';
+import { acceptStrictJsonOnly, answerClientError } from './request-guards.js';
+import { errorSchema } from './schemas.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { registerTriggerRoute, TRIGGER_PATH } from './routes/trigger.js';
 
-export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
+export { TRIGGER_PATH };
 export const BODY_LIMIT_BYTES = 100 * 1024;
-const READINESS_DEADLINE_MS = 2_000;
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface RateLimit {
+  /** Requests per API key (per client IP for requests without a valid key) in each window. */
+  max: number;
+  windowMs: number;
+}
 
 export interface AppDeps {
   client: Client;
   taskQueue: string;
   triggerApiKeys: readonly string[];
+  /** Base URL of the Temporal Web UI, for links to runs. */
+  webUiUrl?: string;
+  rateLimit?: RateLimit;
   logger?: FastifyServerOptions['logger'];
 }
 
-interface TriggerBody {
-  connectionId?: string;
-  params: unknown;
-}
-
-const triggerBodySchema = {
-  type: 'object',
-  required: ['params'],
-  additionalProperties: false,
-  properties: {
-    connectionId: { type: 'string', maxLength: 200 },
-    params: { type: 'object' },
-  },
-} as const;
-
-interface SchemaError {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params: { missingProperty?: string; additionalProperty?: string };
-}
-
-/** The first schema violation as a field and a reason, in the same terms as order validation errors. */
-function describeSchemaError([first]: SchemaError[]): { field: string; reason: string } {
-  const path = first?.instancePath.slice(1).replaceAll('/', '.') ?? '';
-  const prefix = path ? `${path}.` : '';
-  if (first?.keyword === 'required') return { field: `${prefix}${first.params.missingProperty}`, reason: 'is required' };
-  if (first?.keyword === 'additionalProperties') {
-    return { field: `${prefix}${first.params.additionalProperty}`, reason: 'is not a known field (expected connectionId, params)' };
-  }
-  return { field: path || 'body', reason: first?.message ?? 'is invalid' };
-}
+export const DEFAULT_RATE_LIMIT: RateLimit = { max: 600, windowMs: 60_000 };
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */
 function isTemporalUnavailable(error: unknown): boolean {
@@ -62,29 +47,69 @@ function isTemporalUnavailable(error: unknown): boolean {
   );
 }
 
-/** The HTTP trigger and run lookup. Built by a factory so tests can inject() or listen on a real port. */
-export function buildApp({ client, taskQueue, triggerApiKeys, logger = false }: AppDeps): FastifyInstance {
+/** The HTTP API. Built by a factory so tests can inject() or listen on a real port. */
+export function buildApp({
+  client,
+  taskQueue,
+  triggerApiKeys,
+  webUiUrl = 'http://localhost:8233',
+  rateLimit: limit = DEFAULT_RATE_LIMIT,
+  logger = false,
+}: AppDeps): FastifyInstance {
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT_BYTES,
     // Reject what does not match the schema; never drop unknown fields or coerce "100" into 100.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ajv: { customOptions: STRICT_AJV_OPTIONS },
+    clientErrorHandler: answerClientError,
+    // A caller's X-Request-Id is kept when it is well-formed; it is in every log line and response.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    },
   });
-  // JSON only: anything else is answered 415 rather than parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  const isAuthorized = createBearerKeyCheck(triggerApiKeys);
+  acceptStrictJsonOnly(app);
+  const verifyApiKey = createApiKeyVerifier(triggerApiKeys);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addSchema(errorSchema);
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
+  void app.register(helmet, { contentSecurityPolicy: false, global: true });
+  void app.register(rateLimit, {
+    max: limit.max,
+    timeWindow: limit.windowMs,
+    keyGenerator: (request) => verifyApiKey(request.headers.authorization) ?? `ip:${request.ip}`,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: {
+        code: 'rate_limited',
+        message: `More than ${context.max} requests in ${context.after}; retry after ${Math.ceil(context.ttl / 1000)} s`,
+      },
+    }),
+  });
+  void app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Order processing API',
+        version: '1.0.0',
+        description: 'Trigger durable order runs (charge, receipt or ops alert, order status) and inspect or cancel them.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'one of TRIGGER_API_KEYS' } } },
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, request, reply) => {
     if (error.validation) {
-      const { field, reason } = describeSchemaError(error.validation as SchemaError[]);
-      return sendError(reply, 400, 'invalid_request', `${field} ${reason}`, { field, reason });
+      const context = error.validationContext ?? 'body';
+      const problem = describeSchemaError((error.validation as Parameters<typeof describeSchemaError>[0][])[0]!, context);
+      const code = problem.field.startsWith('params.') ? 'invalid_order' : 'invalid_request';
+      return sendError(reply, 400, code, `${problem.field} ${problem.reason}`, { ...problem });
     }
-    if (error.statusCode === 413) {
-      return sendError(reply, 413, 'body_too_large', `Request body exceeds ${BODY_LIMIT_BYTES} bytes`);
-    }
-    if (error.statusCode === 415) {
-      return sendError(reply, 415, 'unsupported_media_type', 'Send the body as application/json');
-    }
+    if (error.statusCode === 429) return reply.code(429).send(error);
+    if (error.statusCode === 413) return sendError(reply, 413, 'body_too_large', `Request body exceeds ${BODY_LIMIT_BYTES} bytes`);
+    if (error.statusCode === 415) return sendError(reply, 415, 'unsupported_media_type', 'Send the body as application/json');
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'bad_request', error.message);
     }
@@ -95,67 +120,14 @@ export function buildApp({ client, taskQueue, triggerApiKeys, logger = false }: 
     request.log.error({ err: error }, 'Unhandled error');
     return sendError(reply, 500, 'internal_error', 'Internal error');
   });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`),
-  );
-
-  app.post<{ Body: TriggerBody }>(
-    TRIGGER_PATH,
-    {
-      schema: { body: triggerBodySchema },
-      onRequest: async (request, reply) => {
-        if (!isAuthorized(request.headers.authorization)) {
-          reply.header('www-authenticate', 'Bearer');
-          return sendError(reply, 401, 'unauthorized', 'Send a valid API key as "Authorization: Bearer <key>"');
-        }
-      },
-    },
-    async (request, reply) => {
-      let orderId: string;
-      try {
-        orderId = parseOrder(request.body.params).orderId;
-      } catch (error) {
-        if (!(error instanceof InvalidOrderError)) throw error;
-        const field = `params.${error.field}`.replace('params.params', 'params');
-        return sendError(reply, 400, 'invalid_order', `${field} ${error.reason}`, { field, reason: error.reason });
-      }
-      const workflowId = workflowIdForOrder(orderId);
-      try {
-        const handle = await startOrderWorkflow(client, taskQueue, request.body.params as OrderParams);
-        request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
-        return reply
-          .code(201)
-          .header('location', `/api/runs/${encodeURIComponent(workflowId)}`)
-          .send({ id: workflowId, workflowId, runId: handle.firstExecutionRunId, status: 'running', created: true });
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        const existing = await describeRun(client, workflowId);
-        if (!existing) throw error;
-        return reply
-          .code(200)
-          .header('location', `/api/runs/${encodeURIComponent(workflowId)}`)
-          .send({ id: workflowId, workflowId, runId: existing.runId, status: existing.status, created: false });
-      }
-    },
-  );
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
-      return { status: 'ready' };
-    } catch {
-      return sendError(reply, 503, 'temporal_unavailable', 'Temporal is not reachable');
-    }
+  const context: ApiContext = { client, taskQueue, webUiUrl: webUiUrl.replace(/\/$/, ''), isAuthorized: (authorization) => verifyApiKey(authorization) !== undefined };
+  void app.register(async (routes) => {
+    registerTriggerRoute(routes, context);
+    registerRunRoutes(routes, context);
+    registerHealthRoutes(routes, context);
+    routes.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   });
-
-  app.get<{ Params: { workflowId: string } }>('/api/runs/:workflowId', async (request, reply) => {
-    const run = await describeRun(client, request.params.workflowId);
-    if (!run) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${request.params.workflowId}"`);
-    return run;
-  });
-
   return app;
 }

@@ -5,17 +5,19 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Checks `Authorization: Bearer <key>` against the configured keys in constant time: keys are
- * compared as SHA-256 digests (equal length), and every configured key is compared every time.
+ * Verifies `Authorization: Bearer <key>` against the configured keys in constant time (keys are
+ * compared as SHA-256 digests of equal length, and every configured key is compared every time).
+ * Answers a stable, non-secret name of the key (for rate limiting), or undefined for a missing or
+ * wrong key.
  */
-export function createBearerKeyCheck(keys: readonly string[]): (authorization: string | undefined) => boolean {
+export function createApiKeyVerifier(keys: readonly string[]): (authorization: string | undefined) => string | undefined {
   const keyDigests = keys.map(digest);
   return (authorization) => {
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization ?? '');
-    if (!match) return false;
-    const given = digest(match[1]!);
+    const token = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization ?? '')?.[1];
+    if (token === undefined) return undefined;
+    const given = digest(token);
     let accepted = false;
     for (const keyDigest of keyDigests) accepted = timingSafeEqual(keyDigest, given) || accepted;
-    return accepted;
+    return accepted ? `key:${given.toString('hex').slice(0, 16)}` : undefined;
   };
 }

@@ -1,9 +1,13 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { OrderProgress, OrderResult } from '../domain/order.js';
+import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { optionalTsToDate } from '@temporalio/common/lib/time.js';
+import proto from '@temporalio/proto';
+import { ORDER_WORKFLOW_TYPE, type OrderProgress, type OrderResult } from '../domain/order.js';
 import { statusQuery } from '../workflows/order-processing.js';
+import { buildTimeline, type TimelineStep } from './timeline.js';
+import { RUN_STATUSES, runStatus, type RunStatus } from './run-status.js';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
 
 export interface RunView {
   workflowId: string;
@@ -11,21 +15,39 @@ export interface RunView {
   status: RunStatus;
   startTime: string;
   closeTime?: string;
-  /** The `status` query's answer while the run is open. */
+  /** The `status` query's answer while the run is open (current step, outcome so far). */
   progress?: OrderProgress;
   result?: OrderResult;
   failure?: { type?: string; message: string };
+  timeline: TimelineStep[];
+  /** The run in the Temporal Web UI. */
+  webUiUrl: string;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  status: RunStatus;
+  startTime?: string;
+  closeTime?: string;
 }
 
 const STATUS_QUERY_DEADLINE_MS = 3_000;
+const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 
-function runStatus(name: string): RunStatus {
-  const status = name.toLowerCase() as RunStatus;
-  return ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out', 'continued_as_new'].includes(status) ? status : 'unknown';
+export function webUiRunUrl(webUiBaseUrl: string, namespace: string, workflowId: string, runId: string): string {
+  return `${webUiBaseUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 }
 
-/** A run's status, and its result, failure or live progress; null when there is no such run. */
-export async function describeRun(client: Client, workflowId: string): Promise<RunView | null> {
+/** The `status` query's answer, or undefined when no worker answers in time (a run view must not hang). */
+export async function queryProgress(client: Client, workflowId: string): Promise<OrderProgress | undefined> {
+  return client.connection
+    .withDeadline(Date.now() + STATUS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
+    .catch(() => undefined);
+}
+
+/** A run's status, result, failure or live progress, and its step timeline; null when there is no such run. */
+export async function describeRun(client: Client, workflowId: string, webUiBaseUrl: string): Promise<RunView | null> {
   const handle = client.workflow.getHandle(workflowId);
   let description;
   try {
@@ -34,18 +56,21 @@ export async function describeRun(client: Client, workflowId: string): Promise<R
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
   }
+  const history = await handle.fetchHistory();
   const view: RunView = {
     workflowId,
     runId: description.runId,
     status: runStatus(description.status.name),
     startTime: description.startTime.toISOString(),
     ...(description.closeTime && { closeTime: description.closeTime.toISOString() }),
+    timeline: await buildTimeline(history.events ?? [], description.raw.pendingActivities ?? [], async (failure) => {
+      const error = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failure);
+      return ((error?.cause as Error | undefined) ?? error)?.message;
+    }),
+    webUiUrl: webUiRunUrl(webUiBaseUrl, client.options.namespace, workflowId, description.runId),
   };
   if (view.status === 'running') {
-    // With no worker polling, a query waits; a run view must not.
-    const progress = await client.connection
-      .withDeadline(Date.now() + STATUS_QUERY_DEADLINE_MS, () => handle.query(statusQuery))
-      .catch(() => undefined);
+    const progress = await queryProgress(client, workflowId);
     if (progress) view.progress = progress;
   } else if (view.status === 'completed') {
     view.result = (await handle.result()) as OrderResult;
@@ -61,4 +86,59 @@ export async function describeRun(client: Client, workflowId: string): Promise<R
     }
   }
   return view;
+}
+
+/** The params a run was started with, decoded as the client decodes anything (codec included). */
+export async function readRunInput(client: Client, workflowId: string): Promise<unknown> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const [params] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
+  return params;
+}
+
+export interface RunFilters {
+  status?: (typeof RUN_STATUSES)[number];
+  orderWorkflowId?: string;
+  startedAfter?: Date;
+  startedBefore?: Date;
+  limit: number;
+  cursor?: Buffer;
+}
+
+const STATUS_QUERY_VALUES: Record<(typeof RUN_STATUSES)[number], string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  terminated: 'Terminated',
+  timed_out: 'TimedOut',
+  continued_as_new: 'ContinuedAsNew',
+};
+
+/**
+ * Order runs on this task queue from Temporal visibility, newest first, one page at a time. Every
+ * value placed in the query is validated by the caller (an enum, a workflow ID of the order pattern,
+ * ISO dates), so nothing a client sends can change the query's shape.
+ */
+export async function listRuns(client: Client, taskQueue: string, filters: RunFilters): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+  const clauses = [`WorkflowType = '${ORDER_WORKFLOW_TYPE}'`, `TaskQueue = '${taskQueue}'`];
+  if (filters.status) clauses.push(`ExecutionStatus = '${STATUS_QUERY_VALUES[filters.status]}'`);
+  if (filters.orderWorkflowId) clauses.push(`WorkflowId = '${filters.orderWorkflowId}'`);
+  if (filters.startedAfter) clauses.push(`StartTime > '${filters.startedAfter.toISOString()}'`);
+  if (filters.startedBefore) clauses.push(`StartTime < '${filters.startedBefore.toISOString()}'`);
+  const response = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query: clauses.join(' AND '),
+    pageSize: filters.limit,
+    ...(filters.cursor && { nextPageToken: filters.cursor }),
+  });
+  const runs = (response.executions ?? []).map((execution) => ({
+    workflowId: execution.execution?.workflowId ?? '',
+    runId: execution.execution?.runId ?? '',
+    status: runStatus(WorkflowExecutionStatus[execution.status ?? 0] ?? 'unknown'),
+    ...(execution.startTime && { startTime: optionalTsToDate(execution.startTime)!.toISOString() }),
+    ...(execution.closeTime && { closeTime: optionalTsToDate(execution.closeTime)!.toISOString() }),
+  }));
+  const token = response.nextPageToken;
+  return { runs, ...(token && token.length > 0 && { nextCursor: Buffer.from(token).toString('base64url') }) };
 }

@@ -3,6 +3,10 @@ import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
+type Failure = temporal.api.failure.v1.IFailure;
+
+/** A failure's message for people, decoded (failure messages may be encrypted in the history). */
+export type DescribeFailure = (failure: Failure) => Promise<string | undefined>;
 
 /** The seed's node names, by activity type. */
 const STEP_NAMES: Record<string, string> = {
@@ -33,7 +37,11 @@ function iso(event: HistoryEvent): string | undefined {
  * The run's steps, from its event history (one entry per activity, in order), completed by the
  * pending activities' attempt counts and last failures while the run is open.
  */
-export function buildTimeline(events: HistoryEvent[], pending: PendingActivity[] = []): TimelineStep[] {
+export async function buildTimeline(
+  events: HistoryEvent[],
+  pending: PendingActivity[],
+  describeFailure: DescribeFailure,
+): Promise<TimelineStep[]> {
   const steps = new Map<string, TimelineStep & { activityId: string }>();
   const byActivityId = new Map<string, TimelineStep>();
   for (const event of events) {
@@ -63,8 +71,8 @@ export function buildTimeline(events: HistoryEvent[], pending: PendingActivity[]
     if (event.activityTaskStartedEventAttributes) {
       step.state = 'running';
       step.attempts = event.activityTaskStartedEventAttributes.attempt ?? 1;
-      const lastFailure = event.activityTaskStartedEventAttributes.lastFailure?.message;
-      if (lastFailure) step.lastFailure = lastFailure;
+      const lastFailure = event.activityTaskStartedEventAttributes.lastFailure;
+      if (lastFailure) step.lastFailure = await describeFailure(lastFailure);
       continue;
     }
     step.endTime = iso(event);
@@ -73,15 +81,15 @@ export function buildTimeline(events: HistoryEvent[], pending: PendingActivity[]
     const failure = event.activityTaskFailedEventAttributes?.failure ?? event.activityTaskTimedOutEventAttributes?.failure;
     if (failure) {
       step.state = event.activityTaskFailedEventAttributes ? 'failed' : 'timed_out';
-      step.lastFailure = failure.cause?.message ?? failure.message ?? undefined;
+      step.lastFailure = await describeFailure(failure);
     }
   }
   for (const activity of pending) {
     const step = byActivityId.get(activity.activityId ?? '');
     if (!step) continue;
     step.attempts = activity.attempt ?? step.attempts;
-    if (activity.lastFailure?.message) {
-      step.lastFailure = activity.lastFailure.message;
+    if (activity.lastFailure) {
+      step.lastFailure = await describeFailure(activity.lastFailure);
       step.state = 'retrying';
     }
   }

@@ -7,16 +7,8 @@ export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
 export const DEFAULT_TASK_QUEUE = 'order-processing';
 export const DEFAULT_CURRENCY = 'usd';
 
-/** The trigger's `params`, as the seed's API trigger sends them. */
-export interface OrderParams {
-  orderId: string;
-  customerId: string;
-  /** Integer in the currency's minor unit (4999 = $49.99, 500 = ¥500). */
-  amount: number;
-  /** ISO 4217 code; defaults to `usd`. */
-  currency?: string;
-  email: string;
-}
+/** The trigger's `params`, as the seed's API trigger sends them (typed by its schema). */
+export type { OrderParams } from './order-schema.js';
 
 /** An order after Parse Order: every field present, validated and normalised. */
 export interface Order {

@@ -1,0 +1,10 @@
+import type { Client } from '@temporalio/client';
+
+/** What the routes share: the process's one Temporal client and the service's settings. */
+export interface ApiContext {
+  client: Client;
+  taskQueue: string;
+  /** Base URL of the Temporal Web UI, for links to runs. */
+  webUiUrl: string;
+  isAuthorized(authorization: string | undefined): boolean;
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ApiContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { runStatus } from '../run-status.js';
+import { describeRun, listRuns, queryProgress } from '../runs.js';
+import { requireApiKey } from './trigger.js';
+import {
+  cancelResponseSchema,
+  runListQuerySchema,
+  runListSchema,
+  runParamsSchema,
+  runViewSchema,
+  type RunListQuery,
+  type RunParams,
+} from '../schemas.js';
+
+const errorRef = { $ref: 'Error#' } as const;
+/** How long the cancel endpoint waits for the run to say whether it honoured the cancellation. */
+const CANCEL_ANSWER_WAIT_MS = 5_000;
+
+const CANCEL_MESSAGES = {
+  cancelled: 'Cancelled before the charge: nothing was charged and the order is marked cancelled in the backend.',
+  too_late: 'The charge was already in flight or done: the run goes on and records the true payment outcome.',
+  requested:
+    'Cancellation requested, but no worker has handled it yet. It is honoured only if the charge has not started; GET the run to see the outcome.',
+} as const;
+
+/** Run inspection and control: list, details with timeline, cancel. Behind the same API keys as the trigger. */
+export function registerRunRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { client } = context;
+  const requireKey = requireApiKey(context);
+
+  app.get<{ Querystring: RunListQuery }>(
+    '/api/runs',
+    {
+      schema: { summary: 'List order runs', security: [{ apiKey: [] }], querystring: runListQuerySchema, response: { 200: runListSchema, 400: errorRef, 401: errorRef } },
+      onRequest: requireKey,
+    },
+    async (request, reply) => {
+      const { status, orderId, startedAfter, startedBefore, limit, cursor } = request.query;
+      const after = startedAfter ? new Date(startedAfter) : undefined;
+      const before = startedBefore ? new Date(startedBefore) : undefined;
+      for (const [name, date] of [['startedAfter', after], ['startedBefore', before]] as const) {
+        if (date && Number.isNaN(date.getTime())) return sendError(reply, 400, 'invalid_request', `${name} must be an ISO 8601 date-time`, { field: name });
+      }
+      return listRuns(client, context.taskQueue, {
+        status,
+        ...(orderId && { orderWorkflowId: `order-${orderId}` }),
+        startedAfter: after,
+        startedBefore: before,
+        limit: Number(limit ?? 20),
+        cursor: cursor ? Buffer.from(cursor, 'base64url') : undefined,
+      });
+    },
+  );
+
+  app.get<{ Params: RunParams }>(
+    '/api/runs/:workflowId',
+    {
+      schema: { summary: 'A run: status, current step, result or failure, step timeline', security: [{ apiKey: [] }], params: runParamsSchema, response: { 200: runViewSchema, 401: errorRef, 404: errorRef } },
+      onRequest: requireKey,
+    },
+    async (request, reply) => {
+      const run = await describeRun(client, request.params.workflowId, context.webUiUrl);
+      if (!run) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${request.params.workflowId}"`);
+      return run;
+    },
+  );
+
+  app.post<{ Params: RunParams }>(
+    '/api/runs/:workflowId/cancel',
+    {
+      schema: {
+        summary: 'Cancel a run: honoured before the charge, otherwise the run records the true outcome',
+        security: [{ apiKey: [] }],
+        params: runParamsSchema,
+        response: { 200: cancelResponseSchema, 202: cancelResponseSchema, 401: errorRef, 404: errorRef, 409: errorRef },
+      },
+      onRequest: requireKey,
+    },
+    async (request, reply) => {
+      const { workflowId } = request.params;
+      const handle = client.workflow.getHandle(workflowId);
+      let description;
+      try {
+        description = await handle.describe();
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
+        throw error;
+      }
+      const status = runStatus(description.status.name);
+      if (status !== 'running') {
+        return sendError(reply, 409, 'run_closed', `Run ${workflowId} is already ${status}; there is nothing to cancel`, { status });
+      }
+      await handle.cancel();
+      const deadline = Date.now() + CANCEL_ANSWER_WAIT_MS;
+      while (Date.now() < deadline) {
+        const cancellation = (await queryProgress(client, workflowId))?.cancellation;
+        if (cancellation) {
+          const outcome = cancellation === 'honoured' ? 'cancelled' : 'too_late';
+          return { workflowId, runId: description.runId, outcome, message: CANCEL_MESSAGES[outcome] };
+        }
+        await sleep(100);
+      }
+      return reply.code(202).send({ workflowId, runId: description.runId, outcome: 'requested', message: CANCEL_MESSAGES.requested });
+    },
+  );
+}

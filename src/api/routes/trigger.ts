@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { workflowIdForOrder, type Order } from '../../domain/order.js';
+import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
+import { findRunByIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
+import type { ApiContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { describeRun, readRunInput } from '../runs.js';
+import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
+
+export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
+
+const COMPARED_FIELDS = ['customerId', 'amount', 'currency', 'email'] as const;
+
+/** The fields (never their values: they are personal data) in which two normalised orders differ. */
+function differingFields(existing: Order, requested: Order): string[] {
+  return COMPARED_FIELDS.filter((field) => existing[field] !== requested[field]).map((field) => `params.${field}`);
+}
+
+/** Rejects a request without a valid API key before its body is read. */
+export function requireApiKey(context: ApiContext) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!context.isAuthorized(request.headers.authorization)) {
+      reply.header('www-authenticate', 'Bearer');
+      return sendError(reply, 401, 'unauthorized', 'Send a valid API key as "Authorization: Bearer <key>"');
+    }
+  };
+}
+
+/**
+ * POST the seed's `{ connectionId?, params }`: validates (400 naming the field), starts the order's
+ * run (201), or answers a repeat with the existing run (200), or 409 when the repeat's params, or its
+ * Idempotency-Key, disagree with the existing run.
+ */
+export function registerTriggerRoute(app: FastifyInstance, context: ApiContext): void {
+  const { client, taskQueue } = context;
+  app.post<{ Body: TriggerBody; Headers: TriggerHeaders }>(
+    TRIGGER_PATH,
+    {
+      schema: {
+        summary: 'Start the order workflow for one order',
+        security: [{ apiKey: [] }],
+        body: triggerBodySchema,
+        headers: triggerHeadersSchema,
+        response: triggerResponseSchema,
+      },
+      onRequest: requireApiKey(context),
+    },
+    async (request, reply) => {
+      let order: Order;
+      try {
+        order = parseOrder(request.body.params);
+      } catch (error) {
+        if (!(error instanceof InvalidOrderError)) throw error;
+        const field = `params.${error.field}`;
+        return sendError(reply, 400, 'invalid_order', `${field} ${error.reason}`, { field, reason: error.reason });
+      }
+      const workflowId = workflowIdForOrder(order.orderId);
+      const idempotencyKey = request.headers['idempotency-key'];
+      if (idempotencyKey) {
+        const keyedRun = await findRunByIdempotencyKey(client, idempotencyKey);
+        if (keyedRun && keyedRun !== workflowId) {
+          return sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${keyedRun}, a different order; use a new key`, {
+            workflowId: keyedRun,
+          });
+        }
+      }
+      const location = `/api/runs/${encodeURIComponent(workflowId)}`;
+      try {
+        const handle = await startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey);
+        request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
+        return reply
+          .code(201)
+          .header('location', location)
+          .send({ id: workflowId, workflowId, runId: handle.firstExecutionRunId, status: 'running', created: true });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      const differences = differingFields(parseOrder(await readRunInput(client, workflowId)), order);
+      if (differences.length > 0) {
+        return sendError(
+          reply,
+          409,
+          'order_conflict',
+          `Order ${order.orderId} already has a run with different ${differences.join(', ')}; an order is processed once`,
+          { workflowId, fields: differences },
+        );
+      }
+      const existing = await describeRun(client, workflowId, context.webUiUrl);
+      return reply
+        .code(200)
+        .header('location', location)
+        .send({ id: workflowId, workflowId, runId: existing!.runId, status: existing!.status, created: false });
+    },
+  );
+}

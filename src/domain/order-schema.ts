@@ -1,0 +1,59 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
+/** Stripe's largest charge amount (eight digits in the minor unit). */
+export const MAX_AMOUNT = 99_999_999;
+
+/**
+ * The trigger's `params`: the one source of the order's rules. The HTTP trigger validates with it
+ * (and publishes it in /openapi.json), Parse Order validates with it, and OrderParams is its type.
+ * Each field's `description` is also the reason given when a value breaks its rule.
+ */
+export const orderParamsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'customerId', 'amount', 'email'],
+  properties: {
+    orderId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$',
+      description: 'must be 1-100 characters of letters, digits, "_", ".", ":" or "-", starting with a letter or digit',
+      examples: ['ord_001'],
+    },
+    customerId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$',
+      description: 'must be 1-255 characters of letters, digits, "_" or "-" (a Stripe customer ID such as cus_abc)',
+      examples: ['cus_abc'],
+    },
+    amount: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_AMOUNT,
+      description: `must be a positive integer in the currency's minor unit (4999 for $49.99), at most ${MAX_AMOUNT}`,
+      examples: [4999],
+    },
+    currency: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[A-Za-z]{3}$',
+      description: 'must be a 3-letter ISO 4217 currency code such as usd, eur or jpy (default usd)',
+      examples: ['usd'],
+    },
+    email: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 254,
+      // A dot-atom local part (RFC 5322: no leading, trailing or doubled dots) and a host name.
+      pattern:
+        "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+      description: 'must be an email address such as customer@example.com',
+      examples: ['customer@example.com'],
+    },
+  },
+} as const;
+
+export type OrderParams = FromSchema<typeof orderParamsSchema>;
