@@ -1,15 +1,21 @@
 /**
  * `npm start`: the whole local stack in one command, with nothing but Node (and Go, or internet):
  * a Temporal dev server with a SQLite file under .data/ and its Web UI, the sandbox stand-ins for
- * Stripe, Resend, Slack and the order backend, the worker and the API as their own processes. Runs
- * one order through it, prints where to look, and stops everything cleanly on Ctrl-C.
+ * Stripe, Resend, Slack and the order backend, the worker and the API as their own processes, and the
+ * codec server that lets the Web UI and the CLI show the encrypted payloads. Runs one order through
+ * it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startDevServer, type DevServer } from '../src/dev/temporal-server.js';
+import type { FastifyInstance } from 'fastify';
+import { buildCodecApp } from '../src/codec/app.js';
+import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
+import { EncryptionCodec } from '../src/codec/encryption-codec.js';
+import { loadCodecConfig, loadCodecServerConfig, type CodecKey, type CodecServerConfig } from '../src/config.js';
+import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { TRIGGER_PATH } from '../src/api/app.js';
 import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
@@ -20,6 +26,9 @@ const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const API_PORT = Number(process.env.PORT ?? 3000);
 const API_KEY = process.env.TRIGGER_API_KEYS?.split(',')[0]?.trim() || 'ask_local_dev_key';
 const API_URL = `http://localhost:${API_PORT}`;
+// Encryption is on, as in production: the user's TEMPORAL_CODEC_KEYS, else the public development key.
+const CODEC_KEYS = process.env.TEMPORAL_CODEC_KEYS?.trim() || DEV_CODEC_KEYS;
+const DEFAULT_CODEC_PORT = 8888;
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -29,6 +38,39 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
+}
+
+/** CODEC_PORT when set (it must be free); else 8888, or any free port when 8888 is taken (the stack wires the UI to it). */
+async function pickCodecPort(): Promise<number> {
+  if (process.env.CODEC_PORT !== undefined) {
+    const port = Number(process.env.CODEC_PORT);
+    await assertPortFree(port, 'CODEC_PORT');
+    return port;
+  }
+  return assertPortFree(DEFAULT_CODEC_PORT, 'CODEC_PORT').then(() => DEFAULT_CODEC_PORT, () => freePort());
+}
+
+/**
+ * The codec server, in this process like the stand-ins, for the Web UI's origins. The Web UI of the dev
+ * server cannot send a token, so unless CODEC_AUTH_TOKENS is set the server runs without authentication:
+ * it listens on 127.0.0.1 only and holds the development key.
+ */
+async function startCodecServer(keys: CodecKey[], port: number): Promise<{ app: FastifyInstance; config: CodecServerConfig; url: string }> {
+  const config = loadCodecServerConfig({
+    CODEC_PORT: String(port),
+    CODEC_HOST: '127.0.0.1',
+    CODEC_CORS_ORIGIN: `http://localhost:${TEMPORAL_UI_PORT},http://127.0.0.1:${TEMPORAL_UI_PORT}`,
+    ...(process.env.CODEC_AUTH_TOKENS ? { CODEC_AUTH_TOKENS: process.env.CODEC_AUTH_TOKENS } : { CODEC_AUTH_DISABLED: 'true' }),
+  });
+  const app = buildCodecApp({
+    codec: new EncryptionCodec(keys),
+    namespace: 'default',
+    corsOrigins: config.corsOrigins,
+    authTokens: config.authTokens,
+    logger: { level: process.env.LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] },
+  });
+  await app.listen({ port: config.port, host: config.host });
+  return { app, config, url: `http://localhost:${config.port}` };
 }
 
 async function waitForApi(api: ChildProcess): Promise<void> {
@@ -71,7 +113,7 @@ async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
   const started = (await response.json()) as { workflowId: string; runId: string };
   console.log(`\nDemo order ${orderId}: HTTP ${response.status}, workflow ${started.workflowId}, run ${started.runId}`);
   for (let attempt = 0; attempt < 120; attempt += 1) {
-    const run = (await (await fetch(`${API_URL}/api/runs/${started.workflowId}`)).json()) as { status: string; result?: unknown; failure?: unknown };
+    const run = (await (await fetch(`${API_URL}/api/runs/${started.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { status: string; result?: unknown; failure?: unknown };
     if (run.status !== 'running') {
       console.log(`Demo order ${orderId} ${run.status}: ${JSON.stringify(run.result ?? run.failure)}`);
       if (uiUrl) console.log(`  Web UI: ${uiUrl}/namespaces/default/workflows/${started.workflowId}`);
@@ -82,13 +124,15 @@ async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
   console.log(`Demo order ${orderId} is still running; look at it in the Web UI.`);
 }
 
-function printGuide(server: DevServer, sandbox: Sandbox): void {
+function printGuide(server: DevServer, sandbox: Sandbox, codecUrl: string, codecAuth: boolean): void {
+  const codecFlags = `--codec-endpoint ${codecUrl}${codecAuth ? ` --codec-auth 'Bearer <one of CODEC_AUTH_TOKENS>'` : ''}`;
   console.log(`
 Order processing stack is up. Ctrl-C stops everything.
 
   API            ${API_URL}  (API key: ${API_KEY})
   Temporal       ${server.address}  (binary: ${server.route})
-  Web UI         ${server.uiUrl ?? '(none)'}
+  Web UI         ${server.uiUrl ?? '(none)'}  (decodes payloads through the codec server${codecAuth ? ' only if it can send a token' : ''})
+  Codec server   ${codecUrl}  (${codecAuth ? 'Authorization: Bearer <one of CODEC_AUTH_TOKENS>' : 'no token: loopback only, local stack only'})
   Stand-ins      Stripe ${sandbox.env.STRIPE_API_URL}  Resend ${sandbox.env.RESEND_BASE_URL}
                  Slack ${sandbox.env.SLACK_API_URL}  order backend ${sandbox.env.API_BASE_URL}
   Run data       ${DATA_DIR}/temporal.sqlite (survives restarts)
@@ -98,10 +142,11 @@ Trigger an order (the seed's example; change orderId for a new order, repeat it 
 ${seedCurl('ord_001')}
 
 Then:
-  curl ${API_URL}/api/runs/order-ord_001
+  curl -H "Authorization: Bearer ${API_KEY}" ${API_URL}/api/runs/order-ord_001
   curl ${sandbox.env.API_BASE_URL}/orders/ord_001
-  temporal workflow show --address ${server.address} --workflow-id order-ord_001
-  temporal workflow query --address ${server.address} --workflow-id order-ord_001 --name status
+  temporal workflow show --address ${server.address} --workflow-id order-ord_001 --detailed ${codecFlags}
+  temporal workflow query --address ${server.address} --workflow-id order-ord_001 --name status ${codecFlags}
+  (without --codec-endpoint the payloads show as binary/encrypted: that is all Temporal stores)
 
 Sandbox behaviours, by customerId:
   cus_decline                      the card is declined (generic_decline)
@@ -115,14 +160,16 @@ mkdirSync(DATA_DIR, { recursive: true });
 const children: ChildProcess[] = [];
 let server: DevServer | undefined;
 let sandbox: Sandbox | undefined;
+let codecServer: FastifyInstance | undefined;
 let stopping = false;
 
 async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log('\nStopping: API, worker, stand-ins, Temporal dev server...');
+  console.log('\nStopping: API, worker, stand-ins, codec server, Temporal dev server...');
   await Promise.all(children.map((child) => stopProcess(child)));
   await sandbox?.close();
+  await codecServer?.close();
   await server?.stop();
   console.log('Stopped.');
   process.exit(exitCode);
@@ -135,10 +182,22 @@ try {
   await assertPortFree(TEMPORAL_PORT, 'TEMPORAL_PORT');
   await assertPortFree(TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT');
   await assertPortFree(API_PORT, 'PORT');
+  const codec = loadCodecConfig({ ...process.env, TEMPORAL_CODEC_KEYS: CODEC_KEYS });
+  if (!codec.enabled) throw new Error('The local stack always encrypts: unset TEMPORAL_CODEC_DISABLED');
+  if (CODEC_KEYS === DEV_CODEC_KEYS) {
+    console.log(
+      'Payloads are encrypted with the DEVELOPMENT key "local-dev" (public, in src/codec/dev-key.ts): fine for this laptop, ' +
+        'never for real data. Set TEMPORAL_CODEC_KEYS to use your own.',
+    );
+  }
+  const codecStarted = await startCodecServer(codec.keys, await pickCodecPort());
+  codecServer = codecStarted.app;
+  console.log(`Codec server at ${codecStarted.url}`);
   console.log('Starting the Temporal dev server...');
   server = await startDevServer({
     port: TEMPORAL_PORT,
     uiPort: TEMPORAL_UI_PORT,
+    uiCodecEndpoint: codecStarted.url,
     dbFilename: `${DATA_DIR}/temporal.sqlite`,
     allowDownload: true,
   });
@@ -149,6 +208,7 @@ try {
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: 'order-processing',
+    TEMPORAL_CODEC_KEYS: CODEC_KEYS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   for (const [name, env] of [
@@ -165,7 +225,7 @@ try {
   }
   await waitForApi(children[1]!);
   await runDemoOrder(server.uiUrl);
-  printGuide(server, sandbox);
+  printGuide(server, sandbox, codecStarted.url, codecStarted.config.authTokens.length > 0);
 } catch (error) {
   console.error(`\nThe stack could not start: ${(error as Error).message}`);
   await stop(1);

@@ -1,6 +1,8 @@
 /**
  * Records the event histories that test/replay.test.ts replays: real runs on a real dev server with
- * the sandbox stand-ins. Run after a deliberate, versioned change to the workflow's commands:
+ * the sandbox stand-ins, encrypted as in production (the development key). The fixtures are written
+ * decoded, so replaying them needs no key and they hold nothing but the sample orders below. Run after
+ * a deliberate, versioned change to the workflow's commands:
  *   npm run record-histories
  */
 import { writeFileSync } from 'node:fs';
@@ -8,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadProviderConfig } from '../src/config.js';
+import { loadCodecConfig, loadProviderConfig } from '../src/config.js';
+import { createDataConverter } from '../src/codec/data-converter.js';
+import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
+import { decodeHistory } from '../src/codec/history.js';
 import { startDevServer } from '../src/dev/temporal-server.js';
 import { createOrderWorker } from '../src/order-worker.js';
 import { startSandbox } from '../src/sandbox/index.js';
@@ -25,16 +30,18 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const server = await startDevServer({ allowDownload: true });
 const sandbox = await startSandbox();
 const temporal = { connection: { address: server.address }, namespace: 'default', taskQueue: 'order-processing' };
-const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env) });
+const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });
+const dataConverter = createDataConverter(codec);
+const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env), codec });
 const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const client = new Client({ connection, dataConverter });
 try {
   await worker.runUntil(async () => {
     for (const [name, params] of Object.entries(RECORDINGS)) {
       const handle = await startOrderWorkflow(client, temporal.taskQueue, params);
       await handle.result();
       const file = fileURLToPath(new URL(`${name}.history.json`, FIXTURES));
-      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())), null, 2)}\n`);
+      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), dataConverter.payloadCodecs ?? []))), null, 2)}\n`);
       console.log(`Recorded ${file}`);
     }
   });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from './domain/order.js';
@@ -117,6 +118,19 @@ export interface ApiConfig {
   triggerApiKeys: string[];
   port: number;
   host: string;
+  /** Base URL of the Temporal Web UI, for the links in run details. */
+  webUiUrl: string;
+  rateLimit: { max: number; windowMs: number };
+  /** How long a closing API waits for in-flight requests before it stops anyway. */
+  shutdownGraceMs: number;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new ConfigError(name, `must be a positive integer, got "${value}"`);
+  return parsed;
 }
 
 /** The HTTP trigger's own settings. */
@@ -127,11 +141,60 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
   if (keys.some((key) => key.length < 8)) {
     throw new ConfigError('TRIGGER_API_KEYS', 'must hold keys of at least 8 characters each, separated by commas');
   }
+  const webUiUrl = optional(env, 'TEMPORAL_UI_URL') ?? 'http://localhost:8233';
   return {
     triggerApiKeys: keys,
     port: port(env, 'PORT', 3000),
     host: optional(env, 'HOST') ?? '127.0.0.1',
+    webUiUrl: url('TEMPORAL_UI_URL', webUiUrl).href.replace(/\/$/, ''),
+    rateLimit: {
+      max: positiveInteger(env, 'RATE_LIMIT_MAX', 600),
+      windowMs: positiveInteger(env, 'RATE_LIMIT_WINDOW_SECONDS', 60) * 1000,
+    },
+    shutdownGraceMs: positiveInteger(env, 'SHUTDOWN_GRACE_SECONDS', 10) * 1000,
   };
+}
+
+/** How long a worker told to stop lets in-flight activities finish before it hands them back. */
+export function loadWorkerShutdownGraceMs(env: Env = process.env): number {
+  return positiveInteger(env, 'SHUTDOWN_GRACE_SECONDS', 10) * 1000;
+}
+
+/** Where a process serves its Prometheus metrics (`GET http://<host>:<port>/metrics`). */
+export interface MetricsEndpoint {
+  host: string;
+  port: number;
+}
+
+/** A scrape port must be known in advance, so 0 ("any free port") is refused. */
+function metricsPort(name: string, value: number): number {
+  if (value === 0) throw new ConfigError(name, 'must be a port number between 1 and 65535 (Prometheus must know where to scrape), got "0"');
+  return value;
+}
+
+/** An IP address: the worker's metrics exporter binds a socket address, not a hostname. */
+function metricsHost(value = '127.0.0.1'): string {
+  if (isIP(value) === 0) {
+    throw new ConfigError('METRICS_HOST', `must be an IP address to bind, e.g. 127.0.0.1 or 0.0.0.0 (all interfaces), got "${value}"`);
+  }
+  return value;
+}
+
+/** The worker's Prometheus endpoint (the Temporal runtime's metrics and the workflow's business counters). */
+export function loadWorkerMetricsConfig(env: Env = process.env): MetricsEndpoint {
+  return {
+    host: metricsHost(optional(env, 'METRICS_HOST')),
+    port: metricsPort('WORKER_METRICS_PORT', port(env, 'WORKER_METRICS_PORT', 9464)),
+  };
+}
+
+/** The API's Prometheus endpoint, on its own port rather than the public API port (PORT, default 3000). */
+export function loadApiMetricsConfig(env: Env = process.env): MetricsEndpoint {
+  const metrics = metricsPort('API_METRICS_PORT', port(env, 'API_METRICS_PORT', 9465));
+  if (metrics === port(env, 'PORT', 3000)) {
+    throw new ConfigError('API_METRICS_PORT', `must differ from PORT (${metrics}): the scrape endpoint has a port of its own`);
+  }
+  return { host: metricsHost(optional(env, 'METRICS_HOST')), port: metrics };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -142,4 +205,127 @@ export function loadLogLevel(env: Env = process.env): LogLevel {
   const value = (optional(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(value as LogLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
   return value as LogLevel;
+}
+
+/** One AES-256 key of TEMPORAL_CODEC_KEYS: its ID travels in each payload's metadata, the key never does. */
+export interface CodecKey {
+  id: string;
+  key: Buffer;
+}
+
+/** Payload encryption: on with keys (the first encrypts, all decrypt), or off only when explicitly disabled. */
+export type CodecConfig = { enabled: true; keys: CodecKey[] } | { enabled: false };
+
+const CODEC_KEY_BYTES = 32;
+const CODEC_KEY_COMMAND = `node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"`;
+
+function flag(env: Env, name: string): boolean {
+  const value = optional(env, name)?.toLowerCase();
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ConfigError(name, `must be "true" or "false", got "${value}"`);
+}
+
+/** Standard base64 (padding optional) that decodes to exactly what it says; Buffer.from alone skips bad characters. */
+function decodeBase64(value: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const decoded = Buffer.from(value, 'base64');
+  return decoded.toString('base64').replace(/=+$/, '') === value.replace(/=+$/, '') ? decoded : undefined;
+}
+
+/**
+ * TEMPORAL_CODEC_KEYS: comma-separated `keyId:base64key` (32-byte AES-256 keys). Required unless
+ * TEMPORAL_CODEC_DISABLED=true, so a forgotten variable can never store personal data in plain text.
+ * Error messages name key IDs, never key material.
+ */
+export function loadCodecConfig(env: Env = process.env): CodecConfig {
+  const disabled = flag(env, 'TEMPORAL_CODEC_DISABLED');
+  const value = optional(env, 'TEMPORAL_CODEC_KEYS');
+  if (disabled) {
+    if (value !== undefined) {
+      throw new ConfigError('TEMPORAL_CODEC_DISABLED', 'is "true" while TEMPORAL_CODEC_KEYS is set: remove one of them (runs encrypted earlier need the keys)');
+    }
+    return { enabled: false };
+  }
+  if (value === undefined) {
+    throw new ConfigError(
+      'TEMPORAL_CODEC_KEYS',
+      `is required: comma-separated keyId:base64key entries of 32-byte keys (the first encrypts), e.g. "k1:<key>" with a key from ` +
+        `\`${CODEC_KEY_COMMAND}\`; or set TEMPORAL_CODEC_DISABLED=true to store payloads unencrypted (never with personal data)`,
+    );
+  }
+  const keys: CodecKey[] = [];
+  for (const [index, entry] of value.split(',').map((part) => part.trim()).entries()) {
+    const separator = entry.indexOf(':');
+    const id = separator === -1 ? '' : entry.slice(0, separator).trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+      throw new ConfigError(
+        'TEMPORAL_CODEC_KEYS',
+        `entry ${index + 1} must be keyId:base64key with a key ID of letters, digits, ".", "_" or "-" (at most 64), separated by commas`,
+      );
+    }
+    const key = decodeBase64(entry.slice(separator + 1).trim());
+    if (key === undefined) throw new ConfigError('TEMPORAL_CODEC_KEYS', `key "${id}" is not valid base64`);
+    if (key.length !== CODEC_KEY_BYTES) {
+      throw new ConfigError(
+        'TEMPORAL_CODEC_KEYS',
+        `key "${id}" must decode to ${CODEC_KEY_BYTES} bytes (AES-256), got ${key.length}; generate one with \`${CODEC_KEY_COMMAND}\``,
+      );
+    }
+    if (keys.some((known) => known.id === id)) throw new ConfigError('TEMPORAL_CODEC_KEYS', `names the key ID "${id}" twice; key IDs must be unique`);
+    keys.push({ id, key });
+  }
+  return { enabled: true, keys };
+}
+
+export interface CodecServerConfig {
+  port: number;
+  host: string;
+  /** Browser origins allowed to call the codec server: the Temporal Web UI's. */
+  corsOrigins: string[];
+  /** Accepted `Authorization: Bearer <token>` values; empty only when CODEC_AUTH_DISABLED=true. */
+  authTokens: string[];
+}
+
+function origin(name: string, value: string): string {
+  const parsed = url(name, value);
+  if (parsed.pathname !== '/' || parsed.search || parsed.hash || parsed.username || parsed.password) {
+    throw new ConfigError(name, `must list origins (scheme://host[:port], no path), got "${value}"`);
+  }
+  return parsed.origin;
+}
+
+/**
+ * The codec server's own settings. It decrypts for whoever it trusts, so it refuses to start without
+ * CODEC_AUTH_TOKENS unless CODEC_AUTH_DISABLED=true says that is intended (the local stack, or an
+ * authenticating proxy in front of it).
+ */
+export function loadCodecServerConfig(env: Env = process.env): CodecServerConfig {
+  const tokensValue = optional(env, 'CODEC_AUTH_TOKENS');
+  const authDisabled = flag(env, 'CODEC_AUTH_DISABLED');
+  if (authDisabled && tokensValue !== undefined) {
+    throw new ConfigError('CODEC_AUTH_DISABLED', 'is "true" while CODEC_AUTH_TOKENS is set: remove one of them');
+  }
+  if (!authDisabled && tokensValue === undefined) {
+    throw new ConfigError(
+      'CODEC_AUTH_TOKENS',
+      'is required: comma-separated tokens (16+ characters) accepted as "Authorization: Bearer <token>"; or set CODEC_AUTH_DISABLED=true ' +
+        'when the codec server is reachable only by trusted callers',
+    );
+  }
+  const authTokens = (tokensValue ?? '').split(',').map((token) => token.trim()).filter((token) => token !== '');
+  if (!authDisabled && (authTokens.length === 0 || authTokens.some((token) => !/^[\x21-\x7e]{16,512}$/.test(token)))) {
+    throw new ConfigError('CODEC_AUTH_TOKENS', 'must hold tokens of 16 to 512 printable characters without spaces, separated by commas');
+  }
+  const corsOrigins = (optional(env, 'CODEC_CORS_ORIGIN') ?? 'http://localhost:8233')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => origin('CODEC_CORS_ORIGIN', entry));
+  return {
+    port: port(env, 'CODEC_PORT', 8888),
+    host: optional(env, 'CODEC_HOST') ?? '127.0.0.1',
+    corsOrigins,
+    authTokens,
+  };
 }

@@ -1,16 +1,24 @@
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { TemporalConfig, ProviderConfig } from './config.js';
+import type { CodecConfig, TemporalConfig, ProviderConfig } from './config.js';
 import { createActivities } from './activities/index.js';
+import { createDataConverter } from './codec/data-converter.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export interface OrderWorkerOptions {
   temporal: TemporalConfig;
   providers: ProviderConfig;
-  /** A prebuilt workflow bundle (tests bundle once per run); otherwise the workflows are bundled at start. */
+  /** Payload encryption (TEMPORAL_CODEC_KEYS); the clients that start and read runs must use the same keys. */
+  codec: CodecConfig;
+  /**
+   * A prebuilt workflow bundle (tests bundle once per run), built with `failureConverterPath:
+   * FAILURE_CONVERTER_PATH`; otherwise the workflows are bundled at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** How long a stopping worker lets in-flight activities finish before it hands them back (SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceMs?: number;
 }
 
 /** How long a starting worker waits for Temporal (a server restart, a deploy in progress) before it gives up. */
@@ -31,7 +39,7 @@ async function connectWithRetry(options: NativeConnectionOptions): Promise<Nativ
 }
 
 /** A worker for the order workflow and its activities, on its own connection. */
-export async function createOrderWorker({ temporal, providers, workflowBundle }: OrderWorkerOptions) {
+export async function createOrderWorker({ temporal, providers, codec, workflowBundle, shutdownGraceMs = 10_000 }: OrderWorkerOptions) {
   const connection = await connectWithRetry(temporal.connection);
   const worker = await Worker.create({
     connection,
@@ -39,7 +47,8 @@ export async function createOrderWorker({ temporal, providers, workflowBundle }:
     taskQueue: temporal.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(providers),
-    shutdownGraceTime: '10 seconds',
+    dataConverter: createDataConverter(codec),
+    shutdownGraceTime: shutdownGraceMs,
   });
   return { worker, connection };
 }

@@ -1,5 +1,7 @@
-import { DefaultLogger, Runtime, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
-import { loadLogLevel, loadProviderConfig, loadTemporalConfig } from './config.js';
+import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
+import { loadCodecConfig, loadLogLevel, loadWorkerShutdownGraceMs, loadProviderConfig, loadTemporalConfig, loadWorkerMetricsConfig } from './config.js';
+import { describeCodec } from './codec/data-converter.js';
+import { installWorkerRuntime } from './metrics/worker-runtime.js';
 import { createOrderWorker } from './order-worker.js';
 import { runMain } from './run-main.js';
 
@@ -7,9 +9,13 @@ import { runMain } from './run-main.js';
 runMain(async () => {
   const temporal = loadTemporalConfig();
   const providers = loadProviderConfig();
-  Runtime.install({ logger: new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel) });
-  const { worker, connection } = await createOrderWorker({ temporal, providers });
+  const codec = loadCodecConfig();
+  const metrics = loadWorkerMetricsConfig();
+  const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
+  const { worker, connection } = await createOrderWorker({ temporal, providers, codec, shutdownGraceMs: loadWorkerShutdownGraceMs() });
+  console.log(describeCodec(codec));
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
+  if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
   try {
     await worker.run();
   } finally {

@@ -20,6 +20,9 @@ describe('configuration', () => {
       triggerApiKeys: ['ask_12345678', 'ask_abcdefgh'],
       port: 3000,
       host: '127.0.0.1',
+      webUiUrl: 'http://localhost:8233',
+      rateLimit: { max: 600, windowMs: 60_000 },
+      shutdownGraceMs: 10_000,
     });
   });
 
@@ -46,6 +49,9 @@ describe('configuration', () => {
     [{}, 'TRIGGER_API_KEYS'],
     [{ TRIGGER_API_KEYS: 'short' }, 'TRIGGER_API_KEYS'],
     [{ TRIGGER_API_KEYS: 'ask_12345678', PORT: 'http' }, 'PORT'],
+    [{ TRIGGER_API_KEYS: 'ask_12345678', RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX'],
+    [{ TRIGGER_API_KEYS: 'ask_12345678', TEMPORAL_UI_URL: 'localhost:8233' }, 'TEMPORAL_UI_URL'],
+    [{ TRIGGER_API_KEYS: 'ask_12345678', SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS'],
   ])('stops the API with a message naming the variable (%#: %s)', (env, variable) => {
     expect(() => loadApiConfig(env)).toThrow(variable);
   });

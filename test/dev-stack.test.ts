@@ -68,7 +68,7 @@ describe('npm start (the local stack)', () => {
     expect(first.output()).toContain('Stopped.');
 
     const second = await startStack(ports, /Ctrl-C stops everything/);
-    const earlier = await fetch(`http://localhost:${ports.PORT}/api/runs/order-${demo![1]}`);
+    const earlier = await fetch(`http://localhost:${ports.PORT}/api/runs/order-${demo![1]}`, { headers: { authorization: 'Bearer ask_local_dev_key' } });
     expect(earlier.status).toBe(200);
     expect(await earlier.json()).toMatchObject({ status: 'completed', result: { orderId: demo![1], status: 'paid' } });
     expect(await interrupt(second)).toBe(0);

@@ -48,6 +48,7 @@ const OPERATOR_ENV: Env = {
   SLACK_BOT_TOKEN: 'xoxb-compose',
   API_BASE_URL: 'https://shop.example.com/api',
   TRIGGER_API_KEYS: 'compose-trigger-key',
+  TEMPORAL_CODEC_KEYS: 'compose-key:EE9BX+OaGdgKJlMiR35sT+JXAErZMpBuXcNT4fyYT8I=',
 };
 
 /** Compose's `${VAR:?message}` failure: the stack does not start and names what is missing. */

@@ -12,6 +12,7 @@ import { createApiKeyVerifier } from './auth.js';
 import type { ApiContext } from './context.js';
 import { sendError } from './errors.js';
 import { acceptStrictJsonOnly, answerClientError } from './request-guards.js';
+import { registerApiMetrics } from './metrics.js';
 import { errorSchema } from './schemas.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRunRoutes } from './routes/runs.js';
@@ -68,6 +69,7 @@ export function buildApp({
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
   });
+  registerApiMetrics(app, { triggerPath: TRIGGER_PATH });
   acceptStrictJsonOnly(app);
   const verifyApiKey = createApiKeyVerifier(triggerApiKeys);
   app.addHook('onRequest', async (request, reply) => {

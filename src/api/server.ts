@@ -1,7 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadApiConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { loadApiConfig, loadApiMetricsConfig, loadCodecConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';
+import { serveApiMetrics } from './metrics.js';
 
 /** Headers and fields that must never reach a log line. */
 const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
@@ -9,23 +11,41 @@ const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
 // Wiring only: one Temporal client per process, closed when the server closes on SIGINT/SIGTERM.
 runMain(async () => {
   const api = loadApiConfig();
+  const metrics = loadApiMetricsConfig();
   const temporal = loadTemporalConfig();
+  const codec = loadCodecConfig();
   const level = loadLogLevel();
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(temporal.connection);
-  const client = new Client({ connection, namespace: temporal.namespace });
+  // The same keys as the worker: the API starts runs (encrypting their input) and reads their results.
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: createDataConverter(codec) });
   const app = buildApp({
     client,
     taskQueue: temporal.taskQueue,
     triggerApiKeys: api.triggerApiKeys,
+    webUiUrl: api.webUiUrl,
+    rateLimit: api.rateLimit,
     logger: { level, redact: LOG_REDACTIONS },
   });
   app.addHook('onClose', async () => connection.close());
+  let closing = false;
+  // While draining, answers close their connection, so keep-alive clients do not hold the close open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  // Graceful stop: refuse new connections, let in-flight requests finish, then close the Temporal
+  // connection; past the grace period, stop anyway.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.log.warn(`${signal} received: closing the API`);
+      closing = true;
+      app.log.warn(`${signal} received: draining in-flight requests (at most ${api.shutdownGraceMs / 1000} s)`);
+      setTimeout(() => {
+        app.log.error('Grace period over: stopping with requests still in flight');
+        process.exit(1);
+      }, api.shutdownGraceMs).unref();
       void app.close();
     });
   }
+  await serveApiMetrics(app, metrics);
   await app.listen({ port: api.port, host: api.host });
 });

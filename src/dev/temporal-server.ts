@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ORDER_IDEMPOTENCY_KEY } from '../start-order.js';
 import { buildWithGo, findTool, hasGo, TEMPORAL_CLI, type FoundTool } from './tools.js';
 
 export interface DevServerOptions {
@@ -10,6 +11,8 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port; omitted: no Web UI. */
   uiPort?: number;
+  /** A remote codec server the Web UI calls to decode payloads (needs `uiPort`). */
+  uiCodecEndpoint?: string;
   /** SQLite file so runs survive a restart; omitted: in memory. */
   dbFilename?: string;
   /** When no binary is found and Go is absent, let the SDK download the CLI (needs internet). */
@@ -59,6 +62,8 @@ async function spawnDevServer(tool: FoundTool, options: DevServerOptions): Promi
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
+  args.push('--search-attribute', `${ORDER_IDEMPOTENCY_KEY.name}=Keyword`);
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -105,7 +110,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       port: options.port || undefined,
       ...(options.uiPort !== undefined ? { ui: true, uiPort: options.uiPort } : { ui: false }),
       ...(options.dbFilename && { dbFilename: options.dbFilename }),
+      ...(options.uiCodecEndpoint && { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] }),
       executable: { type: 'cached-download' },
+      searchAttributes: [ORDER_IDEMPOTENCY_KEY],
     },
   });
   return {

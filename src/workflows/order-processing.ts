@@ -11,6 +11,7 @@ import { RetryState } from '@temporalio/common';
 import type { OrderActivities } from '../activities/index.js';
 import type { ChargeResult, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
 import { INVALID_ORDER, ORDER_STATUS_REJECTED } from '../domain/failures.js';
+import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 
@@ -95,6 +96,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
       order = await parseOrder(params);
     } catch (error) {
       if (failureType(error) === INVALID_ORDER) {
+        countOrderEvent('invalid');
         throw ApplicationFailure.create({
           type: INVALID_ORDER,
           message: failureMessage(error),
@@ -109,6 +111,8 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
 
     progress.step = 'charge-card';
     const payment = await charge(order);
+    if (payment.paid) countOrderEvent('paid');
+    else countPaymentFailed(payment.chargeUncertain ? 'uncertain' : payment.declineCode ? 'declined' : 'rejected');
     const status = payment.paid ? 'paid' : 'payment_failed';
     const { chargeId } = payment;
     Object.assign(progress, { status, ...(chargeId && { chargeId }) });
@@ -121,6 +125,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
         await sendReceipt({ order, chargeId: payment.chargeId });
         receipt = 'sent';
       } catch (error) {
+        countOrderEvent('receiptFailed');
         receipt = 'failed';
         progress.reason = `Receipt not sent: ${failureMessage(error)}`;
         progress.step = 'notify-ops';
@@ -185,6 +190,7 @@ async function tryNotifyOps(alert: Parameters<OrderActivities['notifyOps']>[0]):
     await notifyOps(alert);
     return true;
   } catch {
+    countOrderEvent('opsAlertFailed');
     return false;
   }
 }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
+import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import { startDevServer } from '../../src/dev/temporal-server.js';
 import { WORKFLOWS_PATH } from '../../src/order-worker.js';
 
@@ -10,19 +12,33 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     workflowBundlePath: string;
+    /** TEMPORAL_CODEC_KEYS of this run: a fresh key, so no test depends on a particular one. */
+    codecKeys: string;
   }
 }
 
-/** One real Temporal dev server (in-memory SQLite) and one workflow bundle for the whole run. */
+/**
+ * One real Temporal dev server (in-memory SQLite), one workflow bundle and one encryption key for the
+ * whole run. The key is also put in this process's environment, which the test processes inherit and
+ * pass on to the worker and API processes that tests start: encryption is on everywhere, as in production.
+ */
 export default async function setup(project: TestProject) {
+  const codecKeys = `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`;
+  process.env.TEMPORAL_CODEC_KEYS = codecKeys;
+  delete process.env.TEMPORAL_CODEC_DISABLED;
   const server = await startDevServer({ allowDownload: true });
   console.log(`Temporal dev server for tests at ${server.address}; temporal binary: ${server.route}`);
   const bundleDir = mkdtempSync(join(tmpdir(), 'order-processing-bundle-'));
   const workflowBundlePath = join(bundleDir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
   writeFileSync(workflowBundlePath, code);
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('codecKeys', codecKeys);
   return async () => {
     await server.stop();
     rmSync(bundleDir, { recursive: true, force: true });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadProviderConfig, type TemporalConfig } from '../../src/config.js';
+import { loadCodecConfig, loadProviderConfig, type CodecConfig, type TemporalConfig } from '../../src/config.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import { createOrderWorker } from '../../src/order-worker.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { OrderParams, OrderResult } from '../../src/domain/order.js';
@@ -12,6 +13,8 @@ export interface Harness {
   sandbox: Sandbox;
   client: Client;
   temporal: TemporalConfig;
+  /** The run's payload encryption, used by the worker and the client alike. */
+  codec: CodecConfig;
   /** Starts an order's workflow as the API does. */
   startOrder(params: OrderParams): ReturnType<typeof startOrderWorkflow>;
   runOrder(params: OrderParams): Promise<OrderResult>;
@@ -56,15 +59,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     taskQueue: `order-processing-test-${randomUUID()}`,
   };
   const providers = loadProviderConfig({ ...sandbox.env, ...options.env });
+  const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: inject('codecKeys') });
   let started: Awaited<ReturnType<typeof createOrderWorker>> | undefined;
   let workerRun: Promise<void> | undefined;
   const startWorker = async () => {
-    started = await createOrderWorker({ temporal, providers, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    started = await createOrderWorker({ temporal, providers, codec, workflowBundle: { codePath: inject('workflowBundlePath') } });
     workerRun = started.worker.run();
   };
   if (!options.withoutWorker) await startWorker();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: createDataConverter(codec) });
 
   const startOrder = (params: OrderParams) => startOrderWorkflow(client, temporal.taskQueue, params);
 
@@ -72,6 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sandbox,
     client,
     temporal,
+    codec,
     startOrder,
     runOrder: async (params) => (await startOrder(params)).result(),
     startWorker,

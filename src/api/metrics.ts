@@ -1,0 +1,95 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { MetricsEndpoint } from '../config.js';
+import { scrapeUrl } from '../metrics/endpoint.js';
+import { API_METRICS } from '../metrics/names.js';
+
+/** The `route` label of requests no route matched (404s), so scanners probing URLs add no series. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export interface ApiMetricsOptions {
+  /** The trigger's route: its 201 answers (a new run started) count as orders started. */
+  triggerPath: string;
+}
+
+const registries = new WeakMap<FastifyInstance, Registry>();
+
+/**
+ * Counts every request the app answers by method, route pattern (`/api/runs/:workflowId`, never the
+ * raw URL, to bound the label values) and status code, with its latency; and the orders started.
+ * Call it in buildApp, before the app is ready; a second call returns the same registry. Requests
+ * Node's HTTP parser rejects before Fastify sees them (431, malformed request lines) are not counted.
+ */
+export function registerApiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptions): Registry {
+  const registered = registries.get(app);
+  if (registered) return registered;
+  const registry = new Registry();
+  const requestDuration = new Histogram({
+    name: API_METRICS.requestDuration.name,
+    help: API_METRICS.requestDuration.description,
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  });
+  const ordersStarted = new Counter({
+    name: API_METRICS.ordersStarted.name,
+    help: API_METRICS.ordersStarted.description,
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    requestDuration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+    if (route === triggerPath && reply.statusCode === 201) ordersStarted.inc();
+  });
+  registries.set(app, registry);
+  return registry;
+}
+
+/**
+ * Serves the app's metrics, plus this process's Node.js metrics (`process_*`, `nodejs_*`), as
+ * `GET /metrics` on a port of its own: the public API port carries client traffic behind the API key,
+ * while the scrape endpoint needs no key and tells volumes and failure rates, so only the network
+ * Prometheus scrapes from should reach it; and scrapes never show up in the API's request metrics.
+ * Closed with the app. A port that cannot be bound is logged as an error and the API runs without
+ * the endpoint (Prometheus shows the target down) rather than refusing orders.
+ *
+ * @returns the scrape URL, or undefined when the endpoint could not be started.
+ */
+export async function serveApiMetrics(app: FastifyInstance, endpoint: MetricsEndpoint): Promise<string | undefined> {
+  const registry = registries.get(app);
+  if (!registry) throw new Error('serveApiMetrics: call registerApiMetrics(app, ...) in buildApp first');
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Metrics are served at GET /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'Metrics could not be collected');
+        response.writeHead(500, { 'content-type': 'text/plain' }).end('Metrics could not be collected\n');
+      },
+    );
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(endpoint.port, endpoint.host, () => resolve());
+    });
+  } catch (error) {
+    app.log.error(
+      { err: error },
+      `API metrics not served on ${endpoint.host}:${endpoint.port}: set API_METRICS_PORT (and METRICS_HOST) to a free address; the API runs without its metrics endpoint`,
+    );
+    return undefined;
+  }
+  collectDefaultMetrics({ register: registry });
+  app.addHook('onClose', async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = scrapeUrl({ host: endpoint.host, port: (server.address() as AddressInfo).port });
+  app.log.info(`API metrics for Prometheus at ${url}`);
+  return url;
+}

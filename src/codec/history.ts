@@ -1,0 +1,37 @@
+import type { PayloadCodec } from '@temporalio/common';
+import { historyFromJSON, historyToJSON, JSONToPayload, payloadToJSON, type History, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
+
+const PAYLOAD_KEYS = new Set(['metadata', 'data', 'externalPayloads']);
+
+function isJsonPayload(value: object): value is JSONPayload {
+  const { metadata } = value as { metadata?: unknown };
+  return typeof metadata === 'object' && metadata !== null && Object.keys(value).every((key) => PAYLOAD_KEYS.has(key));
+}
+
+/** Every payload in a proto JSON tree, with a setter to replace it in place. */
+function collectPayloads(node: unknown, found: { payload: JSONPayload; replace: (next: JSONPayload) => void }[]): void {
+  if (typeof node !== 'object' || node === null) return;
+  for (const [key, child] of Object.entries(node)) {
+    if (typeof child !== 'object' || child === null) continue;
+    if (!Array.isArray(child) && isJsonPayload(child)) {
+      found.push({ payload: child, replace: (next) => ((node as Record<string, unknown>)[key] = next) });
+    } else {
+      collectPayloads(child, found);
+    }
+  }
+}
+
+/**
+ * A copy of a history with every payload decoded by the codecs, last first as the SDK does (inputs,
+ * results, failure attributes, memos, headers): what `temporal workflow show --codec-endpoint`
+ * displays, for tools that keep a history in the clear, such as the recorded replay fixtures.
+ */
+export async function decodeHistory(history: History, codecs: readonly PayloadCodec[]): Promise<History> {
+  const json: unknown = JSON.parse(historyToJSON(history));
+  const found: { payload: JSONPayload; replace: (next: JSONPayload) => void }[] = [];
+  collectPayloads(json, found);
+  let decoded = found.map(({ payload }) => JSONToPayload(payload));
+  for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+  found.forEach(({ replace }, index) => replace(payloadToJSON(decoded[index]!)));
+  return historyFromJSON(json);
+}

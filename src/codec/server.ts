@@ -1,0 +1,28 @@
+import { ConfigError, loadCodecConfig, loadCodecServerConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { runMain } from '../run-main.js';
+import { buildCodecApp } from './app.js';
+import { EncryptionCodec } from './encryption-codec.js';
+
+// Wiring only: `npm run codec-server`, for `temporal --codec-endpoint` and the Temporal Web UI.
+runMain(async () => {
+  const server = loadCodecServerConfig();
+  const codec = loadCodecConfig();
+  if (!codec.enabled) throw new ConfigError('TEMPORAL_CODEC_KEYS', 'is required by the codec server: with TEMPORAL_CODEC_DISABLED=true it has no keys to work with');
+  const { namespace } = loadTemporalConfig();
+  const app = buildCodecApp({
+    codec: new EncryptionCodec(codec.keys),
+    namespace,
+    corsOrigins: server.corsOrigins,
+    authTokens: server.authTokens,
+    logger: { level: loadLogLevel(), redact: ['req.headers.authorization', 'req.headers.cookie'] },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void app.close());
+  }
+  await app.listen({ port: server.port, host: server.host });
+  const endpoint = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  console.log(
+    `Codec server at ${endpoint} for namespace "${namespace}"; keys ${codec.keys.map((key) => `"${key.id}"`).join(', ')}; ` +
+      `CORS origins ${server.corsOrigins.join(', ') || 'none'}; ${server.authTokens.length > 0 ? 'bearer token required' : 'NO authentication (CODEC_AUTH_DISABLED=true)'}`,
+  );
+});

@@ -1,0 +1,45 @@
+/**
+ * The business metrics' names, as Prometheus scrapes them. Constants only: the workflow sandbox
+ * imports this module too.
+ */
+
+/** Counted by the workflow (worker's endpoint); the worker adds namespace, task_queue and workflow_type labels. */
+export const WORKFLOW_COUNTERS = {
+  paid: {
+    name: 'order_processing_orders_paid',
+    description: 'Orders whose card was charged',
+  },
+  paymentFailed: {
+    name: 'order_processing_orders_payment_failed',
+    description: 'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request) or uncertain (retries ran out)',
+  },
+  invalid: {
+    name: 'order_processing_orders_invalid',
+    description: 'Runs failed by Parse Order as InvalidOrder (nothing charged)',
+  },
+  receiptFailed: {
+    name: 'order_processing_receipts_failed',
+    description: 'Paid orders whose receipt email could not be sent',
+  },
+  opsAlertFailed: {
+    name: 'order_processing_ops_alerts_failed',
+    description: 'Slack alerts to the payments team that could not be posted',
+  },
+} as const;
+
+export type WorkflowCounter = keyof typeof WORKFLOW_COUNTERS;
+
+/** Why a payment failed: the `cause` label of order_processing_orders_payment_failed. */
+export type PaymentFailureCause = 'declined' | 'rejected' | 'uncertain';
+
+/** Served by the API's endpoint. */
+export const API_METRICS = {
+  ordersStarted: {
+    name: 'order_processing_orders_started',
+    description: 'Orders whose trigger started a new run (answered 201)',
+  },
+  requestDuration: {
+    name: 'http_request_duration_seconds',
+    description: 'API requests by method, route pattern and status code: latency in seconds (_count is the request count)',
+  },
+} as const;

@@ -1,0 +1,29 @@
+import { Runtime, type Logger } from '@temporalio/worker';
+import type { MetricsEndpoint } from '../config.js';
+import { hostPort, scrapeUrl } from './endpoint.js';
+
+/**
+ * Installs the process's one Temporal runtime: its logger, and its Prometheus exporter on `endpoint`
+ * (the runtime's own `temporal_*` metrics and the workflow's business counters).
+ *
+ * A metrics port that cannot be bound (taken by another worker on the same host, say) is logged as an
+ * error and the worker runs without the endpoint: a missing scrape target shows as `up == 0` in
+ * Prometheus, whereas a worker that refused to start would stop orders being processed.
+ *
+ * @returns the scrape URL, or undefined when the endpoint could not be started.
+ */
+export function installWorkerRuntime(logger: Logger, endpoint: MetricsEndpoint): string | undefined {
+  try {
+    Runtime.install({ logger, telemetryOptions: { metrics: { prometheus: { bindAddress: hostPort(endpoint) } } } });
+    return scrapeUrl(endpoint);
+  } catch (error) {
+    // Core reports "Failed to start prometheus metrics exporter: <os error>"; anything else is not ours to absorb.
+    if (!/prometheus/i.test((error as Error).message)) throw error;
+    logger.error(
+      `Worker metrics not served: ${(error as Error).message} (${hostPort(endpoint)}). ` +
+        'Set WORKER_METRICS_PORT (and METRICS_HOST) to a free address; the worker runs without its metrics endpoint.',
+    );
+    Runtime.install({ logger });
+    return undefined;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Business counters emitted from workflow code. Runs inside the workflow sandbox: no I/O, no Node
+ * built-ins. The SDK's workflow metricMeter drops every increment made while the run is replaying
+ * (it checks `workflowInfo().unsafe.isReplaying`, and its sink is not called during replay), so a
+ * run replayed after a cache eviction or a worker restart is not counted again.
+ */
+import { metricMeter } from '@temporalio/workflow';
+import { WORKFLOW_COUNTERS, type PaymentFailureCause, type WorkflowCounter } from './names.js';
+
+export function countOrderEvent(counter: Exclude<WorkflowCounter, 'paymentFailed'>): void {
+  const { name, description } = WORKFLOW_COUNTERS[counter];
+  metricMeter.createCounter(name, undefined, description).add(1);
+}
+
+export function countPaymentFailed(cause: PaymentFailureCause): void {
+  const { name, description } = WORKFLOW_COUNTERS.paymentFailed;
+  metricMeter.createCounter(name, undefined, description).add(1, { cause });
+}
