@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import * as config from '../src/config.js';
@@ -217,6 +218,12 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(loadCompose().services)).toEqual(
       expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api']),
     );
+  });
+
+  it('registers the search attribute the API looks Idempotency-Keys up by, before the API starts', () => {
+    const setup = service('temporal-setup');
+    expect(JSON.stringify(setup.command)).toContain(`--name ${ORDER_IDEMPOTENCY_KEY.name} --type Keyword`);
+    expect(service('api').depends_on).toMatchObject({ 'temporal-setup': { condition: 'service_completed_successfully' } });
   });
 
   it('pins every image to a version tag', () => {
