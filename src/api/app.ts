@@ -8,7 +8,7 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { STRICT_AJV_OPTIONS } from '../domain/validate-order.js';
 import { describeSchemaError } from '../domain/schema-errors.js';
-import { createApiKeyVerifier } from './auth.js';
+import { createBearerTokenVerifier } from '../bearer-token.js';
 import type { ApiContext } from './context.js';
 import { sendError } from './errors.js';
 import { acceptStrictJsonOnly, answerClientError } from './request-guards.js';
@@ -71,7 +71,7 @@ export function buildApp({
   });
   registerApiMetrics(app, { triggerPath: TRIGGER_PATH });
   acceptStrictJsonOnly(app);
-  const verifyApiKey = createApiKeyVerifier(triggerApiKeys);
+  const verifyApiKey = createBearerTokenVerifier(triggerApiKeys);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -94,15 +94,20 @@ const timelineStepSchema = {
   },
 } as const;
 
+/** What every run answer says of the run itself. */
+const runSummaryProperties = {
+  workflowId: { type: 'string' },
+  runId: { type: 'string' },
+  status: { type: 'string', enum: [...RUN_STATUSES, 'unknown'] },
+  startTime: { type: 'string', format: 'date-time' },
+  closeTime: { type: 'string', format: 'date-time' },
+} as const;
+
 export const runViewSchema = {
   type: 'object',
   required: ['workflowId', 'runId', 'status', 'startTime', 'timeline', 'webUiUrl'],
   properties: {
-    workflowId: { type: 'string' },
-    runId: { type: 'string' },
-    status: { type: 'string', enum: [...RUN_STATUSES, 'unknown'] },
-    startTime: { type: 'string', format: 'date-time' },
-    closeTime: { type: 'string', format: 'date-time' },
+    ...runSummaryProperties,
     progress: { type: 'object', additionalProperties: true, description: 'the status query while the run is open' },
     result: { type: 'object', additionalProperties: true, description: 'the workflow result once completed' },
     failure: {
@@ -138,13 +143,7 @@ export const runListSchema = {
       items: {
         type: 'object',
         required: ['workflowId', 'runId', 'status'],
-        properties: {
-          workflowId: { type: 'string' },
-          runId: { type: 'string' },
-          status: { type: 'string', enum: [...RUN_STATUSES, 'unknown'] },
-          startTime: { type: 'string', format: 'date-time' },
-          closeTime: { type: 'string', format: 'date-time' },
-        },
+        properties: runSummaryProperties,
       },
     },
     nextCursor: { type: 'string' },

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
-import { createBearerTokenCheck } from './auth.js';
+import { createBearerTokenVerifier } from '../bearer-token.js';
 
 export interface CodecAppOptions {
   codec: PayloadCodec;
@@ -50,7 +50,8 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
 export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logger = false }: CodecAppOptions): FastifyInstance {
   const app = Fastify({ logger, bodyLimit: BODY_LIMIT_BYTES });
   app.removeContentTypeParser('text/plain');
-  const isAuthorized = authTokens.length > 0 ? createBearerTokenCheck(authTokens) : () => true;
+  const verifyToken = createBearerTokenVerifier(authTokens);
+  const isAuthorized = (authorization: string | undefined) => authTokens.length === 0 || verifyToken(authorization) !== undefined;
 
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;

@@ -5,12 +5,12 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Verifies `Authorization: Bearer <key>` against the configured keys in constant time (keys are
- * compared as SHA-256 digests of equal length, and every configured key is compared every time).
- * Answers a stable, non-secret name of the key (for rate limiting), or undefined for a missing or
- * wrong key.
+ * Verifies `Authorization: Bearer <token>` against the configured tokens (API keys, codec server
+ * tokens) in constant time: tokens are compared as SHA-256 digests of equal length, and every
+ * configured token is compared every time. Answers a stable, non-secret name of the token (for rate
+ * limiting), or undefined for a missing or wrong token.
  */
-export function createApiKeyVerifier(keys: readonly string[]): (authorization: string | undefined) => string | undefined {
+export function createBearerTokenVerifier(keys: readonly string[]): (authorization: string | undefined) => string | undefined {
   const keyDigests = keys.map(digest);
   return (authorization) => {
     const token = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization ?? '')?.[1];
