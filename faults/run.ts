@@ -20,6 +20,7 @@ import { startProjectProcess, stopProcess } from '../src/dev/project-process.js'
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { Fault, StandIn } from '../src/sandbox/stand-in.js';
+import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
 import { checkInvariants, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 
@@ -61,7 +62,7 @@ function log(message: string): void {
 const startedAt = Date.now();
 
 function startWorker(env: Record<string, string>): void {
-  const started = startProjectProcess('worker', env, (line) => line.includes('ERROR') && console.log(`[worker] ${line}`));
+  const started = startProjectProcess('worker', env, (line) => /ERROR|error/.test(line) && console.log(`[worker] ${line}`));
   started.once('exit', (code, signal) => {
     if (worker !== started || signal === 'SIGKILL' || !chaosRunning) return;
     counters.unexpectedWorkerExits += 1;
@@ -127,11 +128,23 @@ async function main(): Promise<number> {
 
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const common = { TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: 'order-processing', LOG_LEVEL: 'error' };
+  const common = {
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: 'order-processing',
+    TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS,
+    LOG_LEVEL: 'error',
+    // Scrape ports of their own, so a fault run never collides with a local stack.
+    WORKER_METRICS_PORT: String(await freePort()),
+    API_METRICS_PORT: String(await freePort()),
+  };
   const workerEnv = { ...common, ...sandbox.env };
   startWorker(workerEnv);
   api = startProjectProcess('api', { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1' });
-  while (!(await fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false))) await sleep(250);
+  const readyBy = Date.now() + 60_000;
+  while (!(await fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false))) {
+    if (Date.now() > readyBy) throw new Error(`the API did not become ready at ${apiUrl}/readyz within 60 s`);
+    await sleep(250);
+  }
 
   const plans: OrderPlan[] = Array.from({ length: ORDERS }, (_, index) => ({
     orderId: `ord_fault_${SEED}_${index}`,

@@ -138,8 +138,9 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
   const keys = required(env, 'TRIGGER_API_KEYS', 'a comma-separated list of API keys accepted as "Authorization: Bearer <key>"')
     .split(',')
     .map((key) => key.trim());
-  if (keys.some((key) => key.length < 8)) {
-    throw new ConfigError('TRIGGER_API_KEYS', 'must hold keys of at least 8 characters each, separated by commas');
+  // The characters a bearer token can carry: a key outside them could never be presented.
+  if (keys.some((key) => !/^[\x21-\x7e]{8,512}$/.test(key))) {
+    throw new ConfigError('TRIGGER_API_KEYS', 'must hold keys of 8-512 printable ASCII characters (no spaces) each, separated by commas');
   }
   const webUiUrl = optional(env, 'TEMPORAL_UI_URL') ?? 'http://localhost:8233';
   return {

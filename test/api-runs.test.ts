@@ -56,8 +56,11 @@ describe('GET /api/runs/:workflowId', () => {
     await harness.client.workflow.getHandle(started.workflowId).result();
   });
 
-  it('needs the API key', async () => {
+  it('needs the API key, and reaches order runs only', async () => {
     expect((await app.inject({ method: 'GET', url: '/api/runs/order-x' })).statusCode).toBe(401);
+    const other = await app.inject({ method: 'GET', url: '/api/runs/some-other-workflow', headers: auth });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.details.field).toBe('workflowId');
   });
 });
 
@@ -106,7 +109,7 @@ describe('GET /api/runs', () => {
       .toBe(3);
     const firstPage = (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2`, headers: auth })).json();
     expect(firstPage.runs).toHaveLength(2);
-    expect(firstPage.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(firstPage.nextCursor).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
     const secondPage = (
       await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2&cursor=${firstPage.nextCursor}`, headers: auth })
     ).json();
@@ -122,7 +125,7 @@ describe('GET /api/runs', () => {
   });
 
   it('rejects malformed filters with 400', async () => {
-    for (const query of ['status=paused', "orderId=x'%20OR%20'1'='1", 'limit=1000', 'startedAfter=yesterday', 'cursor=%24%24', 'sort=asc']) {
+    for (const query of ['status=paused', "orderId=x'%20OR%20'1'='1", 'limit=1000', 'startedAfter=yesterday', 'cursor=%24%24', 'cursor=bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA', 'sort=asc']) {
       const response = await app.inject({ method: 'GET', url: `/api/runs?${query}`, headers: auth });
       expect(response.statusCode, query).toBe(400);
       expect(response.json().error.code).toBe('invalid_request');
@@ -192,6 +195,10 @@ describe('hardening', () => {
     // Another key has its own budget; probes are never limited.
     expect((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: 'Bearer ask_other_key_9' } })).statusCode).toBe(404);
     expect((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // Guessing keys is limited too: requests without a valid key share their client's budget.
+    const guesses = [];
+    for (let i = 0; i < 5; i += 1) guesses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: `Bearer guess_${i}` } })).statusCode);
+    expect(guesses).toEqual([401, 401, 401, 429, 429]);
     await limited.close();
   });
 

@@ -33,6 +33,26 @@ describe('orderProcessing when providers keep failing', () => {
   });
 });
 
+describe('orderProcessing when Stripe answers 409 or refuses the idempotency key', () => {
+  it('retries a 409 (key in use by a request still running) and charges once', async () => {
+    harness.sandbox.stripe.failNext(1, { status: 409, body: { error: { type: 'idempotency_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotency Key.' } } });
+    const order = sampleOrder();
+    const result = await harness.runOrder(order);
+    expect(result).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('treats a refused idempotency key as an uncertain outcome, never as "nothing charged"', async () => {
+    harness.sandbox.stripe.failNext(1, { status: 400, body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } } });
+    const order = sampleOrder();
+    const result = await harness.runOrder(order);
+    expect(result).toMatchObject({ status: 'payment_failed', opsNotified: true });
+    const alert = harness.sandbox.slack.messages.find((message) => message.text.includes(order.orderId));
+    expect(alert?.text).toContain('UNCERTAIN');
+    expect(harness.sandbox.stripe.requests.filter((request) => decodeURIComponent(request.body).includes(order.orderId))).toHaveLength(1);
+  });
+});
+
 describe('orderProcessing when Slack rejects the alert', () => {
   let slackless: Harness;
   beforeAll(async () => {

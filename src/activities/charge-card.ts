@@ -1,21 +1,17 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import Stripe from 'stripe';
 import type { ChargeResult, Order } from '../domain/order.js';
-import { CHARGE_REJECTED, STRIPE_UNAVAILABLE } from '../domain/failures.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, STRIPE_UNAVAILABLE } from '../domain/failures.js';
 import { idempotencyKeyFor } from './idempotency.js';
 
 /** Stripe errors that retrying with the same request cannot fix: nothing was charged. */
-const REJECTED_ERROR_TYPES = new Set([
-  'StripeAuthenticationError',
-  'StripePermissionError',
-  'StripeInvalidRequestError',
-  'StripeIdempotencyError',
-]);
+const REJECTED_ERROR_TYPES = new Set(['StripeAuthenticationError', 'StripePermissionError', 'StripeInvalidRequestError']);
 
 /**
  * Charge Card: one Stripe charge per order, deduplicated by an idempotency key derived from the
  * workflow ID. A decline is a business outcome (returned); a rejected request is a non-retryable
- * failure; 5xx, 429 and network errors are retryable failures.
+ * failure; 5xx, 409, 429 and network errors are retryable failures; an idempotency-key conflict is a
+ * non-retryable failure whose charge outcome is unknown.
  */
 export function createChargeCard(stripe: Stripe) {
   return async function chargeCard(order: Order): Promise<ChargeResult> {
@@ -52,6 +48,14 @@ export function createChargeCard(stripe: Stripe) {
         };
       }
       const status = error.statusCode ?? 'no response';
+      // 409 (the key is in use by a request still running) and Stripe-Should-Retry: true mean "try again".
+      if (error.statusCode === 409 || error.headers?.['stripe-should-retry'] === 'true') {
+        throw ApplicationFailure.retryable(`Stripe asks to retry (${status}): ${error.message}`, STRIPE_UNAVAILABLE);
+      }
+      // The key was used before with other parameters: an earlier request may have charged the card.
+      if (error.type === 'StripeIdempotencyError') {
+        throw ApplicationFailure.nonRetryable(`Stripe refused the idempotency key (${status}): ${error.message}`, CHARGE_OUTCOME_UNKNOWN);
+      }
       if (REJECTED_ERROR_TYPES.has(error.type)) {
         throw ApplicationFailure.nonRetryable(
           `Stripe rejected the charge request (${status}${error.code ? ` ${error.code}` : ''}): ${error.message}`,

@@ -20,7 +20,7 @@ export function opsAlertText(alert: OpsAlert): string {
   }
   const declineCode = alert.declineCode ? ` (decline code ${alert.declineCode})` : '';
   const uncertainty = alert.chargeUncertain
-    ? ` The charge outcome is UNCERTAIN: check Stripe for idempotency key order-${order.orderId}/charge before charging again.`
+    ? ` The charge outcome is UNCERTAIN: look in Stripe for a charge with metadata order_id=${order.orderId} before charging again.`
     : '';
   return (
     `:x: Payment failed for order ${order.orderId} (customer ${order.customerId}, ${amount}): ` +

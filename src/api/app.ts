@@ -11,6 +11,7 @@ import { describeSchemaError } from '../domain/schema-errors.js';
 import { createBearerTokenVerifier } from '../bearer-token.js';
 import type { ApiContext } from './context.js';
 import { sendError } from './errors.js';
+import { createCursorCodec } from './cursor.js';
 import { acceptStrictJsonOnly, answerClientError } from './request-guards.js';
 import { registerApiMetrics } from './metrics.js';
 import { errorSchema } from './schemas.js';
@@ -124,7 +125,13 @@ export function buildApp({
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
 
-  const context: ApiContext = { client, taskQueue, webUiUrl: webUiUrl.replace(/\/$/, ''), isAuthorized: (authorization) => verifyApiKey(authorization) !== undefined };
+  const context: ApiContext = {
+    client,
+    taskQueue,
+    webUiUrl: webUiUrl.replace(/\/$/, ''),
+    isAuthorized: (authorization) => verifyApiKey(authorization) !== undefined,
+    cursors: createCursorCodec(triggerApiKeys),
+  };
   void app.register(async (routes) => {
     registerTriggerRoute(routes, context);
     registerRunRoutes(routes, context);

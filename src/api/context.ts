@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { CursorCodec } from './cursor.js';
 
 /** What the routes share: the process's one Temporal client and the service's settings. */
 export interface ApiContext {
@@ -7,4 +8,6 @@ export interface ApiContext {
   /** Base URL of the Temporal Web UI, for links to runs. */
   webUiUrl: string;
   isAuthorized(authorization: string | undefined): boolean;
+  /** Signs and checks the run list's page cursors. */
+  cursors: CursorCodec;
 }

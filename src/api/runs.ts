@@ -8,7 +8,6 @@ import { statusQuery } from '../workflows/order-processing.js';
 import { buildTimeline, type TimelineStep } from './timeline.js';
 import { RUN_STATUSES, runStatus, type RunStatus } from './run-status.js';
 
-
 export interface RunView {
   workflowId: string;
   runId: string;
@@ -56,6 +55,7 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
   }
+  if (description.type !== ORDER_WORKFLOW_TYPE) return null;
   const history = await handle.fetchHistory();
   const view: RunView = {
     workflowId,
@@ -120,7 +120,7 @@ const STATUS_QUERY_VALUES: Record<(typeof RUN_STATUSES)[number], string> = {
  * value placed in the query is validated by the caller (an enum, a workflow ID of the order pattern,
  * ISO dates), so nothing a client sends can change the query's shape.
  */
-export async function listRuns(client: Client, taskQueue: string, filters: RunFilters): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+export async function listRuns(client: Client, taskQueue: string, filters: RunFilters): Promise<{ runs: RunSummary[]; nextPageToken?: Uint8Array }> {
   const clauses = [`WorkflowType = '${ORDER_WORKFLOW_TYPE}'`, `TaskQueue = '${taskQueue}'`];
   if (filters.status) clauses.push(`ExecutionStatus = '${STATUS_QUERY_VALUES[filters.status]}'`);
   if (filters.orderWorkflowId) clauses.push(`WorkflowId = '${filters.orderWorkflowId}'`);
@@ -140,5 +140,5 @@ export async function listRuns(client: Client, taskQueue: string, filters: RunFi
     ...(execution.closeTime && { closeTime: optionalTsToDate(execution.closeTime)!.toISOString() }),
   }));
   const token = response.nextPageToken;
-  return { runs, ...(token && token.length > 0 && { nextCursor: Buffer.from(token).toString('base64url') }) };
+  return { runs, ...(token && token.length > 0 && { nextPageToken: token }) };
 }

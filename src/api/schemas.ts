@@ -76,7 +76,8 @@ export const triggerResponseSchema = {
 export const runParamsSchema = {
   type: 'object',
   required: ['workflowId'],
-  properties: { workflowId: { type: 'string', minLength: 1, maxLength: 1000 } },
+  // Order runs only: `order-` and an order ID.
+  properties: { workflowId: { type: 'string', pattern: `^order-${orderParamsSchema.properties.orderId.pattern.slice(1)}`, maxLength: 106 } },
 } as const;
 export type RunParams = FromSchema<typeof runParamsSchema>;
 
@@ -129,7 +130,7 @@ export const runListQuerySchema = {
     startedAfter: { type: 'string', format: 'date-time' },
     startedBefore: { type: 'string', format: 'date-time' },
     limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$', description: 'page size, 1-100 (default 20)' },
-    cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' },
+    cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,4096}\\.[A-Za-z0-9_-]{22}$', description: 'nextCursor of the previous page' },
   },
 } as const;
 export type RunListQuery = FromSchema<typeof runListQuerySchema>;

@@ -6,6 +6,8 @@
 export const INVALID_ORDER = 'InvalidOrder';
 /** Stripe refused the request itself (auth, permissions, invalid request, idempotency misuse): no charge was made. */
 export const CHARGE_REJECTED = 'ChargeRejected';
+/** Stripe refused the idempotency key (used before with other parameters): an earlier request may have charged. */
+export const CHARGE_OUTCOME_UNKNOWN = 'ChargeOutcomeUnknown';
 /** Stripe could not be reached or answered 5xx/429: the charge outcome is not known yet. */
 export const STRIPE_UNAVAILABLE = 'StripeUnavailable';
 /** Resend refused the receipt (validation, auth, unverified sender...). */

@@ -10,7 +10,7 @@ import {
 import { RetryState } from '@temporalio/common';
 import type { OrderActivities } from '../activities/index.js';
 import type { ChargeResult, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
-import { INVALID_ORDER, ORDER_STATUS_REJECTED } from '../domain/failures.js';
+import { CHARGE_OUTCOME_UNKNOWN, INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE } from '../domain/failures.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
@@ -63,7 +63,8 @@ async function charge(order: Order): Promise<PaymentOutcome> {
     if (!(error instanceof ActivityFailure)) throw error;
     // A non-retryable rejection means Stripe refused the request: nothing was charged. Running out of
     // retries (or time) means the last attempt's outcome is unknown.
-    return { paid: false, reason: failureMessage(error), chargeUncertain: error.retryState !== RetryState.NON_RETRYABLE_FAILURE };
+    const chargeUncertain = error.retryState !== RetryState.NON_RETRYABLE_FAILURE || failureType(error) === CHARGE_OUTCOME_UNKNOWN;
+    return { paid: false, reason: failureMessage(error), chargeUncertain };
   }
   if (result.outcome === 'succeeded') return { paid: true, chargeId: result.chargeId };
   const { chargeId, declineCode, reason } = result;
@@ -145,15 +146,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     Object.assign(progress, { receipt, opsNotified });
 
     progress.step = 'update-order-status';
-    try {
-      await updateOrderStatus({ orderId: order.orderId, status, ...(chargeId && { chargeId }) });
-    } catch (error) {
-      throw ApplicationFailure.create({
-        type: failureType(error) ?? ORDER_STATUS_REJECTED,
-        message: `Order ${order.orderId} is ${status} but its record could not be updated: ${failureMessage(error)}`,
-        nonRetryable: true,
-      });
-    }
+    await recordOrderStatus({ orderId: order.orderId, status, ...(chargeId && { chargeId }) });
 
     progress.step = 'completed';
     const { declineCode, reason } = progress;
@@ -175,11 +168,25 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
   }
 }
 
+/** Update Order Status; when it cannot succeed, the run fails saying what the order's true status is. */
+async function recordOrderStatus(update: Parameters<OrderActivities['updateOrderStatus']>[0]): Promise<void> {
+  try {
+    await updateOrderStatus(update);
+  } catch (error) {
+    throw ApplicationFailure.create({
+      // No type: the 7-day schedule-to-close timeout ran out while the backend stayed unavailable.
+      type: failureType(error) ?? ORDER_BACKEND_UNAVAILABLE,
+      message: `Order ${update.orderId} is ${update.status} but its record could not be updated: ${failureMessage(error)}`,
+      nonRetryable: true,
+    });
+  }
+}
+
 /** Marks the order cancelled in the backend and ends the run as cancelled; nothing was charged. */
 async function cancelBeforeCharge(order: Order, progress: OrderProgress): Promise<never> {
   progress.step = 'update-order-status';
   progress.status = 'cancelled';
-  await updateOrderStatus({ orderId: order.orderId, status: 'cancelled' });
+  await recordOrderStatus({ orderId: order.orderId, status: 'cancelled' });
   progress.step = 'cancelled';
   throw new CancelledFailure(`Order ${order.orderId} was cancelled before the charge: nothing was charged`);
 }

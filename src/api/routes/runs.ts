@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { workflowIdForOrder } from '../../domain/order.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { runStatus } from '../run-status.js';
 import { describeRun, listRuns, queryProgress } from '../runs.js';
-import { requireApiKey } from './trigger.js';
+import { requireApiKey } from '../require-api-key.js';
 import {
   cancelResponseSchema,
   runListQuerySchema,
@@ -36,23 +37,23 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
     '/api/runs',
     {
       schema: { summary: 'List order runs', security: [{ apiKey: [] }], querystring: runListQuerySchema, response: { 200: runListSchema, 400: errorRef, 401: errorRef } },
-      onRequest: requireKey,
+      preParsing: requireKey,
     },
     async (request, reply) => {
       const { status, orderId, startedAfter, startedBefore, limit, cursor } = request.query;
-      const after = startedAfter ? new Date(startedAfter) : undefined;
-      const before = startedBefore ? new Date(startedBefore) : undefined;
-      for (const [name, date] of [['startedAfter', after], ['startedBefore', before]] as const) {
-        if (date && Number.isNaN(date.getTime())) return sendError(reply, 400, 'invalid_request', `${name} must be an ISO 8601 date-time`, { field: name });
+      const pageToken = cursor === undefined ? undefined : context.cursors.decode(cursor);
+      if (cursor !== undefined && pageToken === undefined) {
+        return sendError(reply, 400, 'invalid_request', 'cursor is not a nextCursor this API returned', { field: 'cursor' });
       }
-      return listRuns(client, context.taskQueue, {
+      const { runs, nextPageToken } = await listRuns(client, context.taskQueue, {
         status,
-        ...(orderId && { orderWorkflowId: `order-${orderId}` }),
-        startedAfter: after,
-        startedBefore: before,
+        ...(orderId && { orderWorkflowId: workflowIdForOrder(orderId) }),
+        ...(startedAfter && { startedAfter: new Date(startedAfter) }),
+        ...(startedBefore && { startedBefore: new Date(startedBefore) }),
         limit: Number(limit ?? 20),
-        cursor: cursor ? Buffer.from(cursor, 'base64url') : undefined,
+        ...(pageToken && { cursor: pageToken }),
       });
+      return { runs, ...(nextPageToken && { nextCursor: context.cursors.encode(nextPageToken) }) };
     },
   );
 
@@ -60,7 +61,7 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
     '/api/runs/:workflowId',
     {
       schema: { summary: 'A run: status, current step, result or failure, step timeline', security: [{ apiKey: [] }], params: runParamsSchema, response: { 200: runViewSchema, 401: errorRef, 404: errorRef } },
-      onRequest: requireKey,
+      preParsing: requireKey,
     },
     async (request, reply) => {
       const run = await describeRun(client, request.params.workflowId, context.webUiUrl);
@@ -78,7 +79,7 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
         params: runParamsSchema,
         response: { 200: cancelResponseSchema, 202: cancelResponseSchema, 401: errorRef, 404: errorRef, 409: errorRef },
       },
-      onRequest: requireKey,
+      preParsing: requireKey,
     },
     async (request, reply) => {
       const { workflowId } = request.params;
@@ -94,7 +95,13 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       if (status !== 'running') {
         return sendError(reply, 409, 'run_closed', `Run ${workflowId} is already ${status}; there is nothing to cancel`, { status });
       }
-      await handle.cancel();
+      try {
+        await handle.cancel();
+      } catch (error) {
+        // The run closed between the look-up and the request.
+        if (error instanceof WorkflowNotFoundError) return sendError(reply, 409, 'run_closed', `Run ${workflowId} has closed; there is nothing to cancel`);
+        throw error;
+      }
       const deadline = Date.now() + CANCEL_ANSWER_WAIT_MS;
       while (Date.now() < deadline) {
         const cancellation = (await queryProgress(client, workflowId))?.cancellation;

@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { workflowIdForOrder, type Order } from '../../domain/order.js';
 import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { findRunByIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { requireApiKey } from '../require-api-key.js';
 import { describeRun, readRunInput } from '../runs.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
 
@@ -15,16 +16,6 @@ const COMPARED_FIELDS = ['customerId', 'amount', 'currency', 'email'] as const;
 /** The fields (never their values: they are personal data) in which two normalised orders differ. */
 function differingFields(existing: Order, requested: Order): string[] {
   return COMPARED_FIELDS.filter((field) => existing[field] !== requested[field]).map((field) => `params.${field}`);
-}
-
-/** Rejects a request without a valid API key before its body is read. */
-export function requireApiKey(context: ApiContext) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!context.isAuthorized(request.headers.authorization)) {
-      reply.header('www-authenticate', 'Bearer');
-      return sendError(reply, 401, 'unauthorized', 'Send a valid API key as "Authorization: Bearer <key>"');
-    }
-  };
 }
 
 /**
@@ -44,7 +35,7 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         headers: triggerHeadersSchema,
         response: triggerResponseSchema,
       },
-      onRequest: requireApiKey(context),
+      preParsing: requireApiKey(context),
     },
     async (request, reply) => {
       let order: Order;
@@ -76,7 +67,15 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       }
-      const differences = differingFields(parseOrder(await readRunInput(client, workflowId)), order);
+      let existingOrder: Order;
+      try {
+        existingOrder = parseOrder(await readRunInput(client, workflowId));
+      } catch (error) {
+        if (!(error instanceof InvalidOrderError)) throw error;
+        // A run started elsewhere (the CLI) with params the trigger would refuse.
+        return sendError(reply, 409, 'order_conflict', `Order ${order.orderId} already has a run, started with invalid params (${error.message})`, { workflowId });
+      }
+      const differences = differingFields(existingOrder, order);
       if (differences.length > 0) {
         return sendError(
           reply,
@@ -87,10 +86,13 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         );
       }
       const existing = await describeRun(client, workflowId, context.webUiUrl);
+      if (!existing) {
+        return sendError(reply, 409, 'order_conflict', `Order ${order.orderId} already had a run that is no longer visible (past retention); it is not started again`, { workflowId });
+      }
       return reply
         .code(200)
         .header('location', location)
-        .send({ id: workflowId, workflowId, runId: existing!.runId, status: existing!.status, created: false });
+        .send({ id: workflowId, workflowId, runId: existing.runId, status: existing.status, created: false });
     },
   );
 }
