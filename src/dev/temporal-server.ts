@@ -24,6 +24,8 @@ export interface DevServer {
   uiUrl?: string;
   /** Which route provided the `temporal` binary. */
   route: string;
+  /** The server process, when this module spawned it (for CPU and memory figures). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ async function spawnDevServer(tool: FoundTool, options: DevServerOptions): Promi
     address,
     ...(options.uiPort !== undefined && { uiUrl: `http://localhost:${options.uiPort}` }),
     route: tool.route,
+    ...(child.pid !== undefined && { pid: child.pid }),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,69 @@
+/**
+ * The baseline, driven straight through @temporalio/client: the same number of workflows, C starts
+ * in flight, each run's end taken when `handle.result()` resolves. It shows what Temporal alone
+ * costs on this machine, so the pipeline's own overhead is the difference.
+ */
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { deadline, orderIds, runConcurrently, someIds, type PhaseOptions, type PhaseTimings } from './load.js';
+import type { baselineOrder } from './baseline-workflow.js';
+import { benchOrder } from './drive-pipeline.js';
+import { Progress } from './progress.js';
+import type { BenchStack } from './stack.js';
+
+export async function driveBaseline(stack: BenchStack, options: PhaseOptions): Promise<PhaseTimings> {
+  const ids = orderIds(options.idPrefix, options.orders);
+  const sentAt = new Map<string, number>();
+  const completedAt = new Map<string, number>();
+  const startLatenciesMs: number[] = [];
+  const results: Promise<void>[] = [];
+  const progress = new Progress(options.label, options.orders);
+  const limit = deadline(options.timeoutMs, () => {
+    const missing = ids.filter((id) => !completedAt.has(id));
+    return `${missing.length} of ${options.orders} baseline workflows did not complete within ${options.timeoutMs / 1000}s (${sentAt.size} started). Not completed: ${someIds(missing)}`;
+  });
+
+  const starts = runConcurrently(options.orders, options.concurrency, async (index) => {
+    const orderId = ids[index]!;
+    sentAt.set(orderId, Date.now());
+    const started = performance.now();
+    const handle = await stack.client.workflow.start<typeof baselineOrder>('baselineOrder', {
+      workflowId: `baseline-${orderId}`,
+      taskQueue: stack.baselineTaskQueue,
+      args: [benchOrder(orderId)],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    startLatenciesMs.push(performance.now() - started);
+    const result = handle.result().then((value) => {
+      if (value.orderId !== orderId || value.status !== 'paid') {
+        throw new Error(`The baseline workflow for ${orderId} returned ${JSON.stringify(value)}`);
+      }
+      completedAt.set(orderId, Date.now());
+      progress.update(completedAt.size, `${sentAt.size} started`);
+    });
+    // Observed by Promise.all below; marked handled now so an early failure is not an unhandled rejection.
+    result.catch(() => undefined);
+    results.push(result);
+  });
+
+  try {
+    await Promise.race([
+      (async () => {
+        await starts;
+        await Promise.all(results);
+      })(),
+      stack.crashed,
+      limit.promise,
+    ]);
+  } finally {
+    limit.cancel();
+    progress.finish();
+  }
+
+  return {
+    orders: options.orders,
+    startLatenciesMs,
+    e2eLatenciesMs: ids.map((id) => completedAt.get(id)! - sentAt.get(id)!),
+    firstSentAt: Math.min(...sentAt.values()),
+    lastCompletedAt: Math.max(...completedAt.values()),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: pushes N orders through the whole pipeline (HTTP trigger -> API -> Temporal ->
+ * worker -> stand-ins) and the same number of workflows through a do-nothing baseline on the same
+ * Temporal server, then prints and saves the figures side by side. It starts and stops its own
+ * stack on free loopback ports, and fails rather than report figures for a broken pipeline.
+ *
+ *   npm run bench -- [--orders N] [--concurrency C] [--latency MS] [--out DIR] [--smoke]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { driveBaseline } from './drive-baseline.js';
+import { drivePipeline } from './drive-pipeline.js';
+import type { PhaseOptions, PhaseTimings } from './load.js';
+import { UsageMeter } from './process-usage.js';
+import { note } from './progress.js';
+import { benchReport, machineInfo, markdownTable, phaseReport, summaryText, type BenchConfig, type PhaseUsage } from './report.js';
+import { Resources, startStack, type BenchStack } from './stack.js';
+
+const USAGE = `Usage: npm run bench -- [--orders N] [--concurrency C] [--latency MS] [--out DIR] [--smoke]
+
+  --orders N        orders per side (pipeline and baseline), default 2000
+  --concurrency C   triggers / starts in flight, default 50
+  --latency MS      latency of each provider stand-in, default 20
+  --out DIR         where the results go, default bench-results/
+  --smoke           a quick check: 60 orders, 10 in flight (explicit flags still win)`;
+
+interface Options extends BenchConfig {
+  out: string;
+}
+
+function positiveInteger(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer of at least ${min}, got "${value}"\n\n${USAGE}`);
+  return parsed;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      orders: { type: 'string' },
+      concurrency: { type: 'string' },
+      latency: { type: 'string' },
+      out: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const smoke = values.smoke ?? false;
+  const orders = positiveInteger('orders', values.orders, smoke ? 60 : 2000);
+  const concurrency = positiveInteger('concurrency', values.concurrency, smoke ? 10 : 50);
+  return {
+    orders,
+    concurrency,
+    latencyMs: positiveInteger('latency', values.latency, 20, 0),
+    out: resolve(values.out ?? 'bench-results'),
+    smoke,
+    // Enough to start V8's optimiser, the workflow caches and the connection pools before measuring.
+    warmupOrders: Math.min(orders, concurrency),
+  };
+}
+
+/** Generous but bounded: a minute plus 200 ms per order (5 orders/s; two busy cores do about 20). */
+function phaseTimeoutMs(orders: number): number {
+  return 60_000 + orders * 200;
+}
+
+/** Runs a warm-up, then the measured phase with CPU and memory meters around it. */
+async function measure(
+  name: string,
+  stack: BenchStack,
+  options: Options,
+  runTag: string,
+  drive: (stack: BenchStack, phase: PhaseOptions) => Promise<PhaseTimings>,
+  workerPid: number,
+  apiPid: number | undefined,
+): Promise<{ timings: PhaseTimings; usage: PhaseUsage }> {
+  const common = { concurrency: options.concurrency, timeoutMs: phaseTimeoutMs(options.orders) };
+  await drive(stack, { ...common, orders: options.warmupOrders, idPrefix: `bench-${runTag}-${name}-warmup`, label: `${name} warm-up` });
+  const meters = {
+    worker: new UsageMeter(workerPid),
+    temporalServer: new UsageMeter(stack.temporal.pid),
+    api: apiPid === undefined ? undefined : new UsageMeter(apiPid),
+    benchProcess: new UsageMeter(process.pid),
+  };
+  for (const meter of Object.values(meters)) meter?.start();
+  const timings = await drive(stack, { ...common, orders: options.orders, idPrefix: `bench-${runTag}-${name}`, label: name });
+  const usage: PhaseUsage = {
+    worker: meters.worker.stop(),
+    temporalServer: meters.temporalServer.stop(),
+    api: meters.api?.stop() ?? null,
+    benchProcess: meters.benchProcess.stop(),
+  };
+  return { timings, usage };
+}
+
+async function main(options: Options, resources: Resources): Promise<void> {
+  const runTag = randomBytes(3).toString('hex');
+  const [loadAverageAtStart = 0] = loadavg();
+  if (loadAverageAtStart > cpus().length / 2) {
+    note(`Load average ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores: other work is running, and the figures will show it.`);
+  }
+  note(
+    `Benchmark: ${options.orders} orders per side, ${options.concurrency} in flight, stand-in latency ${options.latencyMs} ms, ` +
+      `${options.warmupOrders} warm-up orders per side.`,
+  );
+  const stack = await startStack(resources, options.latencyMs);
+
+  const pipeline = await measure('pipeline', stack, options, runTag, drivePipeline, stack.worker.pid, stack.api.pid);
+  note(`Pipeline: all ${options.orders} orders paid, each charged exactly once.`);
+  const baseline = await measure('baseline', stack, options, runTag, driveBaseline, stack.baselineWorker.pid, undefined);
+
+  const { orders, concurrency, latencyMs, warmupOrders, smoke } = options;
+  const report = benchReport(
+    { orders, concurrency, latencyMs, warmupOrders, smoke },
+    machineInfo(stack.temporal.cliVersion, stack.temporal.route, loadAverageAtStart),
+    phaseReport(pipeline.timings, options.concurrency, pipeline.usage),
+    phaseReport(baseline.timings, options.concurrency, baseline.usage),
+  );
+  const stamp = report.createdAt.replace(/[:.]/g, '-');
+  const markdown = `# Benchmark ${report.createdAt}\n\n${markdownTable(report)}\n`;
+  mkdirSync(options.out, { recursive: true });
+  const jsonPath = join(options.out, `bench-${stamp}.json`);
+  const markdownPath = join(options.out, `bench-${stamp}.md`);
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(markdownPath, markdown);
+  writeFileSync(join(options.out, 'latest.md'), markdown);
+
+  console.log(`\n${summaryText(report)}\n`);
+  console.log(`Written: ${jsonPath}\n         ${markdownPath}\n         ${join(options.out, 'latest.md')}`);
+}
+
+let options: Options;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
+const resources = new Resources();
+process.on('exit', () => resources.killAllNow());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    note(`\n${signal}: stopping the benchmark's processes...`);
+    void resources.stopAll().finally(() => process.exit(130));
+  });
+}
+
+let exitCode = 0;
+try {
+  await main(options, resources);
+} catch (error) {
+  console.error(`\nBenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+  exitCode = 1;
+}
+note('Stopping the benchmark stack...');
+await resources.stopAll();
+process.exit(exitCode);
