@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../src/dev/temporal-server.js';
 import { buildApp, TRIGGER_PATH } from '../src/api/app.js';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
 import type { OrderParams } from '../src/domain/order.js';
@@ -200,6 +203,35 @@ describe('hardening', () => {
     for (let i = 0; i < 5; i += 1) guesses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: `Bearer guess_${i}` } })).statusCode);
     expect(guesses).toEqual([401, 401, 401, 429, 429]);
     await limited.close();
+  });
+
+  it('answers 503 when Temporal is unreachable, and /readyz says so', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
+    const response = await offline.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: sampleOrder() } });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error.code).toBe('temporal_unavailable');
+    expect((await offline.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    await offline.close();
+    await connection.close();
+  });
+
+  it('logs every request with its ID, never the API key or the customer email', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const logged = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY], log: { level: 'info', stream } });
+    const order = sampleOrder({ email: 'very-private@example.com' });
+    const response = await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: { ...auth, 'x-request-id': 'log-check-1' }, payload: { params: order } });
+    expect(response.statusCode).toBe(201);
+    await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: { ...order, email: 'broken@' } } });
+    await logged.close();
+    const text = lines.join('');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(text).toContain('"reqId":"log-check-1"');
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain('very-private');
+    expect(text).not.toContain('broken@');
+    await harness.client.workflow.getHandle(`order-${order.orderId}`).result();
   });
 
   it('sends security headers and a request ID on every response, keeping a well-formed caller ID', async () => {

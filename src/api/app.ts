@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, type Client } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { STRICT_AJV_OPTIONS } from '../domain/validate-order.js';
 import { describeSchemaError } from '../domain/schema-errors.js';
@@ -36,16 +36,22 @@ export interface AppDeps {
   /** Base URL of the Temporal Web UI, for links to runs. */
   webUiUrl?: string;
   rateLimit?: RateLimit;
-  logger?: FastifyServerOptions['logger'];
+  /** Log level, and where log lines go (stdout by default); off when omitted. */
+  log?: { level: string; stream?: NodeJS.WritableStream };
 }
+
+/** Headers that must never reach a log line (request bodies, holding customers' emails, are never logged). */
+export const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
 
 export const DEFAULT_RATE_LIMIT: RateLimit = { max: 600, windowMs: 60_000 };
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */
 function isTemporalUnavailable(error: unknown): boolean {
+  // The client wraps gRPC errors in its ServiceError, with the gRPC error as the cause.
+  const grpcError = error instanceof ServiceError ? error.cause : error;
   return (
-    isGrpcServiceError(error) &&
-    [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED].includes(error.code)
+    isGrpcServiceError(grpcError) &&
+    [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED].includes(grpcError.code)
   );
 }
 
@@ -56,10 +62,10 @@ export function buildApp({
   triggerApiKeys,
   webUiUrl = 'http://localhost:8233',
   rateLimit: limit = DEFAULT_RATE_LIMIT,
-  logger = false,
+  log,
 }: AppDeps): FastifyInstance {
   const app = Fastify({
-    logger,
+    logger: log ? { level: log.level, redact: LOG_REDACTIONS, ...(log.stream && { stream: log.stream }) } : false,
     bodyLimit: BODY_LIMIT_BYTES,
     // Reject what does not match the schema; never drop unknown fields or coerce "100" into 100.
     ajv: { customOptions: STRICT_AJV_OPTIONS },

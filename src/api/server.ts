@@ -5,9 +5,6 @@ import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';
 import { serveApiMetrics } from './metrics.js';
 
-/** Headers and fields that must never reach a log line. */
-const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
-
 // Wiring only: one Temporal client per process, closed when the server closes on SIGINT/SIGTERM.
 runMain(async () => {
   const api = loadApiConfig();
@@ -25,7 +22,7 @@ runMain(async () => {
     triggerApiKeys: api.triggerApiKeys,
     webUiUrl: api.webUiUrl,
     rateLimit: api.rateLimit,
-    logger: { level, redact: LOG_REDACTIONS },
+    log: { level },
   });
   app.addHook('onClose', async () => connection.close());
   let closing = false;

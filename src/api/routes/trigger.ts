@@ -10,6 +10,7 @@ import { describeRun, readRunInput } from '../runs.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
+const START_DEADLINE_MS = 10_000;
 
 const COMPARED_FIELDS = ['customerId', 'amount', 'currency', 'email'] as const;
 
@@ -58,7 +59,10 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
       }
       const location = `/api/runs/${encodeURIComponent(workflowId)}`;
       try {
-        const handle = await startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey);
+        // Temporal's client retries an unreachable server; past the deadline the caller gets a 503 to retry.
+        const handle = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+          startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey),
+        );
         request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
         return reply
           .code(201)
