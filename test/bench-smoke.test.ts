@@ -40,6 +40,8 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 describe('npm run bench -- --smoke', () => {
   it('runs the pipeline and the baseline, checks every order and writes the figures', async () => {
     const { code, stdout, output } = await runBench(['--smoke', '--out', outDir]);
+    // The figures belong in the CI log.
+    console.log(stdout);
     expect(code, output.slice(-4_000)).toBe(0);
     expect(stdout).toContain(TABLE_HEADER);
 
