@@ -1,5 +1,5 @@
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
@@ -57,6 +57,9 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   }
   if (description.type !== ORDER_WORKFLOW_TYPE) return null;
   const history = await handle.fetchHistory();
+  const converter = client.options.loadedDataConverter;
+  const failureOf = (failure: Parameters<typeof decodeOptionalFailureToOptionalError>[1]) =>
+    decodeOptionalFailureToOptionalError(converter, failure);
   const view: RunView = {
     workflowId,
     runId: description.runId,
@@ -64,7 +67,7 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
     startTime: description.startTime.toISOString(),
     ...(description.closeTime && { closeTime: description.closeTime.toISOString() }),
     timeline: await buildTimeline(history.events ?? [], description.raw.pendingActivities ?? [], async (failure) => {
-      const error = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failure);
+      const error = await failureOf(failure);
       return ((error?.cause as Error | undefined) ?? error)?.message;
     }),
     webUiUrl: webUiRunUrl(webUiBaseUrl, client.options.namespace, workflowId, description.runId),
@@ -72,18 +75,18 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   if (view.status === 'running') {
     const progress = await queryProgress(client, workflowId);
     if (progress) view.progress = progress;
-  } else if (view.status === 'completed') {
-    view.result = (await handle.result()) as OrderResult;
-  } else if (view.status === 'failed') {
-    try {
-      await handle.result();
-    } catch (error) {
-      const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
-      view.failure = {
-        ...(cause && 'type' in cause && typeof cause.type === 'string' && { type: cause.type }),
-        message: cause?.message ?? (error as Error).message,
-      };
-    }
+  }
+  // A closed run's result or failure is its history's last event, already fetched.
+  const closing = history.events?.at(-1);
+  const completed = closing?.workflowExecutionCompletedEventAttributes;
+  if (completed) view.result = (await decodeArrayFromPayloads(converter, completed.result?.payloads))[0] as OrderResult;
+  const failed = closing?.workflowExecutionFailedEventAttributes;
+  if (failed) {
+    const error = await failureOf(failed.failure);
+    view.failure = {
+      ...(error instanceof ApplicationFailure && error.type && { type: error.type }),
+      message: error?.message ?? 'The run failed',
+    };
   }
   return view;
 }

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { workflowIdForOrder, type Order } from '../../domain/order.js';
 import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { findRunByIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { requireApiKey } from '../require-api-key.js';
-import { describeRun, readRunInput } from '../runs.js';
+import { readRunInput } from '../runs.js';
+import { runStatus } from '../run-status.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
@@ -89,14 +90,18 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
           { workflowId, fields: differences },
         );
       }
-      const existing = await describeRun(client, workflowId, context.webUiUrl);
-      if (!existing) {
+      // Only the run's identity and status: no history, result or status query (which waits when no worker answers).
+      let existing;
+      try {
+        existing = await client.workflow.getHandle(workflowId).describe();
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
         return sendError(reply, 409, 'order_conflict', `Order ${order.orderId} already had a run that is no longer visible (past retention); it is not started again`, { workflowId });
       }
       return reply
         .code(200)
         .header('location', location)
-        .send({ id: workflowId, workflowId, runId: existing.runId, status: existing.status, created: false });
+        .send({ id: workflowId, workflowId, runId: existing.runId, status: runStatus(existing.status.name), created: false });
     },
   );
 }
