@@ -4,7 +4,9 @@ import {
   CancellationScope,
   CancelledFailure,
   defineQuery,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
@@ -16,10 +18,18 @@ import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counter
 export const statusQuery = defineQuery<OrderProgress>('status');
 
 /** Parse Order is pure validation: a short timeout, and an invalid order fails without retry. */
-const { parseOrder } = proxyActivities<OrderActivities>({
+const PARSE_ORDER_OPTIONS = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-});
+} as const;
+/** Runs started before Parse Order became a local activity still replay through an activity task. */
+const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
+/**
+ * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,
+ * with no task queue round trip (about a quarter less Temporal server CPU per order; README, Tuning).
+ */
+const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
+const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
 
 /** The seed's Charge Card retries: `{ limit: 3, delay: '5 seconds', backoff: 'exponential' }`. */
 const { chargeCard } = proxyActivities<OrderActivities>({
@@ -46,8 +56,17 @@ function failureMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The ApplicationFailure an activity threw. An activity task's failure arrives wrapped in an
+ * ActivityFailure; a local activity's failure arrives as the ApplicationFailure itself.
+ */
+function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure ? cause : undefined;
+}
+
 function failureType(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type ?? undefined : undefined;
+  return applicationFailureOf(error)?.type ?? undefined;
 }
 
 type PaymentOutcome =
@@ -94,7 +113,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
   try {
     let order: Order;
     try {
-      order = await parseOrder(params);
+      order = patched(PARSE_ORDER_LOCAL_ACTIVITY) ? await parseOrderLocally(params) : await parseOrderTask(params);
     } catch (error) {
       if (failureType(error) === INVALID_ORDER) {
         countOrderEvent('invalid');
@@ -102,7 +121,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
           type: INVALID_ORDER,
           message: failureMessage(error),
           nonRetryable: true,
-          details: error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.details ?? undefined : undefined,
+          details: applicationFailureOf(error)?.details ?? undefined,
         });
       }
       throw error;
