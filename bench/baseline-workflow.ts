@@ -1,11 +1,11 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { OrderParams } from '../src/domain/order.js';
 import type { BaselineActivities } from './baseline-activities.js';
 
 export const BASELINE_WORKFLOW_TYPE = 'baselineOrder';
 
-// The same timeout and retry settings, step by step, as orderProcessing's activities.
-const { noopParse } = proxyActivities<BaselineActivities>({
+// The same kind of activity (Parse Order is local), timeout and retry settings, step by step, as orderProcessing's.
+const { noopParse } = proxyLocalActivities<BaselineActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
@@ -23,7 +23,7 @@ const { noopStatus } = proxyActivities<BaselineActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-/** Four do-nothing activities in sequence, like a paid order's four steps. */
+/** Four do-nothing activities in sequence (the first local), like a paid order's four steps. */
 export async function baselineOrder(params: OrderParams): Promise<{ orderId: string; status: 'paid'; chargeId: string }> {
   const order = await noopParse(params);
   const { chargeId } = await noopCharge(order);

@@ -133,8 +133,8 @@ export function markdownTable(report: BenchReport): string {
     '|---|--:|--:|--:|',
     ...rows.map((cells) => `| ${cells.join(' | ')} |`),
     '',
-    `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder, chargeCard, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
-      `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 4 do-nothing activities, complete when ` +
+    `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder as a local activity, then chargeCard, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
+      `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 4 do-nothing activities (the first local, like parseOrder), complete when ` +
       `\`handle.result()\` resolves. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
       `end-to-end latency is modelled provider time (Stripe, Resend, order backend). Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
       `CPU and peak RSS are per phase.`,

@@ -22,8 +22,8 @@ import type { OrderParams } from '../src/domain/order.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 const RECORDINGS: Record<string, OrderParams> = {
-  'order-paid': { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
-  'order-declined': { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
+  'order-paid-local-parse': { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+  'order-declined-local-parse': { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
 };
 
 Runtime.install({ logger: new DefaultLogger('WARN') });

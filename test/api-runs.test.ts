@@ -49,6 +49,27 @@ describe('GET /api/runs/:workflowId', () => {
     expect(Date.parse(chargeStep.endTime)).toBeGreaterThan(Date.parse(chargeStep.startTime));
   });
 
+  it('shows Parse Order (a local activity) failed with its reason for an invalid order, and no other step', async () => {
+    // The API would refuse this order with a 400; started directly, Parse Order refuses it.
+    const handle = await harness.startOrder(sampleOrder({ email: 'customer@' }));
+    await handle.result().catch(() => undefined);
+
+    const run = (await getRun(handle.workflowId)).json();
+    expect(run.status).toBe('failed');
+    expect(run.timeline).toEqual([
+      {
+        name: 'Parse Order',
+        activityType: 'parseOrder',
+        state: 'failed',
+        attempts: 1,
+        lastFailure: expect.stringContaining('email must be an email address'),
+        startTime: expect.any(String),
+        endTime: expect.any(String),
+      },
+    ]);
+    expect(Date.parse(run.timeline[0].endTime)).toBeGreaterThanOrEqual(Date.parse(run.timeline[0].startTime));
+  });
+
   it('shows the current step while the run is open', async () => {
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();

@@ -34,27 +34,72 @@ function privateOrder() {
 interface StoredView {
   /** The history as JSON, with every payload's metadata and data base64-decoded in place. */
   text: string;
-  /** The decoded data of every payload, joined. */
+  /** The decoded data of the workflow's and activities' payloads, joined. */
   payloadData: string;
+  /** The encodings of the payloads the workflow and activities wrote (inputs, results, details). */
   encodings: string[];
+  /**
+   * The payloads the SDK writes for its own bookkeeping, plain JSON by design: the patch marker, the
+   * `TemporalChangeVersion` search attribute naming the patch, and the local-activity marker's data
+   * (activity type, attempt, times).
+   */
+  sdkBookkeeping: { what: string; encoding: string; data: unknown }[];
+}
+
+type JsonPayload = { metadata: Record<string, string>; data?: string };
+type JsonEvent = {
+  markerRecordedEventAttributes?: { markerName: string; details: Record<string, { payloads: JsonPayload[] }> };
+  upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes: { indexedFields: Record<string, JsonPayload> } };
+};
+
+const fromBase64 = (text: string | undefined) => Buffer.from(text ?? '', 'base64').toString('utf8');
+
+/** Removes the SDK's bookkeeping payloads from a history event (as JSON) and returns them. */
+function takeSdkBookkeeping(event: JsonEvent): [string, JsonPayload][] {
+  const marker = event.markerRecordedEventAttributes;
+  const detail = { core_local_activity: 'data', core_patch: 'patch-data' }[marker?.markerName ?? ''];
+  if (marker && detail && marker.details[detail]) {
+    const { payloads } = marker.details[detail]!;
+    delete marker.details[detail];
+    return payloads.map((payload) => [`${marker.markerName} ${detail}`, payload]);
+  }
+  const upsert = event.upsertWorkflowSearchAttributesEventAttributes;
+  if (upsert) {
+    const fields = Object.entries(upsert.searchAttributes.indexedFields);
+    upsert.searchAttributes.indexedFields = {};
+    return fields.map(([name, payload]) => [`search attribute ${name}`, payload]);
+  }
+  return [];
 }
 
 /** What the Temporal server stores for a run: the raw history, read without the codec. */
 async function storedHistory(workflowId: string): Promise<StoredView> {
   const history = await rawClient.workflow.getHandle(workflowId).fetchHistory();
+  const text = JSON.stringify(
+    JSON.parse(historyToJSON(history), (_key, value) => {
+      if (value && typeof value === 'object' && value.metadata && typeof value.metadata === 'object' && 'encoding' in value.metadata) {
+        const metadata = Object.fromEntries(Object.entries(value.metadata as Record<string, string>).map(([k, v]) => [k, fromBase64(v)]));
+        return { metadata, data: fromBase64(value.data) };
+      }
+      return value;
+    }),
+  );
+  const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+  const sdkBookkeeping = events.flatMap(takeSdkBookkeeping).map(([what, payload]) => ({
+    what,
+    encoding: fromBase64(payload.metadata.encoding),
+    data: JSON.parse(fromBase64(payload.data)) as unknown,
+  }));
   const encodings: string[] = [];
   const data: string[] = [];
-  const json = JSON.parse(historyToJSON(history), (_key, value) => {
+  JSON.stringify(events, (_key, value) => {
     if (value && typeof value === 'object' && value.metadata && typeof value.metadata === 'object' && 'encoding' in value.metadata) {
-      const metadata = Object.fromEntries(Object.entries(value.metadata as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-      const decoded = Buffer.from((value.data as string | undefined) ?? '', 'base64').toString('utf8');
-      encodings.push(metadata.encoding!);
-      data.push(decoded);
-      return { metadata, data: decoded };
+      encodings.push(fromBase64(value.metadata.encoding));
+      data.push(fromBase64(value.data));
     }
     return value;
   });
-  return { text: JSON.stringify(json), payloadData: data.join('\n'), encodings };
+  return { text, payloadData: data.join('\n'), encodings, sdkBookkeeping };
 }
 
 async function failure(handle: WorkflowHandle): Promise<ApplicationFailure> {
@@ -77,6 +122,15 @@ describe('personal data in Temporal', () => {
     const stored = await storedHistory(handle.workflowId);
     expect(stored.encodings.length).toBeGreaterThan(5);
     expect(new Set(stored.encodings)).toEqual(new Set(['binary/encrypted']));
+    expect(stored.sdkBookkeeping).toEqual([
+      { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'parse-order-local-activity', deprecated: false } },
+      { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity'] },
+      { what: 'core_local_activity data', encoding: 'json/plain', data: expect.objectContaining({ activity_type: 'parseOrder', attempt: 1 }) },
+    ]);
+    // Nothing but identifiers, counters and times: a new field here needs a look before it is allowed.
+    expect(Object.keys(stored.sdkBookkeeping[2]!.data as object).sort()).toEqual(
+      ['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq'],
+    );
     expect(stored.text).not.toContain(order.email);
     expect(stored.text).not.toContain(order.customerId);
     expect(stored.payloadData).not.toContain('7331');

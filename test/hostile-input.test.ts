@@ -556,10 +556,12 @@ describe('Parse Order run through the workflow with hostile params', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause).toMatchObject({ type: INVALID_ORDER, nonRetryable: true, details: [{ field, reason: expect.any(String) }] });
 
-    // Parse Order was the only activity, and Stripe heard nothing for this order.
+    // Parse Order (a local activity: a marker, no activity task) was the only step, and Stripe heard nothing for this order.
     const history = await handle.fetchHistory();
-    const activities = history.events?.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    expect(activities).toEqual(['parseOrder']);
+    expect(history.events?.filter((event) => event.activityTaskScheduledEventAttributes)).toEqual([]);
+    const localActivities = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    expect(localActivities).toHaveLength(1);
+    expect(localActivities![0]!.markerRecordedEventAttributes?.failure).toBeTruthy();
     const chargeKey = `order-${params.orderId}/charge`;
     expect(harness.sandbox.stripe.requests.filter((request) => request.headers['idempotency-key'] === chargeKey)).toHaveLength(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -5,8 +5,11 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-/** Histories of real runs, recorded by `npm run record-histories` and committed. */
-const HISTORIES = ['order-paid', 'order-declined'];
+/**
+ * Histories of real runs, recorded by `npm run record-histories` and committed: from before the
+ * `parse-order-local-activity` patch (Parse Order as an activity task) and after it.
+ */
+const HISTORIES = ['order-paid', 'order-declined', 'order-paid-local-parse', 'order-declined-local-parse'];
 
 describe('determinism', () => {
   it.each(HISTORIES)('replays the committed %s history with the current workflow code', async (name) => {

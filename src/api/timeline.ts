@@ -1,4 +1,5 @@
 import type { temporal } from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -33,18 +34,60 @@ function iso(event: HistoryEvent): string | undefined {
   return optionalTsToDate(event.eventTime)?.toISOString();
 }
 
+/** The marker the SDK records for a local activity's outcome. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** The SDK's own bookkeeping in a local-activity marker (plain JSON, never encrypted: no order data). */
+interface LocalActivityMarkerData {
+  activity_type: string;
+  attempt: number;
+  /** When the worker scheduled the first attempt, by its clock. */
+  original_schedule_time?: { seconds: number; nanos: number } | null;
+}
+
+function timestampIso(timestamp: LocalActivityMarkerData['original_schedule_time']): string | undefined {
+  return timestamp ? new Date(timestamp.seconds * 1000 + Math.floor(timestamp.nanos / 1e6)).toISOString() : undefined;
+}
+
 /**
- * The run's steps, from its event history (one entry per activity, in order), completed by the
- * pending activities' attempt counts and last failures while the run is open.
+ * A local activity's step, from its marker. It is recorded once the activity has finished, every
+ * attempt included (Parse Order's retries all fit within the worker's local retry threshold).
+ */
+async function localActivityStep(event: HistoryEvent, describeFailure: DescribeFailure): Promise<TimelineStep | undefined> {
+  const marker = event.markerRecordedEventAttributes;
+  const payload = marker?.markerName === LOCAL_ACTIVITY_MARKER ? marker.details?.data?.payloads?.[0] : undefined;
+  if (!marker || !payload) return undefined;
+  const data = defaultPayloadConverter.fromPayload<LocalActivityMarkerData>(payload);
+  const step: TimelineStep = {
+    name: STEP_NAMES[data.activity_type] ?? data.activity_type,
+    activityType: data.activity_type,
+    state: !marker.failure ? 'completed' : marker.failure.timeoutFailureInfo ? 'timed_out' : 'failed',
+    attempts: data.attempt,
+    startTime: timestampIso(data.original_schedule_time) ?? iso(event),
+    // The marker is written when the workflow task that saw the outcome completes.
+    endTime: iso(event),
+  };
+  if (marker.failure) step.lastFailure = await describeFailure(marker.failure);
+  return step;
+}
+
+/**
+ * The run's steps, from its event history (one entry per activity or local activity, in order),
+ * completed by the pending activities' attempt counts and last failures while the run is open.
  */
 export async function buildTimeline(
   events: HistoryEvent[],
   pending: PendingActivity[],
   describeFailure: DescribeFailure,
 ): Promise<TimelineStep[]> {
-  const steps = new Map<string, TimelineStep & { activityId: string }>();
+  const steps = new Map<string, TimelineStep & { activityId?: string }>();
   const byActivityId = new Map<string, TimelineStep>();
   for (const event of events) {
+    const localStep = await localActivityStep(event, describeFailure);
+    if (localStep) {
+      steps.set(String(event.eventId), localStep);
+      continue;
+    }
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const activityType = scheduled.activityType?.name ?? 'unknown';

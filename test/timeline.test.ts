@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { temporal } from '@temporalio/proto';
+import { buildTimeline } from '../src/api/timeline.js';
+
+/** A fixture's events as the client's fetchHistory() gives them (64-bit timestamps as Longs). */
+function fixtureEvents(name: string) {
+  const json = JSON.parse(readFileSync(new URL(`./fixtures/${name}.history.json`, import.meta.url), 'utf8'));
+  const { History } = temporal.api.history.v1;
+  return History.decode(History.encode(historyFromJSON(json)).finish()).events;
+}
+
+describe('the run timeline, from committed histories', () => {
+  it.each([
+    ['order-paid', 'Parse Order as an activity task'],
+    ['order-paid-local-parse', 'Parse Order as a local activity'],
+  ])('reads %s (%s) as the same four steps', async (name) => {
+    const timeline = await buildTimeline(fixtureEvents(name), [], async (failure) => failure.message ?? undefined);
+    expect(timeline.map(({ name: step, state, attempts }) => ({ step, state, attempts }))).toEqual([
+      { step: 'Parse Order', state: 'completed', attempts: 1 },
+      { step: 'Charge Card', state: 'completed', attempts: 1 },
+      { step: 'Send Receipt', state: 'completed', attempts: 1 },
+      { step: 'Update Order Status', state: 'completed', attempts: 1 },
+    ]);
+    for (const step of timeline) {
+      expect(Date.parse(step.endTime!), step.name).toBeGreaterThanOrEqual(Date.parse(step.startTime!));
+    }
+  });
+});
