@@ -174,6 +174,9 @@ describe('worker metrics: the worker process, scraped', () => {
       .toEqual({ namespace: 'default', taskQueue, workflowType: 'orderProcessing' });
     // The runtime's own metrics are on the same endpoint.
     expect(total(scraped.samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'chargeCard' })).toBe(2);
+    // Activity tasks come back eagerly, in the answer to the workflow task that scheduled them (the
+    // dev server enables it), not through the task queue.
+    expect(total(scraped.samples, 'temporal_activity_task_received', { task_queue: taskQueue, eager: 'true' })).toBeGreaterThan(0);
   });
 
   it('counts failed receipts and failed ops alerts', async () => {

@@ -59,13 +59,25 @@ async function waitUntilServing(address: string, child: ChildProcess, output: ()
   throw new Error(`temporal server did not answer on ${address} within ${STARTUP_TIMEOUT_MS / 1000}s:\n${output()}`);
 }
 
+/**
+ * Eager activity dispatch: the server hands an activity task straight back to the worker that
+ * scheduled it, in the answer to its workflow task, instead of through the task queue (about a fifth
+ * less server CPU per order; README, Tuning). Off by default in Temporal; production clusters set it in
+ * their dynamic config (docker-compose.yml does).
+ */
+const DYNAMIC_CONFIG_ARGS = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
+/** Arguments both ways of starting the dev server share. */
+function sharedArgs(options: DevServerOptions): string[] {
+  return [...DYNAMIC_CONFIG_ARGS, ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [])];
+}
+
 async function spawnDevServer(tool: FoundTool, options: DevServerOptions): Promise<DevServer> {
   const port = options.port || (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
-  args.push('--search-attribute', `${ORDER_IDEMPOTENCY_KEY.name}=Keyword`);
-  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  args.push('--search-attribute', `${ORDER_IDEMPOTENCY_KEY.name}=Keyword`, ...sharedArgs(options));
   const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -113,7 +125,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       port: options.port || undefined,
       ...(options.uiPort !== undefined ? { ui: true, uiPort: options.uiPort } : { ui: false }),
       ...(options.dbFilename && { dbFilename: options.dbFilename }),
-      ...(options.uiCodecEndpoint && { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] }),
+      extraArgs: sharedArgs(options),
       executable: { type: 'cached-download' },
       searchAttributes: [ORDER_IDEMPOTENCY_KEY],
     },
