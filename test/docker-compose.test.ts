@@ -354,6 +354,16 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(loadCompose().volumes ?? {}), 'named volumes').toContain(dataVolume);
   });
 
+  it('gives the temporal service the dynamic config file that enables eager activity dispatch', () => {
+    const path = containerEnv('temporal').DYNAMIC_CONFIG_FILE_PATH;
+    const mounted = (service('temporal').volumes ?? [])
+      .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]))
+      .find(([, target]) => target === path)?.[0];
+    expect(mounted, `a file mounted at DYNAMIC_CONFIG_FILE_PATH (${path})`).toBeDefined();
+    const dynamicConfig = parse(read(mounted!)) as Record<string, { value: unknown }[]>;
+    expect(dynamicConfig['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+  });
+
   it('starts each service once what it needs is healthy, and restarts the worker and API', () => {
     const healthcheck = (name: string) => [service(name).healthcheck?.test ?? []].flat().join(' ');
     expect(healthcheck('postgresql')).toContain('pg_isready');
