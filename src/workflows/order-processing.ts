@@ -26,7 +26,7 @@ const PARSE_ORDER_OPTIONS = {
 const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 /**
  * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,
- * with no task queue round trip (about a quarter less Temporal server CPU per order; README, Tuning).
+ * with no task queue round trip (about a third less Temporal server CPU per order; README, Tuning).
  */
 const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
