@@ -21,9 +21,20 @@ import { startOrderWorkflow } from '../src/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
-const RECORDINGS: Record<string, OrderParams> = {
-  'order-paid-local-parse': { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
-  'order-declined-local-parse': { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
+/** Each recording's order and how its run must end (an invalid order fails the run). */
+const RECORDINGS: Record<string, { params: OrderParams; runEnds: 'completed' | 'failed' }> = {
+  'order-paid-local-parse': {
+    params: { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+    runEnds: 'completed',
+  },
+  'order-declined-local-parse': {
+    params: { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
+    runEnds: 'completed',
+  },
+  'order-invalid-local-parse': {
+    params: { orderId: 'ord_replay_invalid', customerId: 'cus_abc', amount: 0, currency: 'usd', email: 'customer@example.com' },
+    runEnds: 'failed',
+  },
 };
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -37,9 +48,13 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, dataConverter });
 try {
   await worker.runUntil(async () => {
-    for (const [name, params] of Object.entries(RECORDINGS)) {
+    for (const [name, { params, runEnds }] of Object.entries(RECORDINGS)) {
       const handle = await startOrderWorkflow(client, temporal.taskQueue, params);
-      await handle.result();
+      const ended = await handle.result().then(
+        () => 'completed',
+        () => 'failed',
+      );
+      if (ended !== runEnds) throw new Error(`The ${name} run ${ended}; it must have ${runEnds}`);
       const file = fileURLToPath(new URL(`${name}.history.json`, FIXTURES));
       writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), dataConverter.payloadCodecs ?? []))), null, 2)}\n`);
       console.log(`Recorded ${file}`);

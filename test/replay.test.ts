@@ -9,14 +9,21 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
  * Histories of real runs, recorded by `npm run record-histories` and committed: from before the
  * `parse-order-local-activity` patch (Parse Order as an activity task) and after it.
  */
-const HISTORIES = ['order-paid', 'order-declined', 'order-paid-local-parse', 'order-declined-local-parse'];
+const HISTORIES = [
+  { name: 'order-paid', runEnds: 'completed' },
+  { name: 'order-declined', runEnds: 'completed' },
+  { name: 'order-paid-local-parse', runEnds: 'completed' },
+  { name: 'order-declined-local-parse', runEnds: 'completed' },
+  { name: 'order-invalid-local-parse', runEnds: 'failed' },
+];
 
 describe('determinism', () => {
-  it.each(HISTORIES)('replays the committed %s history with the current workflow code', async (name) => {
+  it.each(HISTORIES)('replays the committed $name history (the run $runEnds) with the current workflow code', async ({ name, runEnds }) => {
     const json = JSON.parse(readFileSync(new URL(`./fixtures/${name}.history.json`, import.meta.url), 'utf8'));
     const history = historyFromJSON(json);
     const lastEvent = history.events?.at(-1);
-    expect(lastEvent?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    const ended = runEnds === 'completed' ? lastEvent?.workflowExecutionCompletedEventAttributes : lastEvent?.workflowExecutionFailedEventAttributes;
+    expect(ended, `the history ends with the run ${runEnds}`).toBeTruthy();
 
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `order-${name}`),

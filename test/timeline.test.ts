@@ -28,3 +28,17 @@ describe('the run timeline, from committed histories', () => {
     }
   });
 });
+
+describe('the run timeline of an invalid order', () => {
+  it('reads order-invalid-local-parse as one failed Parse Order step, with its failure described', async () => {
+    const described: string[] = [];
+    const timeline = await buildTimeline(fixtureEvents('order-invalid-local-parse'), [], async (failure) => {
+      described.push(failure.applicationFailureInfo?.type ?? '');
+      return 'the described failure';
+    });
+    expect(timeline).toEqual([
+      expect.objectContaining({ name: 'Parse Order', activityType: 'parseOrder', state: 'failed', attempts: 1, lastFailure: 'the described failure' }),
+    ]);
+    expect(described).toEqual(['InvalidOrder']);
+  });
+});
