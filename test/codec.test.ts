@@ -46,13 +46,24 @@ interface StoredView {
   sdkBookkeeping: { what: string; encoding: string; data: unknown }[];
 }
 
-type JsonPayload = { metadata: Record<string, string>; data?: string };
+/** A payload in the history's JSON, its metadata and data base64-decoded. */
+type JsonPayload = { metadata: Record<string, string>; data: string };
 type JsonEvent = {
   markerRecordedEventAttributes?: { markerName: string; details: Record<string, { payloads: JsonPayload[] }> };
   upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes: { indexedFields: Record<string, JsonPayload> } };
 };
 
 const fromBase64 = (text: string | undefined) => Buffer.from(text ?? '', 'base64').toString('utf8');
+
+function isPayload(value: unknown): value is JsonPayload {
+  return typeof value === 'object' && value !== null && 'metadata' in value && typeof value.metadata === 'object' && value.metadata !== null && 'encoding' in value.metadata;
+}
+
+/** Every payload in a JSON value, depth first. */
+function* payloadsIn(value: unknown): Generator<JsonPayload> {
+  if (isPayload(value)) yield value;
+  else if (typeof value === 'object' && value !== null) for (const child of Object.values(value)) yield* payloadsIn(child);
+}
 
 /** Removes the SDK's bookkeeping payloads from a history event (as JSON) and returns them. */
 function takeSdkBookkeeping(event: JsonEvent): [string, JsonPayload][] {
@@ -75,31 +86,24 @@ function takeSdkBookkeeping(event: JsonEvent): [string, JsonPayload][] {
 /** What the Temporal server stores for a run: the raw history, read without the codec. */
 async function storedHistory(workflowId: string): Promise<StoredView> {
   const history = await rawClient.workflow.getHandle(workflowId).fetchHistory();
-  const text = JSON.stringify(
-    JSON.parse(historyToJSON(history), (_key, value) => {
-      if (value && typeof value === 'object' && value.metadata && typeof value.metadata === 'object' && 'encoding' in value.metadata) {
-        const metadata = Object.fromEntries(Object.entries(value.metadata as Record<string, string>).map(([k, v]) => [k, fromBase64(v)]));
-        return { metadata, data: fromBase64(value.data) };
-      }
-      return value;
-    }),
-  );
-  const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+  const { events } = JSON.parse(historyToJSON(history), (_key, value) =>
+    isPayload(value)
+      ? { metadata: Object.fromEntries(Object.entries(value.metadata).map(([k, v]) => [k, fromBase64(v)])), data: fromBase64(value.data) }
+      : value,
+  ) as { events: JsonEvent[] };
+  const text = JSON.stringify({ events });
   const sdkBookkeeping = events.flatMap(takeSdkBookkeeping).map(([what, payload]) => ({
     what,
-    encoding: fromBase64(payload.metadata.encoding),
-    data: JSON.parse(fromBase64(payload.data)) as unknown,
+    encoding: payload.metadata.encoding!,
+    data: JSON.parse(payload.data) as unknown,
   }));
-  const encodings: string[] = [];
-  const data: string[] = [];
-  JSON.stringify(events, (_key, value) => {
-    if (value && typeof value === 'object' && value.metadata && typeof value.metadata === 'object' && 'encoding' in value.metadata) {
-      encodings.push(fromBase64(value.metadata.encoding));
-      data.push(fromBase64(value.data));
-    }
-    return value;
-  });
-  return { text, payloadData: data.join('\n'), encodings, sdkBookkeeping };
+  const payloads = [...payloadsIn(events)];
+  return {
+    text,
+    payloadData: payloads.map((payload) => payload.data).join('\n'),
+    encodings: payloads.map((payload) => payload.metadata.encoding!),
+    sdkBookkeeping,
+  };
 }
 
 async function failure(handle: WorkflowHandle): Promise<ApplicationFailure> {
