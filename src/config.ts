@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from './domain/order.js';
+import type { PaymentSettings } from './domain/payment.js';
 
 /** A missing or malformed environment variable: names it and says what is expected. */
 export class ConfigError extends Error {
@@ -77,9 +78,25 @@ export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
 
 export interface ProviderConfig {
   stripe: { secretKey: string; apiUrl?: URL };
+  payments: PaymentSettings;
   resend: { apiKey: string; baseUrl?: string; from: string };
   slack: { botToken: string; apiUrl?: string; channel: string };
   backend: { baseUrl: string; token?: string };
+}
+
+const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** Stripe replays a key's answer for 24 h; reconciliation ends inside that window. */
+const STRIPE_KEY_WINDOW_MS = 24 * 3_600_000;
+
+/** PAYMENT_RECONCILE_TIMEOUT: a duration such as 23h, 90m or 45s (default 23h), at most 24h. */
+function reconcileTimeoutMs(env: Env): number {
+  const value = optional(env, 'PAYMENT_RECONCILE_TIMEOUT') ?? '23h';
+  const match = /^(\d+)([smh])$/.exec(value);
+  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
+  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS) {
+    throw new ConfigError('PAYMENT_RECONCILE_TIMEOUT', `must be a duration from 1s to 24h such as 23h, 90m or 45s (inside Stripe's 24 h idempotency window), got "${value}"`);
+  }
+  return ms;
 }
 
 /** What the worker's activities need to reach Stripe, Resend, Slack and the order backend. */
@@ -96,6 +113,7 @@ export function loadProviderConfig(env: Env = process.env): ProviderConfig {
   }
   return {
     stripe: { secretKey, apiUrl: stripeApiUrl === undefined ? undefined : url('STRIPE_API_URL', stripeApiUrl) },
+    payments: { reconcileTimeoutMs: reconcileTimeoutMs(env) },
     resend: {
       apiKey: required(env, 'RESEND_API_KEY', 'a Resend API key (re_...)'),
       baseUrl: resendBaseUrl === undefined ? undefined : url('RESEND_BASE_URL', resendBaseUrl).href.replace(/\/$/, ''),

@@ -1,7 +1,12 @@
 import type { ProviderConfig } from '../config.js';
+import type { PaymentSettings } from '../domain/payment.js';
 import { createProviderClients } from './clients.js';
 import { parseOrder } from './parse-order.js';
 import { createChargeCard } from './charge-card.js';
+import { createCreatePaymentIntent } from './create-payment-intent.js';
+import { createConfirmPaymentIntent } from './confirm-payment-intent.js';
+import { createLookUpPayment } from './look-up-payment.js';
+import { createCancelPaymentIntent } from './cancel-payment-intent.js';
 import { createSendReceipt } from './send-receipt.js';
 import { createNotifyOps } from './notify-ops.js';
 import { createUpdateOrderStatus } from './update-order-status.js';
@@ -11,6 +16,12 @@ export function createActivities(config: ProviderConfig) {
   const clients = createProviderClients(config);
   return {
     parseOrder,
+    /** The worker's payment settings, read by the workflow (which cannot read the environment) when it must wait for Stripe. */
+    paymentSettings: async (): Promise<PaymentSettings> => config.payments,
+    createPaymentIntent: createCreatePaymentIntent(clients.stripe),
+    confirmPaymentIntent: createConfirmPaymentIntent(clients.stripe),
+    lookUpPayment: createLookUpPayment(clients.stripe),
+    cancelPaymentIntent: createCancelPaymentIntent(clients.stripe),
     chargeCard: createChargeCard(clients.stripe),
     sendReceipt: createSendReceipt(clients.resend, config.resend.from),
     notifyOps: createNotifyOps(clients.slack, config.slack.channel),

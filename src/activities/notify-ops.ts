@@ -7,25 +7,43 @@ import { SLACK_REJECTED, SLACK_UNAVAILABLE } from '../domain/failures.js';
 /** Slack `ok: false` errors that may succeed later; any other is permanent (channel_not_found, invalid_auth, ...). */
 const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
+/** Where to look in Stripe for the order's payment. */
+function stripeLookup(orderId: string, paymentIntentId: string | undefined): string {
+  return paymentIntentId
+    ? `PaymentIntent ${paymentIntentId} in the Stripe Dashboard`
+    : `the customer's PaymentIntents in the Stripe Dashboard, for one with metadata order_id=${orderId}`;
+}
+
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
 export function opsAlertText(alert: OpsAlert): string {
   const { order } = alert;
   const amount = formatAmount(order.amount, order.currency);
-  if (alert.kind === 'receipt-failed') {
-    return (
-      `:warning: Receipt email failed for paid order ${order.orderId} ` +
-      `(customer ${order.customerId}, ${amount}, charge ${alert.chargeId}): ${alert.reason}. ` +
-      'The order is recorded as paid; send the receipt by hand.'
-    );
+  const subject = `order ${order.orderId} (customer ${order.customerId}, ${amount})`;
+  switch (alert.kind) {
+    case 'receipt-failed':
+      return (
+        `:warning: Receipt email failed for paid ${subject}, charge ${alert.chargeId}: ${alert.reason}. ` +
+        'The order is recorded as paid; send the receipt by hand.'
+      );
+    case 'payment-waiting':
+      return (
+        `:hourglass: Payment for ${subject} is not settled yet: ${alert.reason}. The order is payment_pending; ` +
+        `the run keeps asking Stripe until ${alert.until} and records the outcome Stripe shows. Nothing to do yet.`
+      );
+    case 'payment-unresolved':
+      return (
+        `:rotating_light: Payment for ${subject} is still unsettled after asking Stripe since ${alert.since}: ${alert.reason}. ` +
+        `The order stays payment_pending. Check ${stripeLookup(order.orderId, alert.paymentIntentId)}: if it succeeded, ` +
+        'mark the order paid and send the receipt; otherwise cancel it there and mark the order payment_failed. Do not charge again before checking.'
+      );
+    case 'payment-failed': {
+      const declineCode = alert.declineCode ? ` (decline code ${alert.declineCode})` : '';
+      const uncertainty = alert.chargeUncertain
+        ? ` The charge outcome is UNCERTAIN: look in Stripe for a charge with metadata order_id=${order.orderId} before charging again.`
+        : '';
+      return `:x: Payment failed for ${subject}: ${alert.reason}${declineCode}.${uncertainty}`;
+    }
   }
-  const declineCode = alert.declineCode ? ` (decline code ${alert.declineCode})` : '';
-  const uncertainty = alert.chargeUncertain
-    ? ` The charge outcome is UNCERTAIN: look in Stripe for a charge with metadata order_id=${order.orderId} before charging again.`
-    : '';
-  return (
-    `:x: Payment failed for order ${order.orderId} (customer ${order.customerId}, ${amount}): ` +
-    `${alert.reason}${declineCode}.${uncertainty}`
-  );
 }
 
 /** Notify Ops: posts the alert to the team's Slack channel. */

@@ -7,6 +7,7 @@ import { PROVIDER_REQUEST_TIMEOUT_MS } from './clients.js';
 export interface OrderStatusUpdate {
   orderId: string;
   status: OrderRecordStatus;
+  paymentIntentId?: string;
   chargeId?: string;
 }
 
@@ -20,7 +21,10 @@ function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** Update Order Status: PATCH <API_BASE_URL>/orders/<orderId> with the payment outcome. */
+/**
+ * Update Order Status: PATCH <API_BASE_URL>/orders/<orderId> with the payment outcome. A run may send
+ * two statuses (`payment_pending`, then the final one), so the idempotency key names the status.
+ */
 export function createUpdateOrderStatus(backend: OrderBackend) {
   return async function updateOrderStatus(update: OrderStatusUpdate): Promise<void> {
     const target = `${backend.baseUrl}/orders/${encodeURIComponent(update.orderId)}`;
@@ -30,10 +34,14 @@ export function createUpdateOrderStatus(backend: OrderBackend) {
         method: 'PATCH',
         headers: {
           'content-type': 'application/json',
-          'idempotency-key': idempotencyKeyFor('order-status'),
+          'idempotency-key': idempotencyKeyFor(`order-status/${update.status}`),
           ...(backend.token && { authorization: `Bearer ${backend.token}` }),
         },
-        body: JSON.stringify({ status: update.status, ...(update.chargeId && { chargeId: update.chargeId }) }),
+        body: JSON.stringify({
+          status: update.status,
+          ...(update.paymentIntentId && { paymentIntentId: update.paymentIntentId }),
+          ...(update.chargeId && { chargeId: update.chargeId }),
+        }),
         signal: AbortSignal.timeout(PROVIDER_REQUEST_TIMEOUT_MS),
       });
     } catch (error) {

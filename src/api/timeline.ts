@@ -9,10 +9,15 @@ type Failure = temporal.api.failure.v1.IFailure;
 /** A failure's message for people, decoded (failure messages may be encrypted in the history). */
 export type DescribeFailure = (failure: Failure) => Promise<string | undefined>;
 
-/** The seed's node names, by activity type. */
+/** The seed's node names, by activity type; Charge Card is several requests to Stripe. */
 const STEP_NAMES: Record<string, string> = {
   parseOrder: 'Parse Order',
   chargeCard: 'Charge Card',
+  createPaymentIntent: 'Charge Card: create PaymentIntent',
+  confirmPaymentIntent: 'Charge Card: confirm PaymentIntent',
+  lookUpPayment: 'Charge Card: ask Stripe',
+  cancelPaymentIntent: 'Charge Card: cancel PaymentIntent',
+  paymentSettings: 'Charge Card: read payment settings',
   sendReceipt: 'Send Receipt',
   notifyOps: 'Notify Ops',
   updateOrderStatus: 'Update Order Status',

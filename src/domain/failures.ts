@@ -4,11 +4,14 @@
  */
 /** The order cannot be processed as given (a field is missing or malformed): no charge was attempted. */
 export const INVALID_ORDER = 'InvalidOrder';
-/** Stripe refused the request itself (auth, permissions, invalid request, idempotency misuse): no charge was made. */
+/** Stripe refused the request itself (auth, permissions, invalid request): that request changed nothing. */
 export const CHARGE_REJECTED = 'ChargeRejected';
-/** Stripe refused the idempotency key (used before with other parameters): an earlier request may have charged. */
+/**
+ * Retrying the same request cannot tell what happened: Stripe refused the idempotency key (used before
+ * with other parameters) or replays a 5xx stored for it. Only looking at Stripe's records can.
+ */
 export const CHARGE_OUTCOME_UNKNOWN = 'ChargeOutcomeUnknown';
-/** Stripe could not be reached or answered 5xx/429: the charge outcome is not known yet. */
+/** Stripe could not be reached or answered 5xx/429/409: the outcome is not known yet; the same request may be retried. */
 export const STRIPE_UNAVAILABLE = 'StripeUnavailable';
 /** Resend refused the receipt (validation, auth, unverified sender...). */
 export const RECEIPT_REJECTED = 'ReceiptRejected';

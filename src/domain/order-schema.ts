@@ -53,6 +53,14 @@ export const orderParamsSchema = {
       description: 'must be an email address such as customer@example.com',
       examples: ['customer@example.com'],
     },
+    paymentMethodId: {
+      type: 'string',
+      minLength: 4,
+      maxLength: 255,
+      pattern: '^pm_[A-Za-z0-9_]+$',
+      description: "must be a Stripe payment method ID such as pm_card_visa (optional; default: the customer's default payment method)",
+      examples: ['pm_card_visa'],
+    },
   },
 } as const;
 

@@ -18,13 +18,21 @@ export interface Order {
   /** Lower-case ISO 4217 code, as Stripe expects. */
   currency: string;
   email: string;
+  /** The card to charge (`pm_...`) when the trigger names one; else the customer's default payment method. */
+  paymentMethodId?: string;
 }
 
+/** What Charge Card returned in runs started before the PaymentIntents change (the legacy Charges API). */
 export type ChargeResult =
   | { outcome: 'succeeded'; chargeId: string }
   | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
 
-export type OrderStatus = 'paid' | 'payment_failed';
+/**
+ * The payment outcome the order backend records: `paid` (Stripe shows a succeeded payment),
+ * `payment_failed` (Stripe shows no successful payment and none can still succeed) or `payment_pending`
+ * (Stripe has not answered or not decided yet; the run keeps asking).
+ */
+export type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 /** What the order backend is told: the payment outcome, or `cancelled` when the run was cancelled before the charge. */
 export type OrderRecordStatus = OrderStatus | 'cancelled';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
@@ -49,6 +57,7 @@ export type CancellationOutcome = 'honoured' | 'too-late';
 export interface OrderResult {
   orderId: string;
   status: OrderStatus;
+  paymentIntentId?: string;
   chargeId?: string;
   declineCode?: string;
   reason?: string;
@@ -62,6 +71,7 @@ export interface OrderProgress {
   orderId?: string;
   status?: OrderRecordStatus;
   cancellation?: CancellationOutcome;
+  paymentIntentId?: string;
   chargeId?: string;
   declineCode?: string;
   reason?: string;
@@ -70,9 +80,14 @@ export interface OrderProgress {
   error?: string;
 }
 
-/** What Notify Ops is asked to tell the team. */
+/**
+ * What Notify Ops is asked to tell the team. `chargeUncertain` is set only by runs started before the
+ * PaymentIntents change, which recorded a guessed outcome; later runs ask Stripe instead.
+ */
 export type OpsAlert =
-  | { kind: 'payment-failed'; order: Order; reason: string; declineCode?: string; chargeUncertain: boolean }
+  | { kind: 'payment-failed'; order: Order; reason: string; declineCode?: string; paymentIntentId?: string; chargeUncertain?: boolean }
+  | { kind: 'payment-waiting'; order: Order; reason: string; paymentIntentId?: string; until: string }
+  | { kind: 'payment-unresolved'; order: Order; reason: string; paymentIntentId?: string; since: string }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
 
 /** The workflow ID is the business key: one order, one run. */

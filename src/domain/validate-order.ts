@@ -43,5 +43,6 @@ export function parseOrder(raw: unknown): Order {
     amount: raw.amount,
     currency,
     email: raw.email.slice(0, at + 1) + raw.email.slice(at + 1).toLowerCase(),
+    ...(raw.paymentMethodId && { paymentMethodId: raw.paymentMethodId }),
   };
 }

@@ -11,7 +11,12 @@ export const WORKFLOW_COUNTERS = {
   },
   paymentFailed: {
     name: 'order_processing_orders_payment_failed',
-    description: 'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request) or uncertain (retries ran out)',
+    description:
+      'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request), no_payment_method, not_charged (Stripe failed and its records show nothing charged) or uncertain (runs from before PaymentIntents: retries ran out)',
+  },
+  paymentUnresolved: {
+    name: 'order_processing_orders_payment_unresolved',
+    description: 'Orders left payment_pending because Stripe could not settle them within PAYMENT_RECONCILE_TIMEOUT (ops alerted)',
   },
   invalid: {
     name: 'order_processing_orders_invalid',
@@ -30,7 +35,7 @@ export const WORKFLOW_COUNTERS = {
 export type WorkflowCounter = keyof typeof WORKFLOW_COUNTERS;
 
 /** Why a payment failed: the `cause` label of order_processing_orders_payment_failed. */
-export type PaymentFailureCause = 'declined' | 'rejected' | 'uncertain';
+export type PaymentFailureCause = 'declined' | 'rejected' | 'no_payment_method' | 'not_charged' | 'uncertain';
 
 /** Served by the API's endpoint. */
 export const API_METRICS = {

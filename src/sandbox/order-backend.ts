@@ -2,16 +2,17 @@ import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './
 
 export interface OrderRecord {
   status: string;
+  paymentIntentId?: string;
   chargeId?: string;
   /** How many PATCHes changed or repeated this record. */
   updates: number;
   idempotencyKeys: string[];
 }
 
-const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'cancelled']);
+const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled']);
 
 /**
- * A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, chargeId? }`
+ * A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, paymentIntentId?, chargeId? }`
  * answers 204; `GET /orders/:orderId` shows the record, so a person can check what the workflow wrote.
  */
 export class OrderBackendStandIn extends StandIn {
@@ -34,7 +35,7 @@ export class OrderBackendStandIn extends StandIn {
       return order ? { status: 200, body: { orderId: decodeURIComponent(match[1]!), ...order } } : { status: 404, body: { error: 'no such order' } };
     }
     if (request.method !== 'PATCH' || !match) return { status: 404, body: { error: 'not found' } };
-    let update: { status?: unknown; chargeId?: unknown };
+    let update: { status?: unknown; paymentIntentId?: unknown; chargeId?: unknown };
     try {
       update = JSON.parse(request.body);
     } catch {
@@ -47,6 +48,7 @@ export class OrderBackendStandIn extends StandIn {
     const previous = this.orders.get(orderId);
     this.orders.set(orderId, {
       status: update.status,
+      ...(typeof update.paymentIntentId === 'string' && { paymentIntentId: update.paymentIntentId }),
       ...(typeof update.chargeId === 'string' && { chargeId: update.chargeId }),
       updates: (previous?.updates ?? 0) + 1,
       idempotencyKeys: [...(previous?.idempotencyKeys ?? []), String(request.headers['idempotency-key'])],

@@ -1,19 +1,21 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
   defineQuery,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
 import type { OrderActivities } from '../activities/index.js';
-import type { ChargeResult, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
-import { CHARGE_OUTCOME_UNKNOWN, INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE } from '../domain/failures.js';
+import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
+import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE } from '../domain/failures.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
+import { applicationFailureOf, failureMessage, failureType } from './failures.js';
+import { chargeWithChargesApi } from './legacy-charge.js';
+import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 
@@ -31,11 +33,8 @@ const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_OR
 const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
 
-/** The seed's Charge Card retries: `{ limit: 3, delay: '5 seconds', backoff: 'exponential' }`. */
-const { chargeCard } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4 },
-});
+/** Charge Card with PaymentIntents and no guessed outcome; runs started before it keep the Charges API. */
+const PAYMENT_INTENTS = 'payment-intents';
 
 /** Notifications: a few quick retries, then the run goes on without them. */
 const { sendReceipt, notifyOps } = proxyActivities<OrderActivities>({
@@ -49,46 +48,6 @@ const { updateOrderStatus } = proxyActivities<OrderActivities>({
   scheduleToCloseTimeout: '7 days',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
-
-/** The root cause's message of an activity failure, for people to read. */
-function failureMessage(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * The ApplicationFailure an activity threw. An activity task's failure arrives wrapped in an
- * ActivityFailure; a local activity's failure arrives as the ApplicationFailure itself.
- */
-function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  return cause instanceof ApplicationFailure ? cause : undefined;
-}
-
-function failureType(error: unknown): string | undefined {
-  return applicationFailureOf(error)?.type ?? undefined;
-}
-
-type PaymentOutcome =
-  | { paid: true; chargeId: string }
-  | { paid: false; chargeId?: string; declineCode?: string; reason: string; chargeUncertain: boolean };
-
-/** Runs Charge Card. A decline, a rejected request or running out of retries is a failed payment, not a failed run. */
-async function charge(order: Order): Promise<PaymentOutcome> {
-  let result: ChargeResult;
-  try {
-    result = await chargeCard(order);
-  } catch (error) {
-    if (!(error instanceof ActivityFailure)) throw error;
-    // A non-retryable rejection means Stripe refused the request: nothing was charged. Running out of
-    // retries (or time) means the last attempt's outcome is unknown.
-    const chargeUncertain = error.retryState !== RetryState.NON_RETRYABLE_FAILURE || failureType(error) === CHARGE_OUTCOME_UNKNOWN;
-    return { paid: false, reason: failureMessage(error), chargeUncertain };
-  }
-  if (result.outcome === 'succeeded') return { paid: true, chargeId: result.chargeId };
-  const { chargeId, declineCode, reason } = result;
-  return { paid: false, ...(chargeId && { chargeId }), declineCode, reason, chargeUncertain: false };
-}
 
 /**
  * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)
@@ -130,16 +89,31 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     if (progress.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
 
     progress.step = 'charge-card';
-    const payment = await charge(order);
-    if (payment.paid) countOrderEvent('paid');
-    else countPaymentFailed(payment.chargeUncertain ? 'uncertain' : payment.declineCode ? 'declined' : 'rejected');
-    const status = payment.paid ? 'paid' : 'payment_failed';
-    const { chargeId } = payment;
-    Object.assign(progress, { status, ...(chargeId && { chargeId }) });
+    let pendingRecorded: Promise<unknown> | undefined;
+    const payment = patched(PAYMENT_INTENTS)
+      ? await payWithPaymentIntent(order, {
+          onPaymentIntent: (paymentIntentId) => {
+            progress.paymentIntentId = paymentIntentId;
+          },
+          onWaiting: ({ reason, paymentIntentId, until }) => {
+            progress.status = 'payment_pending';
+            progress.reason = reason;
+            // Neither the record nor the alert holds up the questions to Stripe; the final status waits for the record.
+            pendingRecorded = recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
+              (error: unknown) => error,
+            );
+            void tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) });
+          },
+        })
+      : await chargeWithChargesApi(order);
+    countPayment(payment);
+    const { status, paymentIntentId } = payment;
+    const chargeId = payment.status === 'paid' ? payment.chargeId : undefined;
+    Object.assign(progress, { status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
 
     let receipt: ReceiptState = 'skipped';
     let opsNotified = false;
-    if (payment.paid) {
+    if (payment.status === 'paid') {
       progress.step = 'send-receipt';
       try {
         await sendReceipt({ order, chargeId: payment.chargeId });
@@ -152,26 +126,28 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
         opsNotified = await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) });
       }
     } else {
-      Object.assign(progress, { reason: payment.reason, ...(payment.declineCode && { declineCode: payment.declineCode }) });
+      progress.reason = payment.reason;
+      if (payment.status === 'payment_failed' && payment.declineCode) progress.declineCode = payment.declineCode;
       progress.step = 'notify-ops';
-      opsNotified = await tryNotifyOps({
-        kind: 'payment-failed',
-        order,
-        reason: payment.reason,
-        declineCode: payment.declineCode,
-        chargeUncertain: payment.chargeUncertain,
-      });
+      opsNotified = await tryNotifyOps(paymentAlert(order, payment));
     }
     Object.assign(progress, { receipt, opsNotified });
 
     progress.step = 'update-order-status';
-    await recordOrderStatus({ orderId: order.orderId, status, ...(chargeId && { chargeId }) });
+    const pendingFailure = await pendingRecorded;
+    if (status !== 'payment_pending') {
+      if (pendingFailure) log.warn('The payment_pending record failed; recording the final status', { orderId: order.orderId, error: failureMessage(pendingFailure) });
+      await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+    } else if (pendingFailure) {
+      throw pendingFailure;
+    }
 
     progress.step = 'completed';
     const { declineCode, reason } = progress;
     return {
       orderId: order.orderId,
       status,
+      ...(paymentIntentId && { paymentIntentId }),
       ...(chargeId && { chargeId }),
       ...(declineCode && { declineCode }),
       ...(reason && { reason }),
@@ -208,6 +184,29 @@ async function cancelBeforeCharge(order: Order, progress: OrderProgress): Promis
   await recordOrderStatus({ orderId: order.orderId, status: 'cancelled' });
   progress.step = 'cancelled';
   throw new CancelledFailure(`Order ${order.orderId} was cancelled before the charge: nothing was charged`);
+}
+
+function countPayment(payment: PaymentOutcome): void {
+  if (payment.status === 'paid') countOrderEvent('paid');
+  else if (payment.status === 'payment_failed') countPaymentFailed(payment.cause);
+  else countOrderEvent('paymentUnresolved');
+}
+
+/** Ops are told of a failed payment, or of one Stripe could not settle in time and what to check. */
+function paymentAlert(order: Order, payment: Exclude<PaymentOutcome, { status: 'paid' }>): OpsAlert {
+  const { reason, paymentIntentId } = payment;
+  if (payment.status === 'payment_pending') {
+    return { kind: 'payment-unresolved', order, reason, since: new Date(payment.since).toISOString(), ...(paymentIntentId && { paymentIntentId }) };
+  }
+  const { declineCode, chargeUncertain } = payment;
+  return {
+    kind: 'payment-failed',
+    order,
+    reason,
+    ...(declineCode && { declineCode }),
+    ...(paymentIntentId && { paymentIntentId }),
+    ...(chargeUncertain !== undefined && { chargeUncertain }),
+  };
 }
 
 /** Notify Ops must never stop the order from being recorded: a failed alert is reported, not thrown. */

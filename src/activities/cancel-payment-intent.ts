@@ -1,0 +1,28 @@
+import { log } from '@temporalio/activity';
+import Stripe from 'stripe';
+import type { PaymentIntentState } from '../domain/payment.js';
+import { idempotencyKeyFor } from './idempotency.js';
+import type { PaymentIntentRef } from './confirm-payment-intent.js';
+import { paymentIntentInError, paymentIntentState, stripeFailure } from './stripe-outcomes.js';
+
+/**
+ * Cancels the order's open PaymentIntent, so it can never succeed after the order is recorded
+ * `payment_failed`. Answers the PaymentIntent as Stripe left it: `canceled`, or its current status
+ * when it can no longer be cancelled (it succeeded meanwhile: the order is paid after all).
+ */
+export function createCancelPaymentIntent(stripe: Stripe) {
+  return async function cancelPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
+    try {
+      const intent = paymentIntentState(
+        await stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }, { idempotencyKey: idempotencyKeyFor('cancel-payment') }),
+      );
+      log.info('PaymentIntent cancelled', { orderId, paymentIntentId });
+      return intent;
+    } catch (error) {
+      if (!(error instanceof Stripe.errors.StripeError)) throw error;
+      const intent = paymentIntentInError(error);
+      if (intent) return intent;
+      throw stripeFailure(error, 'cancel the PaymentIntent');
+    }
+  };
+}

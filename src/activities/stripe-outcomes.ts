@@ -1,0 +1,78 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import Stripe from 'stripe';
+import type { PaymentIntentState, PaymentIntentStatus } from '../domain/payment.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, STRIPE_UNAVAILABLE } from '../domain/failures.js';
+
+/** Stripe errors that retrying with the same request cannot fix: the request changed nothing. */
+const REJECTED_ERROR_TYPES = new Set(['StripeAuthenticationError', 'StripePermissionError', 'StripeInvalidRequestError']);
+
+/** The run's view of a PaymentIntent: its ID, status, latest charge and why the last confirmation failed. */
+export function paymentIntentState(intent: Stripe.PaymentIntent): PaymentIntentState {
+  const chargeId = typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.latest_charge?.id;
+  const error = intent.last_payment_error;
+  return {
+    id: intent.id,
+    // Stripe's SDK types leave room for statuses added later; the workflow treats an unknown one as undecided.
+    status: intent.status as PaymentIntentStatus,
+    ...(chargeId && { chargeId }),
+    ...(error && {
+      lastError: {
+        code: error.code ?? error.type,
+        ...(error.decline_code && { declineCode: error.decline_code }),
+        message: error.message ?? 'The payment failed.',
+      },
+    }),
+  };
+}
+
+/**
+ * The PaymentIntent a Stripe error carries when the request reached it: a decline (402) leaves it in
+ * `requires_payment_method` with the decline, an action it no longer allows (`payment_intent_unexpected_state`)
+ * shows its current status. Either way, Stripe's own record of the outcome.
+ */
+export function paymentIntentInError(error: Stripe.errors.StripeError): PaymentIntentState | undefined {
+  const intent = error.payment_intent;
+  if (error.type === 'StripeCardError' && intent) return paymentIntentState(intent);
+  if (error.code === 'payment_intent_unexpected_state' && intent) return paymentIntentState(intent);
+  return undefined;
+}
+
+/**
+ * The one place a Stripe failure becomes an activity failure:
+ * - retryable (StripeUnavailable): no answer, 5xx, 429, 409 (the key is in use by a request still
+ *   running) or `Stripe-Should-Retry: true`; the same request under the same key is safe to send again;
+ * - non-retryable ChargeOutcomeUnknown: a 5xx that Stripe replays for the idempotency key
+ *   (`Idempotent-Replayed: true`: the first request began executing, every retry gets the same answer)
+ *   or a refused key; only Stripe's records can tell what happened;
+ * - non-retryable ChargeRejected: Stripe refused the request itself (auth, permissions, invalid request).
+ */
+export function stripeFailure(error: Stripe.errors.StripeError, action: string): ApplicationFailure {
+  const status = error.statusCode ?? 'no response';
+  const detail = `(${status}${error.code ? ` ${error.code}` : ''}): ${error.message}`;
+  if (error.statusCode === 409 || error.headers?.['stripe-should-retry'] === 'true') {
+    return ApplicationFailure.retryable(`Stripe asks to retry ${action} ${detail}`, STRIPE_UNAVAILABLE);
+  }
+  if (error.type === 'StripeIdempotencyError') {
+    return ApplicationFailure.nonRetryable(`Stripe refused the idempotency key to ${action} ${detail}`, CHARGE_OUTCOME_UNKNOWN);
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 500 && error.headers?.['idempotent-replayed'] === 'true') {
+    return ApplicationFailure.nonRetryable(
+      `Stripe replays an error to ${action} for this idempotency key: the first request began executing ${detail}`,
+      CHARGE_OUTCOME_UNKNOWN,
+    );
+  }
+  if (REJECTED_ERROR_TYPES.has(error.type)) {
+    return ApplicationFailure.nonRetryable(`Stripe rejected the request to ${action} ${detail}`, CHARGE_REJECTED);
+  }
+  return ApplicationFailure.retryable(`Stripe is unavailable to ${action} ${detail}`, STRIPE_UNAVAILABLE);
+}
+
+/** Runs a Stripe call, turning its errors into the activity failures above; other errors pass through. */
+export async function callStripe<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeError) throw stripeFailure(error, action);
+    throw error;
+  }
+}

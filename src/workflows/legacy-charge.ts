@@ -1,0 +1,27 @@
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import type { OrderActivities } from '../activities/index.js';
+import type { Order } from '../domain/order.js';
+import { CHARGE_OUTCOME_UNKNOWN } from '../domain/failures.js';
+import { CHARGE_RETRY } from './retry-policies.js';
+import { failureMessage, failureType } from './failures.js';
+import type { PaymentOutcome } from './payment.js';
+
+const { chargeCard } = proxyActivities<OrderActivities>({ startToCloseTimeout: '30 seconds', retry: CHARGE_RETRY });
+
+/**
+ * Charge Card as runs started before the `payment-intents` patch do it (the legacy Charges API, and an
+ * outcome guessed when retries ran out). Kept so those runs replay and finish; delete it with the
+ * patch's old branch once none is open.
+ */
+export async function chargeWithChargesApi(order: Order): Promise<PaymentOutcome> {
+  try {
+    const result = await chargeCard(order);
+    if (result.outcome === 'succeeded') return { status: 'paid', chargeId: result.chargeId };
+    return { status: 'payment_failed', reason: result.reason, declineCode: result.declineCode, cause: 'declined' };
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const chargeUncertain = error.retryState !== RetryState.NON_RETRYABLE_FAILURE || failureType(error) === CHARGE_OUTCOME_UNKNOWN;
+    return { status: 'payment_failed', reason: failureMessage(error), cause: chargeUncertain ? 'uncertain' : 'rejected', chargeUncertain };
+  }
+}
