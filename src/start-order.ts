@@ -1,6 +1,7 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams, type OrderResult } from './domain/order.js';
+import { idempotencyKeyClaim } from './workflows/idempotency-key-claim.js';
 
 /**
  * The search attribute holding a trigger's Idempotency-Key, so a key can be traced to its run. The
@@ -24,11 +25,36 @@ export function startOrderWorkflow(client: Client, taskQueue: string, params: Or
   });
 }
 
-/** The workflow ID of the order run started with this Idempotency-Key, if any (from visibility). */
-export async function findRunByIdempotencyKey(client: Client, idempotencyKey: string): Promise<string | undefined> {
-  // The key's characters are restricted by the trigger's schema, so it cannot break out of the quotes.
-  for await (const run of client.workflow.list({ query: `${ORDER_IDEMPOTENCY_KEY.name} = '${idempotencyKey}'`, pageSize: 1 })) {
-    return run.workflowId;
+/** The memo field of a claim run naming the order's workflow ID. */
+const CLAIMED_ORDER_MEMO = 'orderWorkflowId';
+
+/** The workflow ID of a key's claim run: one per key in the namespace. */
+export function claimWorkflowId(idempotencyKey: string): string {
+  return `idempotency-key-${idempotencyKey}`;
+}
+
+/**
+ * Claims an Idempotency-Key for an order's run and answers which order's workflow ID holds the key:
+ * this one (claimed now, or by an earlier attempt of the same request that failed later) or another
+ * order's, claimed first. The claim is a workflow whose ID is the key; REJECT_DUPLICATE makes it one
+ * per key for the namespace's retention, open or closed, with no visibility lag.
+ */
+export async function claimIdempotencyKey(client: Client, taskQueue: string, idempotencyKey: string, orderWorkflowId: string): Promise<string> {
+  const workflowId = claimWorkflowId(idempotencyKey);
+  try {
+    await client.workflow.start(idempotencyKeyClaim, {
+      workflowId,
+      taskQueue,
+      args: [orderWorkflowId],
+      memo: { [CLAIMED_ORDER_MEMO]: orderWorkflowId },
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    return orderWorkflowId;
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
-  return undefined;
+  const { memo } = await client.workflow.getHandle(workflowId).describe();
+  const holder = memo?.[CLAIMED_ORDER_MEMO];
+  if (typeof holder !== 'string') throw new Error(`Run ${workflowId} holds no ${CLAIMED_ORDER_MEMO} memo: it was not started as an Idempotency-Key claim`);
+  return holder;
 }

@@ -15,6 +15,7 @@ import { createCursorCodec } from './cursor.js';
 import { acceptStrictJsonOnly, answerClientError } from './request-guards.js';
 import { registerApiMetrics } from './metrics.js';
 import { errorSchema } from './schemas.js';
+import { createSearchAttributeCheck } from './search-attributes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerTriggerRoute, TRIGGER_PATH } from './routes/trigger.js';
@@ -137,6 +138,7 @@ export function buildApp({
     webUiUrl: webUiUrl.replace(/\/$/, ''),
     isAuthorized: (authorization) => verifyApiKey(authorization) !== undefined,
     cursors: createCursorCodec(triggerApiKeys),
+    findMissingSearchAttribute: createSearchAttributeCheck(client),
   };
   void app.register(async (routes) => {
     registerTriggerRoute(routes, context);

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { CursorCodec } from './cursor.js';
+import type { MissingSearchAttribute } from './search-attributes.js';
 
 /** What the routes share: the process's one Temporal client and the service's settings. */
 export interface ApiContext {
@@ -10,4 +11,6 @@ export interface ApiContext {
   isAuthorized(authorization: string | undefined): boolean;
   /** Signs and checks the run list's page cursors. */
   cursors: CursorCodec;
+  /** The search attribute keyed triggers need, when the namespace lacks it (a found one is remembered). */
+  findMissingSearchAttribute(): Promise<MissingSearchAttribute | undefined>;
 }

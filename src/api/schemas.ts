@@ -43,7 +43,7 @@ export const triggerHeadersSchema = {
       type: 'string',
       pattern: '^[A-Za-z0-9_.:/+=-]{1,255}$',
       description:
-        'optional; a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
+        'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
     },
   },
 } as const;

@@ -1,1 +1,2 @@
 export { orderProcessing, statusQuery } from './order-processing.js';
+export { idempotencyKeyClaim } from './idempotency-key-claim.js';

@@ -2,23 +2,29 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { healthSchema } from '../schemas.js';
+import { sendSearchAttributeMissing } from '../search-attributes.js';
 
 const READINESS_DEADLINE_MS = 2_000;
 
-/** Probes: `/healthz` the process is up; `/readyz` Temporal answers. Not rate limited. */
-export function registerHealthRoutes(app: FastifyInstance, { client }: ApiContext): void {
+/**
+ * Probes: `/healthz` the process is up; `/readyz` Temporal answers and its namespace has the search
+ * attribute keyed triggers need. Not rate limited.
+ */
+export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttribute }: ApiContext): void {
   const probe = { rateLimit: false };
   app.get('/healthz', { config: probe, schema: { summary: 'Liveness', response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
-    { config: probe, schema: { summary: 'Readiness: Temporal reachable', response: { 200: healthSchema, 503: { $ref: 'Error#' } } } },
+    { config: probe, schema: { summary: 'Readiness: Temporal reachable, search attribute registered', response: { 200: healthSchema, 503: { $ref: 'Error#' } } } },
     async (_request, reply) => {
       try {
         await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
-        return { status: 'ready' };
       } catch {
         return sendError(reply, 503, 'temporal_unavailable', 'Temporal is not reachable');
       }
+      const missing = await findMissingSearchAttribute();
+      if (missing) return sendSearchAttributeMissing(reply, missing);
+      return { status: 'ready' };
     },
   );
 }

@@ -1,13 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { workflowIdForOrder, type Order } from '../../domain/order.js';
 import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
-import { findRunByIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
+import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { requireApiKey } from '../require-api-key.js';
 import { readRunInput } from '../runs.js';
 import { runStatus } from '../run-status.js';
+import { sendSearchAttributeMissing } from '../search-attributes.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
@@ -20,10 +21,33 @@ function differingFields(existing: Order, requested: Order): string[] {
   return COMPARED_FIELDS.filter((field) => existing[field] !== requested[field]).map((field) => `params.${field}`);
 }
 
+/** Temporal's client retries an unreachable server; past the deadline the caller gets a 503 to retry. */
+function withStartDeadline<T>(context: ApiContext, start: () => Promise<T>): Promise<T> {
+  return context.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, start);
+}
+
 /**
- * POST the seed's `{ connectionId?, params }`: validates (400 naming the field), starts the order's
- * run (201), or answers a repeat with the existing run (200), or 409 when the repeat's params, or its
- * Idempotency-Key, disagree with the existing run.
+ * Claims a keyed trigger's Idempotency-Key for its order before the order's run starts, so one key
+ * starts at most one run. When the key cannot be this order's it answers, 503 when the namespace
+ * lacks the key's search attribute or 409 when the key belongs to another order, and returns true.
+ * (It returns a boolean, not the reply: an awaited reply is a thenable and resolves to undefined.)
+ */
+async function refusedIdempotencyKey(context: ApiContext, reply: FastifyReply, idempotencyKey: string, workflowId: string): Promise<boolean> {
+  const missing = await context.findMissingSearchAttribute();
+  if (missing) {
+    sendSearchAttributeMissing(reply, missing);
+    return true;
+  }
+  const holder = await withStartDeadline(context, () => claimIdempotencyKey(context.client, context.taskQueue, idempotencyKey, workflowId));
+  if (holder === workflowId) return false;
+  sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${holder}, a different order; use a new key`, { workflowId: holder });
+  return true;
+}
+
+/**
+ * POST the seed's `{ connectionId?, params }`: validates (400 naming the field), claims its
+ * Idempotency-Key if it has one, starts the order's run (201), or answers a repeat with the existing
+ * run (200), or 409 when the repeat's params, or its Idempotency-Key, disagree with the existing run.
  */
 export function registerTriggerRoute(app: FastifyInstance, context: ApiContext): void {
   const { client, taskQueue } = context;
@@ -50,20 +74,10 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
       }
       const workflowId = workflowIdForOrder(order.orderId);
       const idempotencyKey = request.headers['idempotency-key'];
-      if (idempotencyKey) {
-        const keyedRun = await findRunByIdempotencyKey(client, idempotencyKey);
-        if (keyedRun && keyedRun !== workflowId) {
-          return sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${keyedRun}, a different order; use a new key`, {
-            workflowId: keyedRun,
-          });
-        }
-      }
+      if (idempotencyKey && (await refusedIdempotencyKey(context, reply, idempotencyKey, workflowId))) return reply;
       const location = `/api/runs/${encodeURIComponent(workflowId)}`;
       try {
-        // Temporal's client retries an unreachable server; past the deadline the caller gets a 503 to retry.
-        const handle = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-          startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey),
-        );
+        const handle = await withStartDeadline(context, () => startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey));
         request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
         return reply
           .code(201)
