@@ -14,33 +14,40 @@ export interface Violation {
 export interface InvariantReport {
   paid: number;
   paymentFailed: number;
+  paymentPending: number;
   violations: Violation[];
 }
 
+/** The idempotency keys an order's Stripe POSTs may carry: derived from its workflow ID and the step. */
+const STRIPE_KEY_STEPS = ['payment-intent', 'charge', 'cancel-payment'];
+/** Statuses from which a PaymentIntent could still succeed. */
+const OPEN_STATUSES = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing']);
+
 /**
  * What must hold after any amount of crashes and provider faults, checked on what reached the
- * stand-ins: every order has a final status in the backend that matches what Stripe decided, no order
- * has two successful charges, each order's charge requests share one idempotency key, and each paid
- * order got exactly one receipt (none for a failed one).
+ * stand-ins. Every order has a final status in the backend that matches Stripe's record (a succeeded
+ * payment means `paid`, none means `payment_failed`, and then no PaymentIntent of the order is left
+ * open); no order has two successful charges or two PaymentIntents; every Stripe POST for an order
+ * carries one of its derived idempotency keys; each paid order got exactly one receipt (none for a
+ * failed one).
  */
 export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): InvariantReport {
   const broken = new Map<string, string[]>();
   const flag = (rule: string, orderId: string) => broken.set(rule, [...(broken.get(rule) ?? []), orderId]);
-  let paid = 0;
-  let paymentFailed = 0;
+  const counts = { paid: 0, paymentFailed: 0, paymentPending: 0 };
 
-  const chargeRequestsByOrder = new Map<string, Set<string>>();
+  const stripeKeysByOrder = new Map<string, Set<string>>();
   for (const request of sandbox.stripe.requests) {
-    const orderId = new URLSearchParams(request.body).get('metadata[order_id]');
-    if (!orderId) continue;
-    const keys = chargeRequestsByOrder.get(orderId) ?? new Set<string>();
-    keys.add(String(request.headers['idempotency-key']));
-    chargeRequestsByOrder.set(orderId, keys);
+    const key = request.headers['idempotency-key'];
+    const orderId = typeof key === 'string' ? /^order-(.+)\/[^/]+$/.exec(key)?.[1] : undefined;
+    if (request.method !== 'POST' || !orderId) continue;
+    stripeKeysByOrder.set(orderId, (stripeKeysByOrder.get(orderId) ?? new Set()).add(String(key)));
   }
 
   for (const { orderId, declines } of orders) {
     const record = sandbox.backend.orders.get(orderId);
     const charges = sandbox.stripe.successfulCharges(orderId);
+    const intents = sandbox.stripe.paymentIntentsFor(orderId);
     const stripeDecided = charges.length > 0 ? 'paid' : 'payment_failed';
     const receipts = sandbox.resend.emails.filter((email) => email.subject === `Receipt for order ${orderId}`);
 
@@ -48,16 +55,24 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
       flag('order lost: no final status in the backend', orderId);
       continue;
     }
-    if (record.status === 'paid') paid += 1;
-    if (record.status === 'payment_failed') paymentFailed += 1;
-    if (record.status !== stripeDecided) flag(`backend status differs from Stripe's decision`, orderId);
+    if (record.status === 'paid') counts.paid += 1;
+    if (record.status === 'payment_failed') counts.paymentFailed += 1;
+    if (record.status === 'payment_pending') counts.paymentPending += 1;
+    if (record.status !== stripeDecided) flag(`backend status differs from Stripe's record`, orderId);
+    if (record.status === 'payment_failed' && intents.some((intent) => OPEN_STATUSES.has(intent.status))) {
+      flag('payment_failed with a PaymentIntent still open', orderId);
+    }
     if (declines && charges.length > 0) flag('a declining customer was charged', orderId);
     if (charges.length > 1) flag('charged more than once', orderId);
-    if (record.status === 'paid' && record.chargeId !== charges[0]?.id) flag('backend chargeId differs from the charge', orderId);
-    const keys = chargeRequestsByOrder.get(orderId) ?? new Set();
-    if (keys.size !== 1 || !keys.has(`order-${orderId}/charge`)) flag('charge requests did not share the one idempotency key', orderId);
+    if (intents.length > 1) flag('more than one PaymentIntent', orderId);
+    if (record.status === 'paid' && (record.chargeId !== charges[0]?.id || record.paymentIntentId !== charges[0]?.paymentIntentId)) {
+      flag('backend chargeId or paymentIntentId differs from the charge', orderId);
+    }
+    const keys = [...(stripeKeysByOrder.get(orderId) ?? [])];
+    const derived = new Set(STRIPE_KEY_STEPS.map((step) => `order-${orderId}/${step}`));
+    if (keys.length === 0 || keys.some((key) => !derived.has(key))) flag('Stripe POSTs without the order\'s derived idempotency keys', orderId);
     if (record.status === 'paid' && receipts.length !== 1) flag('paid order without exactly one receipt', orderId);
-    if (record.status === 'payment_failed' && receipts.length !== 0) flag('receipt sent for a failed payment', orderId);
+    if (record.status !== 'paid' && receipts.length !== 0) flag('receipt sent for an unpaid order', orderId);
   }
-  return { paid, paymentFailed, violations: [...broken].map(([rule, orderIds]) => ({ rule, orderIds })) };
+  return { ...counts, violations: [...broken].map(([rule, orderIds]) => ({ rule, orderIds })) };
 }

@@ -2,8 +2,11 @@
  * `npm run faults`: a few hundred orders through the real stack (Temporal dev server on a SQLite file,
  * the worker and the API as processes, the sandbox stand-ins) while the worker is SIGKILLed and
  * restarted, the Temporal server is stopped and restarted on the same database, and the stand-ins
- * answer 500s, 429s, slow responses and dropped connections (before or after doing the work) at random. Then it checks that nothing was
- * lost or charged twice, prints the figures, and exits 1 on any violation, naming the orders.
+ * answer 500s, 429s, slow responses and dropped connections (before or after doing the work) at
+ * random. Stripe also fails as real Stripe does: a 500 after it charged, stored under the idempotency
+ * key and replayed to every retry, and answers lost after it charged. Then it checks that nothing was
+ * lost or charged twice and that every order's recorded status matches Stripe's record, prints the
+ * figures, and exits 1 on any violation, naming the orders.
  *
  *   npm run faults -- [--orders 300] [--seed 1] [--kills 4] [--fault-rate 0.08] [--decline-share 0.15]
  *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
@@ -20,6 +23,7 @@ import { startProjectProcess, stopProcess } from '../src/dev/project-process.js'
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { Fault, StandIn } from '../src/sandbox/stand-in.js';
+import type { StripeStandIn } from '../src/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
 import { checkInvariants, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
@@ -111,6 +115,30 @@ async function trigger(apiUrl: string, plan: OrderPlan): Promise<number | undefi
   return undefined;
 }
 
+function paymentIntentFigures(stripe: StripeStandIn): string {
+  const count = (status: string) => stripe.paymentIntents.filter((intent) => intent.status === status).length;
+  return `${count('succeeded')} / ${count('canceled')} / ${stripe.paymentIntents.length - count('succeeded') - count('canceled')}`;
+}
+
+function stripeFailureFigures(stripe: StripeStandIn): string {
+  const faulted = (kind: string) => stripe.requests.filter((request) => request.fault !== undefined && kind in request.fault).length;
+  const replayed5xx = stripe.requests.filter((request) => request.status >= 500 && request.replayed).length;
+  return `${faulted('statusAfterHandling')} / ${replayed5xx} / ${faulted('dropAfterHandling')}`;
+}
+
+function stripeQuestionFigures(stripe: StripeStandIn): string {
+  const asked = stripe.requests.filter((request) => request.method === 'GET' && request.path.startsWith('/v1/payment_intents')).length;
+  const cancels = stripe.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/cancel')).length;
+  return `${asked} / ${cancels}`;
+}
+
+function ordersThatWaited(sandbox: Sandbox, plans: OrderPlan[]): number {
+  const waited = new Set(
+    sandbox.backend.requests.filter((request) => request.body.includes('"payment_pending"')).map((request) => request.path),
+  );
+  return plans.filter(({ orderId }) => waited.has(`/orders/${orderId}`)).length;
+}
+
 function percentile(sorted: number[], share: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
 }
@@ -123,7 +151,8 @@ async function main(): Promise<number> {
   log(`Temporal dev server at ${server.address} (${server.route})`);
   sandbox = await startSandbox();
   const faults: Fault[] = [{ status: 500 }, { status: 429 }, { drop: true }, { dropAfterHandling: true }, { delayMs: 1_500 }];
-  for (const standIn of [sandbox.stripe, sandbox.resend, sandbox.slack]) standIn.setRandomFaults({ rate: FAULT_RATE, faults, random });
+  sandbox.stripe.setRandomFaults({ rate: FAULT_RATE, faults: [...faults, { statusAfterHandling: 500 }], random });
+  for (const standIn of [sandbox.resend, sandbox.slack]) standIn.setRandomFaults({ rate: FAULT_RATE, faults, random });
   sandbox.backend.setRandomFaults({ rate: FAULT_RATE, faults: [{ status: 503 }, ...faults], random });
 
   const apiPort = await freePort();
@@ -217,8 +246,12 @@ async function main(): Promise<number> {
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
     ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
     ['declining customers (by design)', plans.filter((plan) => plan.declines).length],
-    ['final: paid / payment_failed', `${report.paid} / ${report.paymentFailed}`],
+    ['final: paid / payment_failed / payment_pending', `${report.paid} / ${report.paymentFailed} / ${report.paymentPending}`],
     ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],
+    ['PaymentIntents: succeeded / canceled / other', paymentIntentFigures(sandbox.stripe)],
+    ['Stripe: 500s after executing / replayed 5xx / answers lost after executing', stripeFailureFigures(sandbox.stripe)],
+    ['Stripe asked (retrieve + list) / cancels', stripeQuestionFigures(sandbox.stripe)],
+    ['orders recorded payment_pending on the way', ordersThatWaited(sandbox, plans)],
     ['receipts sent', sandbox.resend.emails.length],
     ['worker SIGKILLs / unexpected worker exits', `${counters.workerKills} / ${counters.unexpectedWorkerExits}`],
     ['Temporal server restarts', counters.serverRestarts],
@@ -230,7 +263,9 @@ async function main(): Promise<number> {
   console.log('\nFault suite figures');
   for (const [name, value] of figures) console.log(`  ${name.padEnd(52)} ${value}`);
   if (report.violations.length === 0) {
-    console.log('\nNo violations: every order final and matching Stripe, no double charge, one idempotency key per order, one receipt per paid order.');
+    console.log(
+      "\nNo violations: every order final and matching Stripe's record, no open PaymentIntent behind a failed order, no double charge, derived idempotency keys only, one receipt per paid order.",
+    );
     return 0;
   }
   console.log('\nVIOLATIONS');

@@ -30,6 +30,8 @@ export function opsAlertText(alert: OpsAlert): string {
         `:hourglass: Payment for ${subject} is not settled yet: ${alert.reason}. The order is payment_pending; ` +
         `the run keeps asking Stripe until ${alert.until} and records the outcome Stripe shows. Nothing to do yet.`
       );
+    case 'payment-settled':
+      return `:white_check_mark: Payment for ${subject} is settled: paid${alert.paymentIntentId ? ` (PaymentIntent ${alert.paymentIntentId})` : ''}. The order is recorded paid.`;
     case 'payment-unresolved':
       return (
         `:rotating_light: Payment for ${subject} is still unsettled after asking Stripe since ${alert.since}: ${alert.reason}. ` +

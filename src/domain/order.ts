@@ -88,6 +88,7 @@ export type OpsAlert =
   | { kind: 'payment-failed'; order: Order; reason: string; declineCode?: string; paymentIntentId?: string; chargeUncertain?: boolean }
   | { kind: 'payment-waiting'; order: Order; reason: string; paymentIntentId?: string; until: string }
   | { kind: 'payment-unresolved'; order: Order; reason: string; paymentIntentId?: string; since: string }
+  | { kind: 'payment-settled'; order: Order; paymentIntentId?: string }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
 
 /** The workflow ID is the business key: one order, one run. */

@@ -12,6 +12,10 @@ export interface RecordedRequest {
   /** When the request arrived and when it was answered (ms since the epoch; answeredAt 0 if dropped). */
   receivedAt: number;
   answeredAt: number;
+  /** The injected fault this request met, if any. */
+  fault?: Fault;
+  /** The answer was one stored earlier for the same idempotency key (`Idempotent-Replayed: true`). */
+  replayed?: boolean;
 }
 
 export interface StandInRequest {
@@ -25,15 +29,23 @@ export interface StandInReply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Drop the connection instead of answering: the work is done, the caller never learns it. */
+  dropConnection?: boolean;
 }
 
 /**
  * An injected fault, consumed by the next request: answer `status` (with the provider's error body
  * unless `body` is given) without handling it; drop the connection before handling it; handle it and
- * then drop the connection (the work is done, the caller never learns it); or handle it and hold the
- * answer for `delayMs`.
+ * then drop the connection (the work is done, the caller never learns it); handle it and then answer
+ * `statusAfterHandling` with the provider's error body (the work is done, the caller is told it
+ * failed); or handle it and hold the answer for `delayMs`.
  */
-export type Fault = { status: number; body?: unknown } | { drop: true } | { dropAfterHandling: true } | { delayMs: number };
+export type Fault =
+  | { status: number; body?: unknown }
+  | { drop: true }
+  | { dropAfterHandling: true }
+  | { statusAfterHandling: number }
+  | { delayMs: number };
 
 /** Random faults for load and fault runs: each request meets a fault with probability `rate`. */
 export interface RandomFaults {
@@ -104,6 +116,14 @@ export abstract class StandIn {
   /** The provider's error body for an injected status. */
   protected abstract errorBody(status: number): unknown;
 
+  /**
+   * The answer to a request that was handled (`reply`) but meets a `statusAfterHandling` fault. A
+   * provider that remembers its answers (Stripe's idempotency keys) overrides this to remember the error.
+   */
+  protected afterExecutionError(_request: StandInRequest, _reply: StandInReply, status: number): StandInReply {
+    return { status, body: this.errorBody(status) };
+  }
+
   private nextFault(): Fault | undefined {
     const pending = this.pendingFaults.shift();
     if (pending) return pending;
@@ -118,6 +138,7 @@ export abstract class StandIn {
     this.requests.push(record);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     const fault = this.nextFault();
+    if (fault) record.fault = fault;
     if (fault && 'drop' in fault) {
       response.socket?.destroy();
       return;
@@ -133,12 +154,14 @@ export abstract class StandIn {
         console.error(`${this.name} stand-in failed on ${request.method} ${request.path}:`, error);
       }
       if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
-      if (fault && 'dropAfterHandling' in fault) {
+      if (fault && 'statusAfterHandling' in fault) reply = this.afterExecutionError(request, reply, fault.statusAfterHandling);
+      if ((fault && 'dropAfterHandling' in fault) || reply.dropConnection) {
         response.socket?.destroy();
         return;
       }
     }
     record.status = reply.status;
+    if (reply.headers?.['idempotent-replayed'] === 'true') record.replayed = true;
     if (response.destroyed) return;
     record.answeredAt = Date.now();
     const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);

@@ -90,6 +90,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
 
     progress.step = 'charge-card';
     let pendingRecorded: Promise<unknown> | undefined;
+    let opsToldWaiting: Promise<boolean> | undefined;
     const payment = patched(PAYMENT_INTENTS)
       ? await payWithPaymentIntent(order, {
           onPaymentIntent: (paymentIntentId) => {
@@ -102,7 +103,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
             pendingRecorded = recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
               (error: unknown) => error,
             );
-            void tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) });
+            opsToldWaiting = tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) });
           },
         })
       : await chargeWithChargesApi(order);
@@ -114,6 +115,11 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     let receipt: ReceiptState = 'skipped';
     let opsNotified = false;
     if (payment.status === 'paid') {
+      // Ops who were told the order is waiting learn how it ended.
+      if (opsToldWaiting && (await opsToldWaiting)) {
+        progress.step = 'notify-ops';
+        opsNotified = await tryNotifyOps({ kind: 'payment-settled', order, ...(paymentIntentId && { paymentIntentId }) });
+      }
       progress.step = 'send-receipt';
       try {
         await sendReceipt({ order, chargeId: payment.chargeId });

@@ -14,7 +14,7 @@ import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type Tr
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
 const START_DEADLINE_MS = 10_000;
 
-const COMPARED_FIELDS = ['customerId', 'amount', 'currency', 'email'] as const;
+const COMPARED_FIELDS = ['customerId', 'amount', 'currency', 'email', 'paymentMethodId'] as const;
 
 /** The fields (never their values: they are personal data) in which two normalised orders differ. */
 function differingFields(existing: Order, requested: Order): string[] {
