@@ -17,23 +17,43 @@ import { decodeHistory } from '../src/codec/history.js';
 import { startDevServer } from '../src/dev/temporal-server.js';
 import { createOrderWorker } from '../src/order-worker.js';
 import { startSandbox } from '../src/sandbox/index.js';
+import type { Fault } from '../src/sandbox/stand-in.js';
 import { startOrderWorkflow } from '../src/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
-/** Each recording's order and how its run must end (an invalid order fails the run). */
-const RECORDINGS: Record<string, { params: OrderParams; runEnds: 'completed' | 'failed' }> = {
-  'order-paid-local-parse': {
+
+interface Recording {
+  params: OrderParams;
+  runEnds: 'completed' | 'failed';
+  /** Faults the Stripe stand-in meets, in request order, to drive the run down one path. */
+  stripeFaults?: Array<[count: number, fault: Fault]>;
+}
+
+/**
+ * The current version's recordings (earlier versions' fixtures stay as they were recorded): each
+ * one's order and how its run must end.
+ */
+const RECORDINGS: Record<string, Recording> = {
+  'order-paid-payment-intents': {
     params: { orderId: 'ord_replay_paid', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
     runEnds: 'completed',
   },
-  'order-declined-local-parse': {
+  'order-declined-payment-intents': {
     params: { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
     runEnds: 'completed',
   },
-  'order-invalid-local-parse': {
-    params: { orderId: 'ord_replay_invalid', customerId: 'cus_abc', amount: 0, currency: 'usd', email: 'customer@example.com' },
-    runEnds: 'failed',
+  // Stripe charges, answers 500 (replayed on retry), then cannot be reached for a while: the run asks,
+  // records payment_pending, waits on a timer, asks again and records paid.
+  'order-paid-after-waiting-payment-intents': {
+    params: { orderId: 'ord_replay_waited', customerId: 'cus_abc', amount: 2500, currency: 'eur', email: 'customer@example.com' },
+    runEnds: 'completed',
+    stripeFaults: [
+      [2, { delayMs: 0 }],
+      [1, { statusAfterHandling: 500 }],
+      [1, { delayMs: 0 }],
+      [3, { status: 503 }],
+    ],
   },
 };
 
@@ -48,7 +68,8 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, dataConverter });
 try {
   await worker.runUntil(async () => {
-    for (const [name, { params, runEnds }] of Object.entries(RECORDINGS)) {
+    for (const [name, { params, runEnds, stripeFaults = [] }] of Object.entries(RECORDINGS)) {
+      for (const [count, fault] of stripeFaults) sandbox.stripe.failNext(count, fault);
       const handle = await startOrderWorkflow(client, temporal.taskQueue, params);
       const ended = await handle.result().then(
         () => 'completed',

@@ -43,9 +43,20 @@ describe('GET /api/runs/:workflowId', () => {
     const run = (await getRun(started.workflowId)).json();
     expect(run.status).toBe('completed');
     expect(run.webUiUrl).toBe(`http://ui.example:8233/namespaces/default/workflows/${started.workflowId}/${started.runId}/history`);
-    expect(run.timeline.map((step: { name: string }) => step.name)).toEqual(['Parse Order', 'Charge Card', 'Send Receipt', 'Update Order Status']);
-    const chargeStep = run.timeline[1];
-    expect(chargeStep).toMatchObject({ activityType: 'chargeCard', state: 'completed', attempts: 2, lastFailure: expect.stringContaining('Stripe is unavailable (500)') });
+    expect(run.timeline.map((step: { name: string }) => step.name)).toEqual([
+      'Parse Order',
+      'Charge Card: create PaymentIntent',
+      'Charge Card: confirm PaymentIntent',
+      'Send Receipt',
+      'Update Order Status',
+    ]);
+    const chargeStep = run.timeline[2];
+    expect(chargeStep).toMatchObject({
+      activityType: 'confirmPaymentIntent',
+      state: 'completed',
+      attempts: 2,
+      lastFailure: expect.stringContaining('Stripe is unavailable to confirm the PaymentIntent (500)'),
+    });
     expect(Date.parse(chargeStep.endTime)).toBeGreaterThan(Date.parse(chargeStep.startTime));
   });
 
@@ -71,12 +82,20 @@ describe('GET /api/runs/:workflowId', () => {
   });
 
   it('shows the current step while the run is open', async () => {
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();
     await expect.poll(async () => (await getRun(started.workflowId)).json().progress?.step, { timeout: 10_000 }).toBe('charge-card');
     const run = (await getRun(started.workflowId)).json();
-    expect(run).toMatchObject({ status: 'running', timeline: [{ name: 'Parse Order', state: 'completed' }, { name: 'Charge Card' }] });
+    expect(run).toMatchObject({
+      status: 'running',
+      timeline: [
+        { name: 'Parse Order', state: 'completed' },
+        { name: 'Charge Card: create PaymentIntent', state: 'completed' },
+        { name: 'Charge Card: confirm PaymentIntent' },
+      ],
+    });
     await harness.client.workflow.getHandle(started.workflowId).result();
   });
 
@@ -159,6 +178,7 @@ describe('GET /api/runs', () => {
 
 describe('POST /api/runs/:workflowId/cancel', () => {
   it('once the charge is in flight: 200 too_late, and the run records the true outcome', async () => {
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();

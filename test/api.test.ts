@@ -73,7 +73,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
     ['a negative amount', { amount: -5 }, 'params.amount', 'positive integer'],
     ['an unknown currency', { currency: 'usdx' }, 'params.currency', 'ISO 4217'],
     ['a malformed email', { email: 'customer@' }, 'params.email', 'email address'],
-    ['an unknown field', { coupon: 'FREE' }, 'params.coupon', 'is not a known field (expected orderId, customerId, amount, currency, email)'],
+    ['an unknown field', { coupon: 'FREE' }, 'params.coupon', 'is not a known field (expected orderId, customerId, amount, currency, email, paymentMethodId)'],
   ])('rejects %s with 400 naming the field, and starts nothing', async (_label, override, field, reason) => {
     const params = { ...sampleOrder(), ...override };
     const response = await trigger({ params });

@@ -130,6 +130,8 @@ describe('personal data in Temporal', () => {
       { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'parse-order-local-activity', deprecated: false } },
       { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity'] },
       { what: 'core_local_activity data', encoding: 'json/plain', data: expect.objectContaining({ activity_type: 'parseOrder', attempt: 1 }) },
+      { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'payment-intents', deprecated: false } },
+      { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity', 'payment-intents'] },
     ]);
     // Nothing but identifiers, counters and times: a new field here needs a look before it is allowed.
     expect(Object.keys(stored.sdkBookkeeping[2]!.data as object).sort()).toEqual(

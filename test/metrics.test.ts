@@ -154,26 +154,29 @@ describe('worker metrics: the worker process, scraped', () => {
     await harness?.close();
   });
 
-  it('counts a paid, a declined and an invalid order on the worker endpoint, with the Temporal runtime metrics', async () => {
+  it('counts a paid, a declined, an unpayable and an invalid order on the worker endpoint, with the Temporal runtime metrics', async () => {
     expect(metricsUrl).toBe(`http://127.0.0.1:${metricsPort}/metrics`);
 
     const paid = await runOrder(sampleOrder(), 'completed');
     const declined = await runOrder(sampleOrder({ customerId: 'cus_decline' }), 'completed');
+    const unpayable = await runOrder(sampleOrder({ customerId: 'cus_no_payment_method' }), 'completed');
     const invalid = await runOrder(sampleOrder({ email: 'customer@' }), 'failed').catch((error: unknown) => error);
     expect(paid.status).toBe('paid');
     expect(declined).toMatchObject({ status: 'payment_failed', opsNotified: true });
+    expect(unpayable).toMatchObject({ status: 'payment_failed', opsNotified: true });
     expect(invalid).toBeInstanceOf(Error);
 
     // Core updates its metrics as workflow tasks complete: poll until the last run's completion shows.
     await expect.poll(async () => (await counters()).failed, { timeout: 10_000 }).toBe(1);
     const scraped = await counters();
-    expect(scraped).toMatchObject({ paid: 1, paymentFailed: 1, invalid: 1, receiptsFailed: 0, opsAlertsFailed: 0, completed: 2, failed: 1 });
+    expect(scraped).toMatchObject({ paid: 1, paymentFailed: 2, invalid: 1, receiptsFailed: 0, opsAlertsFailed: 0, completed: 3, failed: 1 });
     const taskQueue = harness.temporal.taskQueue;
     expect(total(scraped.samples, WORKFLOW_COUNTERS.paymentFailed.name, { taskQueue, cause: 'declined' })).toBe(1);
+    expect(total(scraped.samples, WORKFLOW_COUNTERS.paymentFailed.name, { taskQueue, cause: 'no_payment_method' })).toBe(1);
     expect(scraped.samples.find((sample) => sample.name === WORKFLOW_COUNTERS.paid.name && sample.labels.taskQueue === taskQueue)?.labels)
       .toEqual({ namespace: 'default', taskQueue, workflowType: 'orderProcessing' });
     // The runtime's own metrics are on the same endpoint.
-    expect(total(scraped.samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'chargeCard' })).toBe(2);
+    expect(total(scraped.samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'confirmPaymentIntent' })).toBe(2);
     // Activity tasks come back eagerly, in the answer to the workflow task that scheduled them (the
     // dev server enables it), not through the task queue.
     expect(total(scraped.samples, 'temporal_activity_task_received', { task_queue: taskQueue, eager: 'true' })).toBeGreaterThan(0);

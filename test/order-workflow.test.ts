@@ -14,7 +14,8 @@ function requestsFor(orderId: string) {
   const { stripe, resend, slack, backend } = harness.sandbox;
   const mentions = (body: string) => body.includes(orderId);
   return {
-    stripe: stripe.requests.filter((request) => mentions(decodeURIComponent(request.body))),
+    /** Stripe POSTs for the order: each carries one of its idempotency keys `order-<orderId>/<step>`. */
+    stripe: stripe.requests.filter((request) => String(request.headers['idempotency-key'] ?? '').startsWith(`order-${orderId}/`)),
     resend: resend.requests.filter((request) => mentions(request.body)),
     slack: slack.messages.filter((message) => message.text.includes(orderId)),
     backend: backend.requests.filter((request) => request.path === `/orders/${orderId}`),
@@ -29,7 +30,14 @@ describe('orderProcessing', () => {
     const [charge] = harness.sandbox.stripe.successfulCharges(order.orderId);
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
     expect(charge).toMatchObject({ amount: 4999, currency: 'usd', customer: 'cus_abc', idempotencyKey: `order-${order.orderId}/charge` });
-    expect(result).toEqual({ orderId: order.orderId, status: 'paid', chargeId: charge!.id, receipt: 'sent', opsNotified: false });
+    expect(result).toEqual({
+      orderId: order.orderId,
+      status: 'paid',
+      paymentIntentId: charge!.paymentIntentId,
+      chargeId: charge!.id,
+      receipt: 'sent',
+      opsNotified: false,
+    });
 
     const sent = requestsFor(order.orderId);
     expect(sent.resend).toHaveLength(1);
@@ -41,8 +49,8 @@ describe('orderProcessing', () => {
     expect(sent.slack).toHaveLength(0);
 
     expect(sent.backend).toHaveLength(1);
-    expect(JSON.parse(sent.backend[0]!.body)).toEqual({ status: 'paid', chargeId: charge!.id });
-    expect(sent.backend[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/order-status`);
+    expect(JSON.parse(sent.backend[0]!.body)).toEqual({ status: 'paid', paymentIntentId: charge!.paymentIntentId, chargeId: charge!.id });
+    expect(sent.backend[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/paid`);
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
   });
 
@@ -53,7 +61,7 @@ describe('orderProcessing', () => {
     expect(email?.text).toContain('¥500');
   });
 
-  it('takes a decline to the failure path: one charge attempt, a Slack alert, payment_failed', async () => {
+  it('takes a decline to the failure path: one confirmation, the PaymentIntent cancelled, a Slack alert, payment_failed', async () => {
     const order = sampleOrder({ customerId: 'cus_decline_insufficient_funds' });
     const result = await harness.runOrder(order);
 
@@ -66,7 +74,9 @@ describe('orderProcessing', () => {
       opsNotified: true,
     });
     const sent = requestsFor(order.orderId);
-    expect(sent.stripe).toHaveLength(1);
+    expect(sent.stripe.map((request) => request.headers['idempotency-key'])).toEqual(
+      ['payment-intent', 'charge', 'cancel-payment'].map((step) => `order-${order.orderId}/${step}`),
+    );
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(0);
     expect(sent.resend).toHaveLength(0);
     expect(sent.slack).toHaveLength(1);
@@ -78,14 +88,14 @@ describe('orderProcessing', () => {
     expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'payment_failed' });
   });
 
-  it('retries Stripe 500s with the same idempotency key and sends one receipt', async () => {
+  it('retries Stripe 500s before execution with the same idempotency key and sends one receipt', async () => {
     const order = sampleOrder({ customerId: 'cus_fail_500_x2' });
     const result = await harness.runOrder(order);
 
     expect(result).toMatchObject({ status: 'paid', receipt: 'sent' });
-    const stripeRequests = requestsFor(order.orderId).stripe;
-    expect(stripeRequests.map((request) => request.status)).toEqual([500, 500, 200]);
-    expect(new Set(stripeRequests.map((request) => request.headers['idempotency-key']))).toEqual(new Set([`order-${order.orderId}/charge`]));
+    const confirmations = requestsFor(order.orderId).stripe.filter((request) => request.path.endsWith('/confirm'));
+    expect(confirmations.map((request) => request.status)).toEqual([500, 500, 200]);
+    expect(new Set(confirmations.map((request) => request.headers['idempotency-key']))).toEqual(new Set([`order-${order.orderId}/charge`]));
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
     expect(requestsFor(order.orderId).resend).toHaveLength(1);
   });

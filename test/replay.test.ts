@@ -6,8 +6,10 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 /**
- * Histories of real runs, recorded by `npm run record-histories` and committed: from before the
- * `parse-order-local-activity` patch (Parse Order as an activity task) and after it.
+ * Histories of real runs, recorded by `npm run record-histories` and committed, one set per version:
+ * before the `parse-order-local-activity` patch (Parse Order as an activity task), after it (Charge
+ * Card with the Charges API), and after the `payment-intents` patch (PaymentIntents, including a run
+ * that waited for Stripe on a timer).
  */
 const HISTORIES = [
   { name: 'order-paid', runEnds: 'completed' },
@@ -15,6 +17,9 @@ const HISTORIES = [
   { name: 'order-paid-local-parse', runEnds: 'completed' },
   { name: 'order-declined-local-parse', runEnds: 'completed' },
   { name: 'order-invalid-local-parse', runEnds: 'failed' },
+  { name: 'order-paid-payment-intents', runEnds: 'completed' },
+  { name: 'order-declined-payment-intents', runEnds: 'completed' },
+  { name: 'order-paid-after-waiting-payment-intents', runEnds: 'completed' },
 ];
 
 describe('determinism', () => {

@@ -29,6 +29,33 @@ describe('the run timeline, from committed histories', () => {
   });
 });
 
+describe('the run timeline of a PaymentIntent run that waited for Stripe', () => {
+  it('reads order-paid-after-waiting-payment-intents as Charge Card\'s requests, the wait and the records, in order', async () => {
+    const described: string[] = [];
+    const timeline = await buildTimeline(fixtureEvents('order-paid-after-waiting-payment-intents'), [], async (failure) => {
+      described.push(failure.applicationFailureInfo?.type ?? '');
+      return 'the described failure';
+    });
+    expect(timeline.map(({ name: step, state }) => `${step}: ${state}`)).toEqual([
+      'Parse Order: completed',
+      'Charge Card: create PaymentIntent: completed',
+      'Charge Card: confirm PaymentIntent: failed',
+      'Charge Card: ask Stripe: failed',
+      'Charge Card: read payment settings: completed',
+      'Update Order Status: completed',
+      'Notify Ops: completed',
+      'Charge Card: ask Stripe: completed',
+      'Notify Ops: completed',
+      'Send Receipt: completed',
+      'Update Order Status: completed',
+    ]);
+    // The confirmation ended on the 500 Stripe replays for its key; the question after it went unanswered.
+    expect(timeline[2]).toMatchObject({ attempts: 2, lastFailure: 'the described failure' });
+    expect(described).toContain('ChargeOutcomeUnknown');
+    expect(described.at(-1)).toBe('StripeUnavailable');
+  });
+});
+
 describe('the run timeline of an invalid order', () => {
   it('reads order-invalid-local-parse as one failed Parse Order step, with its failure described', async () => {
     const described: string[] = [];
