@@ -86,7 +86,9 @@ describe('GET /api/runs/:workflowId', () => {
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();
-    await expect.poll(async () => (await getRun(started.workflowId)).json().progress?.step, { timeout: 10_000 }).toBe('charge-card');
+    // The confirmation is held by Stripe: the run is open, in Charge Card, with the confirmation scheduled.
+    await expect.poll(async () => (await getRun(started.workflowId)).json().timeline?.length, { timeout: 10_000 }).toBe(3);
+    expect((await getRun(started.workflowId)).json().progress?.step).toBe('charge-card');
     const run = (await getRun(started.workflowId)).json();
     expect(run).toMatchObject({
       status: 'running',
