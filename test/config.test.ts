@@ -15,7 +15,9 @@ describe('configuration', () => {
     expect(loadProviderConfig(providerEnv)).toMatchObject({
       slack: { channel: '#payments-alerts' },
       backend: { baseUrl: 'https://shop.example.com/api' },
+      payments: { reconcileTimeoutMs: 23 * 3_600_000 },
     });
+    expect(loadProviderConfig({ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '90m' }).payments).toEqual({ reconcileTimeoutMs: 90 * 60_000 });
     expect(loadApiConfig({ TRIGGER_API_KEYS: 'ask_12345678, ask_abcdefgh' })).toEqual({
       triggerApiKeys: ['ask_12345678', 'ask_abcdefgh'],
       port: 3000,
@@ -40,6 +42,9 @@ describe('configuration', () => {
     [{ ...providerEnv, RECEIPT_FROM: 'orders' }, 'RECEIPT_FROM'],
     [{ ...providerEnv, SLACK_BOT_TOKEN: undefined }, 'SLACK_BOT_TOKEN'],
     [{ ...providerEnv, API_BASE_URL: 'ftp://shop' }, 'API_BASE_URL'],
+    [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '25h' }, 'PAYMENT_RECONCILE_TIMEOUT'],
+    [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '0s' }, 'PAYMENT_RECONCILE_TIMEOUT'],
+    [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '23 hours' }, 'PAYMENT_RECONCILE_TIMEOUT'],
   ])('stops with a message naming the variable (%#: %s)', (env, variable) => {
     expect(() => loadProviderConfig(env)).toThrow(ConfigError);
     expect(() => loadProviderConfig(env)).toThrow(variable);

@@ -25,6 +25,11 @@ describe('parseOrder', () => {
     });
   });
 
+  it('keeps the payment method the order names, and leaves it out when none is named', () => {
+    expect(parseOrder({ ...valid, paymentMethodId: 'pm_card_visa' }).paymentMethodId).toBe('pm_card_visa');
+    expect(parseOrder(valid)).not.toHaveProperty('paymentMethodId');
+  });
+
   it.each([
     [null, 'params'],
     [[valid], 'params'],
@@ -46,6 +51,9 @@ describe('parseOrder', () => {
     [{ ...valid, email: 'a@b' }, 'email'],
     [{ ...valid, email: 'a b@example.com' }, 'email'],
     [{ ...valid, email: `${'a'.repeat(250)}@example.com` }, 'email'],
+    [{ ...valid, paymentMethodId: 'card_123' }, 'paymentMethodId'],
+    [{ ...valid, paymentMethodId: 'pm_' }, 'paymentMethodId'],
+    [{ ...valid, paymentMethodId: 42 }, 'paymentMethodId'],
     [JSON.parse(`{"__proto__": {"admin": true}, ${JSON.stringify(valid).slice(1)}`), '__proto__'],
   ])('rejects %j naming %s', (params, field) => {
     expect(rejection(params).field).toBe(field);

@@ -145,7 +145,8 @@ describe('worker metrics: the worker process, scraped', () => {
   beforeAll(async () => {
     harness = await startHarness({ withoutWorker: true });
     metricsPort = await freePort();
-    const started = startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
+    // A short reconciliation window, so an order Stripe cannot settle is left payment_pending within the test.
+    const started = startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', PAYMENT_RECONCILE_TIMEOUT: '5s' });
     await waitForLine(started, 'Worker polling');
     metricsUrl = (await waitForLine(started, 'Worker metrics for Prometheus at')).split(' at ').at(-1)!.trim();
   });
@@ -180,6 +181,15 @@ describe('worker metrics: the worker process, scraped', () => {
     // Activity tasks come back eagerly, in the answer to the workflow task that scheduled them (the
     // dev server enables it), not through the task queue.
     expect(total(scraped.samples, 'temporal_activity_task_received', { task_queue: taskQueue, eager: 'true' })).toBeGreaterThan(0);
+  });
+
+  it('counts an order left payment_pending when Stripe cannot settle it in time', async () => {
+    const before = await counters();
+    const result = await runOrder(sampleOrder({ customerId: 'cus_down' }), 'completed');
+    expect(result).toMatchObject({ status: 'payment_pending', opsNotified: true });
+    await expect
+      .poll(async () => total((await counters()).samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }), { timeout: 10_000 })
+      .toBe(total(before.samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }) + 1);
   });
 
   it('counts failed receipts and failed ops alerts', async () => {
