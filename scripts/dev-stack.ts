@@ -148,11 +148,13 @@ Then:
   temporal workflow query --address ${server.address} --workflow-id order-ord_001 --name status ${codecFlags}
   (without --codec-endpoint the payloads show as binary/encrypted: that is all Temporal stores)
 
-Sandbox behaviours, by customerId:
-  cus_decline                      the card is declined (generic_decline)
+Sandbox behaviours, by customerId (README, Sandbox behaviours, has them all):
+  cus_decline                      the card is declined (generic_decline): payment_failed
   cus_decline_insufficient_funds   declined with that decline code (also expired_card, incorrect_cvc, ...)
-  cus_fail_500_x2                  Stripe answers 500 twice, then charges (same idempotency key)
-  cus_fail_503                     Stripe answers 503 every time: retries run out, ops are alerted
+  cus_no_payment_method            no default payment method: payment_failed, no_payment_method
+  cus_fail_500_x2                  Stripe answers 500 twice before executing, then charges (same idempotency key)
+  cus_error_after_charge           Stripe charges, then answers 500 and replays it: the run asks Stripe, paid
+  cus_down                         Stripe unreachable: payment_pending, ops told; the run keeps asking
 `);
 }
 
