@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import Stripe from 'stripe';
 import { createChargeCard } from '../src/activities/charge-card.js';
+import type { ChargeResult } from '../src/domain/order.js';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
 import { startStripeMock, type StripeMock } from './support/stripe-mock.js';
 
@@ -44,7 +45,7 @@ describe('the Stripe requests the activities send, checked by stripe-mock agains
     harness.sandbox.stripe.failNext(1, { status: 400, body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } } });
     const listed = await harness.runOrder(sampleOrder({ customerId: 'cus_listed' }));
     // The legacy Charges API, still run for orders started before PaymentIntents.
-    const legacy = await new MockActivityEnvironment({ workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' } }).run(
+    const legacy: ChargeResult = await new MockActivityEnvironment({ workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' } }).run(
       createChargeCard(new Stripe('sk_test_spec', stripeClientOptions())),
       { orderId: 'ord_spec_legacy', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
     );

@@ -114,9 +114,11 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
 
     let receipt: ReceiptState = 'skipped';
     let opsNotified = false;
+    // The waiting alert goes out before any later one, and before the run can end.
+    const waitingAlertPosted = (await opsToldWaiting) ?? false;
     if (payment.status === 'paid') {
       // Ops who were told the order is waiting learn how it ended.
-      if (opsToldWaiting && (await opsToldWaiting)) {
+      if (waitingAlertPosted) {
         progress.step = 'notify-ops';
         opsNotified = await tryNotifyOps({ kind: 'payment-settled', order, ...(paymentIntentId && { paymentIntentId }) });
       }
