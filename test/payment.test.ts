@@ -175,6 +175,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
 
     const sent = sentFor(order.orderId);
     expect(result).toMatchObject({ status: 'paid', receipt: 'sent', opsNotified: true });
+    expect(result.reason).toBeUndefined();
     expect(sent.backend.map((request) => request.body.status)).toEqual(['payment_pending', 'paid']);
     expect(sent.backend.map((request) => request.body.paymentIntentId)).toEqual([sent.intents[0]!.id, sent.intents[0]!.id]);
     expect(sent.alerts).toHaveLength(2);

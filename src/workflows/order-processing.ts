@@ -117,6 +117,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     // The waiting alert goes out before any later one, and before the run can end.
     const waitingAlertPosted = (await opsToldWaiting) ?? false;
     if (payment.status === 'paid') {
+      delete progress.reason; // why the run had to wait, if it did: settled now
       // Ops who were told the order is waiting learn how it ended.
       if (waitingAlertPosted) {
         progress.step = 'notify-ops';
