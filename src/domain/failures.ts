@@ -22,3 +22,5 @@ export const SLACK_UNAVAILABLE = 'SlackUnavailable';
 /** The order backend answered a 4xx other than 408/429: the status update cannot succeed as sent. */
 export const ORDER_STATUS_REJECTED = 'OrderStatusRejected';
 export const ORDER_BACKEND_UNAVAILABLE = 'OrderBackendUnavailable';
+/** Stripe refused the refund: more than what is left to refund, nothing paid, or already refunded in full. */
+export const REFUND_REFUSED = 'RefundRefused';

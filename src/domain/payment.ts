@@ -43,3 +43,45 @@ export interface PaymentSettings {
   /** PAYMENT_RECONCILE_TIMEOUT: how long a run keeps asking Stripe before it leaves the order payment_pending. */
   reconcileTimeoutMs: number;
 }
+
+/**
+ * The signal a Stripe webhook event reaches its order's run through. The run treats it as a reason to
+ * read the PaymentIntent again, never as the truth: late, duplicated or out-of-order events change nothing.
+ */
+export const STRIPE_EVENT_SIGNAL = 'stripeEvent';
+
+/** The Stripe events routed to an order's run, by the object's `metadata.order_id`. */
+export const ROUTED_STRIPE_EVENTS = ['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled', 'charge.refunded'] as const;
+
+export interface StripeEventHint {
+  eventId: string;
+  type: (typeof ROUTED_STRIPE_EVENTS)[number];
+  /** The PaymentIntent the event is about (`data.object.id`, or the charge's `payment_intent`). */
+  paymentIntentId?: string;
+}
+
+/** The workflow that refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund). */
+export const REFUND_ORDER_WORKFLOW_TYPE = 'refundOrder';
+
+export interface RefundOrderInput {
+  orderId: string;
+  paymentIntentId: string;
+  /** Minor units; the whole unrefunded amount when omitted. */
+  amount?: number;
+  /** Why, for Slack and the refund's metadata. */
+  reason: string;
+}
+
+/** A refund as Stripe recorded it. */
+export interface RefundOutcome {
+  refundId: string;
+  /** This refund's amount, minor units. */
+  amount: number;
+  currency: string;
+  /** Stripe's refund status: succeeded, pending, requires_action, failed or canceled. */
+  status: string;
+  /** Everything refunded on the payment so far, this refund included. */
+  amountRefunded: number;
+  /** What the payment took. */
+  amountPaid: number;
+}
