@@ -7,6 +7,7 @@ const providerEnv = {
   RECEIPT_FROM: 'Shop <orders@shop.example.com>',
   SLACK_BOT_TOKEN: 'xoxb-123',
   API_BASE_URL: 'https://shop.example.com/api/',
+  PAYMENT_ACTION_URL: 'https://shop.example.com/orders/{orderId}/pay',
 };
 
 describe('configuration', () => {
@@ -15,9 +16,12 @@ describe('configuration', () => {
     expect(loadProviderConfig(providerEnv)).toMatchObject({
       slack: { channel: '#payments-alerts' },
       backend: { baseUrl: 'https://shop.example.com/api' },
-      payments: { reconcileTimeoutMs: 23 * 3_600_000 },
+      payments: { reconcileTimeoutMs: 23 * 3_600_000, actionTimeoutMs: 23 * 3_600_000, actionUrl: 'https://shop.example.com/orders/{orderId}/pay' },
     });
-    expect(loadProviderConfig({ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '90m' }).payments).toEqual({ reconcileTimeoutMs: 90 * 60_000 });
+    expect(loadProviderConfig({ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '90m', PAYMENT_ACTION_TIMEOUT: '45s' }).payments).toMatchObject({
+      reconcileTimeoutMs: 90 * 60_000,
+      actionTimeoutMs: 45_000,
+    });
     expect(loadApiConfig({ TRIGGER_API_KEYS: 'ask_12345678, ask_abcdefgh' })).toEqual({
       triggerApiKeys: ['ask_12345678', 'ask_abcdefgh'],
       port: 3000,
@@ -45,6 +49,10 @@ describe('configuration', () => {
     [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '25h' }, 'PAYMENT_RECONCILE_TIMEOUT'],
     [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '0s' }, 'PAYMENT_RECONCILE_TIMEOUT'],
     [{ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '23 hours' }, 'PAYMENT_RECONCILE_TIMEOUT'],
+    [{ ...providerEnv, PAYMENT_ACTION_TIMEOUT: '2d' }, 'PAYMENT_ACTION_TIMEOUT'],
+    [{ ...providerEnv, PAYMENT_ACTION_URL: undefined }, 'PAYMENT_ACTION_URL'],
+    [{ ...providerEnv, PAYMENT_ACTION_URL: 'https://shop.example.com/pay' }, 'PAYMENT_ACTION_URL'],
+    [{ ...providerEnv, PAYMENT_ACTION_URL: 'shop/{orderId}' }, 'PAYMENT_ACTION_URL'],
   ])('stops with a message naming the variable (%#: %s)', (env, variable) => {
     expect(() => loadProviderConfig(env)).toThrow(ConfigError);
     expect(() => loadProviderConfig(env)).toThrow(variable);

@@ -48,6 +48,7 @@ const OPERATOR_ENV: Env = {
   RECEIPT_FROM: 'Shop <orders@shop.example.com>',
   SLACK_BOT_TOKEN: 'xoxb-compose',
   API_BASE_URL: 'https://shop.example.com/api',
+  PAYMENT_ACTION_URL: 'https://shop.example.com/orders/{orderId}/pay',
   TRIGGER_API_KEYS: 'compose-trigger-key',
   TEMPORAL_CODEC_KEYS: 'compose-key:EE9BX+OaGdgKJlMiR35sT+JXAErZMpBuXcNT4fyYT8I=',
 };

@@ -5,7 +5,9 @@ import { activityInfo } from '@temporalio/activity';
  * `order-ord_001/charge`. Derived from the workflow ID, so every retry, and a reset run of the same
  * order, sends the same key and the provider deduplicates.
  */
-export function idempotencyKeyFor(step: 'payment-intent' | 'charge' | 'cancel-payment' | 'receipt' | `order-status/${string}`): string {
+export function idempotencyKeyFor(
+  step: 'payment-intent' | 'charge' | 'cancel-payment' | 'payment-action' | 'refund' | 'receipt' | `order-status/${string}`,
+): string {
   const workflow = activityInfo().workflowExecution;
   if (!workflow) throw new Error(`The ${step} idempotency key comes from the workflow ID: run this activity from the order workflow`);
   return `${workflow.workflowId}/${step}`;

@@ -8,6 +8,8 @@ import { createConfirmPaymentIntent } from './confirm-payment-intent.js';
 import { createLookUpPayment } from './look-up-payment.js';
 import { createCancelPaymentIntent } from './cancel-payment-intent.js';
 import { createSendReceipt } from './send-receipt.js';
+import { createSendPaymentAction } from './send-payment-action.js';
+import { createRefundPayment } from './refund-payment.js';
 import { createNotifyOps } from './notify-ops.js';
 import { createUpdateOrderStatus } from './update-order-status.js';
 
@@ -17,11 +19,16 @@ export function createActivities(config: ProviderConfig) {
   return {
     parseOrder,
     /** The worker's payment settings, read by the workflow (which cannot read the environment) when it must wait for Stripe. */
-    paymentSettings: async (): Promise<PaymentSettings> => config.payments,
+    paymentSettings: async (): Promise<PaymentSettings> => ({
+      reconcileTimeoutMs: config.payments.reconcileTimeoutMs,
+      actionTimeoutMs: config.payments.actionTimeoutMs,
+    }),
     createPaymentIntent: createCreatePaymentIntent(clients.stripe),
     confirmPaymentIntent: createConfirmPaymentIntent(clients.stripe),
     lookUpPayment: createLookUpPayment(clients.stripe),
     cancelPaymentIntent: createCancelPaymentIntent(clients.stripe),
+    sendPaymentAction: createSendPaymentAction(clients.resend, config.resend.from, config.payments.actionUrl),
+    refundPayment: createRefundPayment(clients.stripe),
     chargeCard: createChargeCard(clients.stripe),
     sendReceipt: createSendReceipt(clients.resend, config.resend.from),
     notifyOps: createNotifyOps(clients.slack, config.slack.channel),

@@ -32,6 +32,16 @@ export function opsAlertText(alert: OpsAlert): string {
       );
     case 'payment-settled':
       return `:white_check_mark: Payment for ${subject} is settled: paid${alert.paymentIntentId ? ` (PaymentIntent ${alert.paymentIntentId})` : ''}. The order is recorded paid.`;
+    case 'order-refunded':
+      return (
+        `:leftwards_arrow_with_hook: Refunded ${formatAmount(alert.amount, order.currency)} for ${subject} ` +
+        `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}): ${alert.reason}. The customer has the money back; set the order right in the backend.`
+      );
+    case 'refund-failed':
+      return (
+        `:rotating_light: Order ${order.orderId} (customer ${order.customerId}, ${amount}) is PAID in Stripe (PaymentIntent ${alert.paymentIntentId}) ` +
+        `but its backend refused it, and the refund failed: ${alert.reason}. Refund it in the Stripe Dashboard or record it paid by hand.`
+      );
     case 'payment-unresolved':
       return (
         `:rotating_light: Payment for ${subject} is still unsettled after asking Stripe since ${alert.since}: ${alert.reason}. ` +

@@ -18,6 +18,8 @@ const STEP_NAMES: Record<string, string> = {
   lookUpPayment: 'Charge Card: ask Stripe',
   cancelPaymentIntent: 'Charge Card: cancel PaymentIntent',
   paymentSettings: 'Charge Card: read payment settings',
+  sendPaymentAction: 'Charge Card: ask the customer to confirm',
+  refundPayment: 'Refund',
   sendReceipt: 'Send Receipt',
   notifyOps: 'Notify Ops',
   updateOrderStatus: 'Update Order Status',

@@ -15,6 +15,8 @@ export const CHARGE_OUTCOME_UNKNOWN = 'ChargeOutcomeUnknown';
 export const STRIPE_UNAVAILABLE = 'StripeUnavailable';
 /** Resend refused the receipt (validation, auth, unverified sender...). */
 export const RECEIPT_REJECTED = 'ReceiptRejected';
+/** Resend refused the email asking the customer to confirm a payment. */
+export const PAYMENT_ACTION_EMAIL_REJECTED = 'PaymentActionEmailRejected';
 export const RESEND_UNAVAILABLE = 'ResendUnavailable';
 /** Slack answered with a permanent error (channel_not_found, invalid_auth, ...). */
 export const SLACK_REJECTED = 'SlackRejected';

@@ -33,15 +33,20 @@ export type ChargeResult =
  * (Stripe has not answered or not decided yet; the run keeps asking).
  */
 export type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
-/** What the order backend is told: the payment outcome, or `cancelled` when the run was cancelled before the charge. */
-export type OrderRecordStatus = OrderStatus | 'cancelled';
+/**
+ * What the order backend is told: the payment outcome; `refunded` when it refused a paid order for good
+ * and the payment was refunded; `cancelled` when the run was cancelled before the charge.
+ */
+export type OrderRecordStatus = OrderStatus | 'refunded' | 'cancelled';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
 export type OrderStep =
   | 'parse-order'
   | 'charge-card'
+  | 'customer-action'
   | 'send-receipt'
   | 'notify-ops'
+  | 'refund'
   | 'update-order-status'
   | 'completed'
   | 'cancelled'
@@ -56,13 +61,15 @@ export type CancellationOutcome = 'honoured' | 'too-late';
 
 export interface OrderResult {
   orderId: string;
-  status: OrderStatus;
+  status: OrderStatus | 'refunded';
   paymentIntentId?: string;
   chargeId?: string;
   declineCode?: string;
   reason?: string;
   receipt: ReceiptState;
   opsNotified: boolean;
+  /** The refund of a paid order the backend refused; `backendRecorded`: it accepted `refunded`. */
+  refund?: { refundId: string; amount: number; backendRecorded: boolean; opsNotified: boolean };
 }
 
 /** What the `status` query answers at any moment of a run. */
@@ -89,6 +96,8 @@ export type OpsAlert =
   | { kind: 'payment-waiting'; order: Order; reason: string; paymentIntentId?: string; until: string }
   | { kind: 'payment-unresolved'; order: Order; reason: string; paymentIntentId?: string; since: string }
   | { kind: 'payment-settled'; order: Order; paymentIntentId?: string }
+  | { kind: 'order-refunded'; order: Order; paymentIntentId: string; refundId: string; amount: number; reason: string }
+  | { kind: 'refund-failed'; order: Order; paymentIntentId: string; reason: string }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
 
 /** The workflow ID is the business key: one order, one run. */

@@ -42,6 +42,8 @@ export const OPEN_PAYMENT_INTENT_STATUSES: readonly PaymentIntentStatus[] = ['re
 export interface PaymentSettings {
   /** PAYMENT_RECONCILE_TIMEOUT: how long a run keeps asking Stripe before it leaves the order payment_pending. */
   reconcileTimeoutMs: number;
+  /** PAYMENT_ACTION_TIMEOUT: how long a run waits for a customer to confirm a payment their bank wants them to (SCA). */
+  actionTimeoutMs: number;
 }
 
 /**

@@ -12,7 +12,7 @@ export const WORKFLOW_COUNTERS = {
   paymentFailed: {
     name: 'order_processing_orders_payment_failed',
     description:
-      'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request), no_payment_method, not_charged (Stripe failed and its records show nothing charged) or uncertain (runs from before PaymentIntents: retries ran out)',
+      'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request), no_payment_method, not_charged (Stripe failed and its records show nothing charged), customer_action_timeout (the customer did not confirm in time) or uncertain (runs from before PaymentIntents: retries ran out)',
   },
   paymentUnresolved: {
     name: 'order_processing_orders_payment_unresolved',
@@ -35,7 +35,7 @@ export const WORKFLOW_COUNTERS = {
 export type WorkflowCounter = keyof typeof WORKFLOW_COUNTERS;
 
 /** Why a payment failed: the `cause` label of order_processing_orders_payment_failed. */
-export type PaymentFailureCause = 'declined' | 'rejected' | 'no_payment_method' | 'not_charged' | 'uncertain';
+export type PaymentFailureCause = 'declined' | 'rejected' | 'no_payment_method' | 'not_charged' | 'customer_action_timeout' | 'uncertain';
 
 /** Served by the API's endpoint. */
 export const API_METRICS = {

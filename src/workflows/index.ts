@@ -1,2 +1,3 @@
 export { orderProcessing, statusQuery } from './order-processing.js';
 export { idempotencyKeyClaim } from './idempotency-key-claim.js';
+export { refundOrder } from './refund-order.js';

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   CancelledFailure,
   defineQuery,
+  defineSignal,
   log,
   patched,
   proxyActivities,
@@ -11,13 +12,16 @@ import {
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
-import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE } from '../domain/failures.js';
+import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_REFUSED } from '../domain/failures.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
 import { chargeWithChargesApi } from './legacy-charge.js';
 import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
+import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
+/** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
+export const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
 
 /** Parse Order is pure validation: a short timeout, and an invalid order fails without retry. */
 const PARSE_ORDER_OPTIONS = {
@@ -35,11 +39,20 @@ const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
 
 /** Charge Card with PaymentIntents and no guessed outcome; runs started before it keep the Charges API. */
 const PAYMENT_INTENTS = 'payment-intents';
+/** A paid order the backend refuses for good is refunded; runs started before it fail saying so. */
+const REFUND_REFUSED_ORDERS = 'refund-refused-orders';
 
 /** Notifications: a few quick retries, then the run goes on without them. */
-const { sendReceipt, notifyOps } = proxyActivities<OrderActivities>({
+const { sendReceipt, sendPaymentAction, notifyOps } = proxyActivities<OrderActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** A refund must happen: keep retrying Stripe within the 24 h its idempotency key is kept. */
+const { refundPayment } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '23 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
 /** The order record must end up right: keep retrying a backend outage for up to a week. */
@@ -61,14 +74,18 @@ const { updateOrderStatus } = proxyActivities<OrderActivities>({
 export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
   const progress: OrderProgress = { step: 'parse-order' };
   setHandler(statusQuery, () => progress);
+  const stripeEvents = { received: 0 };
+  setHandler(stripeEventSignal, () => {
+    stripeEvents.received += 1;
+  });
   CancellationScope.current().cancelRequested.catch(() => {
     progress.cancellation = progress.step === 'parse-order' ? 'honoured' : 'too-late';
   });
   // Activities never see the cancellation: the decision above is the only one.
-  return CancellationScope.nonCancellable(() => processOrder(params, progress));
+  return CancellationScope.nonCancellable(() => processOrder(params, progress, stripeEvents));
 }
 
-async function processOrder(params: OrderParams, progress: OrderProgress): Promise<OrderResult> {
+async function processOrder(params: OrderParams, progress: OrderProgress, stripeEvents: { received: number }): Promise<OrderResult> {
   try {
     let order: Order;
     try {
@@ -91,20 +108,40 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     progress.step = 'charge-card';
     let pendingRecorded: Promise<unknown> | undefined;
     let opsToldWaiting: Promise<boolean> | undefined;
+    /** The order is payment_pending, recorded once; neither the record nor an email holds up the questions to Stripe. */
+    const recordPending = (reason: string, paymentIntentId: string | undefined) => {
+      progress.status = 'payment_pending';
+      progress.reason = reason;
+      pendingRecorded ??= recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
+        (error: unknown) => error,
+      );
+    };
     const payment = patched(PAYMENT_INTENTS)
       ? await payWithPaymentIntent(order, {
           onPaymentIntent: (paymentIntentId) => {
             progress.paymentIntentId = paymentIntentId;
           },
           onWaiting: ({ reason, paymentIntentId, until }) => {
-            progress.status = 'payment_pending';
-            progress.reason = reason;
-            // Neither the record nor the alert holds up the questions to Stripe; the final status waits for the record.
-            pendingRecorded = recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
-              (error: unknown) => error,
-            );
+            recordPending(reason, paymentIntentId);
             opsToldWaiting = tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) });
           },
+          onCustomerAction: ({ reason, paymentIntentId, until }) => {
+            recordPending(`Waiting for the customer to confirm the payment: ${reason}`, paymentIntentId);
+            progress.step = 'customer-action';
+            // Ops hear of it only when the customer cannot be asked.
+            opsToldWaiting = sendPaymentAction({ order, until: new Date(until).toISOString() }).then(
+              () => false,
+              (error: unknown) =>
+                tryNotifyOps({
+                  kind: 'payment-waiting',
+                  order,
+                  paymentIntentId,
+                  until: new Date(until).toISOString(),
+                  reason: `the customer must confirm the payment, but the email asking them could not be sent (${failureMessage(error)})`,
+                }),
+            );
+          },
+          stripeEventsReceived: () => stripeEvents.received,
         })
       : await chargeWithChargesApi(order);
     countPayment(payment);
@@ -146,7 +183,15 @@ async function processOrder(params: OrderParams, progress: OrderProgress): Promi
     const pendingFailure = await pendingRecorded;
     if (status !== 'payment_pending') {
       if (pendingFailure) log.warn('The payment_pending record failed; recording the final status', { orderId: order.orderId, error: failureMessage(pendingFailure) });
-      await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+      try {
+        await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+      } catch (error) {
+        const refusedForGood = failureType(error) === ORDER_STATUS_REJECTED;
+        if (payment.status !== 'paid' || !payment.paymentIntentId || !refusedForGood || !patched(REFUND_REFUSED_ORDERS)) throw error;
+        const refund = await refundRefusedOrder(order, payment.paymentIntentId, failureMessage(error), progress);
+        progress.step = 'completed';
+        return { orderId: order.orderId, status: 'refunded', paymentIntentId, chargeId, refund, reason: progress.reason!, receipt, opsNotified: refund.opsNotified };
+      }
     } else if (pendingFailure) {
       throw pendingFailure;
     }
@@ -184,6 +229,40 @@ async function recordOrderStatus(update: Parameters<OrderActivities['updateOrder
       nonRetryable: true,
     });
   }
+}
+
+/**
+ * The order backend refused for good to record a paid order: the money must not stay taken. Refunds it
+ * in full (idempotency key `order-<orderId>/refund`), tells ops, and records `refunded` if the backend
+ * accepts it. A refund that cannot be made fails the run, saying so, after telling ops.
+ */
+async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal: string, progress: OrderProgress): Promise<NonNullable<OrderResult['refund']>> {
+  progress.step = 'refund';
+  const reason = `The order backend refused to record the payment: ${refusal}`;
+  progress.reason = reason;
+  let refund: RefundOutcome;
+  try {
+    refund = await refundPayment({ orderId: order.orderId, paymentIntentId, reason });
+  } catch (error) {
+    await tryNotifyOps({ kind: 'refund-failed', order, paymentIntentId, reason: `${reason}; the refund failed: ${failureMessage(error)}` });
+    throw ApplicationFailure.create({
+      type: failureType(error) ?? REFUND_REFUSED,
+      message: `Order ${order.orderId} is paid (PaymentIntent ${paymentIntentId}) but its backend refused it and the refund failed: ${failureMessage(error)}`,
+      nonRetryable: true,
+    });
+  }
+  progress.status = 'refunded';
+  progress.step = 'notify-ops';
+  const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, reason });
+  progress.step = 'update-order-status';
+  const backendRecorded = await updateOrderStatus({ orderId: order.orderId, status: 'refunded', paymentIntentId }).then(
+    () => true,
+    (error: unknown) => {
+      log.warn('The order backend refused the refunded status too', { orderId: order.orderId, error: failureMessage(error) });
+      return false;
+    },
+  );
+  return { refundId: refund.refundId, amount: refund.amount, backendRecorded, opsNotified };
 }
 
 /** Marks the order cancelled in the backend and ends the run as cancelled; nothing was charged. */

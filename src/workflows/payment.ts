@@ -1,4 +1,4 @@
-import { ActivityFailure, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, condition, patched, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { Order } from '../domain/order.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
@@ -19,6 +19,16 @@ const { paymentSettings } = proxyLocalActivities<OrderActivities>({ startToClose
 /** The durable backoff between two questions to Stripe while it cannot answer or has not decided. */
 const FIRST_WAIT_MS = 5_000;
 const LONGEST_WAIT_MS = 15 * 60_000;
+/**
+ * While the customer confirms a payment, Stripe's webhook events wake the run; without them (a webhook
+ * lost or not set up) it still asks Stripe on this backoff.
+ */
+const FIRST_CUSTOMER_POLL_MS = 30_000;
+const LONGEST_CUSTOMER_POLL_MS = 60 * 60_000;
+
+/** A card that needs its holder (SCA): the customer is asked to confirm, runs started before this cancel at once. */
+const CUSTOMER_ACTION = 'customer-action';
+const AUTHENTICATION_REQUIRED = 'authentication_required';
 
 /** What Stripe's records say of the order's payment, as the order backend will record it. */
 export type PaymentOutcome =
@@ -39,12 +49,18 @@ export interface PaymentWatcher {
   onPaymentIntent(paymentIntentId: string): void;
   /** Called once, when the run learns it must wait for Stripe (the order is payment_pending until it decides). */
   onWaiting(wait: { reason: string; paymentIntentId?: string; until: number }): void;
+  /** Called once, when the customer must confirm the payment (the order is payment_pending; they are asked by email). */
+  onCustomerAction(action: { reason: string; paymentIntentId: string; until: number }): void;
+  /** How many Stripe webhook events reached the run so far: a new one is a reason to ask Stripe again. */
+  stripeEventsReceived(): number;
 }
 
 /** What the run knows while it settles the payment. `state` undefined: Stripe must be asked. */
 interface Settling {
   state?: PaymentIntentState | null;
   paymentIntentId?: string;
+  /** Whether the run has sent the confirmation (the charge): a PaymentIntent found unconfirmed is confirmed, not cancelled. */
+  confirmSent: boolean;
   reason: string;
   declineCode?: string;
   cause: PaymentFailureCause;
@@ -64,13 +80,19 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     paymentIntentId = created.paymentIntent.id;
     watcher.onPaymentIntent(paymentIntentId);
     const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId });
-    return await settle(order, since, watcher, { state: confirmed, paymentIntentId, reason: 'The payment was not completed', cause: 'rejected' });
+    return await settle(order, since, watcher, { state: confirmed, paymentIntentId, confirmSent: true, reason: 'The payment was not completed', cause: 'rejected' });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     const rejected = failureType(error) === CHARGE_REJECTED;
     // Stripe refused to create the PaymentIntent: nothing exists to charge.
     if (rejected && !paymentIntentId) return { status: 'payment_failed', reason: failureMessage(error), cause: 'rejected' };
-    return await settle(order, since, watcher, { paymentIntentId, reason: failureMessage(error), cause: rejected ? 'rejected' : 'not_charged' });
+    return await settle(order, since, watcher, {
+      paymentIntentId,
+      // A failed create sent no confirmation; a failed confirmation may have charged.
+      confirmSent: paymentIntentId !== undefined,
+      reason: failureMessage(error),
+      cause: rejected ? 'rejected' : 'not_charged',
+    });
   }
 }
 
@@ -82,9 +104,11 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
  */
 async function settle(order: Order, since: number, watcher: PaymentWatcher, settling: Settling): Promise<PaymentOutcome> {
   const { orderId } = order;
-  let { state, paymentIntentId, reason, declineCode, cause } = settling;
+  let { state, paymentIntentId, confirmSent, reason, declineCode, cause } = settling;
   let waitMs = FIRST_WAIT_MS;
   let until: number | undefined;
+  let customerAsked = false;
+  let customerTimedOut: string | undefined;
   for (;;) {
     if (state === undefined) {
       try {
@@ -106,7 +130,31 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
         declineCode = state.lastError.declineCode ?? state.lastError.code;
         cause = 'declined';
       }
-      if (state.status === 'canceled') return { status: 'payment_failed', paymentIntentId, reason, ...(declineCode && { declineCode }), cause };
+      if (state.status === 'canceled') {
+        if (customerTimedOut) [reason, cause] = [`${customerTimedOut} (${reason})`, 'customer_action_timeout'];
+        return { status: 'payment_failed', paymentIntentId, reason, ...(declineCode && { declineCode }), cause };
+      }
+      // Created while Stripe's answer was lost: charge it as planned.
+      if (state.status === 'requires_confirmation' && !confirmSent) {
+        confirmSent = true;
+        try {
+          state = await confirmPaymentIntent({ orderId, paymentIntentId });
+          continue;
+        } catch (error) {
+          if (!(error instanceof ActivityFailure)) throw error;
+          [state, reason] = [undefined, failureMessage(error)];
+          continue;
+        }
+      }
+      if (!customerAsked && needsCustomer(state) && patched(CUSTOMER_ACTION)) {
+        customerAsked = true;
+        const decided = await waitForCustomer(order, since, watcher, state, reason);
+        if (decided.answered) {
+          state = decided.state;
+          continue;
+        }
+        customerTimedOut = decided.reason;
+      }
       if (OPEN_PAYMENT_INTENT_STATUSES.includes(state.status)) {
         const cancelled = await cancelPaymentIntent({ orderId, paymentIntentId }).catch((error: unknown) => {
           if (!(error instanceof ActivityFailure)) throw error;
@@ -132,4 +180,42 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
     await sleep(Math.min(waitMs, remainingMs));
     waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);
   }
+}
+
+/** The card needs its holder: Stripe declined the off-session payment for authentication, or asks for an action. */
+function needsCustomer(state: PaymentIntentState): boolean {
+  return state.status === 'requires_action' || (state.status === 'requires_payment_method' && state.lastError?.code === AUTHENTICATION_REQUIRED);
+}
+
+type CustomerAnswer = { answered: true; state: PaymentIntentState } | { answered: false; reason: string };
+
+/**
+ * Asks the customer to confirm the payment and waits, up to the worker's PAYMENT_ACTION_TIMEOUT, for
+ * Stripe to show it decided: succeeded, cancelled or processing. A webhook event wakes the run to ask
+ * Stripe at once; without events it asks on a backoff. A failed attempt by the customer leaves the
+ * PaymentIntent open for another try.
+ */
+async function waitForCustomer(order: Order, since: number, watcher: PaymentWatcher, open: PaymentIntentState, reason: string): Promise<CustomerAnswer> {
+  const timeoutMs = (await paymentSettings()).actionTimeoutMs;
+  const until = Date.now() + timeoutMs;
+  watcher.onCustomerAction({ reason, paymentIntentId: open.id, until });
+  let pollMs = FIRST_CUSTOMER_POLL_MS;
+  for (;;) {
+    const remainingMs = until - Date.now();
+    if (remainingMs <= 0) return { answered: false, reason: `The customer did not confirm the payment within ${formatDuration(timeoutMs)}` };
+    const seen = watcher.stripeEventsReceived();
+    const woken = await condition(() => watcher.stripeEventsReceived() > seen, Math.min(pollMs, remainingMs));
+    if (!woken) pollMs = Math.min(pollMs * 2, LONGEST_CUSTOMER_POLL_MS);
+    const latest = await lookUpPayment({ orderId: order.orderId, customerId: order.customerId, paymentIntentId: open.id, since }).catch(
+      (error: unknown) => {
+        if (!(error instanceof ActivityFailure)) throw error;
+        return undefined; // Stripe cannot answer now: ask again later
+      },
+    );
+    if (latest && !OPEN_PAYMENT_INTENT_STATUSES.includes(latest.status)) return { answered: true, state: latest };
+  }
+}
+
+function formatDuration(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
 }
