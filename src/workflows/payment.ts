@@ -45,6 +45,8 @@ export interface PaymentWatcher {
 interface Settling {
   state?: PaymentIntentState | null;
   paymentIntentId?: string;
+  /** Whether the run has sent the confirmation (the charge): a PaymentIntent found unconfirmed is confirmed, not cancelled. */
+  confirmSent: boolean;
   reason: string;
   declineCode?: string;
   cause: PaymentFailureCause;
@@ -64,13 +66,19 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     paymentIntentId = created.paymentIntent.id;
     watcher.onPaymentIntent(paymentIntentId);
     const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId });
-    return await settle(order, since, watcher, { state: confirmed, paymentIntentId, reason: 'The payment was not completed', cause: 'rejected' });
+    return await settle(order, since, watcher, { state: confirmed, paymentIntentId, confirmSent: true, reason: 'The payment was not completed', cause: 'rejected' });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     const rejected = failureType(error) === CHARGE_REJECTED;
     // Stripe refused to create the PaymentIntent: nothing exists to charge.
     if (rejected && !paymentIntentId) return { status: 'payment_failed', reason: failureMessage(error), cause: 'rejected' };
-    return await settle(order, since, watcher, { paymentIntentId, reason: failureMessage(error), cause: rejected ? 'rejected' : 'not_charged' });
+    return await settle(order, since, watcher, {
+      paymentIntentId,
+      // A failed create sent no confirmation; a failed confirmation may have charged.
+      confirmSent: paymentIntentId !== undefined,
+      reason: failureMessage(error),
+      cause: rejected ? 'rejected' : 'not_charged',
+    });
   }
 }
 
@@ -82,7 +90,7 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
  */
 async function settle(order: Order, since: number, watcher: PaymentWatcher, settling: Settling): Promise<PaymentOutcome> {
   const { orderId } = order;
-  let { state, paymentIntentId, reason, declineCode, cause } = settling;
+  let { state, paymentIntentId, confirmSent, reason, declineCode, cause } = settling;
   let waitMs = FIRST_WAIT_MS;
   let until: number | undefined;
   for (;;) {
@@ -107,6 +115,18 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
         cause = 'declined';
       }
       if (state.status === 'canceled') return { status: 'payment_failed', paymentIntentId, reason, ...(declineCode && { declineCode }), cause };
+      // Created while Stripe's answer was lost: charge it as planned.
+      if (state.status === 'requires_confirmation' && !confirmSent) {
+        confirmSent = true;
+        try {
+          state = await confirmPaymentIntent({ orderId, paymentIntentId });
+          continue;
+        } catch (error) {
+          if (!(error instanceof ActivityFailure)) throw error;
+          [state, reason] = [undefined, failureMessage(error)];
+          continue;
+        }
+      }
       if (OPEN_PAYMENT_INTENT_STATUSES.includes(state.status)) {
         const cancelled = await cancelPaymentIntent({ orderId, paymentIntentId }).catch((error: unknown) => {
           if (!(error instanceof ActivityFailure)) throw error;
