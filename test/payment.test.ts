@@ -122,6 +122,24 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(sent.alerts).toEqual([]);
   });
 
+  it('a 500 Stripe stores after creating the PaymentIntent: finds it by listing the customer\'s, confirms it and records paid', async () => {
+    const order = sampleOrder({ customerId: 'cus_create_lost' });
+    harness.sandbox.stripe.failNext(1, { delayMs: 0 }); // the customer read passes
+    harness.sandbox.stripe.failNext(1, { statusAfterHandling: 500 }); // the create executes, then answers 500
+    const result = await harness.runOrder(order);
+
+    const sent = sentFor(order.orderId);
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0]!.id });
+    expect(sent.creates.map((request) => [request.status, request.replayed ?? false])).toEqual([
+      [500, false],
+      [500, true],
+    ]);
+    const list = harness.sandbox.stripe.requests.find((request) => request.method === 'GET' && request.path.includes('customer=cus_create_lost'));
+    expect(list!.receivedAt).toBeLessThan(sent.confirms[0]!.receivedAt);
+    expect(sent.intents).toHaveLength(1);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
   it('an answer lost after charging: the retry under the same key gets Stripe\'s stored answer, charged once', async () => {
     const order = sampleOrder({ customerId: 'cus_lost_after_charge' });
     const result = await harness.runOrder(order);
