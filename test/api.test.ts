@@ -134,7 +134,8 @@ describe('GET /api/runs/:workflowId', () => {
   });
 
   it('reports a failed run with its failure type and message', async () => {
-    const params = sampleOrder();
+    // A declined order whose record the backend refuses (a paid one would be refunded instead, and complete).
+    const params = sampleOrder({ customerId: 'cus_decline' });
     harness.sandbox.backend.failNext(1, { status: 422 });
     const handle = await harness.startOrder(params);
     await handle.result().catch(() => undefined);

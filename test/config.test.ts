@@ -28,6 +28,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       webUiUrl: 'http://localhost:8233',
       rateLimit: { max: 600, windowMs: 60_000 },
+      webhookRateLimit: { max: 1200, windowMs: 60_000 },
       shutdownGraceMs: 10_000,
     });
   });

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, TRIGGER_PATH } from '../src/api/app.js';
+import Stripe from 'stripe';
+import { buildApp, STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import type { ErrorBody } from '../src/api/errors.js';
 import { MAX_AMOUNT } from '../src/domain/validate-order.js';
 import { INVALID_ORDER } from '../src/domain/failures.js';
@@ -17,6 +18,7 @@ import { sampleOrder, startHarness, uniqueOrderId, type Harness } from './suppor
 
 const API_KEY = 'ask_hostile_key_0001';
 const OTHER_KEY = 'ask_hostile_key_0002';
+const WEBHOOK_SECRET = 'whsec_hostile_0001';
 /** Bounded so the whole file stays well under a minute. */
 const RUNS = { numRuns: 250 };
 const STRING_FIELDS = ['orderId', 'customerId', 'currency', 'email'] as const;
@@ -37,6 +39,8 @@ beforeAll(async () => {
     taskQueue: harness.temporal.taskQueue,
     triggerApiKeys: [OTHER_KEY, API_KEY],
     rateLimit: { max: 1_000_000, windowMs: 60_000 },
+    webhookRateLimit: { max: 1_000_000, windowMs: 60_000 },
+    stripeWebhookSecret: WEBHOOK_SECRET,
   });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -494,6 +498,61 @@ function spreadSample<T>(items: T[], count: number): T[] {
   const step = Math.max(1, Math.floor(items.length / count));
   return items.filter((_, index) => index % step === 0).slice(0, count);
 }
+
+describe('hostile input to POST /webhooks/stripe and POST /api/runs/:workflowId/refund (properties)', () => {
+  /** A Stripe event naming an order the battery sent, so a forged one that got through would leave a trace. */
+  const eventBody = fc.record({ id: fc.stringMatching(/^evt_[A-Za-z0-9]{8,24}$/), orderId: fc.constant(uniqueOrderId('hostile_webhook')) }).map(({ id, orderId }) => {
+    sentOrderIds.add(orderId);
+    return JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', data: { object: { id: 'pi_hostile', metadata: { order_id: orderId } } } });
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  /** Signatures that are not this secret's over this body: forged, another secret's, stale, malformed. */
+  const forgedSignature = (payload: string) =>
+    fc.oneof(
+      fc.stringMatching(/^[0-9a-f]{64}$/).map((hex) => `t=${now()},v1=${hex}`),
+      fc.string({ minLength: 6, maxLength: 40 }).map((secret) => Stripe.webhooks.generateTestHeaderString({ payload, secret: `whsec_${secret}` })),
+      fc.integer({ min: 301, max: 10 ** 9 }).map((age) => Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: now() - age })),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 200 }),
+    );
+
+  it('refuses every delivery whose Stripe-Signature is not the endpoint secret over the exact body: 400 invalid_signature', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        eventBody.chain((payload) => fc.tuple(fc.constant(payload), forgedSignature(payload))),
+        async ([payload, signature]) => {
+          const response = await app.inject({
+            method: 'POST',
+            url: STRIPE_WEBHOOK_PATH,
+            headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+            payload,
+          });
+          expect(response.statusCode, `${signature}: ${response.body}`).toBe(400);
+          expect(response.json().error.code).toBe('invalid_signature');
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('refuses arbitrary refund bodies and Idempotency-Keys with 4xx, starting no refund', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbitraryBody, fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 300 })), async (body, key) => {
+        const orderId = uniqueOrderId('hostile_refund');
+        sentOrderIds.add(orderId);
+        const response = await app.inject({
+          method: 'POST',
+          url: `/api/runs/order-${orderId}/refund`,
+          headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...(key !== null && { 'idempotency-key': key }) },
+          payload: typeof body === 'string' ? body : Buffer.from(body as Uint8Array),
+        });
+        // Invalid: 400 naming the field; valid: the order has no run, 404. Never accepted, never a 5xx.
+        expect([400, 404], response.body).toContain(response.statusCode);
+        expect(Object.keys(response.json())).toEqual(['error']);
+      }),
+      RUNS,
+    );
+  });
+});
 
 describe('after the battery', () => {
   it('started no run for any order it named and called no provider', async () => {

@@ -19,8 +19,10 @@ import { createSearchAttributeCheck } from './search-attributes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerTriggerRoute, TRIGGER_PATH } from './routes/trigger.js';
+import { DEFAULT_REFUND_ANSWER_WAIT_MS, registerRefundRoute } from './routes/refund.js';
+import { registerStripeWebhookRoute, STRIPE_WEBHOOK_PATH } from './routes/stripe-webhook.js';
 
-export { TRIGGER_PATH };
+export { STRIPE_WEBHOOK_PATH, TRIGGER_PATH };
 export const BODY_LIMIT_BYTES = 100 * 1024;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -37,6 +39,12 @@ export interface AppDeps {
   /** Base URL of the Temporal Web UI, for links to runs. */
   webUiUrl?: string;
   rateLimit?: RateLimit;
+  /** POST /webhooks/stripe's signing secret (whsec_...); without it the route answers 503 webhooks_not_configured. */
+  stripeWebhookSecret?: string;
+  /** POST /webhooks/stripe's own limit, per client IP. */
+  webhookRateLimit?: RateLimit;
+  /** How long POST /api/runs/:workflowId/refund waits for the refund's outcome before answering 202. */
+  refundAnswerWaitMs?: number;
   /** Log level, and where log lines go (stdout by default); off when omitted. */
   log?: { level: string; stream?: NodeJS.WritableStream };
 }
@@ -45,6 +53,7 @@ export interface AppDeps {
 export const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
 
 export const DEFAULT_RATE_LIMIT: RateLimit = { max: 600, windowMs: 60_000 };
+export const DEFAULT_WEBHOOK_RATE_LIMIT: RateLimit = { max: 1200, windowMs: 60_000 };
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */
 function isTemporalUnavailable(error: unknown): boolean {
@@ -63,6 +72,9 @@ export function buildApp({
   triggerApiKeys,
   webUiUrl = 'http://localhost:8233',
   rateLimit: limit = DEFAULT_RATE_LIMIT,
+  stripeWebhookSecret,
+  webhookRateLimit = DEFAULT_WEBHOOK_RATE_LIMIT,
+  refundAnswerWaitMs = DEFAULT_REFUND_ANSWER_WAIT_MS,
   log,
 }: AppDeps): FastifyInstance {
   const app = Fastify({
@@ -103,7 +115,8 @@ export function buildApp({
       info: {
         title: 'Order processing API',
         version: '1.0.0',
-        description: 'Trigger durable order runs (charge, receipt or ops alert, order status) and inspect or cancel them.',
+        description:
+          "Trigger durable order runs (charge, receipt or ops alert, order status), inspect, cancel or refund them; receive Stripe's webhook events.",
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'one of TRIGGER_API_KEYS' } } },
     },
@@ -146,5 +159,8 @@ export function buildApp({
     registerHealthRoutes(routes, context);
     routes.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   });
+  // Each in a context of its own: they read their bodies differently from the app's strict JSON parser.
+  void app.register(async (routes) => registerRefundRoute(routes, context, refundAnswerWaitMs));
+  void app.register(async (routes) => registerStripeWebhookRoute(routes, { client, secret: stripeWebhookSecret, rateLimit: webhookRateLimit }));
   return app;
 }

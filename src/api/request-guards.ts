@@ -46,13 +46,15 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
  * JSON bodies only (anything else is answered 415, never parsed as a string), parsed by Fastify's own
  * parser (which refuses `__proto__` and `constructor.prototype`) and refused when an object names a
  * key twice: JSON.parse keeps the last value, so a proxy or log reading the first would disagree with
- * what is charged ({"amount": 1, "amount": 99999999}).
+ * what is charged ({"amount": 1, "amount": 99999999}). With `emptyBodyAsObject`, for routes whose
+ * body fields are all optional, an empty body reads as `{}` (Fastify refuses it as JSON).
  */
-export function acceptStrictJsonOnly(app: FastifyInstance): void {
+export function acceptStrictJsonOnly(app: FastifyInstance, { emptyBodyAsObject = false } = {}): void {
   app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+    if (emptyBodyAsObject && body.trim() === '') return done(null, {});
     parseJson(request, body, (error, value) => {
       const duplicate = error ? undefined : findDuplicateKey(body);
       if (duplicate === undefined) return done(error, value);

@@ -91,6 +91,21 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   return view;
 }
 
+/** An order run's status and, once it completed, its result; null when there is no order run with this ID. */
+export async function readOrderRun(client: Client, workflowId: string): Promise<{ status: RunStatus; result?: OrderResult } | null> {
+  const handle = client.workflow.getHandle<() => Promise<OrderResult>>(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+  if (description.type !== ORDER_WORKFLOW_TYPE) return null;
+  const status = runStatus(description.status.name);
+  return status === 'completed' ? { status, result: await handle.result() } : { status };
+}
+
 /** The params a run was started with, decoded as the client decodes anything (codec included). */
 export async function readRunInput(client: Client, workflowId: string): Promise<unknown> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();

@@ -3,7 +3,8 @@
  * publishes them as /openapi.json, and json-schema-to-ts derives the handlers' TypeScript types.
  */
 import type { FromSchema } from 'json-schema-to-ts';
-import { orderParamsSchema } from '../domain/order-schema.js';
+import { MAX_AMOUNT, orderParamsSchema } from '../domain/order-schema.js';
+import { ROUTED_STRIPE_EVENTS } from '../domain/payment.js';
 import { RUN_STATUSES } from './run-status.js';
 
 export const errorSchema = {
@@ -36,12 +37,15 @@ export const triggerBodySchema = {
 } as const;
 export type TriggerBody = FromSchema<typeof triggerBodySchema>;
 
+/** An Idempotency-Key header's characters: a workflow ID may hold them, a visibility query cannot be broken by them. */
+const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9_.:/+=-]{1,255}$';
+
 export const triggerHeadersSchema = {
   type: 'object',
   properties: {
     'idempotency-key': {
       type: 'string',
-      pattern: '^[A-Za-z0-9_.:/+=-]{1,255}$',
+      pattern: IDEMPOTENCY_KEY_PATTERN,
       description:
         'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
     },
@@ -171,4 +175,100 @@ export const healthSchema = {
   type: 'object',
   required: ['status'],
   properties: { status: { type: 'string' } },
+} as const;
+
+export const refundBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    amount: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_AMOUNT,
+      description: `must be a positive integer in the order currency's minor unit (1000 for $10.00), at most ${MAX_AMOUNT}; leave it out to refund all that is left`,
+      examples: [1000],
+    },
+  },
+  description: 'an empty body, or {}, refunds all that is left of the payment',
+} as const;
+export type RefundBody = FromSchema<typeof refundBodySchema>;
+
+export const refundHeadersSchema = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        "optional; one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
+    },
+  },
+} as const;
+export type RefundHeaders = FromSchema<typeof refundHeadersSchema>;
+
+const refundOutcomeSchema = {
+  type: 'object',
+  required: ['workflowId', 'refundId', 'amount', 'currency', 'status', 'amountRefunded', 'amountPaid'],
+  properties: {
+    workflowId: { type: 'string', description: 'the refund run: refund-<order workflow ID>-<Idempotency-Key or request ID>' },
+    refundId: { type: 'string', examples: ['re_123'] },
+    amount: { type: 'integer', description: "this refund's amount, minor units" },
+    currency: { type: 'string', examples: ['usd'] },
+    status: { type: 'string', description: "Stripe's refund status: succeeded, pending, requires_action, failed or canceled" },
+    amountRefunded: { type: 'integer', description: 'all refunded on the payment so far, this refund included' },
+    amountPaid: { type: 'integer', description: 'what the payment took' },
+  },
+} as const;
+
+const refundPendingSchema = {
+  type: 'object',
+  required: ['workflowId', 'status', 'message'],
+  properties: {
+    workflowId: { type: 'string' },
+    status: { type: 'string', enum: ['pending'] },
+    message: { type: 'string' },
+  },
+} as const;
+
+export const refundResponseSchema = {
+  200: refundOutcomeSchema,
+  202: refundPendingSchema,
+  400: errorRef,
+  401: errorRef,
+  404: errorRef,
+  409: errorRef,
+  413: errorRef,
+  415: errorRef,
+  429: errorRef,
+  503: errorRef,
+} as const;
+
+export const stripeWebhookHeadersSchema = {
+  type: 'object',
+  properties: {
+    'stripe-signature': { type: 'string', description: "Stripe's signature of the raw body with the endpoint's signing secret (STRIPE_WEBHOOK_SECRET)" },
+  },
+} as const;
+
+export const stripeWebhookResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['received'],
+    properties: {
+      received: { type: 'boolean', enum: [true] },
+      workflowId: { type: 'string', description: 'the order run the event is about' },
+      duplicate: { type: 'boolean', enum: [true], description: 'this event ID was handled before: nothing is signalled again' },
+      ignored: { type: 'boolean', enum: [true], description: `an event type no run listens for (routed: ${ROUTED_STRIPE_EVENTS.join(', ')})` },
+      skipped: {
+        type: 'string',
+        enum: ['no_order_id', 'no_open_run'],
+        description: 'not delivered, and not to be retried: the object names no metadata.order_id, or the order has no open run (unknown, or finished)',
+      },
+    },
+  },
+  400: errorRef,
+  413: errorRef,
+  415: errorRef,
+  429: errorRef,
+  503: errorRef,
 } as const;

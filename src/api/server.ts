@@ -22,6 +22,8 @@ runMain(async () => {
     triggerApiKeys: api.triggerApiKeys,
     webUiUrl: api.webUiUrl,
     rateLimit: api.rateLimit,
+    stripeWebhookSecret: api.stripeWebhookSecret,
+    webhookRateLimit: api.webhookRateLimit,
     log: { level },
   });
   app.addHook('onClose', async () => connection.close());

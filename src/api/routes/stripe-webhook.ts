@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import Stripe from 'stripe';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { orderParamsSchema } from '../../domain/order-schema.js';
+import { workflowIdForOrder } from '../../domain/order.js';
+import { ROUTED_STRIPE_EVENTS, STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../domain/payment.js';
+import type { RateLimit } from '../app.js';
+import { sendError } from '../errors.js';
+import { RecentIds } from '../recent-ids.js';
+import { stripeWebhookHeadersSchema, stripeWebhookResponseSchema } from '../schemas.js';
+
+export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
+/** Event IDs remembered to answer Stripe's redeliveries without signalling again. */
+const REMEMBERED_EVENTS = 10_000;
+/** Stripe waits for an answer only a few seconds: past this, answer 503 and let it redeliver. */
+const SIGNAL_DEADLINE_MS = 5_000;
+const ORDER_ID = new RegExp(orderParamsSchema.properties.orderId.pattern);
+const ORDER_ID_MAX_LENGTH = orderParamsSchema.properties.orderId.maxLength;
+
+export interface StripeWebhookOptions {
+  client: Client;
+  /** The endpoint's signing secret (whsec_...); without one the route answers 503. */
+  secret?: string;
+  /** Per client IP: Stripe's delivery addresses, not an API key. */
+  rateLimit: RateLimit;
+}
+
+type RoutedEventType = StripeEventHint['type'];
+
+function isRouted(type: string): type is RoutedEventType {
+  return (ROUTED_STRIPE_EVENTS as readonly string[]).includes(type);
+}
+
+/** The fields of a PaymentIntent or a Charge the route reads. */
+interface EventObject {
+  id?: string;
+  metadata?: Record<string, string> | null;
+  payment_intent?: string | { id: string } | null;
+}
+
+/** The PaymentIntent a routed event is about: the object itself, or the refunded charge's. */
+function paymentIntentIdOf(type: RoutedEventType, object: EventObject): string | undefined {
+  if (type !== 'charge.refunded') return object.id;
+  const paymentIntent = object.payment_intent;
+  return typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? undefined);
+}
+
+/**
+ * POST /webhooks/stripe: verifies Stripe's signature over the raw body, answers a redelivered event
+ * from memory, and passes a routed event to its order's run as a hint (the run reads the
+ * PaymentIntent again). Every verified event is answered 200, whether or not a run took it, so Stripe
+ * does not redeliver it for days; only an unreachable Temporal answers 503, which Stripe retries.
+ * Outside the API key; rate limited per client IP on its own budget.
+ * Registered in its own context: it reads the body as bytes, never through the app's JSON parser.
+ */
+export function registerStripeWebhookRoute(app: FastifyInstance, { client, secret, rateLimit }: StripeWebhookOptions): void {
+  // The signature covers the exact bytes Stripe sent: parsed and re-serialised JSON would not verify.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  const handled = new RecentIds(REMEMBERED_EVENTS);
+
+  app.post<{ Body: Buffer; Headers: { 'stripe-signature'?: string } }>(
+    STRIPE_WEBHOOK_PATH,
+    {
+      config: { rateLimit: { max: rateLimit.max, timeWindow: rateLimit.windowMs, keyGenerator: (request) => `webhook-ip:${request.ip}` } },
+      schema: {
+        summary: 'Stripe webhook endpoint (payment_intent.succeeded, .payment_failed, .canceled, charge.refunded)',
+        description:
+          "Body: the Stripe event exactly as Stripe sent it, signed in Stripe-Signature with the endpoint's secret (STRIPE_WEBHOOK_SECRET). " +
+          'Routed by data.object.metadata.order_id to the run order-<order_id> as the stripeEvent signal. No API key.',
+        headers: stripeWebhookHeadersSchema,
+        response: stripeWebhookResponseSchema,
+      },
+    },
+    async (request, reply) => {
+      if (secret === undefined) {
+        return sendError(
+          reply,
+          503,
+          'webhooks_not_configured',
+          "Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (whsec_...) and restart the API",
+        );
+      }
+      let event: Stripe.Event;
+      try {
+        event = Stripe.webhooks.constructEvent(request.body, request.headers['stripe-signature'] ?? '', secret);
+      } catch (error) {
+        if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
+        const reason = error.message.split('\n')[0]!.trim();
+        return sendError(
+          reply,
+          400,
+          'invalid_signature',
+          `Stripe-Signature does not verify (${reason}): check that STRIPE_WEBHOOK_SECRET is this endpoint's signing secret (whsec_...), ` +
+            "that the body arrives unaltered, and that this server's clock is right (signatures older than 300 s are refused)",
+        );
+      }
+      const { id: eventId, type } = event;
+      if (!handled.add(eventId)) {
+        request.log.info({ eventId, type }, 'Stripe event already handled: not signalled again');
+        return { received: true, duplicate: true };
+      }
+      if (!isRouted(type)) {
+        request.log.debug({ eventId, type }, 'Stripe event of a type no run listens for: ignored');
+        return { received: true, ignored: true };
+      }
+
+      const object = event.data.object as EventObject;
+      const orderId = object.metadata?.order_id;
+      if (typeof orderId !== 'string' || !ORDER_ID.test(orderId) || orderId.length > ORDER_ID_MAX_LENGTH) {
+        request.log.info({ eventId, type }, 'Stripe event names no order (data.object.metadata.order_id): not routed');
+        return { received: true, skipped: 'no_order_id' };
+      }
+      const workflowId = workflowIdForOrder(orderId);
+      const paymentIntentId = paymentIntentIdOf(type, object);
+      const hint: StripeEventHint = { eventId, type, ...(paymentIntentId && { paymentIntentId }) };
+      try {
+        await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+          client.workflow.getHandle(workflowId).signal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL, hint),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) {
+          request.log.info({ eventId, type, workflowId }, 'Stripe event for an order with no open run (unknown, or finished): not routed');
+          return { received: true, workflowId, skipped: 'no_open_run' };
+        }
+        // Not delivered: Stripe's redelivery must find the event unhandled.
+        handled.forget(eventId);
+        throw error;
+      }
+      request.log.info({ eventId, type, workflowId }, 'Stripe event signalled to the order run');
+      return { received: true, workflowId };
+    },
+  );
+}
