@@ -4,6 +4,8 @@ export interface OrderPlan {
   orderId: string;
   /** Declined by design (a cus_decline customer). */
   declines: boolean;
+  /** Its order backend refuses to record it paid (an `ord_refuse_paid` order): a payment must be refunded. */
+  backendRefusesPaid: boolean;
 }
 
 export interface Violation {
@@ -15,26 +17,28 @@ export interface InvariantReport {
   paid: number;
   paymentFailed: number;
   paymentPending: number;
+  refunded: number;
   violations: Violation[];
 }
 
 /** The idempotency keys an order's Stripe POSTs may carry: derived from its workflow ID and the step. */
-const STRIPE_KEY_STEPS = ['payment-intent', 'charge', 'cancel-payment'];
+const STRIPE_KEY_STEPS = ['payment-intent', 'charge', 'cancel-payment', 'refund'];
 /** Statuses from which a PaymentIntent could still succeed. */
 const OPEN_STATUSES = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing']);
 
 /**
- * What must hold after any amount of crashes and provider faults, checked on what reached the
- * stand-ins. Every order has a final status in the backend that matches Stripe's record (a succeeded
- * payment means `paid`, none means `payment_failed`, and then no PaymentIntent of the order is left
- * open); no order has two successful charges or two PaymentIntents; every Stripe POST for an order
- * carries one of its derived idempotency keys; each paid order got exactly one receipt (none for a
- * failed one).
+ * What must hold after any amount of crashes, provider faults and webhooks late, twice, out of order
+ * or lost, checked on what reached the stand-ins. Every order has a final status in the backend that
+ * matches Stripe's record: a succeeded payment means `paid`, or `refunded` where the backend refused
+ * it (then refunded in full, once); none means `payment_failed`, and then no PaymentIntent of the
+ * order is left open. Each refund matches one refused order. No order has two successful charges or
+ * two PaymentIntents; every Stripe POST for an order carries one of its derived idempotency keys; each
+ * order the customer paid got exactly one receipt (none for a failed one).
  */
 export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): InvariantReport {
   const broken = new Map<string, string[]>();
   const flag = (rule: string, orderId: string) => broken.set(rule, [...(broken.get(rule) ?? []), orderId]);
-  const counts = { paid: 0, paymentFailed: 0, paymentPending: 0 };
+  const counts = { paid: 0, paymentFailed: 0, paymentPending: 0, refunded: 0 };
 
   const stripeKeysByOrder = new Map<string, Set<string>>();
   for (const request of sandbox.stripe.requests) {
@@ -44,11 +48,14 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
     stripeKeysByOrder.set(orderId, (stripeKeysByOrder.get(orderId) ?? new Set()).add(String(key)));
   }
 
-  for (const { orderId, declines } of orders) {
+  for (const { orderId, declines, backendRefusesPaid } of orders) {
     const record = sandbox.backend.orders.get(orderId);
     const charges = sandbox.stripe.successfulCharges(orderId);
     const intents = sandbox.stripe.paymentIntentsFor(orderId);
-    const stripeDecided = charges.length > 0 ? 'paid' : 'payment_failed';
+    const refunds = sandbox.stripe.refundsFor(orderId);
+    const refundedAmount = refunds.reduce((total, refund) => total + refund.amount, 0);
+    const paidStatus = backendRefusesPaid ? 'refunded' : 'paid';
+    const stripeDecided = charges.length > 0 ? paidStatus : 'payment_failed';
     const receipts = sandbox.resend.emails.filter((email) => email.subject === `Receipt for order ${orderId}`);
 
     if (!record) {
@@ -58,6 +65,7 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
     if (record.status === 'paid') counts.paid += 1;
     if (record.status === 'payment_failed') counts.paymentFailed += 1;
     if (record.status === 'payment_pending') counts.paymentPending += 1;
+    if (record.status === 'refunded') counts.refunded += 1;
     if (record.status !== stripeDecided) flag(`backend status differs from Stripe's record`, orderId);
     if (record.status === 'payment_failed' && intents.some((intent) => OPEN_STATUSES.has(intent.status))) {
       flag('payment_failed with a PaymentIntent still open', orderId);
@@ -68,11 +76,16 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
     if (record.status === 'paid' && (record.chargeId !== charges[0]?.id || record.paymentIntentId !== charges[0]?.paymentIntentId)) {
       flag('backend chargeId or paymentIntentId differs from the charge', orderId);
     }
+    if (backendRefusesPaid && charges.length > 0 && (refunds.length !== 1 || refundedAmount !== charges[0]!.amount)) {
+      flag('a refused paid order not refunded in full exactly once', orderId);
+    }
+    if (!backendRefusesPaid && refunds.length > 0) flag('a refund for an order the backend did not refuse', orderId);
     const keys = [...(stripeKeysByOrder.get(orderId) ?? [])];
     const derived = new Set(STRIPE_KEY_STEPS.map((step) => `order-${orderId}/${step}`));
     if (keys.length === 0 || keys.some((key) => !derived.has(key))) flag('Stripe POSTs without the order\'s derived idempotency keys', orderId);
-    if (record.status === 'paid' && receipts.length !== 1) flag('paid order without exactly one receipt', orderId);
-    if (record.status !== 'paid' && receipts.length !== 0) flag('receipt sent for an unpaid order', orderId);
+    const paidByCustomer = charges.length > 0;
+    if (paidByCustomer && receipts.length !== 1) flag('paid order without exactly one receipt', orderId);
+    if (!paidByCustomer && receipts.length !== 0) flag('receipt sent for an unpaid order', orderId);
   }
   return { ...counts, violations: [...broken].map(([rule, orderIds]) => ({ rule, orderIds })) };
 }

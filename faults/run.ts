@@ -8,7 +8,12 @@
  * lost or charged twice and that every order's recorded status matches Stripe's record, prints the
  * figures, and exits 1 on any violation, naming the orders.
  *
+ * Customers whose card needs them (SCA) confirm a few seconds later, some orders' backend refuses to
+ * record them paid (they must be refunded), and Stripe's webhooks reach the API on time, late, twice,
+ * out of order or not at all.
+ *
  *   npm run faults -- [--orders 300] [--seed 1] [--kills 4] [--fault-rate 0.08] [--decline-share 0.15]
+ *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05]
  *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
  */
 import type { ChildProcess } from 'node:child_process';
@@ -18,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TRIGGER_PATH } from '../src/api/app.js';
+import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
@@ -35,6 +40,8 @@ const { values: args } = parseArgs({
     kills: { type: 'string', default: '4' },
     'fault-rate': { type: 'string', default: '0.08' },
     'decline-share': { type: 'string', default: '0.15' },
+    'authenticate-share': { type: 'string', default: '0.1' },
+    'refuse-paid-share': { type: 'string', default: '0.05' },
     concurrency: { type: 'string', default: '10' },
     'trigger-seconds': { type: 'string', default: '30' },
     'deadline-seconds': { type: 'string', default: '300' },
@@ -45,6 +52,9 @@ const SEED = Number(args.seed);
 const KILLS = Number(args.kills);
 const FAULT_RATE = Number(args['fault-rate']);
 const DECLINE_SHARE = Number(args['decline-share']);
+const AUTHENTICATE_SHARE = Number(args['authenticate-share']);
+const REFUSE_PAID_SHARE = Number(args['refuse-paid-share']);
+const WEBHOOK_SECRET = 'whsec_fault_suite';
 const CONCURRENCY = Number(args.concurrency);
 const TRIGGER_MS = Number(args['trigger-seconds']) * 1000;
 const DEADLINE_MS = Number(args['deadline-seconds']) * 1000;
@@ -96,9 +106,14 @@ async function restartTemporal(port: number, dbFilename: string): Promise<void> 
 }
 
 /** Triggers one order like a well-behaved client: retries 5xx and network errors with backoff. */
-async function trigger(apiUrl: string, plan: OrderPlan): Promise<number | undefined> {
+/** An order of the run: who pays, and how it should end. */
+interface FaultPlan extends OrderPlan {
+  customerId: string;
+}
+
+async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefined> {
   const body = JSON.stringify({
-    params: { orderId: plan.orderId, customerId: plan.declines ? 'cus_decline' : 'cus_fault', amount: 1000 + Math.floor(random() * 9000), currency: 'usd', email: 'buyer@example.com' },
+    params: { orderId: plan.orderId, customerId: plan.customerId, amount: 1000 + Math.floor(random() * 9000), currency: 'usd', email: 'buyer@example.com' },
   });
   const deadline = Date.now() + 120_000;
   for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 5_000)) {
@@ -113,6 +128,18 @@ async function trigger(apiUrl: string, plan: OrderPlan): Promise<number | undefi
     await sleep(delay);
   }
   return undefined;
+}
+
+function designFigures(plans: FaultPlan[]): string {
+  const authenticating = plans.filter((plan) => plan.customerId.startsWith('cus_authenticate')).length;
+  return `${plans.filter((plan) => plan.declines).length} / ${authenticating}; ${plans.filter((plan) => plan.backendRefusesPaid).length}`;
+}
+
+function webhookFigures(stripe: StripeStandIn): string {
+  const deliveredEvents = new Set(stripe.webhookDeliveries.map((delivery) => delivery.eventId));
+  const firstAttempts = stripe.webhookDeliveries.filter((delivery) => delivery.attempt === 1).length;
+  const lost = stripe.events.filter((event) => !deliveredEvents.has(event.id)).length;
+  return `${stripe.events.length} / ${firstAttempts} / ${lost}`;
 }
 
 function paymentIntentFigures(stripe: StripeStandIn): string {
@@ -137,6 +164,10 @@ function ordersThatWaited(sandbox: Sandbox, plans: OrderPlan[]): number {
     sandbox.backend.requests.filter((request) => request.body.includes('"payment_pending"')).map((request) => request.path),
   );
   return plans.filter(({ orderId }) => waited.has(`/orders/${orderId}`)).length;
+}
+
+function isFinal(status: string | undefined): boolean {
+  return status !== undefined && status !== 'payment_pending';
 }
 
 function percentile(sorted: number[], share: number): number {
@@ -168,17 +199,21 @@ async function main(): Promise<number> {
   };
   const workerEnv = { ...common, ...sandbox.env };
   startWorker(workerEnv);
-  api = startProjectProcess('api', { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1' });
+  api = startProjectProcess('api', { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  sandbox.stripe.sendWebhooksTo(`${apiUrl}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
+  sandbox.stripe.setRandomWebhookDelivery({ random, modes: ['on_time', 'on_time', 'late', 'twice', 'out_of_order', 'missing'] });
   const readyBy = Date.now() + 60_000;
   while (!(await fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false))) {
     if (Date.now() > readyBy) throw new Error(`the API did not become ready at ${apiUrl}/readyz within 60 s`);
     await sleep(250);
   }
 
-  const plans: OrderPlan[] = Array.from({ length: ORDERS }, (_, index) => ({
-    orderId: `ord_fault_${SEED}_${index}`,
-    declines: random() < DECLINE_SHARE,
-  }));
+  const plans: FaultPlan[] = Array.from({ length: ORDERS }, (_, index) => {
+    const roll = random();
+    const customerId = roll < DECLINE_SHARE ? 'cus_decline' : roll < DECLINE_SHARE + AUTHENTICATE_SHARE ? 'cus_authenticate_completes_3' : 'cus_fault';
+    const backendRefusesPaid = random() < REFUSE_PAID_SHARE;
+    return { orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`, customerId, declines: customerId === 'cus_decline', backendRefusesPaid };
+  });
 
   // Chaos during the trigger phase: worker kills spread over it, one Temporal restart in the middle.
   const chaos = (async () => {
@@ -218,7 +253,8 @@ async function main(): Promise<number> {
   const deadline = Date.now() + DEADLINE_MS;
   let lastReport = 0;
   while (Date.now() < deadline) {
-    const done = plans.filter(({ orderId }) => sandbox!.backend.orders.has(orderId)).length;
+    // payment_pending is recorded on the way, while the run still waits for Stripe or the customer.
+    const done = plans.filter(({ orderId }) => isFinal(sandbox!.backend.orders.get(orderId)?.status)).length;
     if (done === plans.length) break;
     if (Date.now() - lastReport > 10_000) {
       log(`${done}/${plans.length} orders final`);
@@ -245,14 +281,17 @@ async function main(): Promise<number> {
     ['seed', SEED],
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
     ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
-    ['declining customers (by design)', plans.filter((plan) => plan.declines).length],
-    ['final: paid / payment_failed / payment_pending', `${report.paid} / ${report.paymentFailed} / ${report.paymentPending}`],
+    ['declining / SCA customers; backends refusing paid (by design)', designFigures(plans)],
+    ['final: paid / payment_failed / payment_pending / refunded', `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded}`],
+    ['refunds (Stripe stand-in)', sandbox.stripe.refunds.length],
+    ['webhooks: events / deliveries (twice counts 2) / never delivered', webhookFigures(sandbox.stripe)],
     ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],
     ['PaymentIntents: succeeded / canceled / other', paymentIntentFigures(sandbox.stripe)],
     ['Stripe: 500s after executing / replayed 5xx / answers lost after executing', stripeFailureFigures(sandbox.stripe)],
     ['Stripe asked (retrieve + list) / cancels', stripeQuestionFigures(sandbox.stripe)],
     ['orders recorded payment_pending on the way', ordersThatWaited(sandbox, plans)],
-    ['receipts sent', sandbox.resend.emails.length],
+    ['receipts sent', sandbox.resend.emails.filter((email) => email.subject.startsWith('Receipt for order')).length],
+    ['customers asked to confirm a payment (SCA emails)', sandbox.resend.emails.filter((email) => email.subject.startsWith('Please confirm')).length],
     ['worker SIGKILLs / unexpected worker exits', `${counters.workerKills} / ${counters.unexpectedWorkerExits}`],
     ['Temporal server restarts', counters.serverRestarts],
     ['injected faults: Stripe / Resend / Slack / backend', [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map(injected).join(' / ')],
@@ -261,7 +300,7 @@ async function main(): Promise<number> {
     ['duration s', ((Date.now() - startedAt) / 1000).toFixed(1)],
   ];
   console.log('\nFault suite figures');
-  for (const [name, value] of figures) console.log(`  ${name.padEnd(52)} ${value}`);
+  for (const [name, value] of figures) console.log(`  ${name.padEnd(66)} ${value}`);
   if (report.violations.length === 0) {
     console.log(
       "\nNo violations: every order final and matching Stripe's record, no open PaymentIntent behind a failed order, no double charge, derived idempotency keys only, one receipt per paid order.",
