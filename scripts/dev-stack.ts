@@ -6,6 +6,7 @@
  * it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +18,7 @@ import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { loadCodecConfig, loadCodecServerConfig, type CodecKey, type CodecServerConfig } from '../src/config.js';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { TRIGGER_PATH } from '../src/api/app.js';
+import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
@@ -26,6 +27,8 @@ const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const API_PORT = Number(process.env.PORT ?? 3000);
 const API_KEY = process.env.TRIGGER_API_KEYS?.split(',')[0]?.trim() || 'ask_local_dev_key';
 const API_URL = `http://localhost:${API_PORT}`;
+/** The local stack's Stripe webhook secret: the Stripe stand-in signs its events with it, the API verifies them. */
+const WEBHOOK_SECRET = process.env.STRIPE_WEBHOOK_SECRET ?? `whsec_local_${randomBytes(16).toString('hex')}`;
 // Encryption is on, as in production: the user's TEMPORAL_CODEC_KEYS, else the public development key.
 const CODEC_KEYS = process.env.TEMPORAL_CODEC_KEYS?.trim() || DEV_CODEC_KEYS;
 const DEFAULT_CODEC_PORT = 8888;
@@ -133,7 +136,7 @@ Order processing stack is up. Ctrl-C stops everything.
   Temporal       ${server.address}  (binary: ${server.route})
   Web UI         ${server.uiUrl ?? '(none)'}  (decodes payloads through the codec server${codecAuth ? ' only if it can send a token' : ''})
   Codec server   ${codecUrl}  (${codecAuth ? 'Authorization: Bearer <one of CODEC_AUTH_TOKENS>' : 'no token: loopback only, local stack only'})
-  Stand-ins      Stripe ${sandbox.env.STRIPE_API_URL}  Resend ${sandbox.env.RESEND_BASE_URL}
+  Stand-ins      Stripe ${sandbox.env.STRIPE_API_URL} (signed webhooks to ${API_URL}${STRIPE_WEBHOOK_PATH})  Resend ${sandbox.env.RESEND_BASE_URL}
                  Slack ${sandbox.env.SLACK_API_URL}  order backend ${sandbox.env.API_BASE_URL}
   Run data       ${DATA_DIR}/temporal.sqlite (survives restarts)
 
@@ -155,6 +158,13 @@ Sandbox behaviours, by customerId (README, Sandbox behaviours, has them all):
   cus_fail_500_x2                  Stripe answers 500 twice before executing, then charges (same idempotency key)
   cus_error_after_charge           Stripe charges, then answers 500 and replays it: the run asks Stripe, paid
   cus_down                         Stripe unreachable: payment_pending, ops told; the run keeps asking
+  cus_authenticate                 the card needs its holder: payment_pending, the customer is emailed a link
+                                   (${sandbox.env.PAYMENT_ACTION_URL}); opening it pays
+  cus_authenticate_completes       as above, and the customer confirms by themselves 3 s later: paid
+  orderId ord_refuse_paid_...      the backend refuses to record it paid: refunded in full, ops told
+
+Refund a paid order (all of it, or { "amount": <minor units> }):
+  curl -X POST -H "Authorization: Bearer ${API_KEY}" -H "Content-Type: application/json" -d '{}' ${API_URL}/api/runs/order-ord_001/refund
 `);
 }
 
@@ -215,7 +225,7 @@ try {
   };
   for (const [name, env] of [
     ['worker', { ...commonEnv, ...sandbox.env }],
-    ['api', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1' }],
+    ['api', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET }],
   ] as const) {
     const child = startProjectProcess(name, env, (line) => console.log(`[${name}] ${line}`));
     child.once('exit', (code, signal) => {
@@ -226,6 +236,7 @@ try {
     children.push(child);
   }
   await waitForApi(children[1]!);
+  sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
   await runDemoOrder(server.uiUrl);
   printGuide(server, sandbox, codecStarted.url, codecStarted.config.authTokens.length > 0);
 } catch (error) {

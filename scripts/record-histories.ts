@@ -3,7 +3,7 @@
  * the sandbox stand-ins, encrypted as in production (the development key). The fixtures are written
  * decoded, so replaying them needs no key and they hold nothing but the sample orders below. Run after
  * a deliberate, versioned change to the workflow's commands:
- *   npm run record-histories
+ *   npm run record-histories [-- <name> ...]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,17 @@ const RECORDINGS: Record<string, Recording> = {
     params: { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
     runEnds: 'completed',
   },
+  // The card needs its holder: the customer is asked by email and confirms 2 s later; with no webhook
+  // here, the run learns it at its first question to Stripe (30 s).
+  'order-paid-after-customer-action': {
+    params: { orderId: 'ord_replay_sca', customerId: 'cus_authenticate_completes_2', amount: 1999, currency: 'gbp', email: 'customer@example.com' },
+    runEnds: 'completed',
+  },
+  // The order backend refuses to record the paid order: the payment is refunded in full.
+  'order-refunded-backend-refused': {
+    params: { orderId: 'ord_refuse_paid_replay', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+    runEnds: 'completed',
+  },
   // Stripe charges, answers 500 (replayed on retry), then cannot be reached for a while: the run asks,
   // records payment_pending, waits on a timer, asks again and records paid.
   'order-paid-after-waiting-payment-intents': {
@@ -57,6 +68,8 @@ const RECORDINGS: Record<string, Recording> = {
   },
 };
 
+/** `npm run record-histories -- <name> ...` records only those; the default is all of them. */
+const only = process.argv.slice(2);
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const server = await startDevServer({ allowDownload: true });
 const sandbox = await startSandbox();
@@ -69,6 +82,7 @@ const client = new Client({ connection, dataConverter });
 try {
   await worker.runUntil(async () => {
     for (const [name, { params, runEnds, stripeFaults = [] }] of Object.entries(RECORDINGS)) {
+      if (only.length > 0 && !only.includes(name)) continue;
       for (const [count, fault] of stripeFaults) sandbox.stripe.failNext(count, fault);
       const handle = await startOrderWorkflow(client, temporal.taskQueue, params);
       const ended = await handle.result().then(

@@ -8,8 +8,9 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 /**
  * Histories of real runs, recorded by `npm run record-histories` and committed, one set per version:
  * before the `parse-order-local-activity` patch (Parse Order as an activity task), after it (Charge
- * Card with the Charges API), and after the `payment-intents` patch (PaymentIntents, including a run
- * that waited for Stripe on a timer).
+ * Card with the Charges API), after the `payment-intents` patch (PaymentIntents, including a run
+ * that waited for Stripe on a timer), and after the `customer-action` and `refund-refused-orders`
+ * patches (a customer confirming a payment, a paid order its backend refused, refunded).
  */
 const HISTORIES = [
   { name: 'order-paid', runEnds: 'completed' },
@@ -20,6 +21,8 @@ const HISTORIES = [
   { name: 'order-paid-payment-intents', runEnds: 'completed' },
   { name: 'order-declined-payment-intents', runEnds: 'completed' },
   { name: 'order-paid-after-waiting-payment-intents', runEnds: 'completed' },
+  { name: 'order-paid-after-customer-action', runEnds: 'completed' },
+  { name: 'order-refunded-backend-refused', runEnds: 'completed' },
 ];
 
 describe('determinism', () => {
