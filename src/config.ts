@@ -78,7 +78,7 @@ export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
 
 export interface ProviderConfig {
   stripe: { secretKey: string; apiUrl?: URL };
-  payments: PaymentSettings;
+  payments: PaymentSettings & { actionUrl: string };
   resend: { apiKey: string; baseUrl?: string; from: string };
   slack: { botToken: string; apiUrl?: string; channel: string };
   backend: { baseUrl: string; token?: string };
@@ -88,15 +88,21 @@ const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
 /** Stripe replays a key's answer for 24 h; reconciliation ends inside that window. */
 const STRIPE_KEY_WINDOW_MS = 24 * 3_600_000;
 
-/** PAYMENT_RECONCILE_TIMEOUT: a duration such as 23h, 90m or 45s (default 23h), at most 24h. */
-function reconcileTimeoutMs(env: Env): number {
-  const value = optional(env, 'PAYMENT_RECONCILE_TIMEOUT') ?? '23h';
+/** A duration such as 23h, 90m or 45s, from 1s to 24h (Stripe keeps idempotency keys 24 h). */
+function paymentDurationMs(env: Env, name: string, fallback: string, why: string): number {
+  const value = optional(env, name) ?? fallback;
   const match = /^(\d+)([smh])$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
-  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS) {
-    throw new ConfigError('PAYMENT_RECONCILE_TIMEOUT', `must be a duration from 1s to 24h such as 23h, 90m or 45s (inside Stripe's 24 h idempotency window), got "${value}"`);
-  }
+  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS) throw new ConfigError(name, `must be a duration from 1s to 24h such as 23h, 90m or 45s (${why}), got "${value}"`);
   return ms;
+}
+
+/** PAYMENT_ACTION_URL: the merchant's page where a customer confirms a payment, with `{orderId}` in it. */
+function paymentActionUrl(env: Env): string {
+  const value = required(env, 'PAYMENT_ACTION_URL', 'the page where a customer confirms a payment their bank asks them to, with {orderId}, e.g. https://shop.example.com/orders/{orderId}/pay');
+  url('PAYMENT_ACTION_URL', value.replaceAll('{orderId}', 'ord_1'));
+  if (!value.includes('{orderId}')) throw new ConfigError('PAYMENT_ACTION_URL', `must contain {orderId}, got "${value}"`);
+  return value;
 }
 
 /** What the worker's activities need to reach Stripe, Resend, Slack and the order backend. */
@@ -113,7 +119,11 @@ export function loadProviderConfig(env: Env = process.env): ProviderConfig {
   }
   return {
     stripe: { secretKey, apiUrl: stripeApiUrl === undefined ? undefined : url('STRIPE_API_URL', stripeApiUrl) },
-    payments: { reconcileTimeoutMs: reconcileTimeoutMs(env) },
+    payments: {
+      reconcileTimeoutMs: paymentDurationMs(env, 'PAYMENT_RECONCILE_TIMEOUT', '23h', "inside Stripe's 24 h idempotency window"),
+      actionTimeoutMs: paymentDurationMs(env, 'PAYMENT_ACTION_TIMEOUT', '23h', 'how long a customer has to confirm a payment'),
+      actionUrl: paymentActionUrl(env),
+    },
     resend: {
       apiKey: required(env, 'RESEND_API_KEY', 'a Resend API key (re_...)'),
       baseUrl: resendBaseUrl === undefined ? undefined : url('RESEND_BASE_URL', resendBaseUrl).href.replace(/\/$/, ''),
@@ -141,6 +151,10 @@ export interface ApiConfig {
   rateLimit: { max: number; windowMs: number };
   /** How long a closing API waits for in-flight requests before it stops anyway. */
   shutdownGraceMs: number;
+  /** POST /webhooks/stripe's signing secret (whsec_...); without it the route answers 503. */
+  stripeWebhookSecret?: string;
+  /** POST /webhooks/stripe's own limit, per client IP (Stripe's delivery addresses), outside the per-key one. */
+  webhookRateLimit: { max: number; windowMs: number };
 }
 
 function positiveInteger(env: Env, name: string, fallback: number): number {
@@ -161,6 +175,13 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     throw new ConfigError('TRIGGER_API_KEYS', 'must hold keys of 8-512 printable ASCII characters (no spaces) each, separated by commas');
   }
   const webUiUrl = optional(env, 'TEMPORAL_UI_URL') ?? 'http://localhost:8233';
+  const stripeWebhookSecret = optional(env, 'STRIPE_WEBHOOK_SECRET');
+  if (stripeWebhookSecret !== undefined && !/^whsec_[\x21-\x7e]+$/.test(stripeWebhookSecret)) {
+    throw new ConfigError(
+      'STRIPE_WEBHOOK_SECRET',
+      "must be the webhook endpoint's signing secret, starting with whsec_ (Dashboard > Developers > Webhooks > the endpoint > Signing secret, or the one `stripe listen` prints)",
+    );
+  }
   return {
     triggerApiKeys: keys,
     port: port(env, 'PORT', 3000),
@@ -171,6 +192,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       windowMs: positiveInteger(env, 'RATE_LIMIT_WINDOW_SECONDS', 60) * 1000,
     },
     shutdownGraceMs: positiveInteger(env, 'SHUTDOWN_GRACE_SECONDS', 10) * 1000,
+    ...(stripeWebhookSecret !== undefined && { stripeWebhookSecret }),
+    webhookRateLimit: { max: positiveInteger(env, 'WEBHOOK_RATE_LIMIT_MAX', 1200), windowMs: 60_000 },
   };
 }
 
