@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
+import { startSandbox } from '../src/sandbox/index.js';
 import { StripeStandIn } from '../src/sandbox/stripe.js';
 import { startStripeMock } from './support/stripe-mock.js';
 
@@ -397,6 +398,230 @@ describe('list and search', () => {
   });
 });
 
+describe('refunds', () => {
+  it('refund the whole payment by default: the refund, the charge marked refunded, the record by order', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_refund'));
+    const refund = await stripe.refunds.create({ payment_intent: intent.id, reason: 'requested_by_customer', metadata: { order_id: 'ord_refund' } });
+    expect(refund).toMatchObject({
+      object: 'refund',
+      amount: 4999,
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      currency: 'usd',
+      status: 'succeeded',
+      reason: 'requested_by_customer',
+      metadata: { order_id: 'ord_refund' },
+    });
+    expect(refund.id).toMatch(/^re_[0-9a-f]{24}$/);
+    expect(await stripe.refunds.retrieve(refund.id)).toEqual(refund);
+    const charge = await stripe.charges.retrieve(intent.latest_charge as string);
+    expect(charge).toMatchObject({ amount: 4999, amount_refunded: 4999, refunded: true, payment_intent: intent.id, metadata: { order_id: 'ord_refund' } });
+    expect(standIn.refundsFor('ord_refund')).toEqual([expect.objectContaining({ id: refund.id, amount: 4999, chargeId: charge.id, paymentIntentId: intent.id })]);
+    expect(standIn.successfulCharges('ord_refund')[0]).toMatchObject({ amountRefunded: 4999 });
+  });
+
+  it('refund part of the payment, then the rest by default; a charge fully refunded is refused (charge_already_refunded)', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_partial'));
+    expect(await stripe.refunds.create({ payment_intent: intent.id, amount: 1000 })).toMatchObject({ amount: 1000 });
+    expect(await stripe.charges.retrieve(intent.latest_charge as string)).toMatchObject({ amount_refunded: 1000, refunded: false });
+    expect(await stripe.refunds.create({ charge: intent.latest_charge as string })).toMatchObject({ amount: 3999, payment_intent: intent.id });
+    expect(await stripe.charges.retrieve(intent.latest_charge as string)).toMatchObject({ amount_refunded: 4999, refunded: true });
+
+    const again = await stripeError(stripe.refunds.create({ payment_intent: intent.id, amount: 1 }));
+    expect(again).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'charge_already_refunded', message: `Charge ${intent.latest_charge} has already been refunded.` });
+    expect(standIn.refundsFor('ord_partial').map((refund) => refund.amount)).toEqual([1000, 3999]);
+  });
+
+  it('refuse more than what is left, in Stripe\'s words; the refusal is stored for the key', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_over'));
+    await stripe.refunds.create({ payment_intent: intent.id, amount: 999 });
+    const over = await post('/v1/refunds', { payment_intent: intent.id, amount: 4001 }, 'key-over');
+    expect(over).toMatchObject({
+      status: 400,
+      replayed: null,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          code: 'amount_too_large',
+          param: 'amount',
+          message: 'Refund amount ($40.01) is greater than unrefunded amount on charge ($40.00)',
+        },
+      },
+    });
+    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 4001 }, 'key-over')).toMatchObject({ status: 400, replayed: 'true', body: over.body });
+    expect(standIn.refundsFor('ord_over')).toHaveLength(1);
+  });
+
+  it('refuse a PaymentIntent that has not been paid (declined, or not confirmed); stored for the key', async () => {
+    const declined = await stripeError(stripe.paymentIntents.create(payment('ord_unpaid', 'cus_decline')));
+    const unpaid = await post('/v1/refunds', { payment_intent: declined.payment_intent!.id }, 'key-unpaid');
+    expect(unpaid).toMatchObject({
+      status: 400,
+      body: { error: { type: 'invalid_request_error', code: 'charge_not_refundable', message: 'This PaymentIntent does not have a successful charge to refund.' } },
+    });
+    expect(await post('/v1/refunds', { payment_intent: declined.payment_intent!.id }, 'key-unpaid')).toMatchObject({ status: 400, replayed: 'true' });
+    const open = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc', payment_method: 'pm_card_visa' });
+    await expect(stripe.refunds.create({ payment_intent: open.id })).rejects.toMatchObject({ statusCode: 400, code: 'charge_not_refundable' });
+    const failedCharge = await stripeError(stripe.refunds.create({ charge: declined.charge! }));
+    expect(failedCharge).toMatchObject({ statusCode: 400, code: 'charge_not_refundable', param: 'charge' });
+    expect(standIn.refunds).toHaveLength(0);
+  });
+
+  it('replay a refund under its key: refunded once', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_refund_replay'));
+    const first = await post('/v1/refunds', { payment_intent: intent.id, amount: 500 }, 'key-refund');
+    const second = await post('/v1/refunds', { payment_intent: intent.id, amount: 500 }, 'key-refund');
+    expect(first).toMatchObject({ status: 200, replayed: null, body: { object: 'refund', amount: 500 } });
+    expect(second).toMatchObject({ status: 200, replayed: 'true' });
+    expect(second.body).toEqual(first.body);
+    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 600 }, 'key-refund')).toMatchObject({ status: 400, body: { error: { type: 'idempotency_error' } } });
+    expect(standIn.refundsFor('ord_refund_replay')).toHaveLength(1);
+    expect(standIn.successfulCharges('ord_refund_replay')[0]!.amountRefunded).toBe(500);
+  });
+
+  it('refuse invalid parameters before executing: the key stays free', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_refund_params'));
+    const refusals = [
+      [{ payment_intent: intent.id, reason: 'bored' }, 'reason'],
+      [{ payment_intent: intent.id, amount: 0 }, 'amount'],
+      [{ payment_intent: intent.id, colour: 'red' }, 'colour'],
+      [{ payment_intent: 'pi_unknown' }, 'payment_intent'],
+      [{ charge: 'ch_unknown' }, 'charge'],
+      [{ payment_intent: intent.id, charge: intent.latest_charge }, 'charge'],
+      [{}, 'payment_intent'],
+    ] as const;
+    for (const [params, param] of refusals) {
+      expect(await post('/v1/refunds', params, 'key-refund-params')).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', param } } });
+    }
+    expect(await post('/v1/refunds', { payment_intent: intent.id }, 'key-refund-params')).toMatchObject({ status: 200, replayed: null });
+  });
+
+  it('are not made for legacy charges, and unknown refunds and charges are missing (404)', async () => {
+    const legacy = await post('/v1/charges', { amount: 500, currency: 'usd', customer: 'cus_abc' });
+    expect(await post('/v1/refunds', { charge: legacy.body.id })).toMatchObject({ status: 400, body: { error: { param: 'charge' } } });
+    await expect(stripe.refunds.retrieve('re_unknown')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    await expect(stripe.charges.retrieve('ch_unknown')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+});
+
+describe('cards that need their holder (SCA)', () => {
+  /** A payment of cus_authenticate* declined off session for authentication: its PaymentIntent. */
+  async function authenticationRequired(orderId: string, customer = 'cus_authenticate'): Promise<Stripe.PaymentIntent> {
+    const error = await stripeError(stripe.paymentIntents.create(payment(orderId, customer)));
+    expect(error).toMatchObject({ statusCode: 402, code: 'authentication_required' });
+    return error.payment_intent!;
+  }
+
+  it('cus_authenticate: the off-session confirmation is declined with authentication_required and a failed charge', async () => {
+    const error = await stripeError(stripe.paymentIntents.create(payment('ord_sca', 'cus_authenticate')));
+    expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(error).toMatchObject({
+      statusCode: 402,
+      code: 'authentication_required',
+      decline_code: 'authentication_required',
+      message: 'Your card was declined. This transaction requires authentication.',
+    });
+    const [failed] = standIn.charges;
+    expect(failed).toMatchObject({ status: 'failed', declineCode: 'authentication_required', orderId: 'ord_sca', paymentIntentId: error.payment_intent!.id });
+    expect(error.payment_intent).toMatchObject({
+      status: 'requires_payment_method',
+      latest_charge: failed!.id,
+      last_payment_error: { code: 'authentication_required', decline_code: 'authentication_required', payment_method: { id: 'pm_card_visa' } },
+    });
+  });
+
+  it('the holder comes back and authenticates: the same PaymentIntent succeeds, with a succeeded charge', async () => {
+    const waiting = await authenticationRequired('ord_sca_ok');
+    expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(true);
+    const intent = await stripe.paymentIntents.retrieve(waiting.id);
+    expect(intent).toMatchObject({ status: 'succeeded', last_payment_error: null, payment_method: 'pm_card_visa', amount_received: 4999 });
+    const [paid] = standIn.successfulCharges('ord_sca_ok');
+    expect(paid).toMatchObject({ paymentIntentId: waiting.id, orderId: 'ord_sca_ok' });
+    expect(intent.latest_charge).toBe(paid!.id);
+    expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(false);
+    expect(standIn.successfulCharges('ord_sca_ok')).toHaveLength(1);
+  });
+
+  it('the holder fails to authenticate: requires_payment_method with the authentication failure, no new charge', async () => {
+    const waiting = await authenticationRequired('ord_sca_fail');
+    expect(standIn.completeCustomerAction(waiting.id, 'fails')).toBe(true);
+    const intent = await stripe.paymentIntents.retrieve(waiting.id);
+    expect(intent).toMatchObject({
+      status: 'requires_payment_method',
+      payment_method: null,
+      latest_charge: waiting.latest_charge,
+      last_payment_error: { type: 'invalid_request_error', code: 'payment_intent_authentication_failure', payment_method: { id: 'pm_card_visa' } },
+    });
+    expect(standIn.charges).toHaveLength(1);
+    expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(false);
+  });
+
+  it('on session, the PaymentIntent waits in requires_action, nothing charged, until the holder authenticates', async () => {
+    const intent = await stripe.paymentIntents.create({ ...payment('ord_sca_on_session', 'cus_abc', 'pm_card_authenticationRequired'), off_session: undefined });
+    expect(intent).toMatchObject({ status: 'requires_action', next_action: { type: 'use_stripe_sdk' }, payment_method: 'pm_card_authenticationRequired' });
+    expect(standIn.charges).toHaveLength(0);
+    expect(standIn.completeCustomerAction(intent.id, 'succeeds')).toBe(true);
+    expect(await stripe.paymentIntents.retrieve(intent.id)).toMatchObject({ status: 'succeeded', next_action: null });
+  });
+
+  it('the sandbox page completes the order\'s newest waiting PaymentIntent, without an API key; 404 when none waits', async () => {
+    await authenticationRequired('ord_sca_page');
+    const newest = await authenticationRequired('ord_sca_page');
+    const page = await fetch(`${baseUrl}/sandbox/pay/ord_sca_page`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await page.text()).toContain(newest.id);
+    expect(standIn.paymentIntentsFor('ord_sca_page').map((intent) => intent.status)).toEqual(['requires_payment_method', 'succeeded']);
+    expect((await fetch(`${baseUrl}/sandbox/pay/ord_nothing_waits`)).status).toBe(404);
+    await stripe.paymentIntents.create(payment('ord_sca_paid'));
+    expect((await fetch(`${baseUrl}/sandbox/pay/ord_sca_paid`)).status).toBe(404);
+  });
+
+  it("is the sandbox's PAYMENT_ACTION_URL", async () => {
+    const sandbox = await startSandbox();
+    try {
+      const client = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(sandbox.env.STRIPE_API_URL!).port, protocol: 'http', maxNetworkRetries: 0 });
+      const error = await stripeError(client.paymentIntents.create(payment('ord_sca_env', 'cus_authenticate')));
+      expect((await fetch(sandbox.env.PAYMENT_ACTION_URL!.replace('{orderId}', 'ord_sca_env'))).status).toBe(200);
+      expect(await client.paymentIntents.retrieve(error.payment_intent!.id)).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('cus_authenticate_completes_<s>: the holder authenticates by themselves <s> seconds later', async () => {
+    const waiting = await authenticationRequired('ord_sca_auto', 'cus_authenticate_completes_1');
+    const declinedAt = Date.now();
+    expect((await stripe.paymentIntents.retrieve(waiting.id)).status).toBe('requires_payment_method');
+    await expect.poll(async () => (await stripe.paymentIntents.retrieve(waiting.id)).status, { timeout: 3_000, interval: 50 }).toBe('succeeded');
+    expect(Date.now() - declinedAt).toBeGreaterThanOrEqual(900);
+    expect(standIn.successfulCharges('ord_sca_auto')).toHaveLength(1);
+  });
+
+  it('cus_authenticate_abandons: nobody comes back, not even after the 3 s a completing holder takes', async () => {
+    const waiting = await authenticationRequired('ord_sca_gone', 'cus_authenticate_abandons');
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect((await stripe.paymentIntents.retrieve(waiting.id)).status).toBe('requires_payment_method');
+  });
+
+  it('a PaymentIntent canceled meanwhile cannot be completed, by the holder, the page or the timer', async () => {
+    const waiting = await authenticationRequired('ord_sca_cancel', 'cus_authenticate_completes_1');
+    await stripe.paymentIntents.cancel(waiting.id);
+    expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(false);
+    expect((await fetch(`${baseUrl}/sandbox/pay/ord_sca_cancel`)).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect((await stripe.paymentIntents.retrieve(waiting.id)).status).toBe('canceled');
+    expect(standIn.successfulCharges('ord_sca_cancel')).toHaveLength(0);
+  });
+
+  it('close() stops the holders who would have come back', async () => {
+    const waiting = await authenticationRequired('ord_sca_closed', 'cus_authenticate_completes_1');
+    await standIn.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(standIn.paymentIntents.find((intent) => intent.id === waiting.id)?.status).toBe('requires_payment_method');
+  });
+});
+
 describe('the rest of the API surface', () => {
   it('legacy charges still work, under the same idempotency layer', async () => {
     const params = { amount: 500, currency: 'usd', customer: 'cus_abc', metadata: { order_id: 'ord_legacy' } };
@@ -411,7 +636,7 @@ describe('the rest of the API surface', () => {
   it('refuses a key that is not a test key (401) and an unknown URL (404)', async () => {
     const live = new Stripe('sk_live_x', { host: '127.0.0.1', port: new URL(baseUrl).port, protocol: 'http', maxNetworkRetries: 0 });
     await expect(live.customers.retrieve('cus_abc')).rejects.toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
-    const response = await fetch(`${baseUrl}/v1/refunds`, { headers: { authorization: 'Bearer sk_test_x' } });
+    const response = await fetch(`${baseUrl}/v1/invoices`, { headers: { authorization: 'Bearer sk_test_x' } });
     expect(response.status).toBe(404);
   });
 });
@@ -436,8 +661,11 @@ describe('spec checking against stripe-mock', () => {
       await stripe.paymentIntents.search({ query: "metadata['order_id']:'ord_spec'" });
       const open = await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
       await stripe.paymentIntents.cancel(open.id, { cancellation_reason: 'abandoned' });
+      const refund = await stripe.refunds.create({ payment_intent: intent.id, amount: 10, reason: 'requested_by_customer', metadata: { order_id: 'ord_spec' } });
+      await stripe.refunds.retrieve(refund.id);
+      await stripe.charges.retrieve(refund.charge as string);
       expect(standIn.specViolations).toEqual([]);
-      expect(standIn.specChecked).toBe(8);
+      expect(standIn.specChecked).toBe(11);
 
       await post('/v1/payment_intents', { amount: 100, currency: 'usd', colour: 'red' });
       expect(standIn.specViolations).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/payment_intents', status: 400 })]);

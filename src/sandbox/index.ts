@@ -49,6 +49,8 @@ export async function startSandbox(ports: SandboxPorts = {}, options: { slackCha
     env: {
       ...SANDBOX_CREDENTIALS,
       STRIPE_API_URL: stripeUrl,
+      // The stand-in's page where the card holder authenticates (SCA), in place of the merchant's.
+      PAYMENT_ACTION_URL: `${stripeUrl}/sandbox/pay/{orderId}`,
       RESEND_BASE_URL: resendUrl,
       RECEIPT_FROM: 'Sandbox Shop <orders@shop.example.com>',
       SLACK_API_URL: `${slackUrl}/api/`,

@@ -2,6 +2,8 @@ import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './
 
 export interface OrderRecord {
   status: string;
+  /** Every status a PATCH set (accepted ones only), oldest first: the sequence a run wrote. */
+  statuses: string[];
   paymentIntentId?: string;
   chargeId?: string;
   /** How many PATCHes changed or repeated this record. */
@@ -9,11 +11,15 @@ export interface OrderRecord {
   idempotencyKeys: string[];
 }
 
-const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled']);
+const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled', 'refunded']);
+
+/** Orders the backend will never mark paid (422), to test a run that charged a card the merchant then refuses. */
+const REFUSES_PAID = 'ord_refuse_paid';
 
 /**
  * A stand-in for the merchant's order backend: `PATCH /orders/:orderId` with `{ status, paymentIntentId?, chargeId? }`
  * answers 204; `GET /orders/:orderId` shows the record, so a person can check what the workflow wrote.
+ * Orders whose ID starts with `ord_refuse_paid` get 422 to every PATCH to `paid`.
  */
 export class OrderBackendStandIn extends StandIn {
   readonly orders = new Map<string, OrderRecord>();
@@ -45,9 +51,11 @@ export class OrderBackendStandIn extends StandIn {
       return { status: 422, body: { error: `status must be one of ${[...ORDER_STATUSES].join(', ')}` } };
     }
     const orderId = decodeURIComponent(match[1]!);
+    if (update.status === 'paid' && orderId.startsWith(REFUSES_PAID)) return { status: 422, body: { error: `order ${orderId} cannot be marked paid` } };
     const previous = this.orders.get(orderId);
     this.orders.set(orderId, {
       status: update.status,
+      statuses: [...(previous?.statuses ?? []), update.status],
       ...(typeof update.paymentIntentId === 'string' && { paymentIntentId: update.paymentIntentId }),
       ...(typeof update.chargeId === 'string' && { chargeId: update.chargeId }),
       updates: (previous?.updates ?? 0) + 1,

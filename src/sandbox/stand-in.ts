@@ -28,6 +28,8 @@ export interface StandInRequest {
 export interface StandInReply {
   status: number;
   body?: unknown;
+  /** Sent as is instead of `body` as JSON, for a page a person reads; `headers` give its content-type. */
+  text?: string;
   headers?: Record<string, string>;
   /** Drop the connection instead of answering: the work is done, the caller never learns it. */
   dropConnection?: boolean;
@@ -164,9 +166,9 @@ export abstract class StandIn {
     if (reply.headers?.['idempotent-replayed'] === 'true') record.replayed = true;
     if (response.destroyed) return;
     record.answeredAt = Date.now();
-    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    const payload = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
     response.writeHead(reply.status, {
-      ...(payload && { 'content-type': 'application/json' }),
+      ...(payload && reply.text === undefined && { 'content-type': 'application/json' }),
       ...reply.headers,
     });
     response.end(payload);

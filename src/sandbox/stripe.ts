@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './stand-in.js';
+import {
+  StripeWebhooks,
+  wait,
+  type EventSubject,
+  type RandomWebhookDelivery,
+  type StripeEvent,
+  type StripeEventType,
+  type WebhookDelivery,
+  type WebhookDeliveryMode,
+} from './stripe-webhooks.js';
+
+export type { RandomWebhookDelivery, StripeEvent, StripeEventType, WebhookDelivery, WebhookDeliveryMode };
 
 /** A charge the stand-in created, successful or declined. */
 export interface RecordedCharge {
@@ -13,6 +25,31 @@ export interface RecordedCharge {
   /** The PaymentIntent whose confirmation made it; absent for a legacy `POST /v1/charges`. */
   paymentIntentId?: string;
   status: 'succeeded' | 'failed';
+  /** Why it failed (Stripe's decline code, e.g. `authentication_required`); absent when it succeeded. */
+  declineCode?: string;
+  /** What refunds gave back so far, minor units. */
+  amountRefunded: number;
+  /** Seconds since the epoch, on the stand-in's clock. */
+  created: number;
+  description: string | null;
+  /** The request's metadata, or for a PaymentIntent's charge the PaymentIntent's, as Stripe copies it. */
+  metadata: Record<string, string>;
+}
+
+/** A refund the stand-in made (Stripe's refunds here always succeed at once). */
+export interface RecordedRefund {
+  id: string;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string;
+  /** The PaymentIntent's metadata.order_id. */
+  orderId?: string;
+  reason: string | null;
+  metadata: Record<string, string>;
+  idempotencyKey?: string;
+  /** Seconds since the epoch, on the stand-in's clock. */
+  created: number;
 }
 
 export type PaymentIntentStatus =
@@ -30,6 +67,13 @@ export interface CardError {
   decline_code: string;
   message: string;
   charge: string;
+}
+
+/** A confirmation the card holder did not authenticate: Stripe reports it as a request error, with no new charge. */
+export interface AuthenticationFailure {
+  type: 'invalid_request_error';
+  code: 'payment_intent_authentication_failure';
+  message: string;
 }
 
 /** A PaymentIntent in Stripe's wire shape (the fields the stand-in models). */
@@ -50,11 +94,12 @@ export interface PaymentIntent {
   customer: string | null;
   description: string | null;
   /** Stripe keeps the declined payment method here and takes it off the PaymentIntent. */
-  last_payment_error: (CardError & { payment_method: { id: string; object: 'payment_method'; type: 'card' } }) | null;
+  last_payment_error: ((CardError | AuthenticationFailure) & { payment_method: { id: string; object: 'payment_method'; type: 'card' } }) | null;
   latest_charge: string | null;
   livemode: false;
   metadata: Record<string, string>;
-  next_action: null;
+  /** Set while the card holder must authenticate on session (`requires_action`). */
+  next_action: { type: 'use_stripe_sdk'; use_stripe_sdk: { type: 'three_d_secure_redirect' } } | null;
   payment_method: string | null;
   payment_method_types: string[];
   status: PaymentIntentStatus;
@@ -78,7 +123,10 @@ type Endpoint =
   | { name: 'confirmIntent'; id: string }
   | { name: 'cancelIntent'; id: string }
   | { name: 'listIntents' }
-  | { name: 'searchIntents' };
+  | { name: 'searchIntents' }
+  | { name: 'retrieveCharge'; id: string }
+  | { name: 'createRefund' }
+  | { name: 'retrieveRefund'; id: string };
 
 type EndpointName = Endpoint['name'];
 
@@ -97,6 +145,13 @@ interface Call {
 interface Execution {
   reply: StandInReply;
   paidBy?: string | null;
+}
+
+/** How a PaymentIntent is confirmed: with which card, whether its holder is there, under which key. */
+interface Confirmation {
+  paymentMethod: string;
+  offSession: boolean;
+  idempotencyKey: string | undefined;
 }
 
 /** The endpoint's work, planned once the request passed validation. */
@@ -132,10 +187,26 @@ const DECLINE_MESSAGES: Record<string, string> = {
   expired_card: 'Your card has expired.',
   incorrect_cvc: "Your card's security code is incorrect.",
   processing_error: 'An error occurred while processing your card. Try again in a little bit.',
+  authentication_required: 'Your card was declined. This transaction requires authentication.',
 };
 
 /** Declines Stripe reports under an error code of their own rather than `card_declined`. */
-const OWN_CODE_DECLINES = new Set(['expired_card', 'incorrect_cvc', 'processing_error']);
+const OWN_CODE_DECLINES = new Set(['expired_card', 'incorrect_cvc', 'processing_error', 'authentication_required']);
+
+/** Customers whose card needs its holder (SCA); `_completes[_<s>]`: the holder authenticates after <s> seconds. */
+const AUTHENTICATING_CUSTOMER = /^cus_authenticate(?:_abandons|_completes(?:_\d+)?)?$/;
+const SELF_AUTHENTICATING_CUSTOMER = /^cus_authenticate_completes(?:_(\d+))?$/;
+const DEFAULT_AUTHENTICATION_SECONDS = 3;
+/** Stripe's test payment method whose card always needs its holder. */
+const AUTHENTICATING_PAYMENT_METHOD = 'pm_card_authenticationRequired';
+
+/** A failed authentication as Stripe records it in `last_payment_error`. */
+const AUTHENTICATION_FAILURE: AuthenticationFailure = {
+  type: 'invalid_request_error',
+  code: 'payment_intent_authentication_failure',
+  message:
+    'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
+};
 
 /** Stripe's test payment methods that decline, and their decline codes. */
 const DECLINING_PAYMENT_METHODS: Record<string, string> = {
@@ -158,6 +229,9 @@ const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
   cancelIntent: ['cancellation_reason'],
   listIntents: ['customer', 'created', 'limit', 'starting_after'],
   searchIntents: ['query', 'limit', 'page'],
+  retrieveCharge: [],
+  createRefund: ['payment_intent', 'charge', 'amount', 'reason', 'metadata'],
+  retrieveRefund: [],
 };
 
 /** Endpoints that charge, or may charge, a card: the ones `cus_fail_*` fails. */
@@ -166,6 +240,7 @@ const PAYMENT_ENDPOINTS = new Set<EndpointName>(['createCharge', 'createIntent',
 const CONFIRMABLE = new Set<PaymentIntentStatus>(['requires_payment_method', 'requires_confirmation']);
 const CANCELABLE = new Set<PaymentIntentStatus>(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing']);
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'];
+const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
 const ROUTES: Array<{ method: string; path: RegExp; endpoint: (id: string) => Endpoint }> = [
   { method: 'POST', path: /^\/v1\/charges$/, endpoint: () => ({ name: 'createCharge' }) },
@@ -177,23 +252,41 @@ const ROUTES: Array<{ method: string; path: RegExp; endpoint: (id: string) => En
   { method: 'GET', path: /^\/v1\/payment_intents\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveIntent', id }) },
   { method: 'POST', path: /^\/v1\/payment_intents\/([^/]+)\/confirm$/, endpoint: (id) => ({ name: 'confirmIntent', id }) },
   { method: 'POST', path: /^\/v1\/payment_intents\/([^/]+)\/cancel$/, endpoint: (id) => ({ name: 'cancelIntent', id }) },
+  { method: 'GET', path: /^\/v1\/charges\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveCharge', id }) },
+  { method: 'POST', path: /^\/v1\/refunds$/, endpoint: () => ({ name: 'createRefund' }) },
+  { method: 'GET', path: /^\/v1\/refunds\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveRefund', id }) },
 ];
+
+/** The page a customer visits to authenticate a payment: no API key, for a person. */
+const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
 
 /**
  * A stand-in for the Stripe API as strict as Stripe: customers, PaymentIntents (create, confirm,
- * retrieve, list, search, cancel) and the legacy `POST /v1/charges`, in Stripe's wire format
- * (form-encoded requests, JSON answers, Stripe error bodies, 402 for declines), with Stripe's
- * idempotency rules: a POST whose endpoint began executing stores its answer (500s included) under
- * its Idempotency-Key and replays it for 24 h with `Idempotent-Replayed: true`; the same key with
- * other parameters is an idempotency_error; a key whose request is still executing gets 409;
- * refusals before executing (validation, 401, 404, injected faults) store nothing. Search lags
- * `searchLagMs` behind the truth; list and retrieve do not. Time is the stand-in's clock (`now`,
- * `advanceClock`).
+ * retrieve, list, search, cancel), refunds (create, retrieve), charges (retrieve) and the legacy
+ * `POST /v1/charges`, in Stripe's wire format (form-encoded requests, JSON answers, Stripe error
+ * bodies, 402 for declines), with Stripe's idempotency rules: a POST whose endpoint began executing
+ * stores its answer (500s included) under its Idempotency-Key and replays it for 24 h with
+ * `Idempotent-Replayed: true`; the same key with other parameters is an idempotency_error; a key whose
+ * request is still executing gets 409; refusals before executing (validation, 401, 404, injected
+ * faults) store nothing. Search lags `searchLagMs` behind the truth; list and retrieve do not. Time is
+ * the stand-in's clock (`now`, `advanceClock`).
+ *
+ * Webhooks: after `sendWebhooksTo(url, secret)` every payment_intent.succeeded, .payment_failed,
+ * .canceled and charge.refunded event is POSTed to `url` signed as Stripe signs (`Stripe-Signature`),
+ * never delaying the answer that caused it, retried on a non-2xx answer, in the `webhookDelivery`
+ * mode (see WebhookDeliveryMode). `events` holds every event; `webhookDeliveries` every attempt.
  *
  * Magic customer IDs (every `cus_...` exists):
  *   cus_<anything else>           default payment method pm_card_visa; payments succeed
  *   cus_no_payment_method         no default payment method: the caller must name one
  *   cus_decline[_<decline_code>]  confirmations are declined (402), e.g. cus_decline_insufficient_funds
+ *   cus_authenticate              the card needs its holder (SCA): an off-session confirmation is
+ *                                 declined (402 authentication_required), an on-session one waits in
+ *                                 requires_action; the holder comes back through `completeCustomerAction`
+ *                                 or the page `GET /sandbox/pay/<order_id>`
+ *   cus_authenticate_completes[_<s>]  as cus_authenticate; the holder authenticates by themselves
+ *                                 <s> seconds (default 3, real time) after the card asked for them
+ *   cus_authenticate_abandons     as cus_authenticate, named for a holder who never comes back
  *   cus_fail_<status>[_x<N>]      payment POSTs (charge, PaymentIntent create and confirm) answer
  *                                 <status> (500, 503, 429) before executing to the first N attempts
  *                                 per idempotency key (every attempt without _xN); nothing stored
@@ -207,10 +300,12 @@ const ROUTES: Array<{ method: string; path: RegExp; endpoint: (id: string) => En
  *                                 (default 25); the key is in use (409) meanwhile
  * Declining test payment methods: pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds,
  * pm_card_chargeDeclinedExpiredCard (and ...LostCard, ...StolenCard, ...IncorrectCvc,
- * ...ProcessingError). Any other `pm_...` is a card that pays.
+ * ...ProcessingError); pm_card_authenticationRequired needs its holder as cus_authenticate does.
+ * Any other `pm_...` is a card that pays. Refunds succeed at once; legacy charges are not refundable here.
  */
 export class StripeStandIn extends StandIn {
   readonly charges: RecordedCharge[] = [];
+  readonly refunds: RecordedRefund[] = [];
   /** How long after a change a PaymentIntent's new state is found by search. */
   searchLagMs = 60_000;
   /** Requests stripe-mock refused (400, 404) or could not check, once `checkSpecAgainst` was called. */
@@ -226,9 +321,17 @@ export class StripeStandIn extends StandIn {
   private readonly executedUnderKey = new WeakMap<StandInRequest, { key: string; fingerprint: string }>();
   private readonly failedAttempts = new Map<string, number>();
   private readonly downSince = new Map<string, number>();
+  /** Aborted by close(): ends every timer and pending webhook delivery. */
+  private readonly closing = new AbortController();
+  private readonly webhooks = new StripeWebhooks(this.closing.signal);
 
   constructor() {
     super('Stripe');
+  }
+
+  override async close(): Promise<void> {
+    this.closing.abort();
+    await super.close();
   }
 
   /** The stand-in's clock (ms since the epoch): real time plus what `advanceClock` added. */
@@ -261,6 +364,74 @@ export class StripeStandIn extends StandIn {
     return this.charges.filter((charge) => charge.orderId === orderId && charge.status === 'succeeded');
   }
 
+  /** Refunds for one order (by its PaymentIntent's metadata.order_id), oldest first. */
+  refundsFor(orderId: string): RecordedRefund[] {
+    return this.refunds.filter((refund) => refund.orderId === orderId);
+  }
+
+  /**
+   * The card holder comes back on session to a PaymentIntent waiting for them: 'succeeds' confirms it
+   * (a succeeded charge), 'fails' leaves it in requires_payment_method with Stripe's authentication
+   * failure. False, changing nothing, when the PaymentIntent waits for no one (canceled, paid, unknown).
+   */
+  completeCustomerAction(paymentIntentId: string, outcome: 'succeeds' | 'fails'): boolean {
+    const stored = this.intents.get(paymentIntentId);
+    if (!stored || !awaitsCardHolder(stored.intent)) return false;
+    // requires_action keeps the card on the PaymentIntent; an off-session decline keeps it in last_payment_error.
+    const paymentMethod = stored.intent.payment_method ?? stored.intent.last_payment_error!.payment_method.id;
+    if (outcome === 'succeeds') this.succeed(stored, paymentMethod, undefined);
+    else this.failAuthentication(stored, paymentMethod);
+    return true;
+  }
+
+  /** From now on every event is POSTed to `url`, signed with `secret` (the endpoint's `whsec_...`). */
+  sendWebhooksTo(url: string, secret: string): void {
+    this.webhooks.sendTo(url, secret);
+  }
+
+  /** Every event created, oldest first, whether or not an endpoint was set. */
+  get events(): readonly StripeEvent[] {
+    return this.webhooks.events;
+  }
+
+  /** Every delivery attempt, in the order they ended. */
+  get webhookDeliveries(): readonly WebhookDelivery[] {
+    return this.webhooks.deliveries;
+  }
+
+  /** How the next events are delivered (default on_time); a random delivery set takes precedence. */
+  get webhookDelivery(): WebhookDeliveryMode {
+    return this.webhooks.mode;
+  }
+
+  set webhookDelivery(mode: WebhookDeliveryMode) {
+    this.webhooks.mode = mode;
+  }
+
+  /** How long a `late` event is held (default 5 s). */
+  get webhookLateMs(): number {
+    return this.webhooks.lateMs;
+  }
+
+  set webhookLateMs(ms: number) {
+    this.webhooks.lateMs = ms;
+  }
+
+  /** A delivery mode drawn per event (for the fault suite); undefined goes back to `webhookDelivery`. */
+  setRandomWebhookDelivery(random: RandomWebhookDelivery | undefined): void {
+    this.webhooks.random = random;
+  }
+
+  /** Delivers an earlier event again, now, as Stripe's "resend"; resolves once it was attempted. Throws for an unknown event or no endpoint. */
+  resendEvent(eventId: string): Promise<void> {
+    return this.webhooks.resend(eventId);
+  }
+
+  /** Resolves once every held or queued webhook delivery has been attempted (retries included). */
+  webhooksSettled(): Promise<void> {
+    return this.webhooks.settled();
+  }
+
   protected errorBody(status: number): unknown {
     if (status === 429) return { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } };
     if (status >= 500) return { error: { type: 'api_error', message: 'An unknown error occurred on our servers.' } };
@@ -277,6 +448,9 @@ export class StripeStandIn extends StandIn {
   }
 
   protected async handle(request: StandInRequest): Promise<StandInReply> {
+    const page = request.method === 'GET' ? CUSTOMER_PAGE.exec(request.path) : null;
+    // Not Stripe's API: no key, and nothing for stripe-mock to check.
+    if (page) return this.customerPage(decodeURIComponent(page[1]!));
     if (this.specUrl) await this.checkSpec(request, this.specUrl);
     const token = bearerToken(request.headers);
     if (!token || !/^(sk|rk)_test_/.test(token)) {
@@ -291,6 +465,15 @@ export class StripeStandIn extends StandIn {
     }
     const reply = this.outage(call) ?? (request.method === 'POST' ? await this.post(call) : this.get(call));
     return withKeyEcho(reply, call.idempotencyKey);
+  }
+
+  /** The holder authenticates the order's newest PaymentIntent waiting for them, as on a bank's 3-D Secure page. */
+  private customerPage(orderId: string): StandInReply {
+    const waiting = this.paymentIntentsFor(orderId).reverse().find(awaitsCardHolder);
+    const headers = { 'content-type': 'text/plain; charset=utf-8' };
+    if (!waiting) return { status: 404, headers, text: `No payment of order ${orderId} is waiting for the card holder.\n` };
+    this.completeCustomerAction(waiting.id, 'succeeds');
+    return { status: 200, headers, text: `Payment ${waiting.id} of order ${orderId} confirmed. You can close this page.\n` };
   }
 
   /** A GET: no idempotency, never stored. */
@@ -408,6 +591,16 @@ export class StripeStandIn extends StandIn {
         return this.intents.get(endpoint.id)?.intent.customer ?? undefined;
       case 'searchIntents':
         return /customer\s*:\s*['"]([^'"]+)['"]/.exec(params.query ?? '')?.[1];
+      case 'retrieveCharge':
+        return this.findCharge(endpoint.id)?.customer ?? undefined;
+      case 'createRefund': {
+        const paid = params.payment_intent !== undefined ? this.intents.get(params.payment_intent)?.intent : this.findCharge(params.charge ?? '');
+        return paid?.customer ?? undefined;
+      }
+      case 'retrieveRefund': {
+        const refund = this.refunds.find((candidate) => candidate.id === endpoint.id);
+        return refund ? (this.intents.get(refund.paymentIntentId)?.intent.customer ?? undefined) : undefined;
+      }
     }
   }
 
@@ -437,16 +630,22 @@ export class StripeStandIn extends StandIn {
       case 'confirmIntent':
         return this.planConfirmIntent(endpoint.id, params, idempotencyKey);
       case 'cancelIntent':
-        return this.planCancelIntent(endpoint.id, params);
+        return this.planCancelIntent(endpoint.id, params, idempotencyKey);
       case 'listIntents':
         return this.planList(params);
       case 'searchIntents':
         return this.planSearch(params);
+      case 'retrieveCharge':
+        return this.planRetrieveCharge(endpoint.id);
+      case 'createRefund':
+        return this.planRefund(params, idempotencyKey);
+      case 'retrieveRefund':
+        return this.planRetrieveRefund(endpoint.id);
     }
   }
 
   private planCustomer(id: string): Work {
-    if (!isCustomerId(id)) throw new RefusedRequest(noSuchCustomer(id, 'id', 404));
+    if (!isCustomerId(id)) throw new RefusedRequest(resourceMissing('customer', id, 'id', 404));
     return () => ({ reply: ok(this.customerObject(id)) });
   }
 
@@ -485,11 +684,12 @@ export class StripeStandIn extends StandIn {
     const customer = params.customer;
     if (!customer) throw new RefusedRequest(invalidParam('customer', 'Must provide source or customer.'));
     const metadata = metadataParam(params);
+    const description = params.description ?? null;
     return () => {
       const declineCode = customerDeclineCode(customer);
-      const charge = this.recordCharge({ amount, currency, customer, orderId: metadata.order_id, idempotencyKey }, declineCode);
+      const charge = this.recordCharge({ amount, currency, customer, orderId: metadata.order_id, idempotencyKey, description, metadata }, declineCode);
       if (declineCode) return { reply: { status: 402, body: { error: cardError(declineCode, charge.id) } }, paidBy: customer };
-      return { reply: ok(legacyChargeObject(charge, params.description ?? null, metadata, this.now())), paidBy: customer };
+      return { reply: ok(chargeObject(charge)), paidBy: customer };
     };
   }
 
@@ -497,7 +697,7 @@ export class StripeStandIn extends StandIn {
     const amount = amountParam(params);
     const currency = currencyParam(params);
     const customer = params.customer ?? null;
-    if (customer !== null && !isCustomerId(customer)) throw new RefusedRequest(noSuchCustomer(customer, 'customer', 400));
+    if (customer !== null && !isCustomerId(customer)) throw new RefusedRequest(resourceMissing('customer', customer, 'customer', 400));
     const paymentMethod = paymentMethodParam(params);
     const confirm = booleanParam(params, 'confirm') ?? false;
     const offSession = booleanParam(params, 'off_session');
@@ -514,7 +714,7 @@ export class StripeStandIn extends StandIn {
     };
     return () => {
       const stored = this.createIntent(fields);
-      if (confirm && paymentMethod) return this.confirmIntent(stored, paymentMethod, idempotencyKey);
+      if (confirm && paymentMethod) return this.confirmIntent(stored, { paymentMethod, offSession: offSession ?? false, idempotencyKey });
       return { reply: ok(snapshot(stored.intent)) };
     };
   }
@@ -522,27 +722,93 @@ export class StripeStandIn extends StandIn {
   private planConfirmIntent(id: string, params: Params, idempotencyKey: string | undefined): Work {
     const stored = this.storedIntent(id);
     const namedPaymentMethod = paymentMethodParam(params);
-    // Validated only: a card that needs no authentication pays the same on or off session.
-    booleanParam(params, 'off_session');
+    const offSession = booleanParam(params, 'off_session') ?? false;
     return () => {
       if (!CONFIRMABLE.has(stored.intent.status)) return { reply: unexpectedState('confirm', stored.intent) };
       const paymentMethod = namedPaymentMethod ?? stored.intent.payment_method;
       if (!paymentMethod) return { reply: missingPaymentMethod(stored.intent.customer) };
-      return this.confirmIntent(stored, paymentMethod, idempotencyKey);
+      return this.confirmIntent(stored, { paymentMethod, offSession, idempotencyKey });
     };
   }
 
-  private planCancelIntent(id: string, params: Params): Work {
+  private planCancelIntent(id: string, params: Params, idempotencyKey: string | undefined): Work {
     const stored = this.storedIntent(id);
-    const reason = params.cancellation_reason;
-    if (reason !== undefined && !CANCELLATION_REASONS.includes(reason)) {
-      throw new RefusedRequest(invalidParam('cancellation_reason', `Invalid cancellation_reason: must be one of ${CANCELLATION_REASONS.join(', ')}`));
-    }
+    const reason = oneOfParam(params, 'cancellation_reason', CANCELLATION_REASONS);
     return () => {
       if (!CANCELABLE.has(stored.intent.status)) return { reply: unexpectedState('cancel', stored.intent) };
-      this.update(stored, { status: 'canceled', canceled_at: Math.floor(this.now() / 1000), cancellation_reason: reason ?? null });
+      this.update(stored, { status: 'canceled', canceled_at: Math.floor(this.now() / 1000), cancellation_reason: reason ?? null, next_action: null });
+      this.emitIntentEvent('payment_intent.canceled', stored.intent, idempotencyKey);
       return { reply: ok(snapshot(stored.intent)) };
     };
+  }
+
+  /**
+   * A refund of the succeeded charge of a PaymentIntent, named by the PaymentIntent or by the charge:
+   * the whole unrefunded amount unless `amount` says less. Refusals that depend on what was paid or
+   * refunded come from executing, so the key stores them.
+   */
+  private planRefund(params: Params, idempotencyKey: string | undefined): Work {
+    const { intent, chargeId } = this.refundTarget(params);
+    const amount = integerParam(params, 'amount', 1);
+    const reason = oneOfParam(params, 'reason', REFUND_REASONS) ?? null;
+    const metadata = metadataParam(params);
+    return () => {
+      const charge = this.findCharge(chargeId ?? intent.latest_charge ?? '');
+      if (charge?.status !== 'succeeded') return { reply: nothingToRefund(chargeId) };
+      const unrefunded = charge.amount - charge.amountRefunded;
+      if (unrefunded === 0) return { reply: alreadyRefunded(charge.id) };
+      if (amount !== undefined && amount > unrefunded) return { reply: refundTooLarge(amount, unrefunded, charge.currency) };
+      return { reply: ok(this.refund(intent, charge, { amount: amount ?? unrefunded, reason, metadata, idempotencyKey })) };
+    };
+  }
+
+  /** The PaymentIntent to refund, and the charge when the request names one; legacy charges are not refundable here. */
+  private refundTarget(params: Params): { intent: PaymentIntent; chargeId?: string } {
+    const { payment_intent: intentId, charge: chargeId } = params;
+    if (intentId !== undefined && chargeId !== undefined) {
+      throw new RefusedRequest(invalidParam('charge', 'You may only specify one of these parameters: charge, payment_intent.'));
+    }
+    if (intentId !== undefined) {
+      const stored = this.intents.get(intentId);
+      if (!stored) throw new RefusedRequest(resourceMissing('payment_intent', intentId, 'payment_intent', 400));
+      return { intent: stored.intent };
+    }
+    if (chargeId === undefined) {
+      throw new RefusedRequest(invalidParam('payment_intent', 'One of the following params should be provided for this request: payment_intent or charge.', 'parameter_missing'));
+    }
+    const charge = this.findCharge(chargeId);
+    if (!charge) throw new RefusedRequest(resourceMissing('charge', chargeId, 'charge', 400));
+    const stored = this.intents.get(charge.paymentIntentId ?? '');
+    if (!stored) throw new RefusedRequest(invalidParam('charge', `The Stripe stand-in refunds PaymentIntents' charges only; ${chargeId} was made by the legacy Charges API.`));
+    return { intent: stored.intent, chargeId };
+  }
+
+  private refund(intent: PaymentIntent, charge: RecordedCharge, fields: Pick<RecordedRefund, 'amount' | 'reason' | 'metadata' | 'idempotencyKey'>): unknown {
+    const refund: RecordedRefund = {
+      id: `re_${randomBytes(12).toString('hex')}`,
+      ...fields,
+      currency: charge.currency,
+      chargeId: charge.id,
+      paymentIntentId: intent.id,
+      ...(intent.metadata.order_id !== undefined && { orderId: intent.metadata.order_id }),
+      created: Math.floor(this.now() / 1000),
+    };
+    this.refunds.push(refund);
+    charge.amountRefunded += refund.amount;
+    this.webhooks.emit('charge.refunded', chargeObject(charge), this.eventSubject(intent, fields.idempotencyKey));
+    return refundObject(refund);
+  }
+
+  private planRetrieveRefund(id: string): Work {
+    const refund = this.refunds.find((candidate) => candidate.id === id);
+    if (!refund) throw new RefusedRequest(resourceMissing('refund', id, 'id', 404));
+    return () => ({ reply: ok(refundObject(refund)) });
+  }
+
+  private planRetrieveCharge(id: string): Work {
+    const charge = this.findCharge(id);
+    if (!charge) throw new RefusedRequest(resourceMissing('charge', id, 'id', 404));
+    return () => ({ reply: ok(chargeObject(charge)) });
   }
 
   /** List: strongly consistent, newest first, cursor `starting_after`. */
@@ -550,7 +816,7 @@ export class StripeStandIn extends StandIn {
     const limit = limitParam(params);
     const inCreatedRange = createdFilter(params);
     const after = params.starting_after;
-    if (after !== undefined && !this.intents.has(after)) throw new RefusedRequest(noSuchPaymentIntent(after, 'starting_after', 400));
+    if (after !== undefined && !this.intents.has(after)) throw new RefusedRequest(resourceMissing('payment_intent', after, 'starting_after', 400));
     return () => {
       const newestFirst = [...this.intents.values()].map((stored) => stored.intent).reverse();
       const matching = newestFirst
@@ -591,7 +857,7 @@ export class StripeStandIn extends StandIn {
 
   private storedIntent(id: string): StoredIntent {
     const stored = this.intents.get(id);
-    if (!stored) throw new RefusedRequest(noSuchPaymentIntent(id, 'intent', 404));
+    if (!stored) throw new RefusedRequest(resourceMissing('payment_intent', id, 'intent', 404));
     return stored;
   }
 
@@ -624,26 +890,76 @@ export class StripeStandIn extends StandIn {
     return stored;
   }
 
-  /** Charges the card: the PaymentIntent succeeds, or is declined back to requires_payment_method (402). */
-  private confirmIntent(stored: StoredIntent, paymentMethod: string, idempotencyKey: string | undefined): Execution {
-    const { intent } = stored;
-    const declineCode = customerDeclineCode(intent.customer ?? '') ?? DECLINING_PAYMENT_METHODS[paymentMethod];
-    const charge = this.recordCharge(
-      { amount: intent.amount, currency: intent.currency, customer: intent.customer, orderId: intent.metadata.order_id, idempotencyKey, paymentIntentId: intent.id },
-      declineCode,
-    );
-    if (declineCode) {
-      const error = cardError(declineCode, charge.id);
-      this.update(stored, {
-        status: 'requires_payment_method',
-        payment_method: null,
-        latest_charge: charge.id,
-        last_payment_error: { ...error, payment_method: { id: paymentMethod, object: 'payment_method', type: 'card' } },
-      });
-      return { reply: { status: 402, body: { error: { ...error, payment_intent: snapshot(intent) } } }, paidBy: intent.customer };
+  /**
+   * Charges the card: the PaymentIntent succeeds, or is declined back to requires_payment_method (402).
+   * A card that needs its holder is declined off session (authentication_required, as Stripe does for
+   * a saved card) and waits in requires_action on session.
+   */
+  private confirmIntent(stored: StoredIntent, { paymentMethod, offSession, idempotencyKey }: Confirmation): Execution {
+    const customer = stored.intent.customer;
+    if (needsCardHolder(customer, paymentMethod)) {
+      const execution = offSession ? this.decline(stored, paymentMethod, 'authentication_required', idempotencyKey) : this.requireAction(stored, paymentMethod);
+      this.expectCardHolder(stored);
+      return execution;
     }
-    this.update(stored, { status: 'succeeded', payment_method: paymentMethod, amount_received: intent.amount, latest_charge: charge.id, last_payment_error: null });
-    return { reply: ok(snapshot(intent)), paidBy: intent.customer };
+    const declineCode = customerDeclineCode(customer ?? '') ?? DECLINING_PAYMENT_METHODS[paymentMethod];
+    if (declineCode) return this.decline(stored, paymentMethod, declineCode, idempotencyKey);
+    return { reply: ok(this.succeed(stored, paymentMethod, idempotencyKey)), paidBy: customer };
+  }
+
+  /** The card pays: a succeeded charge, the PaymentIntent succeeded. Returns the PaymentIntent as it now is. */
+  private succeed(stored: StoredIntent, paymentMethod: string, idempotencyKey: string | undefined): PaymentIntent {
+    const charge = this.recordIntentCharge(stored.intent, idempotencyKey, undefined);
+    this.update(stored, {
+      status: 'succeeded',
+      payment_method: paymentMethod,
+      amount_received: stored.intent.amount,
+      latest_charge: charge.id,
+      last_payment_error: null,
+      next_action: null,
+    });
+    this.emitIntentEvent('payment_intent.succeeded', stored.intent, idempotencyKey);
+    return snapshot(stored.intent);
+  }
+
+  /** A decline: a failed charge, the PaymentIntent back in requires_payment_method without its payment method, a 402. */
+  private decline(stored: StoredIntent, paymentMethod: string, declineCode: string, idempotencyKey: string | undefined): Execution {
+    const { intent } = stored;
+    const charge = this.recordIntentCharge(intent, idempotencyKey, declineCode);
+    const error = cardError(declineCode, charge.id);
+    this.update(stored, { status: 'requires_payment_method', payment_method: null, latest_charge: charge.id, last_payment_error: { ...error, payment_method: card(paymentMethod) } });
+    this.emitIntentEvent('payment_intent.payment_failed', intent, idempotencyKey);
+    return { reply: { status: 402, body: { error: { ...error, payment_intent: snapshot(intent) } } }, paidBy: intent.customer };
+  }
+
+  /** On session, the bank asks the holder to authenticate before anything is charged. */
+  private requireAction(stored: StoredIntent, paymentMethod: string): Execution {
+    this.update(stored, { status: 'requires_action', payment_method: paymentMethod, next_action: { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } } });
+    return { reply: ok(snapshot(stored.intent)), paidBy: stored.intent.customer };
+  }
+
+  /** The holder did not authenticate: the bank refused before any charge; the PaymentIntent needs a payment method again. */
+  private failAuthentication(stored: StoredIntent, paymentMethod: string): void {
+    this.update(stored, { status: 'requires_payment_method', payment_method: null, next_action: null, last_payment_error: { ...AUTHENTICATION_FAILURE, payment_method: card(paymentMethod) } });
+    this.emitIntentEvent('payment_intent.payment_failed', stored.intent, undefined);
+  }
+
+  /** cus_authenticate_completes[_<s>]: the holder comes back by themselves <s> seconds (real time) later. */
+  private expectCardHolder(stored: StoredIntent): void {
+    const completes = SELF_AUTHENTICATING_CUSTOMER.exec(stored.intent.customer ?? '');
+    if (!completes) return;
+    const { signal } = this.closing;
+    void wait(Number(completes[1] ?? DEFAULT_AUTHENTICATION_SECONDS) * 1000, signal).done.then(() => {
+      if (!signal.aborted) this.completeCustomerAction(stored.intent.id, 'succeeds');
+    });
+  }
+
+  private emitIntentEvent(type: StripeEventType, intent: PaymentIntent, idempotencyKey: string | undefined): void {
+    this.webhooks.emit(type, snapshot(intent), this.eventSubject(intent, idempotencyKey));
+  }
+
+  private eventSubject(intent: PaymentIntent, idempotencyKey: string | undefined): EventSubject {
+    return { paymentIntentId: intent.id, orderId: intent.metadata.order_id, idempotencyKey, created: Math.floor(this.now() / 1000) };
   }
 
   private update(stored: StoredIntent, changes: Partial<PaymentIntent>): void {
@@ -656,14 +972,27 @@ export class StripeStandIn extends StandIn {
     stored.versions.push({ at: this.now(), snapshot: snapshot(stored.intent) });
   }
 
-  private recordCharge(fields: Omit<RecordedCharge, 'id' | 'status'>, declineCode: string | undefined): RecordedCharge {
+  /** A charge of the PaymentIntent, carrying its metadata (order_id included) as Stripe copies it. */
+  private recordIntentCharge(intent: PaymentIntent, idempotencyKey: string | undefined, declineCode: string | undefined): RecordedCharge {
+    const { amount, currency, customer, description, metadata } = intent;
+    return this.recordCharge({ amount, currency, customer, orderId: metadata.order_id, idempotencyKey, paymentIntentId: intent.id, description, metadata: { ...metadata } }, declineCode);
+  }
+
+  private recordCharge(fields: Omit<RecordedCharge, 'id' | 'status' | 'declineCode' | 'amountRefunded' | 'created'>, declineCode: string | undefined): RecordedCharge {
     const charge: RecordedCharge = {
       id: `ch_${randomBytes(12).toString('hex')}`,
       ...fields,
       status: declineCode ? 'failed' : 'succeeded',
+      ...(declineCode !== undefined && { declineCode }),
+      amountRefunded: 0,
+      created: Math.floor(this.now() / 1000),
     };
     this.charges.push(charge);
     return charge;
+  }
+
+  private findCharge(id: string): RecordedCharge | undefined {
+    return this.charges.find((charge) => charge.id === id);
   }
 
   /** Sends the request to stripe-mock too, and records it if stripe-mock refuses it or does not answer. */
@@ -742,26 +1071,64 @@ function cardError(declineCode: string, chargeId: string): CardError {
   };
 }
 
-function legacyChargeObject(charge: RecordedCharge, description: string | null, metadata: Record<string, string>, now: number): unknown {
+/** A charge in Stripe's wire shape, legacy or a PaymentIntent's, with what refunds gave back. */
+function chargeObject(charge: RecordedCharge): unknown {
+  const succeeded = charge.status === 'succeeded';
+  const failure = charge.declineCode === undefined ? undefined : cardError(charge.declineCode, charge.id);
   return {
     id: charge.id,
     object: 'charge',
     amount: charge.amount,
-    amount_captured: charge.amount,
-    amount_refunded: 0,
-    captured: true,
-    created: Math.floor(now / 1000),
+    amount_captured: succeeded ? charge.amount : 0,
+    amount_refunded: charge.amountRefunded,
+    captured: succeeded,
+    created: charge.created,
     currency: charge.currency,
     customer: charge.customer,
-    description,
-    failure_code: null,
-    failure_message: null,
+    description: charge.description,
+    failure_code: failure?.code ?? null,
+    failure_message: failure?.message ?? null,
     livemode: false,
-    metadata,
-    paid: true,
-    refunded: false,
+    metadata: charge.metadata,
+    paid: succeeded,
+    payment_intent: charge.paymentIntentId ?? null,
+    refunded: charge.amountRefunded === charge.amount,
+    status: charge.status,
+  };
+}
+
+function refundObject(refund: RecordedRefund): unknown {
+  return {
+    id: refund.id,
+    object: 'refund',
+    amount: refund.amount,
+    charge: refund.chargeId,
+    created: refund.created,
+    currency: refund.currency,
+    metadata: refund.metadata,
+    payment_intent: refund.paymentIntentId,
+    reason: refund.reason,
     status: 'succeeded',
   };
+}
+
+function card(paymentMethod: string): { id: string; object: 'payment_method'; type: 'card' } {
+  return { id: paymentMethod, object: 'payment_method', type: 'card' };
+}
+
+function needsCardHolder(customer: string | null, paymentMethod: string): boolean {
+  return AUTHENTICATING_CUSTOMER.test(customer ?? '') || paymentMethod === AUTHENTICATING_PAYMENT_METHOD;
+}
+
+/** Waiting for its card holder: on session in requires_action, or declined off session for authentication. */
+function awaitsCardHolder(intent: PaymentIntent): boolean {
+  return intent.status === 'requires_action' || (intent.status === 'requires_payment_method' && intent.last_payment_error?.code === 'authentication_required');
+}
+
+/** An amount as Stripe words it in messages: `$49.99`. */
+function formatAmount(amount: number, currency: string): string {
+  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() });
+  return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
 }
 
 // Validation: each helper returns the parameter's value or throws the refusal Stripe would answer.
@@ -799,6 +1166,13 @@ function currencyParam(params: Params): string {
   if (currency === undefined) throw new RefusedRequest(invalidParam('currency', 'Missing required param: currency.', 'parameter_missing'));
   if (!/^[a-zA-Z]{3}$/.test(currency)) throw new RefusedRequest(invalidParam('currency', `Invalid currency: ${currency}.`));
   return currency.toLowerCase();
+}
+
+/** A parameter that takes one of a few values, as `reason` and `cancellation_reason` do. */
+function oneOfParam(params: Params, name: string, allowed: readonly string[]): string | undefined {
+  const value = params[name];
+  if (value !== undefined && !allowed.includes(value)) throw new RefusedRequest(invalidParam(name, `Invalid ${name}: must be one of ${allowed.join(', ')}`));
+  return value;
 }
 
 function limitParam(params: Params): number {
@@ -886,12 +1260,24 @@ function invalidParam(param: string, message: string, code?: string): StandInRep
   return { status: 400, body: { error: { type: 'invalid_request_error', ...(code && { code }), param, message } } };
 }
 
-function noSuchCustomer(id: string, param: string, status: 400 | 404): StandInReply {
-  return { status, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such customer: '${id}'` } } };
+/** Stripe's answer for an ID it does not know: 404 when it is the URL's, 400 when it is a parameter's. */
+function resourceMissing(kind: 'customer' | 'payment_intent' | 'charge' | 'refund', id: string, param: string, status: 400 | 404): StandInReply {
+  return { status, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${kind}: '${id}'` } } };
 }
 
-function noSuchPaymentIntent(id: string, param: string, status: 400 | 404): StandInReply {
-  return { status, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such payment_intent: '${id}'` } } };
+/** Nothing paid to refund: the PaymentIntent has no succeeded charge, or the charge named failed. */
+function nothingToRefund(chargeId: string | undefined): StandInReply {
+  const message = chargeId === undefined ? 'This PaymentIntent does not have a successful charge to refund.' : `Charge ${chargeId} has not succeeded, so there is nothing to refund.`;
+  return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_not_refundable', param: chargeId === undefined ? 'payment_intent' : 'charge', message } } };
+}
+
+function alreadyRefunded(chargeId: string): StandInReply {
+  return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${chargeId} has already been refunded.` } } };
+}
+
+function refundTooLarge(amount: number, unrefunded: number, currency: string): StandInReply {
+  const message = `Refund amount (${formatAmount(amount, currency)}) is greater than unrefunded amount on charge (${formatAmount(unrefunded, currency)})`;
+  return invalidParam('amount', message, 'amount_too_large');
 }
 
 function missingPaymentMethod(customer: string | null): StandInReply {
