@@ -139,6 +139,10 @@ function ordersThatWaited(sandbox: Sandbox, plans: OrderPlan[]): number {
   return plans.filter(({ orderId }) => waited.has(`/orders/${orderId}`)).length;
 }
 
+function isFinal(status: string | undefined): boolean {
+  return status !== undefined && status !== 'payment_pending';
+}
+
 function percentile(sorted: number[], share: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
 }
@@ -218,7 +222,8 @@ async function main(): Promise<number> {
   const deadline = Date.now() + DEADLINE_MS;
   let lastReport = 0;
   while (Date.now() < deadline) {
-    const done = plans.filter(({ orderId }) => sandbox!.backend.orders.has(orderId)).length;
+    // payment_pending is recorded on the way, while the run still waits for Stripe or the customer.
+    const done = plans.filter(({ orderId }) => isFinal(sandbox!.backend.orders.get(orderId)?.status)).length;
     if (done === plans.length) break;
     if (Date.now() - lastReport > 10_000) {
       log(`${done}/${plans.length} orders final`);
