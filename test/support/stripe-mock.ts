@@ -12,7 +12,8 @@ export interface StripeMock {
 export async function startStripeMock(): Promise<StripeMock> {
   const tool = ensureTool(STRIPE_MOCK);
   const port = await freePort();
-  const child = spawn(tool.path, ['-http-addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  // Its HTTPS listener would take the fixed port 12112 otherwise: two test files could not each run one.
+  const child = spawn(tool.path, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
