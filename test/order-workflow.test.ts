@@ -137,15 +137,15 @@ describe('orderProcessing', () => {
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
   });
 
-  it('fails the run with a clear error when the backend rejects the update', async () => {
+  it('fails the run with a clear error when the backend rejects an unpaid order\'s update (a paid one is refunded instead)', async () => {
     harness.sandbox.backend.failNext(1, { status: 404, body: { error: 'no such order' } });
-    const order = sampleOrder();
+    const order = sampleOrder({ customerId: 'cus_decline' });
     const failure = await harness.runOrder(order).catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('OrderStatusRejected');
-    expect(cause.message).toContain(`Order ${order.orderId} is paid but its record could not be updated`);
+    expect(cause.message).toContain(`Order ${order.orderId} is payment_failed but its record could not be updated`);
     expect(cause.message).toContain('404');
     expect(requestsFor(order.orderId).backend).toHaveLength(1);
   });
