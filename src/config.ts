@@ -89,8 +89,7 @@ const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
 const STRIPE_KEY_WINDOW_MS = 24 * 3_600_000;
 
 /** A duration such as 23h, 90m or 45s, from 1s to 24h (Stripe keeps idempotency keys 24 h). */
-function paymentDurationMs(env: Env, name: string, fallback: string, why: string): number {
-  const value = optional(env, name) ?? fallback;
+function paymentDurationMs(name: string, value: string, why: string): number {
   const match = /^(\d+)([smh])$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
   if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS) throw new ConfigError(name, `must be a duration from 1s to 24h such as 23h, 90m or 45s (${why}), got "${value}"`);
@@ -98,10 +97,9 @@ function paymentDurationMs(env: Env, name: string, fallback: string, why: string
 }
 
 /** PAYMENT_ACTION_URL: the merchant's page where a customer confirms a payment, with `{orderId}` in it. */
-function paymentActionUrl(env: Env): string {
-  const value = required(env, 'PAYMENT_ACTION_URL', 'the page where a customer confirms a payment their bank asks them to, with {orderId}, e.g. https://shop.example.com/orders/{orderId}/pay');
-  url('PAYMENT_ACTION_URL', value.replaceAll('{orderId}', 'ord_1'));
+function paymentActionUrl(value: string): string {
   if (!value.includes('{orderId}')) throw new ConfigError('PAYMENT_ACTION_URL', `must contain {orderId}, got "${value}"`);
+  url('PAYMENT_ACTION_URL', value.replaceAll('{orderId}', 'ord_1'));
   return value;
 }
 
@@ -120,9 +118,15 @@ export function loadProviderConfig(env: Env = process.env): ProviderConfig {
   return {
     stripe: { secretKey, apiUrl: stripeApiUrl === undefined ? undefined : url('STRIPE_API_URL', stripeApiUrl) },
     payments: {
-      reconcileTimeoutMs: paymentDurationMs(env, 'PAYMENT_RECONCILE_TIMEOUT', '23h', "inside Stripe's 24 h idempotency window"),
-      actionTimeoutMs: paymentDurationMs(env, 'PAYMENT_ACTION_TIMEOUT', '23h', 'how long a customer has to confirm a payment'),
-      actionUrl: paymentActionUrl(env),
+      reconcileTimeoutMs: paymentDurationMs(
+        'PAYMENT_RECONCILE_TIMEOUT',
+        optional(env, 'PAYMENT_RECONCILE_TIMEOUT') ?? '23h',
+        "inside Stripe's 24 h idempotency window",
+      ),
+      actionTimeoutMs: paymentDurationMs('PAYMENT_ACTION_TIMEOUT', optional(env, 'PAYMENT_ACTION_TIMEOUT') ?? '23h', 'how long a customer has to confirm a payment'),
+      actionUrl: paymentActionUrl(
+        required(env, 'PAYMENT_ACTION_URL', 'the page where a customer confirms a payment their bank asks them to, with {orderId}, e.g. https://shop.example.com/orders/{orderId}/pay'),
+      ),
     },
     resend: {
       apiKey: required(env, 'RESEND_API_KEY', 'a Resend API key (re_...)'),

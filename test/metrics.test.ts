@@ -10,7 +10,7 @@ import { startProjectProcess, stopProcess } from '../src/dev/project-process.js'
 import { API_METRICS, WORKFLOW_COUNTERS } from '../src/metrics/names.js';
 import { statusQuery } from '../src/workflows/order-processing.js';
 import type { OrderParams } from '../src/domain/order.js';
-import { sampleOrder, startHarness, type Harness } from './support/harness.js';
+import { sampleOrder, startHarness, uniqueOrderId, type Harness } from './support/harness.js';
 
 interface Sample {
   name: string;
@@ -190,6 +190,14 @@ describe('worker metrics: the worker process, scraped', () => {
     await expect
       .poll(async () => total((await counters()).samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }), { timeout: 10_000 })
       .toBe(total(before.samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }) + 1);
+  });
+
+  it('counts a paid order refunded because its backend refused it', async () => {
+    const before = await counters();
+    const result = await runOrder(sampleOrder({ orderId: uniqueOrderId('refuse_paid') }), 'completed');
+    expect(result.status).toBe('refunded');
+    const refunded = async () => total((await counters()).samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue });
+    await expect.poll(refunded, { timeout: 10_000 }).toBe(total(before.samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue }) + 1);
   });
 
   it('counts failed receipts and failed ops alerts', async () => {

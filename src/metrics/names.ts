@@ -14,6 +14,10 @@ export const WORKFLOW_COUNTERS = {
     description:
       'Orders whose payment failed, by cause: declined, rejected (Stripe refused the request), no_payment_method, not_charged (Stripe failed and its records show nothing charged), customer_action_timeout (the customer did not confirm in time) or uncertain (runs from before PaymentIntents: retries ran out)',
   },
+  refunded: {
+    name: 'order_processing_orders_refunded',
+    description: 'Paid orders refunded in full because the order backend refused to record them paid',
+  },
   paymentUnresolved: {
     name: 'order_processing_orders_payment_unresolved',
     description: 'Orders left payment_pending because Stripe could not settle them within PAYMENT_RECONCILE_TIMEOUT (ops alerted)',

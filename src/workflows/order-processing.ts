@@ -252,6 +252,7 @@ async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal
     });
   }
   progress.status = 'refunded';
+  countOrderEvent('refunded');
   progress.step = 'notify-ops';
   const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, reason });
   progress.step = 'update-order-status';
