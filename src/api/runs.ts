@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
@@ -45,17 +45,23 @@ export async function queryProgress(client: Client, workflowId: string): Promise
     .catch(() => undefined);
 }
 
-/** A run's status, result, failure or live progress, and its step timeline; null when there is no such run. */
-export async function describeRun(client: Client, workflowId: string, webUiBaseUrl: string): Promise<RunView | null> {
-  const handle = client.workflow.getHandle(workflowId);
-  let description;
+/** The run's description when it exists and is an order run; null otherwise. */
+async function describeOrderRun(handle: WorkflowHandle): Promise<WorkflowExecutionDescription | null> {
+  let description: WorkflowExecutionDescription;
   try {
     description = await handle.describe();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
   }
-  if (description.type !== ORDER_WORKFLOW_TYPE) return null;
+  return description.type === ORDER_WORKFLOW_TYPE ? description : null;
+}
+
+/** A run's status, result, failure or live progress, and its step timeline; null when there is no such run. */
+export async function describeRun(client: Client, workflowId: string, webUiBaseUrl: string): Promise<RunView | null> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await describeOrderRun(handle);
+  if (!description) return null;
   const history = await handle.fetchHistory();
   const converter = client.options.loadedDataConverter;
   const failureOf = (failure: Parameters<typeof decodeOptionalFailureToOptionalError>[1]) =>
@@ -94,14 +100,8 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
 /** An order run's status and, once it completed, its result; null when there is no order run with this ID. */
 export async function readOrderRun(client: Client, workflowId: string): Promise<{ status: RunStatus; result?: OrderResult } | null> {
   const handle = client.workflow.getHandle<() => Promise<OrderResult>>(workflowId);
-  let description;
-  try {
-    description = await handle.describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
-  }
-  if (description.type !== ORDER_WORKFLOW_TYPE) return null;
+  const description = await describeOrderRun(handle);
+  if (!description) return null;
   const status = runStatus(description.status.name);
   return status === 'completed' ? { status, result: await handle.result() } : { status };
 }

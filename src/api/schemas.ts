@@ -40,17 +40,14 @@ export type TriggerBody = FromSchema<typeof triggerBodySchema>;
 /** An Idempotency-Key header's characters: a workflow ID may hold them, a visibility query cannot be broken by them. */
 const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9_.:/+=-]{1,255}$';
 
-export const triggerHeadersSchema = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      pattern: IDEMPOTENCY_KEY_PATTERN,
-      description:
-        'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
-    },
-  },
-} as const;
+/** Headers of a route that takes an optional Idempotency-Key, and what the key means there. */
+function idempotencyKeyHeaders<Description extends string>(description: Description) {
+  return { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN, description } } } as const;
+}
+
+export const triggerHeadersSchema = idempotencyKeyHeaders(
+  'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
+);
 export type TriggerHeaders = FromSchema<typeof triggerHeadersSchema>;
 
 const startedRunSchema = {
@@ -193,17 +190,9 @@ export const refundBodySchema = {
 } as const;
 export type RefundBody = FromSchema<typeof refundBodySchema>;
 
-export const refundHeadersSchema = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      pattern: IDEMPOTENCY_KEY_PATTERN,
-      description:
-        "optional; one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
-    },
-  },
-} as const;
+export const refundHeadersSchema = idempotencyKeyHeaders(
+  "optional; one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
+);
 export type RefundHeaders = FromSchema<typeof refundHeadersSchema>;
 
 const refundOutcomeSchema = {
