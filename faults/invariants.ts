@@ -22,7 +22,7 @@ export interface InvariantReport {
 }
 
 /** The idempotency keys an order's Stripe POSTs may carry: derived from its workflow ID and the step. */
-const STRIPE_KEY_STEPS = ['payment-intent', 'charge', 'cancel-payment', 'refund'];
+const STRIPE_KEY_STEPS = ['payment-intent', 'charge', 'refund'];
 /** Statuses from which a PaymentIntent could still succeed. */
 const OPEN_STATUSES = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing']);
 

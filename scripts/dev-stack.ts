@@ -151,7 +151,7 @@ Then:
   temporal workflow query --address ${server.address} --workflow-id order-ord_001 --name status ${codecFlags}
   (without --codec-endpoint the payloads show as binary/encrypted: that is all Temporal stores)
 
-Sandbox behaviours, by customerId (README, Sandbox behaviours, has them all):
+Sandbox behaviours, by customerId (docs/sandbox.md has them all):
   cus_decline                      the card is declined (generic_decline): payment_failed
   cus_decline_insufficient_funds   declined with that decline code (also expired_card, incorrect_cvc, ...)
   cus_no_payment_method            no default payment method: payment_failed, no_payment_method

@@ -75,9 +75,10 @@ describe('orderProcessing', () => {
     });
     const sent = requestsFor(order.orderId);
     expect(sent.stripe.map((request) => request.headers['idempotency-key'])).toEqual(
-      ['payment-intent', 'charge', 'cancel-payment'].map((step) => `order-${order.orderId}/${step}`),
+      ['payment-intent', 'charge'].map((step) => `order-${order.orderId}/${step}`),
     );
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(0);
+    expect(harness.sandbox.stripe.paymentIntentsFor(order.orderId).map((intent) => intent.status)).toEqual(['canceled']);
     expect(sent.resend).toHaveLength(0);
     expect(sent.slack).toHaveLength(1);
     expect(sent.slack[0]).toMatchObject({ channel: '#payments-alerts' });

@@ -191,6 +191,10 @@ describe('POST /api/runs/:workflowId/refund: the body', () => {
     expect(duplicate.json().error.message).toContain('"amount" more than once');
     const text = await refund(workflowId, { body: 'amount=100', headers: { 'content-type': 'text/plain' } });
     expect(text.statusCode).toBe(415);
+    // Stripe's idempotency keys hold 255 characters: the refund's is `refund-<order workflow ID>-<key>/refund`.
+    const longKey = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'k'.repeat(101) } });
+    expect(longKey.statusCode).toBe(400);
+    expect(longKey.json().error.details.field).toBe('idempotency-key');
   });
 
   it('starts refundOrder with the contract input: no body, an empty JSON body and {} each mean a full refund', async () => {
@@ -295,6 +299,16 @@ describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
       [result.paymentIntentId, 1000],
       [result.paymentIntentId, 3999],
     ]);
+  });
+
+  it('answers 502 refund_failed, naming the PaymentIntent to check, when Stripe cannot be reached through every attempt', async () => {
+    const { order, workflowId, result } = await paidOrder();
+    harness.sandbox.stripe.failNext(4, { status: 503 });
+    const failed = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'stripe-down-1' } });
+    expect(failed.statusCode).toBe(502);
+    expect(failed.json().error).toMatchObject({ code: 'refund_failed', details: { paymentIntentId: result.paymentIntentId } });
+    expect(failed.json().error.message).toContain('Stripe is unavailable to refund the payment (503');
+    expect(harness.sandbox.stripe.refundsFor(order.orderId)).toHaveLength(0);
   });
 
   it('is documented in /openapi.json with its body', async () => {

@@ -1,7 +1,6 @@
 import { log } from '@temporalio/activity';
 import Stripe from 'stripe';
 import type { PaymentIntentState } from '../domain/payment.js';
-import { idempotencyKeyFor } from './idempotency.js';
 import type { PaymentIntentRef } from './confirm-payment-intent.js';
 import { paymentIntentInError, paymentIntentState, stripeFailure } from './stripe-outcomes.js';
 
@@ -14,7 +13,9 @@ export function createCancelPaymentIntent(stripe: Stripe) {
   return async function cancelPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
     try {
       const intent = paymentIntentState(
-        await stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }, { idempotencyKey: idempotencyKeyFor('cancel-payment') }),
+        // No idempotency key: cancelling is idempotent by state, and a key would replay a stale answer
+        // (a 500, or an old status) to every later attempt for 24 h.
+        await stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }),
       );
       log.info('PaymentIntent cancelled', { orderId, paymentIntentId });
       return intent;

@@ -1,7 +1,8 @@
-import { log } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
 import type Stripe from 'stripe';
 import type { Order } from '../domain/order.js';
 import type { CreatedPayment } from '../domain/payment.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED } from '../domain/failures.js';
 import { idempotencyKeyFor } from './idempotency.js';
 import { callStripe, paymentIntentState } from './stripe-outcomes.js';
 
@@ -20,31 +21,43 @@ async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise
  */
 export function createCreatePaymentIntent(stripe: Stripe) {
   return async function createPaymentIntent(order: Order): Promise<CreatedPayment> {
-    const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
-    if (!paymentMethod) {
-      return {
-        outcome: 'no_payment_method',
-        reason:
-          `no_payment_method: customer ${order.customerId} has no default payment method ` +
-          '(invoice_settings.default_payment_method) and the order names none (params.paymentMethodId)',
-      };
+    try {
+      return await createUnconfirmed(stripe, order);
+    } catch (error) {
+      // A refusal after an earlier attempt whose answer never came: that attempt may have created the PaymentIntent.
+      if (error instanceof ApplicationFailure && error.type === CHARGE_REJECTED && activityInfo().attempt > 1) {
+        throw ApplicationFailure.nonRetryable(`${error.message}, after an earlier attempt whose outcome is unknown`, CHARGE_OUTCOME_UNKNOWN);
+      }
+      throw error;
     }
-    const intent = await callStripe('create the PaymentIntent', () =>
-      stripe.paymentIntents.create(
-        {
-          amount: order.amount,
-          currency: order.currency,
-          customer: order.customerId,
-          payment_method: paymentMethod,
-          // Off-session payments cannot send the customer to a redirect.
-          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-          description: `Order ${order.orderId}`,
-          metadata: { order_id: order.orderId },
-        },
-        { idempotencyKey: idempotencyKeyFor('payment-intent') },
-      ),
-    );
-    log.info('PaymentIntent created', { orderId: order.orderId, paymentIntentId: intent.id });
-    return { outcome: 'created', paymentIntent: paymentIntentState(intent) };
   };
+}
+
+async function createUnconfirmed(stripe: Stripe, order: Order): Promise<CreatedPayment> {
+  const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
+  if (!paymentMethod) {
+    return {
+      outcome: 'no_payment_method',
+      reason:
+        `no_payment_method: customer ${order.customerId} has no default payment method ` +
+        '(invoice_settings.default_payment_method) and the order names none (params.paymentMethodId)',
+    };
+  }
+  const intent = await callStripe('create the PaymentIntent', () =>
+    stripe.paymentIntents.create(
+      {
+        amount: order.amount,
+        currency: order.currency,
+        customer: order.customerId,
+        payment_method: paymentMethod,
+        // Off-session payments cannot send the customer to a redirect.
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+        description: `Order ${order.orderId}`,
+        metadata: { order_id: order.orderId },
+      },
+      { idempotencyKey: idempotencyKeyFor('payment-intent') },
+    ),
+  );
+  log.info('PaymentIntent created', { orderId: order.orderId, paymentIntentId: intent.id });
+  return { outcome: 'created', paymentIntent: paymentIntentState(intent) };
 }

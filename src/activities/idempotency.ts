@@ -6,7 +6,7 @@ import { activityInfo } from '@temporalio/activity';
  * order, sends the same key and the provider deduplicates.
  */
 export function idempotencyKeyFor(
-  step: 'payment-intent' | 'charge' | 'cancel-payment' | 'payment-action' | 'refund' | 'receipt' | `order-status/${string}`,
+  step: 'payment-intent' | 'charge' | 'payment-action' | 'refund' | 'receipt' | `order-status/${string}`,
 ): string {
   const workflow = activityInfo().workflowExecution;
   if (!workflow) throw new Error(`The ${step} idempotency key comes from the workflow ID: run this activity from the order workflow`);

@@ -35,7 +35,9 @@ export function opsAlertText(alert: OpsAlert): string {
     case 'order-refunded':
       return (
         `:leftwards_arrow_with_hook: Refunded ${formatAmount(alert.amount, order.currency)} for ${subject} ` +
-        `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}): ${alert.reason}. The customer has the money back; set the order right in the backend.`
+        `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}, Stripe status ${alert.refundStatus}): ${alert.reason}. ` +
+        (alert.refundStatus === 'succeeded' ? 'The customer has the money back' : 'Check the refund in Stripe until it succeeds') +
+        '; set the order right in the backend.'
       );
     case 'refund-failed':
       return (

@@ -41,12 +41,13 @@ export type TriggerBody = FromSchema<typeof triggerBodySchema>;
 const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9_.:/+=-]{1,255}$';
 
 /** Headers of a route that takes an optional Idempotency-Key, and what the key means there. */
-function idempotencyKeyHeaders<Description extends string>(description: Description) {
-  return { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN, description } } } as const;
+function idempotencyKeyHeaders<Description extends string, Pattern extends string>(description: Description, pattern: Pattern) {
+  return { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern, description } } } as const;
 }
 
 export const triggerHeadersSchema = idempotencyKeyHeaders(
   'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
+  IDEMPOTENCY_KEY_PATTERN,
 );
 export type TriggerHeaders = FromSchema<typeof triggerHeadersSchema>;
 
@@ -191,7 +192,8 @@ export const refundBodySchema = {
 export type RefundBody = FromSchema<typeof refundBodySchema>;
 
 export const refundHeadersSchema = idempotencyKeyHeaders(
-  "optional; one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
+  "optional, at most 100 characters (it goes into Stripe's 255-character key with the order's workflow ID); one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
+  '^[A-Za-z0-9_.:/+=-]{1,100}$',
 );
 export type RefundHeaders = FromSchema<typeof refundHeadersSchema>;
 
@@ -229,6 +231,7 @@ export const refundResponseSchema = {
   413: errorRef,
   415: errorRef,
   429: errorRef,
+  502: errorRef,
   503: errorRef,
 } as const;
 

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import type { FastifyReply } from 'fastify';
 import { ORDER_IDEMPOTENCY_KEY } from '../start-order.js';
@@ -6,6 +7,7 @@ import { sendError } from './errors.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const CHECK_DEADLINE_MS = 2_000;
+const UNCHECKABLE = [GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNIMPLEMENTED];
 
 /** A search attribute the API needs that the namespace lacks, and the command that registers it. */
 export interface MissingSearchAttribute {
@@ -24,9 +26,17 @@ export function createSearchAttributeCheck(client: Client): () => Promise<Missin
   return async () => {
     if (registered) return undefined;
     const { namespace } = client.options;
-    const { customAttributes } = await client.connection.withDeadline(Date.now() + CHECK_DEADLINE_MS, () =>
-      client.connection.operatorService.listSearchAttributes({ namespace }),
-    );
+    let customAttributes;
+    try {
+      ({ customAttributes } = await client.connection.withDeadline(Date.now() + CHECK_DEADLINE_MS, () =>
+        client.connection.operatorService.listSearchAttributes({ namespace }),
+      ));
+    } catch (error) {
+      // Some identities may not list search attributes (a namespace-scoped Temporal Cloud key, a server
+      // without the operator API): the check cannot be made, so it does not hold the service back.
+      if (isGrpcServiceError(error) && UNCHECKABLE.includes(error.code)) return undefined;
+      throw error;
+    }
     registered = customAttributes?.[ORDER_IDEMPOTENCY_KEY.name] === IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
     if (registered) return undefined;
     const searchAttribute = ORDER_IDEMPOTENCY_KEY.name;

@@ -62,7 +62,7 @@ async function waitUntilServing(address: string, child: ChildProcess, output: ()
 /**
  * Eager activity dispatch: the server hands an activity task straight back to the worker that
  * scheduled it, in the answer to its workflow task, instead of through the task queue (about a fifth
- * less server CPU per order; README, Tuning). Off by default in Temporal; production clusters set it in
+ * less server CPU per order; docs/benchmark.md, Tuning). Off by default in Temporal; production clusters set it in
  * their dynamic config (docker-compose.yml does).
  */
 const DYNAMIC_CONFIG_ARGS = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];

@@ -96,7 +96,7 @@ export type OpsAlert =
   | { kind: 'payment-waiting'; order: Order; reason: string; paymentIntentId?: string; until: string }
   | { kind: 'payment-unresolved'; order: Order; reason: string; paymentIntentId?: string; since: string }
   | { kind: 'payment-settled'; order: Order; paymentIntentId?: string }
-  | { kind: 'order-refunded'; order: Order; paymentIntentId: string; refundId: string; amount: number; reason: string }
+  | { kind: 'order-refunded'; order: Order; paymentIntentId: string; refundId: string; amount: number; refundStatus: string; reason: string }
   | { kind: 'refund-failed'; order: Order; paymentIntentId: string; reason: string }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
 

@@ -32,7 +32,7 @@ const PARSE_ORDER_OPTIONS = {
 const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 /**
  * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,
- * with no task queue round trip (about a third less Temporal server CPU per order; README, Tuning).
+ * with no task queue round trip (about a third less Temporal server CPU per order; docs/benchmark.md, Tuning).
  */
 const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
@@ -107,7 +107,8 @@ async function processOrder(params: OrderParams, progress: OrderProgress, stripe
 
     progress.step = 'charge-card';
     let pendingRecorded: Promise<unknown> | undefined;
-    let opsToldWaiting: Promise<boolean> | undefined;
+    /** Alerts and emails sent while the payment waits: all finish before any later alert and before the run ends. */
+    const waitingNotices: Promise<boolean>[] = [];
     /** The order is payment_pending, recorded once; neither the record nor an email holds up the questions to Stripe. */
     const recordPending = (reason: string, paymentIntentId: string | undefined) => {
       progress.status = 'payment_pending';
@@ -123,13 +124,16 @@ async function processOrder(params: OrderParams, progress: OrderProgress, stripe
           },
           onWaiting: ({ reason, paymentIntentId, until }) => {
             recordPending(reason, paymentIntentId);
-            opsToldWaiting = tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) });
+            waitingNotices.push(
+              tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) }),
+            );
           },
           onCustomerAction: ({ reason, paymentIntentId, until }) => {
             recordPending(`Waiting for the customer to confirm the payment: ${reason}`, paymentIntentId);
             progress.step = 'customer-action';
             // Ops hear of it only when the customer cannot be asked.
-            opsToldWaiting = sendPaymentAction({ order, until: new Date(until).toISOString() }).then(
+            waitingNotices.push(
+              sendPaymentAction({ order, until: new Date(until).toISOString() }).then(
               () => false,
               (error: unknown) =>
                 tryNotifyOps({
@@ -139,6 +143,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress, stripe
                   until: new Date(until).toISOString(),
                   reason: `the customer must confirm the payment, but the email asking them could not be sent (${failureMessage(error)})`,
                 }),
+              ),
             );
           },
           stripeEventsReceived: () => stripeEvents.received,
@@ -151,8 +156,7 @@ async function processOrder(params: OrderParams, progress: OrderProgress, stripe
 
     let receipt: ReceiptState = 'skipped';
     let opsNotified = false;
-    // The waiting alert goes out before any later one, and before the run can end.
-    const waitingAlertPosted = (await opsToldWaiting) ?? false;
+    const waitingAlertPosted = (await Promise.all(waitingNotices)).some((posted) => posted);
     if (payment.status === 'paid') {
       delete progress.reason; // why the run had to wait, if it did: settled now
       // Ops who were told the order is waiting learn how it ended.
@@ -254,7 +258,7 @@ async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal
   progress.status = 'refunded';
   countOrderEvent('refunded');
   progress.step = 'notify-ops';
-  const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, reason });
+  const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, refundStatus: refund.status, reason });
   progress.step = 'update-order-status';
   const backendRecorded = await updateOrderStatus({ orderId: order.orderId, status: 'refunded', paymentIntentId }).then(
     () => true,

@@ -172,7 +172,8 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
     }
     state = undefined;
     if (until === undefined) {
-      until = since + (await paymentSettings()).reconcileTimeoutMs;
+      // From the first wait: after a customer's PAYMENT_ACTION_TIMEOUT the run still has the whole window to cancel and check.
+      until = Date.now() + (await paymentSettings()).reconcileTimeoutMs;
       watcher.onWaiting({ reason, until, ...(paymentIntentId && { paymentIntentId }) });
     }
     const remainingMs = until - Date.now();
@@ -200,12 +201,14 @@ async function waitForCustomer(order: Order, since: number, watcher: PaymentWatc
   const until = Date.now() + timeoutMs;
   watcher.onCustomerAction({ reason, paymentIntentId: open.id, until });
   let pollMs = FIRST_CUSTOMER_POLL_MS;
+  let seen = watcher.stripeEventsReceived();
   for (;;) {
     const remainingMs = until - Date.now();
     if (remainingMs <= 0) return { answered: false, reason: `The customer did not confirm the payment within ${formatDuration(timeoutMs)}` };
-    const seen = watcher.stripeEventsReceived();
     const woken = await condition(() => watcher.stripeEventsReceived() > seen, Math.min(pollMs, remainingMs));
     if (!woken) pollMs = Math.min(pollMs * 2, LONGEST_CUSTOMER_POLL_MS);
+    // Read before asking: an event that arrives while Stripe is asked wakes the next wait at once.
+    seen = watcher.stripeEventsReceived();
     const latest = await lookUpPayment({ orderId: order.orderId, customerId: order.customerId, paymentIntentId: open.id, since }).catch(
       (error: unknown) => {
         if (!(error instanceof ActivityFailure)) throw error;

@@ -39,6 +39,13 @@ async function outcomeWithin(context: ApiContext, handle: RefundHandle, waitMs: 
   }
 }
 
+/** The innermost message of a failed run's cause chain: the activity's own words. */
+function rootMessage(error: Error): string {
+  let cause: Error = error;
+  while (cause.cause instanceof Error) cause = cause.cause;
+  return cause.message;
+}
+
 function describeAmount(amount: number | undefined): string {
   return amount === undefined ? 'all that is left' : `${amount} (minor units)`;
 }
@@ -95,6 +102,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       }
 
       const idempotencyKey = request.headers['idempotency-key'];
+      // Stripe takes idempotency keys of at most 255 characters; the activity's is `<this ID>/refund` (the header's length is capped for it).
       const refundWorkflowId = `refund-${workflowId}-${idempotencyKey ?? request.id}`;
       const input: RefundOrderInput = { orderId, paymentIntentId, ...(amount !== undefined && { amount }), reason: REFUND_REASON };
       let handle: RefundHandle;
@@ -139,9 +147,17 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       try {
         outcome = await outcomeWithin(context, handle, answerWaitMs);
       } catch (error) {
+        if (!(error instanceof WorkflowFailedError)) throw error;
         const refused = refusal(error);
-        if (!refused) throw error;
-        return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundWorkflowId });
+        if (refused) return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundWorkflowId });
+        // Stripe unavailable through every attempt, or an answer that leaves the outcome unknown.
+        return sendError(
+          reply,
+          502,
+          'refund_failed',
+          `The refund of order ${orderId} did not go through: ${rootMessage(error)}. Check the refunds of PaymentIntent ${paymentIntentId} in Stripe before trying again with a new Idempotency-Key`,
+          { workflowId: refundWorkflowId, paymentIntentId },
+        );
       }
       if (outcome === undefined) {
         const repeat = idempotencyKey ? 'the same Idempotency-Key' : `X-Request-Id: ${request.id}`;

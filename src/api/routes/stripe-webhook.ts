@@ -86,6 +86,8 @@ export function registerStripeWebhookRoute(app: FastifyInstance, { client, secre
       try {
         event = Stripe.webhooks.constructEvent(request.body, request.headers['stripe-signature'] ?? '', secret);
       } catch (error) {
+        // Signed, but not an event: the body is not JSON.
+        if (error instanceof SyntaxError) return sendError(reply, 400, 'invalid_event', `The signed body is not a Stripe event: ${error.message}`);
         if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
         const reason = error.message.split('\n')[0]!.trim();
         return sendError(
@@ -97,6 +99,9 @@ export function registerStripeWebhookRoute(app: FastifyInstance, { client, secre
         );
       }
       const { id: eventId, type } = event;
+      if (typeof eventId !== 'string' || typeof type !== 'string' || typeof event.data?.object !== 'object' || event.data.object === null) {
+        return sendError(reply, 400, 'invalid_event', 'The signed body is not a Stripe event: it needs id, type and data.object');
+      }
       if (!handled.add(eventId)) {
         request.log.info({ eventId, type }, 'Stripe event already handled: not signalled again');
         return { received: true, duplicate: true };
