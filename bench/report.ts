@@ -127,16 +127,17 @@ export function markdownTable(report: BenchReport): string {
     ['API CPU s / peak RSS MB', cpuAndPeak(ours.usage.api), cpuAndPeak(base.usage.api), ''],
     ['bench process CPU s (load generator; stand-ins in the pipeline)', fixed(ours.usage.benchProcess.cpuSeconds, 1), fixed(base.usage.benchProcess.cpuSeconds, 1), ''],
   ];
-  const providerMs = 3 * config.latencyMs;
+  // A paid order's provider calls: Stripe's customer read, create and confirm, Resend, the order backend.
+  const providerMs = 5 * config.latencyMs;
   return [
     TABLE_HEADER,
     '|---|--:|--:|--:|',
     ...rows.map((cells) => `| ${cells.join(' | ')} |`),
     '',
-    `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder as a local activity, then chargeCard, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
-      `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 4 do-nothing activities (the first local, like parseOrder), complete when ` +
+    `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder as a local activity, then createPaymentIntent, confirmPaymentIntent, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
+      `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 5 do-nothing activities (the first local, like parseOrder; two with Charge Card's retry policy), complete when ` +
       `\`handle.result()\` resolves. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
-      `end-to-end latency is modelled provider time (Stripe, Resend, order backend). Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
+      `end-to-end latency is modelled provider time (Stripe 3 calls, Resend, order backend). Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
       `CPU and peak RSS are per phase.`,
     '',
     `Machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryGb} GB RAM, ${machine.os}, Node ${machine.node}, ` +
