@@ -224,6 +224,19 @@ describe('POST /webhooks/stripe: what is refused', () => {
     expect(await signalsReceived(handle)).toEqual([{ eventId: event.id, type: 'payment_intent.succeeded', paymentIntentId: 'pi_raw_4' }]);
   });
 
+  it('answers 400 invalid_event for a signed body that is not a Stripe event, and remembers nothing of it', async () => {
+    const notJson = await deliver('this is not JSON');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_event');
+    const eventId = `evt_${randomUUID().replaceAll('-', '')}`;
+    const withoutData = await deliver({ id: eventId, object: 'event', type: 'payment_intent.succeeded' });
+    expect(withoutData.status).toBe(400);
+    // Once well formed, the same event ID is handled, not taken for a duplicate.
+    const valid = await deliver(stripeEvent('payment_intent.succeeded', { id: eventId, orderId: `ord_${randomUUID().slice(0, 8)}` }));
+    expect(valid.status).toBe(200);
+    expect(await valid.json()).not.toHaveProperty('duplicate');
+  });
+
   it('answers 415 for a body that is not JSON and 413 over the body limit', async () => {
     const text = await deliver('id=evt_1', { contentType: 'application/x-www-form-urlencoded' });
     expect(text.status).toBe(415);
