@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { PaymentIntentState } from '../domain/payment.js';
 import type { PaymentIntentRef } from './confirm-payment-intent.js';
-import { paymentIntentInError, paymentIntentState, stripeFailure } from './stripe-outcomes.js';
+import { callStripeOnIntent } from './stripe-outcomes.js';
 
 /**
  * Cancels the order's open PaymentIntent, so it can never succeed after the order is recorded
@@ -11,19 +11,12 @@ import { paymentIntentInError, paymentIntentState, stripeFailure } from './strip
  */
 export function createCancelPaymentIntent(stripe: Stripe) {
   return async function cancelPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
-    try {
-      const intent = paymentIntentState(
-        // No idempotency key: cancelling is idempotent by state, and a key would replay a stale answer
-        // (a 500, or an old status) to every later attempt for 24 h.
-        await stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }),
-      );
-      log.info('PaymentIntent cancelled', { orderId, paymentIntentId });
-      return intent;
-    } catch (error) {
-      if (!(error instanceof Stripe.errors.StripeError)) throw error;
-      const intent = paymentIntentInError(error);
-      if (intent) return intent;
-      throw stripeFailure(error, 'cancel the PaymentIntent');
-    }
+    const intent = await callStripeOnIntent('cancel the PaymentIntent', () =>
+      // No idempotency key: cancelling is idempotent by state, and a key would replay a stale answer
+      // (a 500, or an old status) to every later attempt for 24 h.
+      stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }),
+    );
+    log.info('PaymentIntent cancel answered', { orderId, paymentIntentId, status: intent.status });
+    return intent;
   };
 }

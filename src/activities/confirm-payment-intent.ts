@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { PaymentIntentState } from '../domain/payment.js';
 import { idempotencyKeyFor } from './idempotency.js';
-import { paymentIntentInError, paymentIntentState, stripeFailure } from './stripe-outcomes.js';
+import { callStripeOnIntent } from './stripe-outcomes.js';
 
 export interface PaymentIntentRef {
   orderId: string;
@@ -16,20 +16,10 @@ export interface PaymentIntentRef {
  */
 export function createConfirmPaymentIntent(stripe: Stripe) {
   return async function confirmPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
-    try {
-      const intent = paymentIntentState(
-        await stripe.paymentIntents.confirm(paymentIntentId, { off_session: true }, { idempotencyKey: idempotencyKeyFor('charge') }),
-      );
-      log.info('PaymentIntent confirmed', { orderId, paymentIntentId, status: intent.status });
-      return intent;
-    } catch (error) {
-      if (!(error instanceof Stripe.errors.StripeError)) throw error;
-      const intent = paymentIntentInError(error);
-      if (intent) {
-        log.info('PaymentIntent not paid', { orderId, paymentIntentId, status: intent.status, code: intent.lastError?.code });
-        return intent;
-      }
-      throw stripeFailure(error, 'confirm the PaymentIntent');
-    }
+    const intent = await callStripeOnIntent('confirm the PaymentIntent', () =>
+      stripe.paymentIntents.confirm(paymentIntentId, { off_session: true }, { idempotencyKey: idempotencyKeyFor('charge') }),
+    );
+    log.info('PaymentIntent confirmed', { orderId, paymentIntentId, status: intent.status, code: intent.lastError?.code });
+    return intent;
   };
 }

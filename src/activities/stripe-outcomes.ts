@@ -26,15 +26,21 @@ export function paymentIntentState(intent: Stripe.PaymentIntent): PaymentIntentS
 }
 
 /**
- * The PaymentIntent a Stripe error carries when the request reached it: a decline (402) leaves it in
- * `requires_payment_method` with the decline, an action it no longer allows (`payment_intent_unexpected_state`)
- * shows its current status. Either way, Stripe's own record of the outcome.
+ * A request on a PaymentIntent (confirm, cancel), answered with the PaymentIntent as Stripe left it.
+ * When Stripe refuses the request but the error carries the PaymentIntent, that is Stripe's own record
+ * of the outcome: a decline (402) leaves it in `requires_payment_method` with the decline, an action
+ * it no longer allows (`payment_intent_unexpected_state`) shows its current status. Any other error
+ * becomes the activity failure stripeFailure says.
  */
-export function paymentIntentInError(error: Stripe.errors.StripeError): PaymentIntentState | undefined {
-  const intent = error.payment_intent;
-  if (error.type === 'StripeCardError' && intent) return paymentIntentState(intent);
-  if (error.code === 'payment_intent_unexpected_state' && intent) return paymentIntentState(intent);
-  return undefined;
+export async function callStripeOnIntent(action: string, call: () => Promise<Stripe.PaymentIntent>): Promise<PaymentIntentState> {
+  try {
+    return paymentIntentState(await call());
+  } catch (error) {
+    if (!(error instanceof Stripe.errors.StripeError)) throw error;
+    const recorded = error.type === 'StripeCardError' || error.code === 'payment_intent_unexpected_state';
+    if (recorded && error.payment_intent) return paymentIntentState(error.payment_intent);
+    throw stripeFailure(error, action);
+  }
 }
 
 /**

@@ -1284,15 +1284,14 @@ function missingPaymentMethod(customer: string | null): StandInReply {
   const advice = customer
     ? `To confirm the PaymentIntent with ${customer}, specify a payment method attached to this customer along with the customer ID.`
     : 'You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.';
+  return unexpectedStateError(`You cannot confirm this PaymentIntent because it's missing a payment method. ${advice}`);
+}
+
+/** Stripe's refusal of an action the PaymentIntent's state does not allow, with the PaymentIntent when it shows it. */
+function unexpectedStateError(message: string, intent?: PaymentIntent): StandInReply {
   return {
     status: 400,
-    body: {
-      error: {
-        type: 'invalid_request_error',
-        code: 'payment_intent_unexpected_state',
-        message: `You cannot confirm this PaymentIntent because it's missing a payment method. ${advice}`,
-      },
-    },
+    body: { error: { type: 'invalid_request_error', code: 'payment_intent_unexpected_state', message, ...(intent && { payment_intent: snapshot(intent) }) } },
   };
 }
 
@@ -1302,17 +1301,10 @@ function unexpectedState(action: 'confirm' | 'cancel', intent: PaymentIntent): S
       ? 'requires_payment_method, requires_confirmation, requires_action'
       : 'requires_payment_method, requires_capture, requires_confirmation, requires_action, processing';
   const verb = action === 'confirm' ? 'confirmed' : 'canceled';
-  return {
-    status: 400,
-    body: {
-      error: {
-        type: 'invalid_request_error',
-        code: 'payment_intent_unexpected_state',
-        message: `You cannot ${action} this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the following statuses may be ${verb}: ${allowed}.`,
-        payment_intent: snapshot(intent),
-      },
-    },
-  };
+  return unexpectedStateError(
+    `You cannot ${action} this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the following statuses may be ${verb}: ${allowed}.`,
+    intent,
+  );
 }
 
 function idempotencyError(status: 400 | 409, message: string, code?: string): StandInReply {
