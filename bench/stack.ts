@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
-import { freePort, startDevServer } from '../src/dev/temporal-server.js';
-import { findTool, TEMPORAL_CLI } from '../src/dev/tools.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
+import { freePort, startDevServer } from '../dev/temporal-server.js';
+import { findTool, TEMPORAL_CLI } from '../dev/tools.js';
+import { startSandbox, type Sandbox } from '../dev/sandbox/index.js';
 import { note } from './progress.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,4 +1,4 @@
-import type { Sandbox } from '../src/sandbox/index.js';
+import type { Sandbox } from '../dev/sandbox/index.js';
 
 export interface OrderPlan {
   orderId: string;

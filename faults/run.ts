@@ -24,12 +24,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
-import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
-import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
-import type { Fault, StandIn } from '../src/sandbox/stand-in.js';
-import type { StripeStandIn } from '../src/sandbox/stripe.js';
-import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
+import { startProjectProcess, stopProcess } from '../dev/project-process.js';
+import { freePort, startDevServer, type DevServer } from '../dev/temporal-server.js';
+import { startSandbox, type Sandbox } from '../dev/sandbox/index.js';
+import type { Fault, StandIn } from '../dev/sandbox/stand-in.js';
+import type { StripeStandIn } from '../dev/sandbox/stripe.js';
+import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { checkInvariants, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 

@@ -12,12 +12,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig, loadProviderConfig } from '../src/config.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
-import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
+import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { decodeHistory } from '../src/codec/history.js';
-import { startDevServer } from '../src/dev/temporal-server.js';
+import { startDevServer } from '../dev/temporal-server.js';
 import { createOrderWorker } from '../src/order-worker.js';
-import { startSandbox } from '../src/sandbox/index.js';
-import type { Fault } from '../src/sandbox/stand-in.js';
+import { startSandbox } from '../dev/sandbox/index.js';
+import type { Fault } from '../dev/sandbox/stand-in.js';
 import { startOrderWorkflow } from '../src/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
 

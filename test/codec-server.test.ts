@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { buildCodecApp } from '../src/codec/app.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
-import { findTool, TEMPORAL_CLI } from '../src/dev/tools.js';
+import { findTool, TEMPORAL_CLI } from '../dev/tools.js';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
 
 const TOKEN = `codec_${randomBytes(16).toString('hex')}`;

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/dev/temporal-server.js';
+import { freePort } from '../dev/temporal-server.js';
 
-const STACK_ENTRY = fileURLToPath(new URL('../scripts/dev-stack.ts', import.meta.url));
+const STACK_ENTRY = fileURLToPath(new URL('../dev/start.ts', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'order-stack-'));
 const running: ChildProcess[] = [];
 

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startProjectProcess } from '../src/dev/project-process.js';
-import { freePort } from '../src/dev/temporal-server.js';
+import { startProjectProcess } from '../dev/project-process.js';
+import { freePort } from '../dev/temporal-server.js';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, TRIGGER_PATH } from '../src/api/app.js';
 import { registerApiMetrics, serveApiMetrics, UNMATCHED_ROUTE } from '../src/api/metrics.js';
 import { ConfigError, loadApiMetricsConfig, loadWorkerMetricsConfig } from '../src/config.js';
-import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
+import { startProjectProcess, stopProcess } from '../dev/project-process.js';
 import { API_METRICS, WORKFLOW_COUNTERS } from '../src/metrics/names.js';
 import { statusQuery } from '../src/workflows/order-processing.js';
 import type { OrderParams } from '../src/domain/order.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OrderBackendStandIn } from '../src/sandbox/order-backend.js';
+import { OrderBackendStandIn } from '../dev/sandbox/order-backend.js';
 
 let backend: OrderBackendStandIn;
 let baseUrl: string;

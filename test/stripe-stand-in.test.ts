@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { startSandbox } from '../src/sandbox/index.js';
-import { StripeStandIn } from '../src/sandbox/stripe.js';
+import { startSandbox } from '../dev/sandbox/index.js';
+import { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { startStripeMock } from './support/stripe-mock.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { StripeStandIn } from '../src/sandbox/stripe.js';
+import { StripeStandIn } from '../dev/sandbox/stripe.js';
 
 const SECRET = 'whsec_sandbox_test_secret';
 

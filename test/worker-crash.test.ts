@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
-import { startProjectProcess } from '../src/dev/project-process.js';
+import { startProjectProcess } from '../dev/project-process.js';
 
 let harness: Harness;
 const workers: ChildProcess[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
-import { startDevServer } from '../../src/dev/temporal-server.js';
+import { startDevServer } from '../../dev/temporal-server.js';
 import { WORKFLOWS_PATH } from '../../src/order-worker.js';
 
 declare module 'vitest' {

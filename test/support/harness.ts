@@ -5,7 +5,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig, loadProviderConfig, type CodecConfig, type TemporalConfig } from '../../src/config.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { createOrderWorker } from '../../src/order-worker.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import type { OrderParams, OrderResult } from '../../src/domain/order.js';
 import { startOrderWorkflow } from '../../src/start-order.js';
 

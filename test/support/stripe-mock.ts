@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureTool, STRIPE_MOCK } from '../../src/dev/tools.js';
-import { freePort } from '../../src/dev/temporal-server.js';
+import { ensureTool, STRIPE_MOCK } from '../../dev/tools.js';
+import { freePort } from '../../dev/temporal-server.js';
 
 export interface StripeMock {
   url: string;

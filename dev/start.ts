@@ -13,13 +13,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildCodecApp } from '../src/codec/app.js';
-import { DEV_CODEC_KEYS } from '../src/codec/dev-key.js';
+import { DEV_CODEC_KEYS } from './codec-dev-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { loadCodecConfig, loadCodecServerConfig, type CodecKey, type CodecServerConfig } from '../src/config.js';
-import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { freePort, startDevServer, type DevServer } from './temporal-server.js';
+import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
-import { startProjectProcess, stopProcess } from '../src/dev/project-process.js';
+import { startProjectProcess, stopProcess } from './project-process.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
@@ -198,7 +198,7 @@ try {
   if (!codec.enabled) throw new Error('The local stack always encrypts: unset TEMPORAL_CODEC_DISABLED');
   if (CODEC_KEYS === DEV_CODEC_KEYS) {
     console.log(
-      'Payloads are encrypted with the DEVELOPMENT key "local-dev" (public, in src/codec/dev-key.ts): fine for this laptop, ' +
+      'Payloads are encrypted with the DEVELOPMENT key "local-dev" (public, in dev/codec-dev-key.ts): fine for this laptop, ' +
         'never for real data. Set TEMPORAL_CODEC_KEYS to use your own.',
     );
   }

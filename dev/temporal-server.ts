@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ORDER_IDEMPOTENCY_KEY } from '../start-order.js';
+import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
 import { buildWithGo, findTool, hasGo, TEMPORAL_CLI, type FoundTool } from './tools.js';
 
 export interface DevServerOptions {

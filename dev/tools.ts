@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The project's ignored cache of binaries built with Go (reused by later runs and CI on the same machine). */
-export const TOOLS_BIN = fileURLToPath(new URL('../../.tools/bin/', import.meta.url));
+export const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url));
 
 export interface ToolSpec {
   /** The executable's name. */

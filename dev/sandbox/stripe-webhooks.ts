@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { ROUTED_STRIPE_EVENTS } from '../domain/payment.js';
+import type { ROUTED_STRIPE_EVENTS } from '../../src/domain/payment.js';
 
 /** The events the Stripe stand-in sends: the ones the service routes to an order's run. */
 export type StripeEventType = (typeof ROUTED_STRIPE_EVENTS)[number];
