@@ -96,6 +96,7 @@ async function parse(params: OrderParams): Promise<Order> {
 /** What Charge Card leaves to the later steps. */
 interface Charged {
   payment: PaymentOutcome;
+  /** Stripe's charge, when paid. */
   chargeId?: string;
   /** Alerts and emails sent while the payment waited: all finish before any later alert and before the run ends. */
   waitingNotices: Promise<boolean>[];
