@@ -1,25 +1,15 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { OrderParams } from '../src/domain/order.js';
 import type { BaselineActivities } from './baseline-activities.js';
-import { CHARGE_RETRY } from '../src/workflows/retry-policies.js';
+import { CHARGE_OPTIONS, NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS } from '../src/workflows/activity-options.js';
 
 export const BASELINE_WORKFLOW_TYPE = 'baselineOrder';
 
-// The same kind of activity (Parse Order is local), timeout and retry settings, step by step, as orderProcessing's.
-const { noopParse } = proxyLocalActivities<BaselineActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-});
-const { noopCharge } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '30 seconds', retry: CHARGE_RETRY });
-const { noopReceipt } = proxyActivities<BaselineActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-const { noopStatus } = proxyActivities<BaselineActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '7 days',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+// The same kind of activity (Parse Order is local) and the same options, step by step, as orderProcessing's.
+const { noopParse } = proxyLocalActivities<BaselineActivities>(PARSE_ORDER_OPTIONS);
+const { noopCharge } = proxyActivities<BaselineActivities>(CHARGE_OPTIONS);
+const { noopReceipt } = proxyActivities<BaselineActivities>(NOTIFICATION_OPTIONS);
+const { noopStatus } = proxyActivities<BaselineActivities>(ORDER_STATUS_OPTIONS);
 
 /**
  * Five do-nothing activities in sequence (the first local), like a paid order's steps: Parse Order,

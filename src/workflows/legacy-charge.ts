@@ -3,11 +3,11 @@ import { RetryState } from '@temporalio/common';
 import type { OrderActivities } from '../activities/index.js';
 import type { Order } from '../domain/order.js';
 import { CHARGE_OUTCOME_UNKNOWN } from '../domain/failures.js';
-import { CHARGE_RETRY } from './retry-policies.js';
+import { CHARGE_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './failures.js';
 import type { PaymentOutcome } from './payment.js';
 
-const { chargeCard } = proxyActivities<OrderActivities>({ startToCloseTimeout: '30 seconds', retry: CHARGE_RETRY });
+const { chargeCard } = proxyActivities<OrderActivities>(CHARGE_OPTIONS);
 
 /**
  * Charge Card as runs started before the `payment-intents` patch do it (the legacy Charges API, and an

@@ -13,54 +13,34 @@ import {
 import type { OrderActivities } from '../activities/index.js';
 import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
 import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_REFUSED } from '../domain/failures.js';
+import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
 import { chargeWithChargesApi } from './legacy-charge.js';
+import { OrderProgressState } from './order-progress.js';
 import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
-import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 /** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
 export const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
 
-/** Parse Order is pure validation: a short timeout, and an invalid order fails without retry. */
-const PARSE_ORDER_OPTIONS = {
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-} as const;
-/** Runs started before Parse Order became a local activity still replay through an activity task. */
-const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 /**
  * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,
  * with no task queue round trip (about a third less Temporal server CPU per order; docs/benchmark.md, Tuning).
+ * Runs started before it still replay through an activity task.
  */
-const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
-
 /** Charge Card with PaymentIntents and no guessed outcome; runs started before it keep the Charges API. */
 const PAYMENT_INTENTS = 'payment-intents';
 /** A paid order the backend refuses for good is refunded; runs started before it fail saying so. */
 const REFUND_REFUSED_ORDERS = 'refund-refused-orders';
 
-/** Notifications: a few quick retries, then the run goes on without them. */
-const { sendReceipt, sendPaymentAction, notifyOps } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-
-/** A refund must happen: keep retrying Stripe within the 24 h its idempotency key is kept. */
-const { refundPayment } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '23 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
-
-/** The order record must end up right: keep retrying a backend outage for up to a week. */
-const { updateOrderStatus } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '7 days',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
+const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
+const { sendReceipt, sendPaymentAction, notifyOps } = proxyActivities<OrderActivities>(NOTIFICATION_OPTIONS);
+const { updateOrderStatus } = proxyActivities<OrderActivities>(ORDER_STATUS_OPTIONS);
+const { refundPayment } = proxyActivities<OrderActivities>(REFUSED_ORDER_REFUND_OPTIONS);
 
 /**
  * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)
@@ -72,153 +52,184 @@ const { updateOrderStatus } = proxyActivities<OrderActivities>({
  * unrecorded. The `status` query's `cancellation` field says which case applied.
  */
 export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
-  const progress: OrderProgress = { step: 'parse-order' };
-  setHandler(statusQuery, () => progress);
-  const stripeEvents = { received: 0 };
+  const progress = new OrderProgressState();
+  setHandler(statusQuery, () => progress.snapshot);
+  let stripeEventsReceived = 0;
   setHandler(stripeEventSignal, () => {
-    stripeEvents.received += 1;
+    stripeEventsReceived += 1;
   });
   CancellationScope.current().cancelRequested.catch(() => {
-    progress.cancellation = progress.step === 'parse-order' ? 'honoured' : 'too-late';
+    progress.update({ cancellation: progress.snapshot.step === 'parse-order' ? 'honoured' : 'too-late' });
   });
   // Activities never see the cancellation: the decision above is the only one.
-  return CancellationScope.nonCancellable(() => processOrder(params, progress, stripeEvents));
-}
-
-async function processOrder(params: OrderParams, progress: OrderProgress, stripeEvents: { received: number }): Promise<OrderResult> {
-  try {
-    let order: Order;
+  return CancellationScope.nonCancellable(async () => {
     try {
-      order = patched(PARSE_ORDER_LOCAL_ACTIVITY) ? await parseOrderLocally(params) : await parseOrderTask(params);
+      const order = await parse(params);
+      progress.update({ orderId: order.orderId });
+      if (progress.snapshot.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
+      const charged = await charge(order, progress, () => stripeEventsReceived);
+      const notified = await notify(order, charged, progress);
+      return await record(order, charged, notified, progress);
     } catch (error) {
-      if (failureType(error) === INVALID_ORDER) {
-        countOrderEvent('invalid');
-        throw ApplicationFailure.create({
-          type: INVALID_ORDER,
-          message: failureMessage(error),
-          nonRetryable: true,
-          details: applicationFailureOf(error)?.details ?? undefined,
-        });
-      }
+      if (!(error instanceof CancelledFailure)) progress.update({ step: 'failed', error: failureMessage(error) });
       throw error;
     }
-    progress.orderId = order.orderId;
-    if (progress.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
+  });
+}
 
-    progress.step = 'charge-card';
-    let pendingRecorded: Promise<unknown> | undefined;
-    /** Alerts and emails sent while the payment waits: all finish before any later alert and before the run ends. */
-    const waitingNotices: Promise<boolean>[] = [];
-    /** The order is payment_pending, recorded once; neither the record nor an email holds up the questions to Stripe. */
-    const recordPending = (reason: string, paymentIntentId: string | undefined) => {
-      progress.status = 'payment_pending';
-      progress.reason = reason;
-      pendingRecorded ??= recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
-        (error: unknown) => error,
-      );
-    };
-    const payment = patched(PAYMENT_INTENTS)
-      ? await payWithPaymentIntent(order, {
-          onPaymentIntent: (paymentIntentId) => {
-            progress.paymentIntentId = paymentIntentId;
-          },
-          onWaiting: ({ reason, paymentIntentId, until }) => {
-            recordPending(reason, paymentIntentId);
-            waitingNotices.push(
-              tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) }),
-            );
-          },
-          onCustomerAction: ({ reason, paymentIntentId, until }) => {
-            recordPending(`Waiting for the customer to confirm the payment: ${reason}`, paymentIntentId);
-            progress.step = 'customer-action';
-            // Ops hear of it only when the customer cannot be asked.
-            waitingNotices.push(
-              sendPaymentAction({ order, until: new Date(until).toISOString() }).then(
-              () => false,
-              (error: unknown) =>
-                tryNotifyOps({
-                  kind: 'payment-waiting',
-                  order,
-                  paymentIntentId,
-                  until: new Date(until).toISOString(),
-                  reason: `the customer must confirm the payment, but the email asking them could not be sent (${failureMessage(error)})`,
-                }),
-              ),
-            );
-          },
-          stripeEventsReceived: () => stripeEvents.received,
-        })
-      : await chargeWithChargesApi(order);
-    countPayment(payment);
-    const { status, paymentIntentId } = payment;
-    const chargeId = payment.status === 'paid' ? payment.chargeId : undefined;
-    Object.assign(progress, { status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
-
-    let receipt: ReceiptState = 'skipped';
-    let opsNotified = false;
-    const waitingAlertPosted = (await Promise.all(waitingNotices)).some((posted) => posted);
-    if (payment.status === 'paid') {
-      delete progress.reason; // why the run had to wait, if it did: settled now
-      // Ops who were told the order is waiting learn how it ended.
-      if (waitingAlertPosted) {
-        progress.step = 'notify-ops';
-        opsNotified = await tryNotifyOps({ kind: 'payment-settled', order, ...(paymentIntentId && { paymentIntentId }) });
-      }
-      progress.step = 'send-receipt';
-      try {
-        await sendReceipt({ order, chargeId: payment.chargeId });
-        receipt = 'sent';
-      } catch (error) {
-        countOrderEvent('receiptFailed');
-        receipt = 'failed';
-        progress.reason = `Receipt not sent: ${failureMessage(error)}`;
-        progress.step = 'notify-ops';
-        opsNotified = await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) });
-      }
-    } else {
-      progress.reason = payment.reason;
-      if (payment.status === 'payment_failed' && payment.declineCode) progress.declineCode = payment.declineCode;
-      progress.step = 'notify-ops';
-      opsNotified = await tryNotifyOps(paymentAlert(order, payment));
-    }
-    Object.assign(progress, { receipt, opsNotified });
-
-    progress.step = 'update-order-status';
-    const pendingFailure = await pendingRecorded;
-    if (status !== 'payment_pending') {
-      if (pendingFailure) log.warn('The payment_pending record failed; recording the final status', { orderId: order.orderId, error: failureMessage(pendingFailure) });
-      try {
-        await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
-      } catch (error) {
-        const refusedForGood = failureType(error) === ORDER_STATUS_REJECTED;
-        if (payment.status !== 'paid' || !payment.paymentIntentId || !refusedForGood || !patched(REFUND_REFUSED_ORDERS)) throw error;
-        const refund = await refundRefusedOrder(order, payment.paymentIntentId, failureMessage(error), progress);
-        progress.step = 'completed';
-        return { orderId: order.orderId, status: 'refunded', paymentIntentId, chargeId, refund, reason: progress.reason!, receipt, opsNotified: refund.opsNotified };
-      }
-    } else if (pendingFailure) {
-      throw pendingFailure;
-    }
-
-    progress.step = 'completed';
-    const { declineCode, reason } = progress;
-    return {
-      orderId: order.orderId,
-      status,
-      ...(paymentIntentId && { paymentIntentId }),
-      ...(chargeId && { chargeId }),
-      ...(declineCode && { declineCode }),
-      ...(reason && { reason }),
-      receipt,
-      opsNotified,
-    };
+/** Parse Order: an invalid order fails the run at once, without retry, naming the field. */
+async function parse(params: OrderParams): Promise<Order> {
+  try {
+    return patched(PARSE_ORDER_LOCAL_ACTIVITY) ? await parseOrderLocally(params) : await parseOrderTask(params);
   } catch (error) {
-    if (!(error instanceof CancelledFailure)) {
-      progress.step = 'failed';
-      progress.error = failureMessage(error);
-    }
-    throw error;
+    if (failureType(error) !== INVALID_ORDER) throw error;
+    countOrderEvent('invalid');
+    throw ApplicationFailure.create({
+      type: INVALID_ORDER,
+      message: failureMessage(error),
+      nonRetryable: true,
+      details: applicationFailureOf(error)?.details ?? undefined,
+    });
   }
+}
+
+/** What Charge Card leaves to the later steps. */
+interface Charged {
+  payment: PaymentOutcome;
+  /** Stripe's charge, when paid. */
+  chargeId?: string;
+  /** Alerts and emails sent while the payment waited: all finish before any later alert and before the run ends. */
+  waitingNotices: Promise<boolean>[];
+  /** The payment_pending record, made once when the run began to wait; resolves to its failure, if any. */
+  pendingRecorded?: Promise<unknown>;
+}
+
+/**
+ * Charge Card: a PaymentIntent settled on Stripe's records (payment.ts); runs started before it use the
+ * Charges API. While the run waits for Stripe or the customer, the order is recorded payment_pending,
+ * once; neither that record nor an email holds up the questions to Stripe.
+ */
+async function charge(order: Order, progress: OrderProgressState, stripeEventsReceived: () => number): Promise<Charged> {
+  progress.update({ step: 'charge-card' });
+  const waitingNotices: Promise<boolean>[] = [];
+  let pendingRecorded: Promise<unknown> | undefined;
+  const recordPending = (reason: string, paymentIntentId: string | undefined) => {
+    progress.update({ status: 'payment_pending', reason });
+    pendingRecorded ??= recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
+      (error: unknown) => error,
+    );
+  };
+  const payment = patched(PAYMENT_INTENTS)
+    ? await payWithPaymentIntent(order, {
+        onPaymentIntent: (paymentIntentId) => progress.update({ paymentIntentId }),
+        onWaiting: ({ reason, paymentIntentId, until }) => {
+          recordPending(reason, paymentIntentId);
+          waitingNotices.push(
+            tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) }),
+          );
+        },
+        onCustomerAction: ({ reason, paymentIntentId, until }) => {
+          recordPending(`Waiting for the customer to confirm the payment: ${reason}`, paymentIntentId);
+          progress.update({ step: 'customer-action' });
+          waitingNotices.push(askCustomerToConfirm(order, paymentIntentId, new Date(until).toISOString()));
+        },
+        stripeEventsReceived,
+      })
+    : await chargeWithChargesApi(order);
+  countPayment(payment);
+  const { status, paymentIntentId } = payment;
+  const chargeId = payment.status === 'paid' ? payment.chargeId : undefined;
+  progress.update({ status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+  return { payment, chargeId, waitingNotices, pendingRecorded };
+}
+
+/** The customer is asked by email to confirm the payment; ops hear of it (true: alert posted) only when the email fails. */
+function askCustomerToConfirm(order: Order, paymentIntentId: string, until: string): Promise<boolean> {
+  return sendPaymentAction({ order, until }).then(
+    () => false,
+    (error: unknown) =>
+      tryNotifyOps({
+        kind: 'payment-waiting',
+        order,
+        paymentIntentId,
+        until,
+        reason: `the customer must confirm the payment, but the email asking them could not be sent (${failureMessage(error)})`,
+      }),
+  );
+}
+
+/** What Send Receipt and Notify Ops did: they never hold back the order record. */
+interface Notified {
+  receipt: ReceiptState;
+  opsNotified: boolean;
+}
+
+/**
+ * Payment Decision: Send Receipt when paid (ops are told if it fails), else Notify Ops with the failure
+ * or with what to check. Ops who were told the order is waiting learn how it ended.
+ */
+async function notify(order: Order, { payment, waitingNotices }: Charged, progress: OrderProgressState): Promise<Notified> {
+  const waitingAlertPosted = (await Promise.all(waitingNotices)).some((posted) => posted);
+  if (payment.status !== 'paid') {
+    const declineCode = payment.status === 'payment_failed' ? payment.declineCode : undefined;
+    progress.update({ reason: payment.reason, ...(declineCode && { declineCode }), step: 'notify-ops' });
+    return { receipt: 'skipped', opsNotified: await tryNotifyOps(paymentAlert(order, payment)) };
+  }
+  progress.update({ reason: undefined }); // why the run had to wait, if it did: settled now
+  let opsNotified = false;
+  if (waitingAlertPosted) {
+    progress.update({ step: 'notify-ops' });
+    const { paymentIntentId } = payment;
+    opsNotified = await tryNotifyOps({ kind: 'payment-settled', order, ...(paymentIntentId && { paymentIntentId }) });
+  }
+  progress.update({ step: 'send-receipt' });
+  try {
+    await sendReceipt({ order, chargeId: payment.chargeId });
+    return { receipt: 'sent', opsNotified };
+  } catch (error) {
+    countOrderEvent('receiptFailed');
+    progress.update({ reason: `Receipt not sent: ${failureMessage(error)}`, step: 'notify-ops' });
+    return { receipt: 'failed', opsNotified: await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) }) };
+  }
+}
+
+/**
+ * Update Order Status: the payment's outcome (an order still payment_pending was recorded when the run
+ * began to wait). A paid order the backend refuses for good is refunded.
+ */
+async function record(order: Order, charged: Charged, { receipt, opsNotified }: Notified, progress: OrderProgressState): Promise<OrderResult> {
+  const { payment, chargeId, pendingRecorded } = charged;
+  const { status, paymentIntentId } = payment;
+  progress.update({ receipt, opsNotified, step: 'update-order-status' });
+  const pendingFailure = await pendingRecorded;
+  if (status !== 'payment_pending') {
+    if (pendingFailure) log.warn('The payment_pending record failed; recording the final status', { orderId: order.orderId, error: failureMessage(pendingFailure) });
+    try {
+      await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+    } catch (error) {
+      const refusedForGood = failureType(error) === ORDER_STATUS_REJECTED;
+      if (payment.status !== 'paid' || !payment.paymentIntentId || !refusedForGood || !patched(REFUND_REFUSED_ORDERS)) throw error;
+      const reason = `The order backend refused to record the payment: ${failureMessage(error)}`;
+      const refund = await refundRefusedOrder(order, payment.paymentIntentId, reason, progress);
+      progress.update({ step: 'completed' });
+      return { orderId: order.orderId, status: 'refunded', paymentIntentId, chargeId, refund, reason, receipt, opsNotified: refund.opsNotified };
+    }
+  } else if (pendingFailure) {
+    throw pendingFailure;
+  }
+
+  progress.update({ step: 'completed' });
+  const { declineCode, reason } = progress.snapshot;
+  return {
+    orderId: order.orderId,
+    status,
+    ...(paymentIntentId && { paymentIntentId }),
+    ...(chargeId && { chargeId }),
+    ...(declineCode && { declineCode }),
+    ...(reason && { reason }),
+    receipt,
+    opsNotified,
+  };
 }
 
 /** Update Order Status; when it cannot succeed, the run fails saying what the order's true status is. */
@@ -240,10 +251,8 @@ async function recordOrderStatus(update: Parameters<OrderActivities['updateOrder
  * in full (idempotency key `order-<orderId>/refund`), tells ops, and records `refunded` if the backend
  * accepts it. A refund that cannot be made fails the run, saying so, after telling ops.
  */
-async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal: string, progress: OrderProgress): Promise<NonNullable<OrderResult['refund']>> {
-  progress.step = 'refund';
-  const reason = `The order backend refused to record the payment: ${refusal}`;
-  progress.reason = reason;
+async function refundRefusedOrder(order: Order, paymentIntentId: string, reason: string, progress: OrderProgressState): Promise<NonNullable<OrderResult['refund']>> {
+  progress.update({ step: 'refund', reason });
   let refund: RefundOutcome;
   try {
     refund = await refundPayment({ orderId: order.orderId, paymentIntentId, reason });
@@ -255,11 +264,10 @@ async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal
       nonRetryable: true,
     });
   }
-  progress.status = 'refunded';
   countOrderEvent('refunded');
-  progress.step = 'notify-ops';
+  progress.update({ status: 'refunded', step: 'notify-ops' });
   const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, refundStatus: refund.status, reason });
-  progress.step = 'update-order-status';
+  progress.update({ step: 'update-order-status' });
   const backendRecorded = await updateOrderStatus({ orderId: order.orderId, status: 'refunded', paymentIntentId }).then(
     () => true,
     (error: unknown) => {
@@ -271,11 +279,10 @@ async function refundRefusedOrder(order: Order, paymentIntentId: string, refusal
 }
 
 /** Marks the order cancelled in the backend and ends the run as cancelled; nothing was charged. */
-async function cancelBeforeCharge(order: Order, progress: OrderProgress): Promise<never> {
-  progress.step = 'update-order-status';
-  progress.status = 'cancelled';
+async function cancelBeforeCharge(order: Order, progress: OrderProgressState): Promise<never> {
+  progress.update({ step: 'update-order-status', status: 'cancelled' });
   await recordOrderStatus({ orderId: order.orderId, status: 'cancelled' });
-  progress.step = 'cancelled';
+  progress.update({ step: 'cancelled' });
   throw new CancelledFailure(`Order ${order.orderId} was cancelled before the charge: nothing was charged`);
 }
 

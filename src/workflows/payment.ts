@@ -4,17 +4,12 @@ import type { Order } from '../domain/order.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
 import { CHARGE_REJECTED } from '../domain/failures.js';
 import type { PaymentFailureCause } from '../metrics/names.js';
-import { CHARGE_RETRY } from './retry-policies.js';
+import { CHARGE_OPTIONS, PAYMENT_SETTINGS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './failures.js';
 
-/** The requests that move money: the seed's Charge Card retries, each retry under the same idempotency key. */
-const { createPaymentIntent, confirmPaymentIntent } = proxyActivities<OrderActivities>({ startToCloseTimeout: '30 seconds', retry: CHARGE_RETRY });
-/** Asking Stripe: a few quick attempts; a longer outage is waited out by the run's durable backoff below. */
-const { lookUpPayment, cancelPaymentIntent } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-});
-const { paymentSettings } = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '5 seconds' });
+const { createPaymentIntent, confirmPaymentIntent } = proxyActivities<OrderActivities>(CHARGE_OPTIONS);
+const { lookUpPayment, cancelPaymentIntent } = proxyActivities<OrderActivities>(STRIPE_QUESTION_OPTIONS);
+const { paymentSettings } = proxyLocalActivities<OrderActivities>(PAYMENT_SETTINGS_OPTIONS);
 
 /** The durable backoff between two questions to Stripe while it cannot answer or has not decided. */
 const FIRST_WAIT_MS = 5_000;

@@ -2,13 +2,10 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { RefundOrderInput, RefundOutcome } from '../domain/payment.js';
 import { REFUND_REFUSED } from '../domain/failures.js';
+import { OPERATOR_REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf } from './failures.js';
 
-/** An operator waits for the answer: a few quick attempts, then the API reports the failure. */
-const { refundPayment } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
-});
+const { refundPayment } = proxyActivities<OrderActivities>(OPERATOR_REFUND_OPTIONS);
 
 /**
  * Refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund), in full or in

@@ -1,0 +1,57 @@
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+
+/**
+ * Every activity's timeouts and retry policy, one set per risk class. The workflows and the benchmark's
+ * baseline (bench/baseline-workflow.ts) proxy their activities with these; docs/workflow.md tabulates them.
+ */
+
+/** Parse Order is pure validation: a short timeout, and an invalid order fails without retry (InvalidOrder is non-retryable). */
+export const PARSE_ORDER_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+};
+
+/**
+ * The requests that move money (create and confirm the PaymentIntent; the legacy Charges API): the seed's
+ * Charge Card retries `{ limit: 3, delay: '5 seconds', backoff: 'exponential' }`, that is 4 attempts,
+ * 5/10/20 s apart, each retry under the same idempotency key.
+ */
+export const CHARGE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4 },
+};
+
+/** Asking Stripe (look up, cancel): a few quick attempts; a longer outage is waited out by the run's durable backoff. */
+export const STRIPE_QUESTION_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+};
+
+/** The worker's payment timeouts, read by a local activity: nothing to retry beyond the default. */
+export const PAYMENT_SETTINGS_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '5 seconds' };
+
+/** Notifications (receipt, payment action email, Notify Ops): a few quick retries, then the run goes on without them. */
+export const NOTIFICATION_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+};
+
+/** The order record must end up right: keep retrying a backend outage for up to a week. */
+export const ORDER_STATUS_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '7 days',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
+
+/** A paid order its backend refused must be refunded: keep retrying Stripe within the 24 h its idempotency key is kept. */
+export const REFUSED_ORDER_REFUND_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '23 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
+
+/** An operator's refund: the operator waits for the answer, so a few quick attempts, then the API reports the failure. */
+export const OPERATOR_REFUND_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
+};
