@@ -1,11 +1,25 @@
-import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { CodecConfig, TemporalConfig, ProviderConfig } from './config.js';
 import { createActivities } from './activities/index.js';
-import { createDataConverter } from './codec/data-converter.js';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from './codec/data-converter.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows', import.meta.url));
+
+/** The file name of the prebuilt workflow bundle that `npm run build` writes next to the compiled worker. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/** The workflow code as one bundle, built with the service's failure converter (for `npm run build` and the tests). */
+export async function bundleOrderWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
+  return code;
+}
 
 export interface OrderWorkerOptions {
   temporal: TemporalConfig;
@@ -13,8 +27,8 @@ export interface OrderWorkerOptions {
   /** Payload encryption (TEMPORAL_CODEC_KEYS); the clients that start and read runs must use the same keys. */
   codec: CodecConfig;
   /**
-   * A prebuilt workflow bundle (tests bundle once per run), built with `failureConverterPath:
-   * FAILURE_CONVERTER_PATH`; otherwise the workflows are bundled at start.
+   * A prebuilt workflow bundle from `bundleOrderWorkflows()` (the compiled build's, or the tests' bundle
+   * of the run); otherwise the workflows are bundled at start.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long a stopping worker lets in-flight activities finish before it hands them back (SHUTDOWN_GRACE_SECONDS). */

@@ -1,9 +1,15 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
 import { loadCodecConfig, loadLogLevel, loadWorkerShutdownGraceMs, loadProviderConfig, loadTemporalConfig, loadWorkerMetricsConfig } from './config.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
-import { createOrderWorker } from './order-worker.js';
+import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
 import { runMain } from './run-main.js';
+
+// The compiled build (`npm run build`, the image) has the workflow code prebundled next to this file, so it
+// starts without webpack work; run from the sources (tsx), there is none and the worker bundles them at start.
+const prebuiltBundle = fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 
 // Wiring only: read the configuration, connect, poll until SIGINT/SIGTERM (the SDK's default shutdown signals).
 runMain(async () => {
@@ -12,8 +18,10 @@ runMain(async () => {
   const codec = loadCodecConfig();
   const metrics = loadWorkerMetricsConfig();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
-  const { worker, connection } = await createOrderWorker({ temporal, providers, codec, shutdownGraceMs: loadWorkerShutdownGraceMs() });
+  const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
+  const { worker, connection } = await createOrderWorker({ temporal, providers, codec, workflowBundle, shutdownGraceMs: loadWorkerShutdownGraceMs() });
   console.log(describeCodec(codec));
+  console.log(workflowBundle ? `Workflow code from the prebuilt bundle ${prebuiltBundle}` : 'Workflow code bundled from the sources at start');
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
   if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
   try {

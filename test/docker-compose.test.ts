@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
@@ -207,11 +209,96 @@ function requiredVariables(role: Role, env: Env): string[] {
   });
 }
 
-/** The image's default CMD, from its exec-form JSON array. */
-function dockerfileCmd(dockerfile: string): string[] {
-  const lines = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)];
-  expect(lines, 'an exec-form CMD ["npm", "run", ...] in the Dockerfile').not.toHaveLength(0);
-  return JSON.parse(lines.at(-1)![1]) as string[];
+/** outDir and rootDir of `npm run build` (tsconfig.build.json, with what it extends), as absolute paths. */
+function buildOutput(): { outDir: string; rootDir: string; fileNames: string[] } {
+  const parsed = ts.getParsedCommandLineOfConfigFile(resolve(ROOT, 'tsconfig.build.json'), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  });
+  const { outDir, rootDir } = parsed?.options ?? {};
+  expect(outDir, 'outDir of tsconfig.build.json').toBeDefined();
+  expect(rootDir, 'rootDir of tsconfig.build.json').toBeDefined();
+  return { outDir: outDir!, rootDir: rootDir!, fileNames: parsed!.fileNames };
+}
+
+/** Where `npm run build` puts an entry point's compiled form, relative to the project root (e.g. dist/worker.js). */
+function compiledEntryPoint(role: Role): string {
+  const { outDir, rootDir, fileNames } = buildOutput();
+  const source = resolve(ROOT, ENTRY_POINTS[role]);
+  expect(fileNames, `tsconfig.build.json compiles ${ENTRY_POINTS[role]}`).toContain(source);
+  return relative(ROOT, join(outDir, relative(rootDir, source))).replace(/\.ts$/, '.js');
+}
+
+interface DockerStage {
+  image: string;
+  name?: string;
+  instructions: { keyword: string; args: string }[];
+}
+
+/** The Dockerfile's stages and their instructions (comments dropped, continuation lines joined). */
+function dockerfileStages(): DockerStage[] {
+  const stages: DockerStage[] = [];
+  for (const line of read('Dockerfile').replace(/\\\n/g, ' ').split('\n')) {
+    const match = /^\s*([A-Za-z]+)\s+(.*\S)\s*$/.exec(line);
+    if (!match || line.trimStart().startsWith('#')) continue;
+    const keyword = match[1].toUpperCase();
+    const args = match[2];
+    if (keyword === 'FROM') {
+      const [, image, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args) ?? [];
+      stages.push({ image, name, instructions: [] });
+    } else {
+      expect(stages, `${keyword} before the first FROM`).not.toHaveLength(0);
+      stages.at(-1)!.instructions.push({ keyword, args });
+    }
+  }
+  return stages;
+}
+
+const instructionArgs = (stage: DockerStage, keyword: string) =>
+  stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+
+/** A stage's WORKDIR at its end (the image default "/" without one). */
+const workdir = (stage: DockerStage) => instructionArgs(stage, 'WORKDIR').at(-1) ?? '/';
+
+/** A stage's COPY instructions: the stage copied from (if any) and the sources, resolved against that stage's WORKDIR. */
+function copies(stage: DockerStage, stages: DockerStage[]): { from?: string; sources: string[] }[] {
+  return instructionArgs(stage, 'COPY').map((args) => {
+    const words = args.split(/\s+/);
+    const from = words.find((word) => word.startsWith('--from='))?.slice('--from='.length);
+    const paths = words.filter((word) => !word.startsWith('--')).slice(0, -1);
+    const origin = from === undefined ? undefined : stages.find((candidate) => candidate.name === from);
+    if (from !== undefined) expect(origin, `COPY --from=${from} names a stage of the Dockerfile`).toBeDefined();
+    return { from, sources: paths.map((path) => (origin ? posix.resolve(workdir(origin), path) : posix.normalize(path))) };
+  });
+}
+
+/** The stage that runs a command (a RUN line matching `pattern`). */
+function stageRunning(stages: DockerStage[], pattern: RegExp, description: string): DockerStage {
+  const found = stages.filter((stage) => instructionArgs(stage, 'RUN').some((run) => pattern.test(run)));
+  expect(found, `one stage that runs ${description}`).toHaveLength(1);
+  return found[0];
+}
+
+/** The npm packages (not Node built-ins, not relative paths) that src/ loads at run time; `import type` is erased. */
+function packagesImportedBySrc(): Set<string> {
+  const specifiers = readdirSync(resolve(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.(ts|cjs|js|mjs)$/.test(file))
+    .flatMap((file) => {
+      const source = read(join('src', file));
+      return [
+        ...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'";]*?from\s+'([^']+)'/gm),
+        ...source.matchAll(/^\s*import\s+'([^']+)'/gm),
+        ...source.matchAll(/\b(?:require|import)\(\s*'([^']+)'\s*\)/g),
+      ].map((match) => match[1]);
+    });
+  return new Set(
+    specifiers
+      .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+      .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'))
+      .filter((name) => !builtinModules.includes(name)),
+  );
 }
 
 describe('docker-compose.yml', () => {
@@ -247,31 +334,10 @@ describe('docker-compose.yml', () => {
     expect(existsSync(resolve(ROOT, 'Dockerfile')), 'Dockerfile in the project root').toBe(true);
   });
 
-  it('runs the package.json scripts worker and api, which the image can run', () => {
-    const { scripts = {}, dependencies = {} } = JSON.parse(read('package.json')) as {
-      scripts?: Record<string, string>;
-      dependencies?: Record<string, string>;
-    };
-    const dockerfile = read('Dockerfile');
-    const defaultCommand = dockerfileCmd(dockerfile);
-    expect(defaultCommand.slice(0, 2), 'Dockerfile CMD').toEqual(['npm', 'run']);
-    expect(['worker', 'api'], 'Dockerfile CMD runs the worker or the API').toContain(defaultCommand[2]);
-
-    for (const name of ['worker', 'api']) {
-      expect(command(name), `${name} command`).toEqual(['npm', 'run', name]);
-      const script = scripts[name];
-      expect(script, `package.json script "${name}"`).toBeDefined();
-      // `tsx src/...ts`: tsx must survive `npm ci --omit=dev`, and the entry point must be copied in.
-      const [runner, entryPoint] = script.split(/\s+/);
-      expect(dependencies, `"${runner}" (runs the "${name}" script) in dependencies`).toHaveProperty(runner);
-      expect(existsSync(resolve(ROOT, entryPoint)), `${entryPoint} exists`).toBe(true);
-      expect(entryPoint, `${name} entry point is inside src/, which the image copies`).toMatch(/^src\//);
+  it('runs the compiled worker and API with plain node, as the image does', () => {
+    for (const role of ['worker', 'api'] as const) {
+      expect(command(role), `${role} command`).toEqual(['node', compiledEntryPoint(role)]);
     }
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim\b/m);
-    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev\b/m);
-    expect(dockerfile).toMatch(/^COPY src \.\/src$/m);
-    expect(dockerfile).toMatch(/^COPY tsconfig\.json \.\/$/m);
-    expect([...dockerfile.matchAll(/^USER\s+(\S+)/gm)].at(-1)?.[1], 'the user the processes run as').toBe('node');
   });
 
   it('keeps secrets and local state out of the build context', () => {
@@ -374,5 +440,77 @@ describe('docker-compose.yml', () => {
     expect(dependsOn('api')).toHaveProperty('temporal');
     expect(dependsOn('temporal-ui')).toHaveProperty('temporal');
     for (const name of ['worker', 'api']) expect(service(name).restart, `${name} restart policy`).toBe('unless-stopped');
+  });
+});
+
+describe('Dockerfile', () => {
+  const packageJson = () =>
+    JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+  it('is a multi-stage build on one Node base image; the runtime stage runs as the unprivileged node user', () => {
+    const stages = dockerfileStages();
+    expect(stages.length, 'stages').toBeGreaterThanOrEqual(2);
+    // One base for every stage: the native modules npm ci installs (Temporal core bridge) match the runtime's.
+    for (const stage of stages) expect(stage.image, `base image of stage ${stage.name ?? '(runtime)'}`).toBe('node:20-bookworm-slim');
+    expect(instructionArgs(stages.at(-1)!, 'USER').at(-1), 'the user the processes run as').toBe('node');
+  });
+
+  it('runs the compiled worker with plain node by default: no npm, tsx or shell between SIGTERM and the process', () => {
+    const runtime = dockerfileStages().at(-1)!;
+    expect(instructionArgs(runtime, 'ENTRYPOINT'), 'ENTRYPOINT of the runtime stage').toEqual([]);
+    const cmd = instructionArgs(runtime, 'CMD').at(-1);
+    expect(cmd, 'an exec-form CMD ["node", ...]').toMatch(/^\[.*\]$/);
+    expect(JSON.parse(cmd!)).toEqual(['node', compiledEntryPoint('worker')]);
+  });
+
+  it('compiles in a build stage: all dependencies, the files `npm run build` reads, then `npm run build`', () => {
+    const stages = dockerfileStages();
+    const build = stageRunning(stages, /^npm run build$/, '`npm run build`');
+    const runs = instructionArgs(build, 'RUN');
+    const install = runs.findIndex((run) => /^npm ci\b/.test(run));
+    expect(install, '`npm ci` before `npm run build`').toBeGreaterThanOrEqual(0);
+    expect(install).toBeLessThan(runs.indexOf('npm run build'));
+    expect(runs[install], 'the build stage installs the dev dependencies (TypeScript, tsx)').not.toMatch(/--omit[= ]dev|--production/);
+
+    const buildScript = packageJson().scripts.build.split(/\s+/).find((word) => word.endsWith('.ts'));
+    expect(buildScript, 'the script `npm run build` runs').toBeDefined();
+    const copied = copies(build, stages).flatMap((copy) => copy.sources);
+    const needed = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', buildScript!];
+    for (const file of needed) {
+      expect(existsSync(resolve(ROOT, file)), `${file} exists`).toBe(true);
+      expect(copied, `the build stage copies ${file}`).toContain(file);
+    }
+  });
+
+  it('gives the runtime stage production dependencies, package.json and dist/ only', () => {
+    const stages = dockerfileStages();
+    const runtime = stages.at(-1)!;
+    const build = stageRunning(stages, /^npm run build$/, '`npm run build`');
+    const dependencies = stageRunning(stages, /^npm ci --omit=dev\b/, '`npm ci --omit=dev`');
+    expect(instructionArgs(runtime, 'RUN').filter((run) => /\bnpm\b/.test(run)), 'npm commands in the runtime stage').toEqual([]);
+    expect(instructionArgs(dependencies, 'RUN').filter((run) => /\bnpm (ci|install|i)\b/.test(run))).toHaveLength(1);
+
+    const outDir = relative(ROOT, buildOutput().outDir);
+    // package.json says "type": "module", which makes dist/*.js ES modules.
+    expect(copies(runtime, stages)).toEqual(
+      expect.arrayContaining([
+        { from: undefined, sources: ['package.json'] },
+        { from: dependencies.name, sources: [posix.resolve(workdir(dependencies), 'node_modules')] },
+        { from: build.name, sources: [posix.resolve(workdir(build), outDir)] },
+      ]),
+    );
+    expect(copies(runtime, stages), 'no sources, tsconfig or build stage node_modules in the runtime stage').toHaveLength(3);
+    expect(workdir(runtime), 'the runtime stage runs from the folder holding dist/ and node_modules').toBe(workdir(build));
+  });
+
+  it('needs no dev dependency at run time: src/ loads only production dependencies, and the dev tooling is not one', () => {
+    const { dependencies, devDependencies } = packageJson();
+    for (const tool of ['tsx', '@temporalio/testing', 'vitest', 'typescript']) {
+      expect(dependencies, `${tool} in dependencies`).not.toHaveProperty(tool);
+      expect(devDependencies, `${tool} in devDependencies`).toHaveProperty(tool);
+    }
+    const imported = [...packagesImportedBySrc()];
+    expect(imported, 'packages src/ loads').toEqual(expect.arrayContaining(['@temporalio/worker', 'fastify', 'stripe']));
+    expect(imported.filter((name) => !(name in dependencies)), 'packages src/ loads that `npm ci --omit=dev` leaves out').toEqual([]);
   });
 });

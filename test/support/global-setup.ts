@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import { startDevServer } from '../../dev/temporal-server.js';
-import { WORKFLOWS_PATH } from '../../src/order-worker.js';
+import { bundleOrderWorkflows } from '../../src/order-worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,12 +28,7 @@ export default async function setup(project: TestProject) {
   console.log(`Temporal dev server for tests at ${server.address}; temporal binary: ${server.route}`);
   const bundleDir = mkdtempSync(join(tmpdir(), 'order-processing-bundle-'));
   const workflowBundlePath = join(bundleDir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
-  writeFileSync(workflowBundlePath, code);
+  writeFileSync(workflowBundlePath, await bundleOrderWorkflows());
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('codecKeys', codecKeys);

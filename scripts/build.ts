@@ -1,0 +1,19 @@
+// `npm run build`: the production build the image runs with plain node. Compiles src/ to dist/
+// (tsconfig.build.json) and bundles the workflow code into dist/workflow-bundle.js, which the compiled
+// worker loads instead of running webpack at start. dist/ is emptied first, so no stale module ships.
+import { execFileSync } from 'node:child_process';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleOrderWorkflows, WORKFLOW_BUNDLE_FILE } from '../src/order-worker.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+
+rmSync(DIST, { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+const bundlePath = join(DIST, WORKFLOW_BUNDLE_FILE);
+writeFileSync(bundlePath, await bundleOrderWorkflows());
+console.log(`Built ${DIST}: compiled src/ and the workflow bundle (${Math.round(statSync(bundlePath).size / 1024)} KB)`);
