@@ -34,7 +34,7 @@ export interface StubbedActivities {
   inputsOf<Name extends keyof OrderActivities>(name: Name): Parameters<OrderActivities[Name]>[0][];
 }
 
-export const HOUR_MS = 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * By default every provider says yes: the PaymentIntent is created, confirmed and succeeds; emails,
@@ -102,6 +102,7 @@ export async function startUnitWorker(env: TestWorkflowEnvironment, taskQueue = 
   };
 }
 
+/** A valid order with a unique ID, so the file's runs never share a workflow ID. */
 export function unitOrder(overrides: Partial<OrderParams> = {}): OrderParams {
   return {
     orderId: `ord_unit_${randomUUID().slice(0, 8)}`,
