@@ -1,5 +1,5 @@
 /**
- * Records the event histories that test/replay.test.ts replays: real runs on a real dev server with
+ * Records the event histories that test/e2e/replay.test.ts replays: real runs on a real dev server with
  * the sandbox stand-ins, encrypted as in production (the development key). The fixtures are written
  * decoded, so replaying them needs no key and they hold nothing but the sample orders below. Run after
  * a deliberate, versioned change to the workflow's commands:

@@ -1,0 +1,301 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../../dev/temporal-server.js';
+import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import type { OrderParams } from '../../src/domain/order.js';
+
+const API_KEY = 'ask_runs_key_0001';
+const auth = { authorization: `Bearer ${API_KEY}` };
+let harness: Harness;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  app = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [API_KEY],
+    webUiUrl: 'http://ui.example:8233/',
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await harness?.close();
+});
+
+function trigger(params: OrderParams, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: TRIGGER_PATH, headers: { ...auth, ...headers }, payload: { params } });
+}
+
+function getRun(workflowId: string) {
+  return app.inject({ method: 'GET', url: `/api/runs/${workflowId}`, headers: auth });
+}
+
+describe('GET /api/runs/:workflowId', () => {
+  it('shows a timeline of steps from the history, with attempts and the last failure, and a Web UI link', async () => {
+    const order = sampleOrder({ customerId: 'cus_fail_500_x1' });
+    const started = (await trigger(order)).json();
+    await harness.client.workflow.getHandle(started.workflowId).result();
+
+    const run = (await getRun(started.workflowId)).json();
+    expect(run.status).toBe('completed');
+    expect(run.webUiUrl).toBe(`http://ui.example:8233/namespaces/default/workflows/${started.workflowId}/${started.runId}/history`);
+    expect(run.timeline.map((step: { name: string }) => step.name)).toEqual([
+      'Parse Order',
+      'Charge Card: create PaymentIntent',
+      'Charge Card: confirm PaymentIntent',
+      'Send Receipt',
+      'Update Order Status',
+    ]);
+    const chargeStep = run.timeline[2];
+    expect(chargeStep).toMatchObject({
+      activityType: 'confirmPaymentIntent',
+      state: 'completed',
+      attempts: 2,
+      lastFailure: expect.stringContaining('Stripe is unavailable to confirm the PaymentIntent (500)'),
+    });
+    expect(Date.parse(chargeStep.endTime)).toBeGreaterThan(Date.parse(chargeStep.startTime));
+  });
+
+  it('shows Parse Order (a local activity) failed with its reason for an invalid order, and no other step', async () => {
+    // The API would refuse this order with a 400; started directly, Parse Order refuses it.
+    const handle = await harness.startOrder(sampleOrder({ email: 'customer@' }));
+    await handle.result().catch(() => undefined);
+
+    const run = (await getRun(handle.workflowId)).json();
+    expect(run.status).toBe('failed');
+    expect(run.timeline).toEqual([
+      {
+        name: 'Parse Order',
+        activityType: 'parseOrder',
+        state: 'failed',
+        attempts: 1,
+        lastFailure: expect.stringContaining('email must be an email address'),
+        startTime: expect.any(String),
+        endTime: expect.any(String),
+      },
+    ]);
+    expect(Date.parse(run.timeline[0].endTime)).toBeGreaterThanOrEqual(Date.parse(run.timeline[0].startTime));
+  });
+
+  it('shows the current step while the run is open', async () => {
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
+    const order = sampleOrder();
+    const started = (await trigger(order)).json();
+    // The confirmation is held by Stripe: the run is open, in Charge Card, with the confirmation scheduled.
+    await expect.poll(async () => (await getRun(started.workflowId)).json().timeline?.length, { timeout: 10_000 }).toBe(3);
+    expect((await getRun(started.workflowId)).json().progress?.step).toBe('charge-card');
+    const run = (await getRun(started.workflowId)).json();
+    expect(run).toMatchObject({
+      status: 'running',
+      timeline: [
+        { name: 'Parse Order', state: 'completed' },
+        { name: 'Charge Card: create PaymentIntent', state: 'completed' },
+        { name: 'Charge Card: confirm PaymentIntent' },
+      ],
+    });
+    await harness.client.workflow.getHandle(started.workflowId).result();
+  });
+
+  it('needs the API key, and reaches order runs only', async () => {
+    expect((await app.inject({ method: 'GET', url: '/api/runs/order-x' })).statusCode).toBe(401);
+    const other = await app.inject({ method: 'GET', url: '/api/runs/some-other-workflow', headers: auth });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.details.field).toBe('workflowId');
+  });
+});
+
+describe('repeat triggers', () => {
+  it('answers 409 naming the fields (not their values) when the params differ', async () => {
+    const order = sampleOrder();
+    expect((await trigger(order)).statusCode).toBe(201);
+    expect((await trigger({ ...order, currency: 'USD' })).statusCode).toBe(200);
+    const conflict = await trigger({ ...order, amount: 5000, email: 'other@example.com' });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error).toMatchObject({ code: 'order_conflict', details: { fields: ['params.amount', 'params.email'] } });
+    expect(conflict.body).not.toContain('other@example.com');
+    await harness.client.workflow.getHandle(`order-${order.orderId}`).result();
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('honours Idempotency-Key: same key and params 200, same key for another order 409', async () => {
+    const key = `key-${Date.now()}`;
+    const order = sampleOrder();
+    const first = await trigger(order, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(201);
+    const repeat = await trigger(order, { 'idempotency-key': key });
+    expect(repeat.statusCode).toBe(200);
+    expect(repeat.json().runId).toBe(first.json().runId);
+
+    await expect
+      .poll(async () => (await trigger(sampleOrder(), { 'idempotency-key': key })).statusCode, { timeout: 10_000 })
+      .toBe(409);
+    const reused = await trigger(sampleOrder(), { 'idempotency-key': key });
+    expect(reused.json().error).toMatchObject({ code: 'idempotency_key_reused', details: { workflowId: `order-${order.orderId}` } });
+
+    const malformed = await trigger(sampleOrder(), { 'idempotency-key': "x' OR 1=1" });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.details.field).toBe('idempotency-key');
+  });
+});
+
+describe('GET /api/runs', () => {
+  it('lists runs with filters and cursor pagination', async () => {
+    const before = new Date();
+    const orders = [sampleOrder(), sampleOrder(), sampleOrder({ customerId: 'cus_decline' })];
+    for (const order of orders) await harness.runOrder(order);
+
+    await expect
+      .poll(async () => (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}`, headers: auth })).json().runs.length, { timeout: 10_000 })
+      .toBe(3);
+    const firstPage = (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2`, headers: auth })).json();
+    expect(firstPage.runs).toHaveLength(2);
+    expect(firstPage.nextCursor).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+    const secondPage = (
+      await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2&cursor=${firstPage.nextCursor}`, headers: auth })
+    ).json();
+    const listed = [...firstPage.runs, ...secondPage.runs].map((run: { workflowId: string }) => run.workflowId).sort();
+    expect(listed).toEqual(orders.map((order) => `order-${order.orderId}`).sort());
+
+    const byOrder = (await app.inject({ method: 'GET', url: `/api/runs?orderId=${orders[2]!.orderId}`, headers: auth })).json();
+    expect(byOrder.runs).toEqual([expect.objectContaining({ workflowId: `order-${orders[2]!.orderId}`, status: 'completed' })]);
+    const running = (await app.inject({ method: 'GET', url: `/api/runs?status=running&startedAfter=${before.toISOString()}`, headers: auth })).json();
+    expect(running.runs).toEqual([]);
+    const future = (await app.inject({ method: 'GET', url: `/api/runs?startedBefore=${before.toISOString()}&orderId=${orders[0]!.orderId}`, headers: auth })).json();
+    expect(future.runs).toEqual([]);
+  });
+
+  it('rejects malformed filters with 400', async () => {
+    for (const query of ['status=paused', "orderId=x'%20OR%20'1'='1", 'limit=1000', 'startedAfter=yesterday', 'cursor=%24%24', 'cursor=bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA', 'sort=asc']) {
+      const response = await app.inject({ method: 'GET', url: `/api/runs?${query}`, headers: auth });
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().error.code).toBe('invalid_request');
+    }
+  });
+});
+
+describe('POST /api/runs/:workflowId/cancel', () => {
+  it('once the charge is in flight: 200 too_late, and the run records the true outcome', async () => {
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
+    const order = sampleOrder();
+    const started = (await trigger(order)).json();
+    await expect.poll(() => harness.sandbox.stripe.requests.some((r) => decodeURIComponent(r.body).includes(order.orderId)), { timeout: 10_000 }).toBe(true);
+
+    const cancel = await app.inject({ method: 'POST', url: `/api/runs/${started.workflowId}/cancel`, headers: auth });
+    expect(cancel.statusCode).toBe(200);
+    expect(cancel.json()).toMatchObject({ outcome: 'too_late', message: expect.stringContaining('true payment outcome') });
+    expect(await harness.client.workflow.getHandle(started.workflowId).result()).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
+  });
+
+  it('answers 409 for a finished run and 404 for an unknown one', async () => {
+    const order = sampleOrder();
+    await harness.runOrder(order);
+    const closed = await app.inject({ method: 'POST', url: `/api/runs/order-${order.orderId}/cancel`, headers: auth });
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json().error).toMatchObject({ code: 'run_closed', details: { status: 'completed' } });
+    expect((await app.inject({ method: 'POST', url: '/api/runs/order-nope/cancel', headers: auth })).statusCode).toBe(404);
+  });
+});
+
+describe('cancel before the charge, through the API', () => {
+  let idle: Harness;
+  let idleApp: FastifyInstance;
+  beforeAll(async () => {
+    idle = await startHarness({ withoutWorker: true });
+    idleApp = buildApp({ client: idle.client, taskQueue: idle.temporal.taskQueue, triggerApiKeys: [API_KEY] });
+  });
+  afterAll(async () => {
+    await idleApp?.close();
+    await idle?.close();
+  });
+
+  it('is accepted (202 while no worker has answered) and ends the run cancelled with no charge', async () => {
+    const order = sampleOrder();
+    const started = (await idleApp.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: order } })).json();
+    const cancel = await idleApp.inject({ method: 'POST', url: `/api/runs/${started.workflowId}/cancel`, headers: auth });
+    expect(cancel.statusCode).toBe(202);
+    expect(cancel.json().outcome).toBe('requested');
+
+    await idle.startWorker();
+    await expect.poll(async () => (await idleApp.inject({ method: 'GET', url: `/api/runs/${started.workflowId}`, headers: auth })).json().status, { timeout: 15_000 }).toBe('cancelled');
+    expect(idle.sandbox.stripe.requests).toHaveLength(0);
+    expect(idle.sandbox.backend.orders.get(order.orderId)?.status).toBe('cancelled');
+  });
+});
+
+describe('hardening', () => {
+  it('rate limits per API key with 429 and Retry-After', async () => {
+    const limited = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY, 'ask_other_key_9'], rateLimit: { max: 3, windowMs: 60_000 } });
+    const statuses = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: auth })).statusCode);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    const limitedResponse = await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: auth });
+    expect(limitedResponse.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limitedResponse.json().error.code).toBe('rate_limited');
+    // Another key has its own budget; probes are never limited.
+    expect((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: 'Bearer ask_other_key_9' } })).statusCode).toBe(404);
+    expect((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // Guessing keys is limited too: requests without a valid key share their client's budget.
+    const guesses = [];
+    for (let i = 0; i < 5; i += 1) guesses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: `Bearer guess_${i}` } })).statusCode);
+    expect(guesses).toEqual([401, 401, 401, 429, 429]);
+    await limited.close();
+  });
+
+  it('answers 503 when Temporal is unreachable, and /readyz says so', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
+    const response = await offline.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: sampleOrder() } });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error.code).toBe('temporal_unavailable');
+    expect((await offline.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    await offline.close();
+    await connection.close();
+  });
+
+  it('logs every request with its ID, never the API key or the customer email', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const logged = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY], log: { level: 'info', stream } });
+    const order = sampleOrder({ email: 'very-private@example.com' });
+    const response = await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: { ...auth, 'x-request-id': 'log-check-1' }, payload: { params: order } });
+    expect(response.statusCode).toBe(201);
+    await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: { ...order, email: 'broken@' } } });
+    await logged.close();
+    const text = lines.join('');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(text).toContain('"reqId":"log-check-1"');
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain('very-private');
+    expect(text).not.toContain('broken@');
+    await harness.client.workflow.getHandle(`order-${order.orderId}`).result();
+  });
+
+  it('sends security headers and a request ID on every response, keeping a well-formed caller ID', async () => {
+    const response = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-123' } });
+    expect(response.headers['x-request-id']).toBe('trace-123');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toBeDefined();
+    const generated = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\twith spaces' } });
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('serves the OpenAPI document built from the route schemas, and a docs page', async () => {
+    const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(openapi.openapi).toMatch(/^3\./);
+    const trigger = openapi.paths['/api/workflows/order-processing/trigger'].post;
+    const params = trigger.requestBody.content['application/json'].schema.properties.params;
+    expect(params.required).toEqual(['orderId', 'customerId', 'amount', 'email']);
+    expect(params.properties.amount).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/runs', '/api/runs/{workflowId}', '/api/runs/{workflowId}/cancel', '/healthz', '/readyz']));
+    const docs = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toContain('text/html');
+  });
+});

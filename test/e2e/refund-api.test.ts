@@ -1,0 +1,321 @@
+/**
+ * POST /api/runs/:workflowId/refund against the real Temporal dev server: which orders can be
+ * refunded, the body's rules, the refundOrder run it starts (its ID and input), and the outcome
+ * Stripe's stand-in records.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import proto from '@temporalio/proto';
+import { buildApp } from '../../src/api/app.js';
+import { readRunInput } from '../../src/api/runs.js';
+import { freePort } from '../../dev/temporal-server.js';
+import { workflowIdForOrder, type OrderResult } from '../../src/domain/order.js';
+import { MAX_AMOUNT } from '../../src/domain/order-schema.js';
+import { REFUND_ORDER_WORKFLOW_TYPE } from '../../src/domain/payment.js';
+import { startOrderWorkflow } from '../../src/start-order.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+
+const API_KEY = 'ask_refund_key_0001';
+const auth = { authorization: `Bearer ${API_KEY}` };
+const REASON = 'requested by an operator through the API';
+let harness: Harness;
+let app: FastifyInstance;
+/** The same API with refunds started on a task queue no worker polls, and a short wait: refunds stay pending. */
+let unattended: FastifyInstance;
+const openRuns: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  harness = await startHarness();
+  app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
+  unattended = buildApp({ client: harness.client, taskQueue: `refunds-unattended-${randomUUID()}`, triggerApiKeys: [API_KEY], refundAnswerWaitMs: 1_000 });
+});
+afterAll(async () => {
+  await Promise.all(openRuns.map((handle) => handle.terminate('refund-api.test.ts is done').catch(() => undefined)));
+  await app?.close();
+  await unattended?.close();
+  await harness?.close();
+});
+
+interface RefundRequest {
+  body?: unknown;
+  headers?: Record<string, string>;
+  on?: FastifyInstance;
+}
+
+function refund(workflowId: string, { body, headers = {}, on = app }: RefundRequest = {}) {
+  return on.inject({
+    method: 'POST',
+    url: `/api/runs/${workflowId}/refund`,
+    headers: { ...auth, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    ...(body !== undefined && { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+}
+
+async function paidOrder(amount = 4999) {
+  const order = sampleOrder({ customerId: 'cus_abc', amount });
+  const result = await harness.runOrder(order);
+  expect(result).toMatchObject({ status: 'paid', paymentIntentId: expect.stringMatching(/^pi_/) });
+  return { order, workflowId: workflowIdForOrder(order.orderId), result };
+}
+
+async function expectNoRefundRun(refundWorkflowId: string) {
+  await expect(harness.client.workflow.getHandle(refundWorkflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+}
+
+/**
+ * A completed order run as runs started before PaymentIntents ended (a chargeId, no paymentIntentId):
+ * its one workflow task is answered by hand, over Temporal's own API, with that result.
+ */
+async function legacyPaidOrder(): Promise<{ workflowId: string; chargeId: string }> {
+  const order = sampleOrder();
+  const taskQueue = `legacy-orders-${randomUUID()}`;
+  const handle = await startOrderWorkflow(harness.client, taskQueue, order);
+  const { workflowService, options } = harness.client;
+  const task = await harness.client.connection.withDeadline(Date.now() + 10_000, () =>
+    workflowService.pollWorkflowTaskQueue({ namespace: options.namespace, taskQueue: { name: taskQueue }, identity: 'refund-api.test' }),
+  );
+  const chargeId = `ch_legacy_${randomUUID().slice(0, 8)}`;
+  const result: OrderResult = { orderId: order.orderId, status: 'paid', chargeId, receipt: 'sent', opsNotified: false };
+  await workflowService.respondWorkflowTaskCompleted({
+    namespace: options.namespace,
+    taskToken: task.taskToken,
+    identity: 'refund-api.test',
+    commands: [
+      {
+        commandType: proto.temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+        completeWorkflowExecutionCommandAttributes: { result: { payloads: await encodeToPayloads(options.loadedDataConverter, result) } },
+      },
+    ],
+  });
+  expect(await handle.result()).toEqual(result);
+  return { workflowId: handle.workflowId, chargeId };
+}
+
+describe('POST /api/runs/:workflowId/refund: who can be refunded', () => {
+  it('answers 404 for an unknown run, 400 for an ID that is not an order run, 401 without the API key', async () => {
+    const unknown = await refund('order-no-such-order', { body: {} });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: { code: 'run_not_found', message: 'No run with workflow ID "order-no-such-order"' } });
+
+    const notAnOrder = await refund('refund-order-x-key', { body: {} });
+    expect(notAnOrder.statusCode).toBe(400);
+    expect(notAnOrder.json().error.details.field).toBe('workflowId');
+
+    const { workflowId } = await paidOrder();
+    const anonymous = await app.inject({ method: 'POST', url: `/api/runs/${workflowId}/refund`, headers: { 'idempotency-key': 'anon-1' }, payload: {} });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().error.code).toBe('unauthorized');
+    await expectNoRefundRun(`refund-${workflowId}-anon-1`);
+  });
+
+  it('answers 409 not_paid for a declined order, naming its status, and starts no refund', async () => {
+    const order = sampleOrder({ customerId: 'cus_decline' });
+    expect(await harness.runOrder(order)).toMatchObject({ status: 'payment_failed' });
+    const response = await refund(workflowIdForOrder(order.orderId), { body: {}, headers: { 'idempotency-key': 'declined-1' } });
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toEqual({
+      error: {
+        code: 'not_paid',
+        message: `order ${order.orderId} is payment_failed; only a paid order can be refunded`,
+        details: { status: 'payment_failed' },
+      },
+    });
+    await expectNoRefundRun(`refund-${workflowIdForOrder(order.orderId)}-declined-1`);
+  });
+
+  it('answers 409 not_paid for an order whose run is still open', async () => {
+    const order = sampleOrder();
+    const handle = await startOrderWorkflow(harness.client, `refund-idle-orders-${randomUUID()}`, order);
+    openRuns.push(handle);
+    const response = await refund(handle.workflowId);
+    expect(response.statusCode).toBe(409);
+    expect(response.json().error).toEqual({
+      code: 'not_paid',
+      message: `order ${order.orderId} is running; only a paid order can be refunded`,
+      details: { status: 'running' },
+    });
+  });
+
+  it('answers 409 not_refundable_here for an order paid with the legacy Charges API', async () => {
+    const { workflowId, chargeId } = await legacyPaidOrder();
+    const response = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'legacy-1' } });
+    expect(response.statusCode).toBe(409);
+    expect(response.json().error).toMatchObject({ code: 'not_refundable_here', details: { chargeId } });
+    expect(response.json().error.message).toContain('Stripe Dashboard');
+    await expectNoRefundRun(`refund-${workflowId}-legacy-1`);
+  });
+
+  it('answers 503 when Temporal is unreachable', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
+    const response = await refund('order-offline-1', { body: {}, on: offline });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error.code).toBe('temporal_unavailable');
+    await offline.close();
+    await connection.close();
+  });
+});
+
+describe('POST /api/runs/:workflowId/refund: the body', () => {
+  it.each([
+    ['a string amount', { amount: '100' }, 'amount', 'must be an integer, got a string'],
+    ['a zero amount', { amount: 0 }, 'amount', 'positive integer'],
+    ['a negative amount', { amount: -100 }, 'amount', 'positive integer'],
+    ['a fraction', { amount: 10.5 }, 'amount', 'positive integer'],
+    ['an amount over the maximum', { amount: MAX_AMOUNT + 1 }, 'amount', `at most ${MAX_AMOUNT}`],
+    ['an unknown field', { amount: 100, reason: 'because' }, 'reason', 'is not a known field (expected amount)'],
+    ['null', null, 'body', 'must be an object, got null'],
+    ['an array', [100], 'body', 'must be an object, got an array'],
+  ])('rejects %s with 400 naming the field, and starts no refund', async (_label, body, field, reason) => {
+    const { workflowId } = await paidOrder();
+    const key = `bad-body-${randomUUID().slice(0, 8)}`;
+    const response = await refund(workflowId, { body, headers: { 'idempotency-key': key } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'invalid_request', details: { field } });
+    expect(response.json().error.message).toContain(reason);
+    await expectNoRefundRun(`refund-${workflowId}-${key}`);
+  });
+
+  it('rejects a malformed Idempotency-Key, malformed JSON and a body that is not JSON', async () => {
+    const { workflowId } = await paidOrder();
+    const badKey = await refund(workflowId, { body: {}, headers: { 'idempotency-key': "x' OR 1=1" } });
+    expect(badKey.statusCode).toBe(400);
+    expect(badKey.json().error.details.field).toBe('idempotency-key');
+    expect((await refund(workflowId, { body: '{"amount": ' })).statusCode).toBe(400);
+    const duplicate = await refund(workflowId, { body: '{"amount": 1, "amount": 4999}' });
+    expect(duplicate.statusCode).toBe(400);
+    expect(duplicate.json().error.message).toContain('"amount" more than once');
+    const text = await refund(workflowId, { body: 'amount=100', headers: { 'content-type': 'text/plain' } });
+    expect(text.statusCode).toBe(415);
+    // Stripe's idempotency keys hold 255 characters: the refund's is `refund-<order workflow ID>-<key>/refund`.
+    const longKey = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'k'.repeat(101) } });
+    expect(longKey.statusCode).toBe(400);
+    expect(longKey.json().error.details.field).toBe('idempotency-key');
+  });
+
+  it('starts refundOrder with the contract input: no body, an empty JSON body and {} each mean a full refund', async () => {
+    const { order, workflowId, result } = await paidOrder();
+    const requests = [
+      { label: 'no body', request: { headers: { 'x-request-id': `req-none-${randomUUID()}` } } },
+      { label: 'empty JSON body', request: { body: '', headers: { 'x-request-id': `req-empty-${randomUUID()}` } } },
+      { label: '{}', request: { body: {}, headers: { 'x-request-id': `req-object-${randomUUID()}` } } },
+    ];
+    for (const { label, request } of requests) {
+      const response = await refund(workflowId, { ...request, on: unattended });
+      const refundWorkflowId = `refund-${workflowId}-${request.headers['x-request-id']}`;
+      expect(response.statusCode, label).toBe(202);
+      expect(response.json(), label).toEqual({ workflowId: refundWorkflowId, status: 'pending', message: expect.stringContaining(request.headers['x-request-id']) });
+      const handle = harness.client.workflow.getHandle(refundWorkflowId);
+      openRuns.push(handle);
+      const started = await handle.describe();
+      expect(started.type).toBe(REFUND_ORDER_WORKFLOW_TYPE);
+      expect(await readRunInput(harness.client, refundWorkflowId), label).toEqual({ orderId: order.orderId, paymentIntentId: result.paymentIntentId, reason: REASON });
+    }
+  });
+
+  it('keys a refund by Idempotency-Key: a repeat is the same refund run, another amount under the key is 409', async () => {
+    const { order, workflowId, result } = await paidOrder();
+    const key = `partial-${randomUUID().slice(0, 8)}`;
+    const first = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': key }, on: unattended });
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ workflowId: `refund-${workflowId}-${key}`, status: 'pending', message: expect.stringContaining('same Idempotency-Key') });
+    const handle = harness.client.workflow.getHandle(`refund-${workflowId}-${key}`);
+    openRuns.push(handle);
+    const { runId } = await handle.describe();
+    expect(await readRunInput(harness.client, handle.workflowId)).toEqual({ orderId: order.orderId, paymentIntentId: result.paymentIntentId, amount: 1000, reason: REASON });
+
+    const repeat = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': key }, on: unattended });
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.json().workflowId).toBe(handle.workflowId);
+    expect((await handle.describe()).runId).toBe(runId);
+
+    for (const body of [{ amount: 2000 }, {}]) {
+      const conflict = await refund(workflowId, { body, headers: { 'idempotency-key': key }, on: unattended });
+      expect(conflict.statusCode).toBe(409);
+      expect(conflict.json().error).toMatchObject({ code: 'idempotency_key_reused', details: { workflowId: handle.workflowId } });
+    }
+  });
+});
+
+describe('POST /api/runs/:workflowId/refund: refund run IDs', () => {
+  it("never answers with another order's refund when order ID and key run together into the same refund run ID", async () => {
+    const base = `ord_pair_${randomUUID().slice(0, 8)}`;
+    const [first, second] = [sampleOrder({ orderId: `${base}-a` }), sampleOrder({ orderId: base })];
+    for (const order of [first, second]) expect(await harness.runOrder(order)).toMatchObject({ status: 'paid' });
+    const refundWorkflowId = `refund-order-${base}-a-b`;
+    const started = await refund(workflowIdForOrder(first.orderId), { body: { amount: 100 }, headers: { 'idempotency-key': 'b' }, on: unattended });
+    expect(started.json().workflowId).toBe(refundWorkflowId);
+    openRuns.push(harness.client.workflow.getHandle(refundWorkflowId));
+
+    const clash = await refund(workflowIdForOrder(second.orderId), { body: { amount: 100 }, headers: { 'idempotency-key': 'a-b' }, on: unattended });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json().error).toMatchObject({ code: 'idempotency_key_reused', details: { workflowId: refundWorkflowId } });
+    expect(clash.json().error.message).toContain('another order');
+  });
+});
+
+// The whole way: the refundOrder workflow (src/workflows/refund-order.ts) and its refund activity on the
+// harness's worker, against the Stripe stand-in's refunds.
+describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
+  it('refunds in part, then the rest; a repeated key answers the same refund; more than is left is 409 refund_refused', async () => {
+    const { order, workflowId, result } = await paidOrder(4999);
+    const partial = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': 'part-1' } });
+    expect(partial.statusCode).toBe(200);
+    const partialBody = partial.json();
+    expect(partialBody).toEqual({
+      workflowId: `refund-${workflowId}-part-1`,
+      refundId: expect.stringMatching(/^re_/),
+      amount: 1000,
+      currency: 'usd',
+      status: 'succeeded',
+      amountRefunded: 1000,
+      amountPaid: 4999,
+    });
+
+    const repeat = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': 'part-1' } });
+    expect(repeat.statusCode).toBe(200);
+    expect(repeat.json()).toEqual(partialBody);
+
+    const rest = await refund(workflowId, { headers: { 'idempotency-key': 'rest-1' } });
+    expect(rest.statusCode).toBe(200);
+    expect(rest.json()).toMatchObject({ workflowId: `refund-${workflowId}-rest-1`, amount: 3999, amountRefunded: 4999, amountPaid: 4999 });
+    expect(rest.json().refundId).not.toBe(partialBody.refundId);
+
+    const over = await refund(workflowId, { body: { amount: 1 }, headers: { 'idempotency-key': 'over-1' } });
+    expect(over.statusCode).toBe(409);
+    expect(over.json().error).toMatchObject({ code: 'refund_refused', message: expect.any(String), details: { workflowId: `refund-${workflowId}-over-1` } });
+    // The refusal is the key's outcome too.
+    const overAgain = await refund(workflowId, { body: { amount: 1 }, headers: { 'idempotency-key': 'over-1' } });
+    expect(overAgain.statusCode).toBe(409);
+    expect(overAgain.json().error.message).toBe(over.json().error.message);
+
+    // What reached Stripe: two refunds of this PaymentIntent, 1000 then 3999.
+    const refunds = harness.sandbox.stripe.refundsFor(order.orderId);
+    expect(refunds.map((recorded) => [recorded.paymentIntentId, recorded.amount])).toEqual([
+      [result.paymentIntentId, 1000],
+      [result.paymentIntentId, 3999],
+    ]);
+  });
+
+  it('answers 502 refund_failed, naming the PaymentIntent to check, when Stripe cannot be reached through every attempt', async () => {
+    const { order, workflowId, result } = await paidOrder();
+    harness.sandbox.stripe.failNext(4, { status: 503 });
+    const failed = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'stripe-down-1' } });
+    expect(failed.statusCode).toBe(502);
+    expect(failed.json().error).toMatchObject({ code: 'refund_failed', details: { paymentIntentId: result.paymentIntentId } });
+    expect(failed.json().error.message).toContain('Stripe is unavailable to refund the payment (503');
+    expect(harness.sandbox.stripe.refundsFor(order.orderId)).toHaveLength(0);
+  });
+
+  it('is documented in /openapi.json with its body', async () => {
+    const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const route = openapi.paths['/api/runs/{workflowId}/refund'].post;
+    expect(route.security).toEqual([{ apiKey: [] }]);
+    expect(route.requestBody.content['application/json'].schema.properties.amount).toMatchObject({ type: 'integer', minimum: 1, maximum: MAX_AMOUNT });
+    expect(Object.keys(route.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '404', '409']));
+  });
+});

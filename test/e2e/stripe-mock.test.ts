@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import Stripe from 'stripe';
+import { createChargeCard } from '../../src/activities/charge-card.js';
+import type { ChargeResult } from '../../src/domain/order.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { startStripeMock, type StripeMock } from '../support/stripe-mock.js';
+
+let stripeMock: StripeMock;
+let harness: Harness;
+
+beforeAll(async () => {
+  stripeMock = await startStripeMock();
+  harness = await startHarness();
+  // Every request the Stripe stand-in handles is also sent to stripe-mock, Stripe's own server built
+  // from its OpenAPI spec, which refuses unknown endpoints and malformed or unknown parameters.
+  harness.sandbox.stripe.checkSpecAgainst(stripeMock.url);
+});
+afterAll(async () => {
+  await harness?.close();
+  stripeMock?.stop();
+});
+
+/** The requests the stand-in handled (an injected refusal is answered before handling, and never checked). */
+function handledRequests() {
+  return harness.sandbox.stripe.requests.filter((request) => request.fault === undefined || 'delayMs' in request.fault);
+}
+
+/** Each Stripe endpoint the activities call, as `METHOD path` with IDs and queries masked. */
+function endpointsCalled(): Set<string> {
+  return new Set(
+    handledRequests()
+      .map((request) => `${request.method} ${request.path.replace(/\?.*$/, '').replace(/(pi|cus)_\w+/g, '$1_*')}`),
+  );
+}
+
+describe('the Stripe requests the activities send, checked by stripe-mock against Stripe\'s OpenAPI spec', () => {
+  it('are all accepted, on every path a payment can take', async () => {
+    const paid = await harness.runOrder(sampleOrder());
+    const namedCard = await harness.runOrder(sampleOrder({ paymentMethodId: 'pm_card_visa' }));
+    const declined = await harness.runOrder(sampleOrder({ customerId: 'cus_decline' }));
+    const replayed500 = await harness.runOrder(sampleOrder({ customerId: 'cus_error_after_charge' }));
+    // A refused idempotency key on the create: the run lists the customer's PaymentIntents.
+    harness.sandbox.stripe.failNext(1, { delayMs: 0 });
+    harness.sandbox.stripe.failNext(1, { status: 400, body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } } });
+    const listed = await harness.runOrder(sampleOrder({ customerId: 'cus_listed' }));
+    // The legacy Charges API, still run for orders started before PaymentIntents.
+    const legacy: ChargeResult = await new MockActivityEnvironment({ workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' } }).run(
+      createChargeCard(new Stripe('sk_test_spec', stripeClientOptions())),
+      { orderId: 'ord_spec_legacy', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+    );
+
+    expect([paid, namedCard, declined, replayed500, listed].map((result) => result.status)).toEqual(['paid', 'paid', 'payment_failed', 'paid', 'payment_failed']);
+    expect(legacy.outcome).toBe('succeeded');
+    expect(endpointsCalled()).toEqual(
+      new Set([
+        'GET /v1/customers/cus_*',
+        'POST /v1/payment_intents',
+        'POST /v1/payment_intents/pi_*/confirm',
+        'POST /v1/payment_intents/pi_*/cancel',
+        'GET /v1/payment_intents/pi_*',
+        'GET /v1/payment_intents',
+        'POST /v1/charges',
+      ]),
+    );
+    expect(harness.sandbox.stripe.specViolations).toEqual([]);
+    expect(harness.sandbox.stripe.specChecked).toBe(handledRequests().length);
+  });
+});
+
+/** The worker's Stripe client options, pointed at the stand-in. */
+function stripeClientOptions(): Stripe.StripeConfig {
+  const url = new URL(harness.sandbox.env.STRIPE_API_URL!);
+  return { host: url.hostname, port: url.port, protocol: 'http', maxNetworkRetries: 0 };
+}

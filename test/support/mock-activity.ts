@@ -1,0 +1,34 @@
+import { expect } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { loadProviderConfig } from '../../src/config.js';
+import { createActivities, type OrderActivities } from '../../src/activities/index.js';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+
+/** The worker's activities, wired as the worker wires them, with the real SDK clients pointed at the sandbox's stand-ins. */
+export function activitiesFor(sandbox: Sandbox): OrderActivities {
+  return createActivities(loadProviderConfig(sandbox.env));
+}
+
+/**
+ * Runs one activity as attempt `attempt` of the order's run `order-<orderId>` (its idempotency keys
+ * come from that workflow ID). Only errors reach the test's output.
+ */
+export function runActivity<A, R>(activity: (input: A) => Promise<R>, input: A, { orderId, attempt = 1 }: { orderId: string; attempt?: number }): Promise<R> {
+  const env = new MockActivityEnvironment(
+    { workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' }, attempt },
+    { logger: new DefaultLogger('ERROR') },
+  );
+  return env.run(activity, input);
+}
+
+/** The ApplicationFailure an activity threw: its `type` and `nonRetryable` are what Temporal's retry policy reads. */
+export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}

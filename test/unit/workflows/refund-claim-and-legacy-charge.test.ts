@@ -1,0 +1,142 @@
+/**
+ * The service's smaller workflows (refundOrder, idempotencyKeyClaim) and Charge Card as runs started
+ * before the `payment-intents` patch do it, with stubbed activities on a time-skipping test server.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { OrderActivities } from '../../../src/activities/index.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_REFUSED, STRIPE_UNAVAILABLE } from '../../../src/domain/failures.js';
+import type { RefundOrderInput } from '../../../src/domain/payment.js';
+import { claimIdempotencyKey, startOrderWorkflow } from '../../../src/start-order.js';
+import { idempotencyKeyClaim, refundOrder } from '../../../src/workflows/index.js';
+import { legacyCharge } from '../../support/time-skipping-workflows.js';
+import { startTimeSkippingEnv, startUnitWorker, unitOrder, type UnitWorker } from '../../support/time-skipping.js';
+
+let env: TestWorkflowEnvironment;
+let worker: UnitWorker;
+beforeAll(async () => {
+  env = await startTimeSkippingEnv();
+  worker = await startUnitWorker(env);
+});
+afterAll(async () => {
+  await worker?.shutdown();
+  await env?.teardown();
+});
+
+/** The failure a run ended with, below WorkflowFailedError. */
+async function failureOf(run: Promise<unknown>): Promise<unknown> {
+  const error = await run.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  return (error as WorkflowFailedError).cause;
+}
+
+describe('refundOrder', () => {
+  const input: RefundOrderInput = { orderId: 'ord_refund', paymentIntentId: 'pi_paid', amount: 1000, reason: 'damaged in transit' };
+
+  function refund(overrides: Partial<OrderActivities>) {
+    const workflowId = `refund-${randomUUID()}`;
+    const stubs = worker.stub(workflowId, overrides);
+    return { stubs, run: env.client.workflow.execute(refundOrder, { args: [input], workflowId, taskQueue: worker.taskQueue }) };
+  }
+
+  it('returns the refund Stripe made, for the PaymentIntent and amount asked', async () => {
+    const { stubs, run } = refund({});
+    expect(await run).toEqual({ refundId: 're_stub', amount: 1000, currency: 'usd', status: 'succeeded', amountRefunded: 4999, amountPaid: 4999 });
+    expect(stubs.inputsOf('refundPayment')).toEqual([input]);
+  });
+
+  it('a refund Stripe refuses fails the run as RefundRefused with Stripe\'s reason, at once', async () => {
+    const { stubs, run } = refund({
+      refundPayment: async () => {
+        throw ApplicationFailure.nonRetryable('Stripe refused the refund of order ord_refund (amount_too_large): too much', REFUND_REFUSED);
+      },
+    });
+    const failure = await failureOf(run);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
+    expect(stubs.calls).toHaveLength(1);
+  });
+
+  it('Stripe unavailable: four quick attempts, then the run fails with the activity\'s failure for the API to report', async () => {
+    const { stubs, run } = refund({
+      refundPayment: async () => {
+        throw ApplicationFailure.retryable('Stripe is unavailable to refund the payment (503)', STRIPE_UNAVAILABLE);
+      },
+    });
+    const failure = await failureOf(run);
+    expect(failure).toBeInstanceOf(ActivityFailure);
+    expect((failure as ActivityFailure).cause).toMatchObject({ type: STRIPE_UNAVAILABLE });
+    expect(stubs.calls).toHaveLength(4);
+  });
+});
+
+describe('idempotencyKeyClaim', () => {
+  it('the first order to claim a key holds it; a later claim of the same key is told which order that is', async () => {
+    const key = `key-${randomUUID()}`;
+    expect(await claimIdempotencyKey(env.client, worker.taskQueue, key, 'order-ord_first')).toBe('order-ord_first');
+    expect(await claimIdempotencyKey(env.client, worker.taskQueue, key, 'order-ord_second')).toBe('order-ord_first');
+    // The claim run itself closes at once, naming the order.
+    expect(await env.client.workflow.getHandle(`idempotency-key-${key}`).result()).toBe('order-ord_first');
+  });
+
+  it('runs as a workflow that only returns the order it was started for', async () => {
+    const run = env.client.workflow.execute(idempotencyKeyClaim, { args: ['order-ord_x'], workflowId: `claim-${randomUUID()}`, taskQueue: worker.taskQueue });
+    expect(await run).toBe('order-ord_x');
+  });
+});
+
+describe('one run per order', () => {
+  it('a second start of an order that already ran is refused instead of charging again', async () => {
+    const order = unitOrder();
+    const stubs = worker.stub(`order-${order.orderId}`);
+    await (await startOrderWorkflow(env.client, worker.taskQueue, order)).result();
+    await expect(startOrderWorkflow(env.client, worker.taskQueue, order)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    expect(stubs.inputsOf('confirmPaymentIntent')).toHaveLength(1);
+  });
+});
+
+describe('Charge Card with the legacy Charges API (runs started before the payment-intents patch)', () => {
+  function charge(chargeCard: OrderActivities['chargeCard']) {
+    const order = { ...unitOrder(), currency: 'usd' };
+    const workflowId = `order-${order.orderId}`;
+    const stubs = worker.stub(workflowId, { chargeCard });
+    return { stubs, run: env.client.workflow.execute(legacyCharge, { args: [order], workflowId, taskQueue: worker.taskQueue }) };
+  }
+
+  it('a succeeded charge is paid', async () => {
+    const { run } = charge(async () => ({ outcome: 'succeeded', chargeId: 'ch_legacy' }));
+    expect(await run).toEqual({ status: 'paid', chargeId: 'ch_legacy' });
+  });
+
+  it('a decline is payment_failed with its decline code', async () => {
+    const { run } = charge(async () => ({ outcome: 'declined', chargeId: 'ch_declined', declineCode: 'insufficient_funds', reason: 'Your card has insufficient funds.' }));
+    expect(await run).toEqual({ status: 'payment_failed', reason: 'Your card has insufficient funds.', declineCode: 'insufficient_funds', cause: 'declined' });
+  });
+
+  it('Stripe unavailable through all four attempts (5/10/20 s apart): payment_failed, flagged uncertain', async () => {
+    const { stubs, run } = charge(async () => {
+      throw ApplicationFailure.retryable('Stripe is unavailable to charge the card (503)', STRIPE_UNAVAILABLE);
+    });
+    expect(await run).toMatchObject({ status: 'payment_failed', cause: 'uncertain', chargeUncertain: true });
+    expect(stubs.calls).toHaveLength(4);
+  });
+
+  it('an outcome Stripe replays as unknown is uncertain; a rejected request is not', async () => {
+    const unknown = charge(async () => {
+      throw ApplicationFailure.nonRetryable('Stripe replays an error for this idempotency key', CHARGE_OUTCOME_UNKNOWN);
+    });
+    const rejected = charge(async () => {
+      throw ApplicationFailure.nonRetryable('Stripe rejected the request to charge the card (401)', CHARGE_REJECTED);
+    });
+    expect(await unknown.run).toMatchObject({ status: 'payment_failed', cause: 'uncertain', chargeUncertain: true });
+    expect(await rejected.run).toMatchObject({ status: 'payment_failed', cause: 'rejected', chargeUncertain: false, reason: expect.stringContaining('401') });
+    expect(unknown.stubs.calls).toHaveLength(1);
+    expect(rejected.stubs.calls).toHaveLength(1);
+  });
+});
