@@ -71,7 +71,7 @@ const RECORDINGS: Record<string, Recording> = {
 /** `npm run record-histories -- <name> ...` records only those; the default is all of them. */
 const only = process.argv.slice(2);
 Runtime.install({ logger: new DefaultLogger('WARN') });
-const server = await startDevServer({ allowDownload: true });
+const server = await startDevServer();
 const sandbox = await startSandbox();
 const temporal = { connection: { address: server.address }, namespace: 'default', taskQueue: 'order-processing' };
 const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });

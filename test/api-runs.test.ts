@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
-import { freePort } from '../dev/temporal-server.js';
+import { freePort } from '../dev/processes.js';
 import { buildApp, TRIGGER_PATH } from '../src/api/app.js';
 import { sampleOrder, startHarness, type Harness } from './support/harness.js';
 import type { OrderParams } from '../src/domain/order.js';

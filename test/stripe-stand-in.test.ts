@@ -670,7 +670,7 @@ describe('spec checking against stripe-mock', () => {
       await post('/v1/payment_intents', { amount: 100, currency: 'usd', colour: 'red' });
       expect(standIn.specViolations).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/payment_intents', status: 400 })]);
     } finally {
-      mock.stop();
+      await mock.stop();
     }
   });
 });

@@ -26,7 +26,7 @@ export default async function setup(project: TestProject) {
   const codecKeys = `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`;
   process.env.TEMPORAL_CODEC_KEYS = codecKeys;
   delete process.env.TEMPORAL_CODEC_DISABLED;
-  const server = await startDevServer({ allowDownload: true });
+  const server = await startDevServer();
   console.log(`Temporal dev server for tests at ${server.address}; temporal binary: ${server.route}`);
   const bundleDir = mkdtempSync(join(tmpdir(), 'order-processing-bundle-'));
   const workflowBundlePath = join(bundleDir, 'workflow-bundle.js');
