@@ -8,6 +8,7 @@ import { API_METRICS, WORKFLOW_COUNTERS } from '../src/metrics/names.js';
 import { statusQuery } from '../src/workflows/order-processing.js';
 import type { OrderParams } from '../src/domain/order.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from './support/harness.js';
+import { postTrigger } from './support/trigger.js';
 
 interface Sample {
   name: string;
@@ -234,12 +235,7 @@ describe('API metrics: buildApp with registerApiMetrics, scraped on its own port
     await harness?.close();
   });
 
-  const trigger = (body: unknown, authorization = `Bearer ${API_KEY}`) =>
-    fetch(`${baseUrl}${TRIGGER_PATH}`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const trigger = (body: unknown, authorization = `Bearer ${API_KEY}`) => postTrigger(baseUrl, API_KEY, body, { authorization });
 
   it('counts requests by route pattern and status, times them, and counts orders started on 201 only', async () => {
     expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
