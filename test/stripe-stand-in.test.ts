@@ -12,7 +12,7 @@ let stripe: Stripe;
 
 beforeEach(async () => {
   standIn = new StripeStandIn();
-  baseUrl = await standIn.listen(0);
+  baseUrl = await standIn.listen();
   stripe = new Stripe('sk_test_x', {
     host: '127.0.0.1',
     port: new URL(baseUrl).port,

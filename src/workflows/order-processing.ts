@@ -21,7 +21,7 @@ import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '.
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 /** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
-export const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
+const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
 
 /** Parse Order is pure validation: a short timeout, and an invalid order fails without retry. */
 const PARSE_ORDER_OPTIONS = {

@@ -19,8 +19,8 @@ declare module 'vitest' {
 
 /**
  * One real Temporal dev server (in-memory SQLite), one workflow bundle and one encryption key for the
- * whole run. The key is also put in this process's environment, which the test processes inherit and
- * pass on to the worker and API processes that tests start: encryption is on everywhere, as in production.
+ * whole run. The key is also put in this process's environment, which the test processes inherit (the
+ * harness hands it to the worker and API processes it starts): encryption is on everywhere, as in production.
  */
 export default async function setup(project: TestProject) {
   const codecKeys = `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`;
