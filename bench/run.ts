@@ -17,7 +17,8 @@ import type { PhaseOptions, PhaseTimings } from './load.js';
 import { UsageMeter } from './process-usage.js';
 import { note } from './progress.js';
 import { benchReport, machineInfo, markdownTable, phaseReport, summaryText, type BenchConfig, type PhaseUsage } from './report.js';
-import { Resources, startStack, type BenchStack } from './stack.js';
+import { LocalStack } from '../dev/stack.js';
+import { startStack, type BenchStack } from './stack.js';
 
 const USAGE = `Usage: npm run bench -- [--orders N] [--concurrency C] [--latency MS] [--out DIR] [--smoke]
 
@@ -102,7 +103,7 @@ async function measure(
   return { timings, usage };
 }
 
-async function main(options: Options, resources: Resources): Promise<void> {
+async function main(options: Options, resources: LocalStack): Promise<void> {
   const runTag = randomBytes(3).toString('hex');
   const [loadAverageAtStart = 0] = loadavg();
   if (loadAverageAtStart > cpus().length / 2) {
@@ -146,7 +147,7 @@ try {
   process.exit(2);
 }
 
-const resources = new Resources();
+const resources = new LocalStack(note);
 process.on('exit', () => resources.killAllNow());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

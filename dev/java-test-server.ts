@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment, type EphemeralServerExecutable, type TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
-import { freePort } from './temporal-server.js';
+import { freePort } from './processes.js';
 
 /**
  * Temporal's time-skipping test server (what `TestWorkflowEnvironment.createTimeSkipping` runs), found

@@ -5,21 +5,20 @@
  * codec server that lets the Web UI and the CLI show the encrypted payloads. Runs one order through
  * it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildCodecApp } from '../src/codec/app.js';
 import { DEV_CODEC_KEYS } from './codec-dev-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { loadCodecConfig, loadCodecServerConfig, type CodecKey, type CodecServerConfig } from '../src/config.js';
-import { freePort, startDevServer, type DevServer } from './temporal-server.js';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
+import type { DevServer } from './temporal-server.js';
+import type { Sandbox } from './sandbox/index.js';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
-import { startProjectProcess, stopProcess } from './project-process.js';
+import { answersOk, API, freePort, waitUntil, WORKER } from './processes.js';
+import { LocalStack } from './stack.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
@@ -76,17 +75,6 @@ async function startCodecServer(keys: CodecKey[], port: number): Promise<{ app: 
   return { app, config, url: `http://localhost:${config.port}` };
 }
 
-async function waitForApi(api: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (api.exitCode !== null) throw new Error(`The API exited with code ${api.exitCode} (see its output above)`);
-    const ready = await fetch(`${API_URL}/readyz`).then((response) => response.ok, () => false);
-    if (ready) return;
-    await sleep(250);
-  }
-  throw new Error(`The API did not become ready at ${API_URL}/readyz within 60s`);
-}
-
 function seedCurl(orderId: string): string {
   return [
     `curl -X POST ${API_URL}${TRIGGER_PATH} \\`,
@@ -115,16 +103,17 @@ async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
   });
   const started = (await response.json()) as { workflowId: string; runId: string };
   console.log(`\nDemo order ${orderId}: HTTP ${response.status}, workflow ${started.workflowId}, run ${started.runId}`);
-  for (let attempt = 0; attempt < 120; attempt += 1) {
+  const readRun = async () => {
     const run = (await (await fetch(`${API_URL}/api/runs/${started.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { status: string; result?: unknown; failure?: unknown };
-    if (run.status !== 'running') {
-      console.log(`Demo order ${orderId} ${run.status}: ${JSON.stringify(run.result ?? run.failure)}`);
-      if (uiUrl) console.log(`  Web UI: ${uiUrl}/namespaces/default/workflows/${started.workflowId}`);
-      return;
-    }
-    await sleep(500);
+    return run.status !== 'running' && run;
+  };
+  const run = await waitUntil(readRun, { timeoutMs: 60_000, what: `demo order ${orderId} to finish`, intervalMs: 500 }).catch(() => undefined);
+  if (!run) {
+    console.log(`Demo order ${orderId} is still running; look at it in the Web UI.`);
+    return;
   }
-  console.log(`Demo order ${orderId} is still running; look at it in the Web UI.`);
+  console.log(`Demo order ${orderId} ${run.status}: ${JSON.stringify(run.result ?? run.failure)}`);
+  if (uiUrl) console.log(`  Web UI: ${uiUrl}/namespaces/default/workflows/${started.workflowId}`);
 }
 
 function printGuide(server: DevServer, sandbox: Sandbox, codecUrl: string, codecAuth: boolean): void {
@@ -169,20 +158,14 @@ Refund a paid order (all of it, or { "amount": <minor units> }):
 }
 
 mkdirSync(DATA_DIR, { recursive: true });
-const children: ChildProcess[] = [];
-let server: DevServer | undefined;
-let sandbox: Sandbox | undefined;
-let codecServer: FastifyInstance | undefined;
-let stopping = false;
+const stack = new LocalStack();
+let exiting = false;
 
 async function stop(exitCode: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log('\nStopping: API, worker, stand-ins, codec server, Temporal dev server...');
-  await Promise.all(children.map((child) => stopProcess(child)));
-  await sandbox?.close();
-  await codecServer?.close();
-  await server?.stop();
+  if (exiting) return;
+  exiting = true;
+  console.log('\nStopping: API, worker, stand-ins, Temporal dev server, codec server...');
+  await stack.stopAll();
   console.log('Stopped.');
   process.exit(exitCode);
 }
@@ -202,19 +185,18 @@ try {
         'never for real data. Set TEMPORAL_CODEC_KEYS to use your own.',
     );
   }
-  const codecStarted = await startCodecServer(codec.keys, await pickCodecPort());
-  codecServer = codecStarted.app;
-  console.log(`Codec server at ${codecStarted.url}`);
+  const codecServer = await startCodecServer(codec.keys, await pickCodecPort());
+  stack.add(() => codecServer.app.close());
+  console.log(`Codec server at ${codecServer.url}`);
   console.log('Starting the Temporal dev server...');
-  server = await startDevServer({
+  const server = await stack.startTemporal({
     port: TEMPORAL_PORT,
     uiPort: TEMPORAL_UI_PORT,
-    uiCodecEndpoint: codecStarted.url,
+    uiCodecEndpoint: codecServer.url,
     dbFilename: `${DATA_DIR}/temporal.sqlite`,
-    allowDownload: true,
   });
   console.log(`Temporal dev server at ${server.address}; temporal binary: ${server.route}`);
-  sandbox = await startSandbox();
+  const sandbox = await stack.startSandbox();
   // Warnings and errors only, so the guide below stays readable; LOG_LEVEL=info shows every request and activity.
   const commonEnv = {
     TEMPORAL_ADDRESS: server.address,
@@ -223,22 +205,24 @@ try {
     TEMPORAL_CODEC_KEYS: CODEC_KEYS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
-  for (const [name, env] of [
-    ['worker', { ...commonEnv, ...sandbox.env }],
-    ['api', { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET }],
-  ] as const) {
-    const child = startProjectProcess(name, env, (line) => console.log(`[${name}] ${line}`));
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      console.error(`The ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
+  const processes = [
+    stack.startProcess(WORKER, { ...commonEnv, ...sandbox.env }, (line) => console.log(`[worker] ${line}`)),
+    stack.startProcess(
+      API,
+      { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      (line) => console.log(`[api] ${line}`),
+    ),
+  ];
+  for (const started of processes) {
+    stack.onUnexpectedExit(started, (how) => {
+      console.error(`The ${started.name} exited unexpectedly (${how}); stopping the stack.`);
       void stop(1);
     });
-    children.push(child);
   }
-  await waitForApi(children[1]!);
+  await waitUntil(() => answersOk(`${API_URL}/readyz`), { timeoutMs: 60_000, what: `the API to be ready at ${API_URL}/readyz`, process: processes[1] });
   sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
   await runDemoOrder(server.uiUrl);
-  printGuide(server, sandbox, codecStarted.url, codecStarted.config.authTokens.length > 0);
+  printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0);
 } catch (error) {
   console.error(`\nThe stack could not start: ${(error as Error).message}`);
   await stop(1);

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
+import { freePort, spawnProcess, stopProcess, waitUntil } from './processes.js';
 import { buildWithGo, findTool, hasGo, TEMPORAL_CLI, type FoundTool } from './tools.js';
 
 export interface DevServerOptions {
@@ -15,8 +13,6 @@ export interface DevServerOptions {
   uiCodecEndpoint?: string;
   /** SQLite file so runs survive a restart; omitted: in memory. */
   dbFilename?: string;
-  /** When no binary is found and Go is absent, let the SDK download the CLI (needs internet). */
-  allowDownload: boolean;
 }
 
 export interface DevServer {
@@ -26,37 +22,25 @@ export interface DevServer {
   route: string;
   /** The server process, when this module spawned it (for CPU and memory figures). */
   pid?: number;
+  /** Stops the server; later calls wait for the same stop. */
   stop(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once the server answers gRPC; fails if the process exits first or the deadline passes. */
-async function waitUntilServing(address: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal server exited with code ${child.exitCode}:\n${output()}`);
+/** Whether the server at `address` answers gRPC. */
+async function answersGrpc(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
       await connection.close();
-      return;
-    } catch {
-      await sleep(250);
     }
+  } catch {
+    return false;
   }
-  throw new Error(`temporal server did not answer on ${address} within ${STARTUP_TIMEOUT_MS / 1000}s:\n${output()}`);
 }
 
 /**
@@ -78,47 +62,32 @@ async function spawnDevServer(tool: FoundTool, options: DevServerOptions): Promi
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   args.push('--search-attribute', `${ORDER_IDEMPOTENCY_KEY.name}=Keyword`, ...sharedArgs(options));
-  const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const server = spawnProcess('temporal server', tool.path, args);
   const address = `127.0.0.1:${port}`;
   try {
-    await waitUntilServing(address, child, () => output);
+    await waitUntil(() => answersGrpc(address), { timeoutMs: STARTUP_TIMEOUT_MS, what: `it to answer on ${address}`, process: server });
   } catch (error) {
-    child.kill('SIGKILL');
+    server.child.kill('SIGKILL');
     throw error;
   }
+  let stopped: Promise<void> | undefined;
   return {
     address,
     ...(options.uiPort !== undefined && { uiUrl: `http://localhost:${options.uiPort}` }),
     route: tool.route,
-    ...(child.pid !== undefined && { pid: child.pid }),
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-    },
+    ...(server.child.pid !== undefined && { pid: server.child.pid }),
+    stop: () => (stopped ??= stopProcess(server.child, 10_000).then(() => undefined)),
   };
 }
 
 /**
  * A real Temporal dev server. The binary comes from TEMPORAL_CLI_PATH, PATH or the project's cache;
- * else it is built with Go when Go is present; else (if allowed) the SDK downloads it.
+ * else it is built with Go when Go is present; else the SDK downloads it (needs internet).
  */
-export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const found = findTool(TEMPORAL_CLI) ?? (hasGo() ? buildWithGo(TEMPORAL_CLI) : undefined);
   if (found) return spawnDevServer(found, options);
-  if (!options.allowDownload) {
-    throw new Error(
-      `The temporal CLI is not installed and Go is not available to build it. Set ${TEMPORAL_CLI.envVar}, put ` +
-        `temporal on PATH (https://docs.temporal.io/cli), or install Go (https://go.dev/dl/).`,
-    );
-  }
+  let stopped: Promise<void> | undefined;
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       ip: '127.0.0.1',
@@ -134,6 +103,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address: env.address,
     ...(options.uiPort !== undefined && { uiUrl: `http://localhost:${options.uiPort}` }),
     route: 'downloaded by the Temporal SDK (no local binary, no Go)',
-    stop: () => env.teardown(),
+    stop: () => (stopped ??= env.teardown()),
   };
 }

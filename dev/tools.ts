@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The project's ignored cache of binaries built with Go (reused by later runs and CI on the same machine). */
-export const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url));
+const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url));
 
 export interface ToolSpec {
   /** The executable's name. */
@@ -44,13 +44,13 @@ function isExecutable(path: string): boolean {
 }
 
 /** An existing binary: the tool's variable, then PATH, then the project's cache. */
-export function findTool(tool: ToolSpec, env: NodeJS.ProcessEnv = process.env): FoundTool | undefined {
-  const fromEnv = env[tool.envVar];
+export function findTool(tool: ToolSpec): FoundTool | undefined {
+  const fromEnv = process.env[tool.envVar];
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`${tool.envVar}=${fromEnv} is not an executable file`);
     return { path: fromEnv, route: `${tool.envVar} (${fromEnv})` };
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, tool.name);
     if (dir && isExecutable(candidate)) return { path: candidate, route: `found on PATH (${candidate})` };
   }

@@ -8,7 +8,7 @@ export interface OrderPlan {
   backendRefusesPaid: boolean;
 }
 
-export interface Violation {
+interface Violation {
   rule: string;
   orderIds: string[];
 }

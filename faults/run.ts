@@ -16,7 +16,6 @@
  *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05]
  *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
  */
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +23,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
-import { startProjectProcess, stopProcess } from '../dev/project-process.js';
-import { freePort, startDevServer, type DevServer } from '../dev/temporal-server.js';
-import { startSandbox, type Sandbox } from '../dev/sandbox/index.js';
+import { answersOk, API, freePort, waitUntil, WORKER, type StartedProcess } from '../dev/processes.js';
+import { LocalStack } from '../dev/stack.js';
+import type { DevServer } from '../dev/temporal-server.js';
+import type { Sandbox } from '../dev/sandbox/index.js';
 import type { Fault, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
@@ -63,10 +63,10 @@ const API_KEY = 'ask_fault_suite_key';
 const random = seededRandom(SEED);
 const dataDir = mkdtempSync(join(tmpdir(), 'order-faults-'));
 const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0 };
+const stack = new LocalStack(log);
 let server: DevServer | undefined;
 let sandbox: Sandbox | undefined;
-let worker: ChildProcess | undefined;
-let api: ChildProcess | undefined;
+let worker: StartedProcess | undefined;
 let chaosRunning = true;
 
 function log(message: string): void {
@@ -76,18 +76,18 @@ function log(message: string): void {
 const startedAt = Date.now();
 
 function startWorker(env: Record<string, string>): void {
-  const started = startProjectProcess('worker', env, (line) => /ERROR|error/.test(line) && console.log(`[worker] ${line}`));
-  started.once('exit', (code, signal) => {
-    if (worker !== started || signal === 'SIGKILL' || !chaosRunning) return;
+  const started = stack.startProcess(WORKER, env, (line) => /ERROR|error/.test(line) && console.log(`[worker] ${line}`));
+  stack.onUnexpectedExit(started, (how) => {
+    if (worker !== started || how === 'SIGKILL' || !chaosRunning) return;
     counters.unexpectedWorkerExits += 1;
-    log(`worker exited unexpectedly (${signal ?? code}); restarting`);
+    log(`worker exited unexpectedly (${how}); restarting`);
     startWorker(env);
   });
   worker = started;
 }
 
 async function killAndRestartWorker(env: Record<string, string>): Promise<void> {
-  const victim = worker!;
+  const victim = worker!.child;
   victim.kill('SIGKILL');
   await once(victim, 'exit');
   counters.workerKills += 1;
@@ -100,7 +100,7 @@ async function restartTemporal(port: number, dbFilename: string): Promise<void> 
   log('stopping the Temporal dev server');
   await server!.stop();
   await sleep(1_000 + random() * 2_000);
-  server = await startDevServer({ port, dbFilename, allowDownload: true });
+  server = await stack.startTemporal({ port, dbFilename });
   counters.serverRestarts += 1;
   log('Temporal dev server restarted on the same database file');
 }
@@ -178,9 +178,9 @@ async function main(): Promise<number> {
   log(`seed ${SEED}: ${ORDERS} orders, ${KILLS} worker kills, 1 Temporal restart, fault rate ${FAULT_RATE}, decline share ${DECLINE_SHARE}`);
   const port = await freePort();
   const dbFilename = join(dataDir, 'temporal.sqlite');
-  server = await startDevServer({ port, dbFilename, allowDownload: true });
+  server = await stack.startTemporal({ port, dbFilename });
   log(`Temporal dev server at ${server.address} (${server.route})`);
-  sandbox = await startSandbox();
+  sandbox = await stack.startSandbox();
   const faults: Fault[] = [{ status: 500 }, { status: 429 }, { drop: true }, { dropAfterHandling: true }, { delayMs: 1_500 }];
   sandbox.stripe.setRandomFaults({ rate: FAULT_RATE, faults: [...faults, { statusAfterHandling: 500 }], random });
   for (const standIn of [sandbox.resend, sandbox.slack]) standIn.setRandomFaults({ rate: FAULT_RATE, faults, random });
@@ -199,14 +199,10 @@ async function main(): Promise<number> {
   };
   const workerEnv = { ...common, ...sandbox.env };
   startWorker(workerEnv);
-  api = startProjectProcess('api', { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  const api = stack.startProcess(API, { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
   sandbox.stripe.sendWebhooksTo(`${apiUrl}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
   sandbox.stripe.setRandomWebhookDelivery({ random, modes: ['on_time', 'on_time', 'late', 'twice', 'out_of_order', 'missing'] });
-  const readyBy = Date.now() + 60_000;
-  while (!(await fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false))) {
-    if (Date.now() > readyBy) throw new Error(`the API did not become ready at ${apiUrl}/readyz within 60 s`);
-    await sleep(250);
-  }
+  await waitUntil(() => answersOk(`${apiUrl}/readyz`), { timeoutMs: 60_000, what: `the API to be ready at ${apiUrl}/readyz`, process: api });
 
   const plans: FaultPlan[] = Array.from({ length: ORDERS }, (_, index) => {
     const roll = random();
@@ -250,18 +246,18 @@ async function main(): Promise<number> {
   await chaos;
   log(`all orders triggered (${acceptedAt.size}/${ORDERS} accepted); waiting for every order to reach a final status`);
 
-  const deadline = Date.now() + DEADLINE_MS;
   let lastReport = 0;
-  while (Date.now() < deadline) {
+  const allFinal = () => {
     // payment_pending is recorded on the way, while the run still waits for Stripe or the customer.
     const done = plans.filter(({ orderId }) => isFinal(sandbox!.backend.orders.get(orderId)?.status)).length;
-    if (done === plans.length) break;
-    if (Date.now() - lastReport > 10_000) {
+    if (done < plans.length && Date.now() - lastReport > 10_000) {
       log(`${done}/${plans.length} orders final`);
       lastReport = Date.now();
     }
-    await sleep(500);
-  }
+    return done === plans.length;
+  };
+  // Orders still open at the deadline are reported below as violations.
+  await waitUntil(allFinal, { timeoutMs: DEADLINE_MS, what: 'every order to be final', intervalMs: 500 }).catch(() => undefined);
   chaosRunning = false;
 
   const report = checkInvariants(sandbox, plans);
@@ -320,9 +316,7 @@ try {
   console.error(`The fault suite could not run: ${(error as Error).stack ?? error}`);
 } finally {
   chaosRunning = false;
-  await Promise.all([worker, api].filter((child): child is ChildProcess => !!child).map((child) => stopProcess(child, 5_000)));
-  await sandbox?.close();
-  await server?.stop();
+  await stack.stopAll();
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

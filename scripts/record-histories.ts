@@ -14,9 +14,8 @@ import { loadCodecConfig, loadProviderConfig } from '../src/config.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { decodeHistory } from '../src/codec/history.js';
-import { startDevServer } from '../dev/temporal-server.js';
+import { LocalStack } from '../dev/stack.js';
 import { createOrderWorker } from '../src/order-worker.js';
-import { startSandbox } from '../dev/sandbox/index.js';
 import type { Fault } from '../dev/sandbox/stand-in.js';
 import { startOrderWorkflow } from '../src/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
@@ -71,15 +70,18 @@ const RECORDINGS: Record<string, Recording> = {
 /** `npm run record-histories -- <name> ...` records only those; the default is all of them. */
 const only = process.argv.slice(2);
 Runtime.install({ logger: new DefaultLogger('WARN') });
-const server = await startDevServer({ allowDownload: true });
-const sandbox = await startSandbox();
-const temporal = { connection: { address: server.address }, namespace: 'default', taskQueue: 'order-processing' };
-const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });
-const dataConverter = createDataConverter(codec);
-const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env), codec });
-const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection, dataConverter });
+const stack = new LocalStack();
 try {
+  const server = await stack.startTemporal();
+  const sandbox = await stack.startSandbox();
+  const temporal = { connection: { address: server.address }, namespace: 'default', taskQueue: 'order-processing' };
+  const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });
+  const dataConverter = createDataConverter(codec);
+  const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env), codec });
+  stack.add(() => workerConnection.close());
+  const connection = await Connection.connect({ address: server.address });
+  stack.add(() => connection.close());
+  const client = new Client({ connection, dataConverter });
   await worker.runUntil(async () => {
     for (const [name, { params, runEnds, stripeFaults = [] }] of Object.entries(RECORDINGS)) {
       if (only.length > 0 && !only.includes(name)) continue;
@@ -96,8 +98,5 @@ try {
     }
   });
 } finally {
-  await connection.close();
-  await workerConnection.close();
-  await sandbox.close();
-  await server.stop();
+  await stack.stopAll();
 }

@@ -1,23 +1,14 @@
 import { StripeStandIn } from './stripe.js';
 import { ResendStandIn } from './resend.js';
-import { SlackStandIn } from './slack.js';
+import { ALERT_CHANNEL, SlackStandIn } from './slack.js';
 import { OrderBackendStandIn } from './order-backend.js';
 
-export { StripeStandIn, ResendStandIn, SlackStandIn, OrderBackendStandIn };
-
 /** Keys the stand-ins accept: test-mode shapes, never real credentials. */
-export const SANDBOX_CREDENTIALS = {
+const SANDBOX_CREDENTIALS = {
   STRIPE_SECRET_KEY: 'sk_test_sandbox',
   RESEND_API_KEY: 're_sandbox',
   SLACK_BOT_TOKEN: 'xoxb-sandbox',
 } as const;
-
-export interface SandboxPorts {
-  stripe?: number;
-  resend?: number;
-  slack?: number;
-  backend?: number;
-}
 
 export interface Sandbox {
   stripe: StripeStandIn;
@@ -29,17 +20,17 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** Starts the four provider stand-ins on loopback (port 0: free ports). */
-export async function startSandbox(ports: SandboxPorts = {}, options: { slackChannels?: string[] } = {}): Promise<Sandbox> {
+/** Starts the four provider stand-ins on free loopback ports. */
+export async function startSandbox(): Promise<Sandbox> {
   const stripe = new StripeStandIn();
   const resend = new ResendStandIn();
-  const slack = new SlackStandIn(options.slackChannels);
+  const slack = new SlackStandIn();
   const backend = new OrderBackendStandIn();
   const [stripeUrl, resendUrl, slackUrl, backendUrl] = await Promise.all([
-    stripe.listen(ports.stripe),
-    resend.listen(ports.resend),
-    slack.listen(ports.slack),
-    backend.listen(ports.backend),
+    stripe.listen(),
+    resend.listen(),
+    slack.listen(),
+    backend.listen(),
   ]);
   return {
     stripe,
@@ -54,7 +45,7 @@ export async function startSandbox(ports: SandboxPorts = {}, options: { slackCha
       RESEND_BASE_URL: resendUrl,
       RECEIPT_FROM: 'Sandbox Shop <orders@shop.example.com>',
       SLACK_API_URL: `${slackUrl}/api/`,
-      SLACK_CHANNEL: '#payments-alerts',
+      SLACK_CHANNEL: ALERT_CHANNEL,
       API_BASE_URL: backendUrl,
     },
     close: async () => {

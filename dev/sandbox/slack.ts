@@ -1,5 +1,8 @@
 import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './stand-in.js';
 
+/** The one channel that exists (SLACK_CHANNEL in the sandbox's environment). */
+export const ALERT_CHANNEL = '#payments-alerts';
+
 export interface RecordedSlackMessage {
   channel: string;
   text: string;
@@ -8,13 +11,13 @@ export interface RecordedSlackMessage {
 
 /**
  * A stand-in for Slack's Web API `chat.postMessage`: form or JSON bodies, HTTP 200 with `ok: false`
- * for platform errors (`invalid_auth`, `channel_not_found`), as Slack does. Only the channels it was
- * given exist.
+ * for platform errors (`invalid_auth`, `channel_not_found`), as Slack does. Only the sandbox's alert
+ * channel exists.
  */
 export class SlackStandIn extends StandIn {
   readonly messages: RecordedSlackMessage[] = [];
 
-  constructor(readonly channels: readonly string[] = ['#payments-alerts']) {
+  constructor() {
     super('Slack');
   }
 
@@ -31,7 +34,7 @@ export class SlackStandIn extends StandIn {
       ? JSON.parse(request.body)
       : Object.fromEntries(new URLSearchParams(request.body));
     const channel = String(params.channel ?? '');
-    if (!this.channels.includes(channel)) return { status: 200, body: { ok: false, error: 'channel_not_found' } };
+    if (channel !== ALERT_CHANNEL) return { status: 200, body: { ok: false, error: 'channel_not_found' } };
     if (typeof params.text !== 'string' || params.text === '') return { status: 200, body: { ok: false, error: 'no_text' } };
     const ts = `${Math.floor(Date.now() / 1000)}.${String(this.messages.length).padStart(6, '0')}`;
     this.messages.push({ channel, text: params.text, ts });

@@ -98,14 +98,14 @@ export abstract class StandIn {
     this.randomFaults = randomFaults;
   }
 
-  /** Starts listening; resolves with the base URL. Port 0 picks a free port. */
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+  /** Starts listening on a free loopback port; resolves with the base URL. */
+  async listen(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
+      this.server.listen(0, '127.0.0.1', () => resolve());
     });
     const address = this.server.address() as AddressInfo;
-    return `http://${host}:${address.port}`;
+    return `http://127.0.0.1:${address.port}`;
   }
 
   async close(): Promise<void> {

@@ -52,7 +52,7 @@ export interface RecordedRefund {
   created: number;
 }
 
-export type PaymentIntentStatus =
+type PaymentIntentStatus =
   | 'requires_payment_method'
   | 'requires_confirmation'
   | 'requires_action'
@@ -61,7 +61,7 @@ export type PaymentIntentStatus =
   | 'canceled';
 
 /** A card error as Stripe reports it: in a 402 answer, and in a PaymentIntent's `last_payment_error`. */
-export interface CardError {
+interface CardError {
   type: 'card_error';
   code: string;
   decline_code: string;
@@ -70,7 +70,7 @@ export interface CardError {
 }
 
 /** A confirmation the card holder did not authenticate: Stripe reports it as a request error, with no new charge. */
-export interface AuthenticationFailure {
+interface AuthenticationFailure {
   type: 'invalid_request_error';
   code: 'payment_intent_authentication_failure';
   message: string;

@@ -15,7 +15,7 @@ function stripeLookup(orderId: string, paymentIntentId: string | undefined): str
 }
 
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
-export function opsAlertText(alert: OpsAlert): string {
+function opsAlertText(alert: OpsAlert): string {
   const { order } = alert;
   const amount = formatAmount(order.amount, order.currency);
   const subject = `order ${order.orderId} (customer ${order.customerId}, ${amount})`;

@@ -12,7 +12,7 @@ export interface PaymentActionRequest {
 }
 
 /** The customer's link: PAYMENT_ACTION_URL with `{orderId}` filled in. */
-export function paymentActionLink(template: string, orderId: string): string {
+function paymentActionLink(template: string, orderId: string): string {
   return template.replaceAll('{orderId}', encodeURIComponent(orderId));
 }
 

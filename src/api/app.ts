@@ -23,7 +23,7 @@ import { DEFAULT_REFUND_ANSWER_WAIT_MS, registerRefundRoute } from './routes/ref
 import { registerStripeWebhookRoute, STRIPE_WEBHOOK_PATH } from './routes/stripe-webhook.js';
 
 export { STRIPE_WEBHOOK_PATH, TRIGGER_PATH };
-export const BODY_LIMIT_BYTES = 100 * 1024;
+const BODY_LIMIT_BYTES = 100 * 1024;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface RateLimit {
@@ -50,10 +50,10 @@ export interface AppDeps {
 }
 
 /** Headers that must never reach a log line (request bodies, holding customers' emails, are never logged). */
-export const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
+const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
 
-export const DEFAULT_RATE_LIMIT: RateLimit = { max: 600, windowMs: 60_000 };
-export const DEFAULT_WEBHOOK_RATE_LIMIT: RateLimit = { max: 1200, windowMs: 60_000 };
+const DEFAULT_RATE_LIMIT: RateLimit = { max: 600, windowMs: 60_000 };
+const DEFAULT_WEBHOOK_RATE_LIMIT: RateLimit = { max: 1200, windowMs: 60_000 };
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */
 function isTemporalUnavailable(error: unknown): boolean {

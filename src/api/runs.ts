@@ -34,7 +34,7 @@ export interface RunSummary {
 const STATUS_QUERY_DEADLINE_MS = 3_000;
 const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 
-export function webUiRunUrl(webUiBaseUrl: string, namespace: string, workflowId: string, runId: string): string {
+function webUiRunUrl(webUiBaseUrl: string, namespace: string, workflowId: string, runId: string): string {
   return `${webUiBaseUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 }
 

@@ -25,7 +25,7 @@ const STEP_NAMES: Record<string, string> = {
   updateOrderStatus: 'Update Order Status',
 };
 
-export type StepState = 'scheduled' | 'running' | 'retrying' | 'completed' | 'failed' | 'timed_out' | 'cancelled';
+type StepState = 'scheduled' | 'running' | 'retrying' | 'completed' | 'failed' | 'timed_out' | 'cancelled';
 
 export interface TimelineStep {
   name: string;

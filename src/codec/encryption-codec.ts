@@ -3,9 +3,9 @@ import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } fr
 import proto from '@temporalio/proto';
 import type { CodecKey } from '../config.js';
 
-export const ENCRYPTED_ENCODING = 'binary/encrypted';
-export const METADATA_KEY_ID = 'encryption-key-id';
-export const METADATA_CIPHER = 'encryption-cipher';
+const ENCRYPTED_ENCODING = 'binary/encrypted';
+const METADATA_KEY_ID = 'encryption-key-id';
+const METADATA_CIPHER = 'encryption-cipher';
 const CIPHER = 'aes-256-gcm';
 const CIPHER_NAME = 'AES-256-GCM';
 const { Payload: PayloadMessage } = proto.temporal.api.common.v1;

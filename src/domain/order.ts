@@ -32,7 +32,7 @@ export type ChargeResult =
  * `payment_failed` (Stripe shows no successful payment and none can still succeed) or `payment_pending`
  * (Stripe has not answered or not decided yet; the run keeps asking).
  */
-export type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
+type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 /**
  * What the order backend is told: the payment outcome; `refunded` when it refused a paid order for good
  * and the payment was refunded; `cancelled` when the run was cancelled before the charge.
@@ -40,7 +40,7 @@ export type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 export type OrderRecordStatus = OrderStatus | 'refunded' | 'cancelled';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
-export type OrderStep =
+type OrderStep =
   | 'parse-order'
   | 'charge-card'
   | 'customer-action'
@@ -57,7 +57,7 @@ export type OrderStep =
  * charged, order marked cancelled, run cancelled); `too-late` once the charge was in flight or done
  * (the run goes on and records the true payment outcome).
  */
-export type CancellationOutcome = 'honoured' | 'too-late';
+type CancellationOutcome = 'honoured' | 'too-late';
 
 export interface OrderResult {
   orderId: string;

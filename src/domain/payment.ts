@@ -14,7 +14,7 @@ export type PaymentIntentStatus =
   | 'succeeded';
 
 /** Why the last confirmation failed (a decline), from the PaymentIntent's `last_payment_error`. */
-export interface PaymentError {
+interface PaymentError {
   code: string;
   declineCode?: string;
   message: string;

@@ -23,7 +23,7 @@ import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 /** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
-export const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
+const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
 
 /**
  * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,

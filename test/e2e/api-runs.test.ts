@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
-import { freePort } from '../../dev/temporal-server.js';
-import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
+import { freePort } from '../../dev/processes.js';
+import { buildApp } from '../../src/api/app.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { injectTrigger } from '../support/trigger.js';
 import type { OrderParams } from '../../src/domain/order.js';
 
 const API_KEY = 'ask_runs_key_0001';
@@ -26,9 +27,7 @@ afterAll(async () => {
   await harness?.close();
 });
 
-function trigger(params: OrderParams, headers: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url: TRIGGER_PATH, headers: { ...auth, ...headers }, payload: { params } });
-}
+const trigger = (params: OrderParams, headers: Record<string, string> = {}) => injectTrigger(app, API_KEY, { params }, headers);
 
 function getRun(workflowId: string) {
   return app.inject({ method: 'GET', url: `/api/runs/${workflowId}`, headers: auth });
@@ -217,7 +216,7 @@ describe('cancel before the charge, through the API', () => {
 
   it('is accepted (202 while no worker has answered) and ends the run cancelled with no charge', async () => {
     const order = sampleOrder();
-    const started = (await idleApp.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: order } })).json();
+    const started = (await injectTrigger(idleApp, API_KEY, { params: order })).json();
     const cancel = await idleApp.inject({ method: 'POST', url: `/api/runs/${started.workflowId}/cancel`, headers: auth });
     expect(cancel.statusCode).toBe(202);
     expect(cancel.json().outcome).toBe('requested');
@@ -251,7 +250,7 @@ describe('hardening', () => {
   it('answers 503 when Temporal is unreachable, and /readyz says so', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
-    const response = await offline.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: sampleOrder() } });
+    const response = await injectTrigger(offline, API_KEY, { params: sampleOrder() });
     expect(response.statusCode).toBe(503);
     expect(response.json().error.code).toBe('temporal_unavailable');
     expect((await offline.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
@@ -264,9 +263,9 @@ describe('hardening', () => {
     const stream = new Writable({ write: (chunk, _encoding, done) => (lines.push(chunk.toString()), done()) });
     const logged = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY], log: { level: 'info', stream } });
     const order = sampleOrder({ email: 'very-private@example.com' });
-    const response = await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: { ...auth, 'x-request-id': 'log-check-1' }, payload: { params: order } });
+    const response = await injectTrigger(logged, API_KEY, { params: order }, { 'x-request-id': 'log-check-1' });
     expect(response.statusCode).toBe(201);
-    await logged.inject({ method: 'POST', url: TRIGGER_PATH, headers: auth, payload: { params: { ...order, email: 'broken@' } } });
+    await injectTrigger(logged, API_KEY, { params: { ...order, email: 'broken@' } });
     await logged.close();
     const text = lines.join('');
     expect(lines.length).toBeGreaterThan(3);

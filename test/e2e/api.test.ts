@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
+import { postTrigger } from '../support/trigger.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 const API_KEY = 'ask_test_key_0001';
@@ -19,13 +20,7 @@ afterAll(async () => {
   await harness?.close();
 });
 
-function trigger(body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${baseUrl}${TRIGGER_PATH}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
+const trigger = (body: unknown, headers: Record<string, string> = {}) => postTrigger(baseUrl, API_KEY, body, headers);
 
 function readJson(response: Response): Promise<any> {
   return response.json();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from '../support/harness.js';
+import { backendRecords, receipts } from '../support/sandbox-records.js';
 
 const SECRET = 'whsec_customer_loop_test';
 
@@ -28,9 +29,6 @@ afterAll(async () => {
   await harness?.close();
 });
 
-function recordsOf(h: Harness, orderId: string) {
-  return h.sandbox.backend.requests.filter((request) => request.path === `/orders/${orderId}`).map((request) => ({ status: request.status, body: JSON.parse(request.body) }));
-}
 
 describe('a card that needs its holder (SCA)', () => {
   it('asks the customer by email, waits for Stripe\'s word (woken by the webhook) and takes the paid path', async () => {
@@ -40,7 +38,7 @@ describe('a card that needs its holder (SCA)', () => {
 
     const [intent] = harness.sandbox.stripe.paymentIntentsFor(order.orderId);
     expect(result).toMatchObject({ status: 'paid', paymentIntentId: intent!.id, receipt: 'sent', opsNotified: false });
-    expect(recordsOf(harness, order.orderId).map(({ body }) => body.status)).toEqual(['payment_pending', 'paid']);
+    expect(backendRecords(harness.sandbox, order.orderId).map(({ body }) => body.status)).toEqual(['payment_pending', 'paid']);
     const asked = harness.sandbox.resend.requests.find((request) => request.headers['idempotency-key'] === `order-${order.orderId}/payment-action`);
     expect(JSON.parse(asked!.body).text).toContain(`/sandbox/pay/${order.orderId}`);
     expect(JSON.parse(asked!.body).to).toEqual(order.email);
@@ -60,7 +58,7 @@ describe('a card that needs its holder (SCA)', () => {
       expect(page.status).toBe(200);
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'paid', receipt: 'sent' });
-      expect(harness.sandbox.resend.emails.filter((email) => email.subject === `Receipt for order ${order.orderId}`)).toHaveLength(1);
+      expect(receipts(harness.sandbox, order.orderId)).toHaveLength(1);
     } finally {
       harness.sandbox.stripe.webhookDelivery = 'on_time';
     }
@@ -85,7 +83,7 @@ describe('a customer who never confirms', () => {
     expect(intent!.status).toBe('canceled');
     expect(result).toMatchObject({ status: 'payment_failed', declineCode: 'authentication_required', receipt: 'skipped', opsNotified: true });
     expect(result.reason).toMatch(/^The customer did not confirm the payment within 4 s/);
-    expect(recordsOf(impatient.harness, order.orderId).map(({ body }) => body.status)).toEqual(['payment_pending', 'payment_failed']);
+    expect(backendRecords(impatient.harness.sandbox, order.orderId).map(({ body }) => body.status)).toEqual(['payment_pending', 'payment_failed']);
     const alert = impatient.harness.sandbox.slack.messages.find((message) => message.text.includes(order.orderId));
     expect(alert?.text).toContain('did not confirm the payment');
     expect(impatient.harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(0);
@@ -104,7 +102,7 @@ describe('a paid order the backend refuses for good', () => {
       refund: { refundId: refund!.id, amount: 4999, backendRecorded: true, opsNotified: true },
       reason: expect.stringContaining('The order backend refused to record the payment'),
     });
-    expect(recordsOf(harness, order.orderId).map(({ status, body }) => `${body.status} ${status}`)).toEqual(['paid 422', 'refunded 204']);
+    expect(backendRecords(harness.sandbox, order.orderId).map(({ status, body }) => `${body.status} ${status}`)).toEqual(['paid 422', 'refunded 204']);
     const alert = harness.sandbox.slack.messages.find((message) => message.text.includes(order.orderId));
     expect(alert?.text).toContain('Refunded $49.99');
     expect(alert?.text).toContain('refused to record the payment');

@@ -1,49 +1,40 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../dev/temporal-server.js';
+import { freePort, spawnProcess, stopProcess, waitUntil, type StartedProcess } from '../../dev/processes.js';
 
-const STACK_ENTRY = fileURLToPath(new URL('../../dev/start.ts', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'order-stack-'));
-const running: ChildProcess[] = [];
+const running: StartedProcess[] = [];
 
-afterAll(() => {
-  for (const stack of running) if (stack.exitCode === null) stack.kill('SIGKILL');
+afterAll(async () => {
+  await Promise.all(running.map(({ child }) => stopProcess(child)));
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 interface StartedStack {
-  process: ChildProcess;
+  process: StartedProcess;
+  /** All its output so far. */
   output: () => string;
 }
 
 /** `npm start` on free ports and a temporary data folder; resolves once its output matches `ready`. */
 async function startStack(ports: Record<string, string>, ready: RegExp): Promise<StartedStack> {
-  const stack = spawn(process.execPath, ['--import', 'tsx', STACK_ENTRY], {
+  const lines: string[] = [];
+  const output = () => lines.join('\n');
+  const stack = spawnProcess('local stack', process.execPath, ['--import', 'tsx', 'dev/start.ts'], {
     env: { ...process.env, ...ports, DEV_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    onLine: (line) => lines.push(line),
   });
   running.push(stack);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) resolve();
-    };
-    stack.stdout!.on('data', onData);
-    stack.stderr!.on('data', onData);
-    stack.once('exit', (code) => reject(new Error(`the stack exited (${code}) before it was ready:\n${output}`)));
-  });
-  return { process: stack, output: () => output };
+  await waitUntil(() => ready.test(output()), { timeoutMs: 110_000, what: `its output to match ${ready}`, process: stack });
+  return { process: stack, output };
 }
 
 async function interrupt(stack: StartedStack): Promise<number | null> {
-  stack.process.kill('SIGINT');
-  const [code] = await once(stack.process, 'exit');
+  stack.process.child.kill('SIGINT');
+  const [code] = await once(stack.process.child, 'close');
   return code as number | null;
 }
 

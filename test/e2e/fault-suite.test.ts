@@ -1,19 +1,15 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const FAULT_SUITE = fileURLToPath(new URL('../../faults/run.ts', import.meta.url));
+import { spawnProcess } from '../../dev/processes.js';
 
 describe('the fault suite (npm run faults), sized for CI', () => {
   it('loses no order and charges no card twice through worker kills, a Temporal restart and provider faults', async () => {
-    const run = spawn(process.execPath, ['--import', 'tsx', FAULT_SUITE, '--orders', '150', '--kills', '3', '--trigger-seconds', '25'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const lines: string[] = [];
+    const run = spawnProcess('fault suite', process.execPath, ['--import', 'tsx', 'faults/run.ts', '--orders', '150', '--kills', '3', '--trigger-seconds', '25'], {
+      onLine: (line) => lines.push(line),
     });
-    let output = '';
-    run.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    run.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const [code] = await once(run, 'exit');
+    const [code] = await once(run.child, 'close');
+    const output = lines.join('\n');
     console.log(output);
 
     expect(code, output).toBe(0);

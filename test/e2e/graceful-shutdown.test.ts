@@ -1,44 +1,27 @@
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startProjectProcess } from '../../dev/project-process.js';
-import { freePort } from '../../dev/temporal-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type StartedProcess } from '../../dev/processes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { requestsNaming } from '../support/sandbox-records.js';
 
 let harness: Harness;
-const processes: ChildProcess[] = [];
+/** The workers that take over after a stopped one. */
+const replacements: StartedProcess[] = [];
 
 beforeAll(async () => {
   harness = await startHarness({ withoutWorker: true });
 });
 afterAll(async () => {
-  for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
   await harness?.close();
 });
 
-function start(entry: 'worker' | 'api', env: Record<string, string>): ChildProcess {
-  const child = startProjectProcess(entry, {
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: harness.temporal.taskQueue,
-    TEMPORAL_CODEC_KEYS: inject('codecKeys'),
-    LOG_LEVEL: 'error',
-    // Scrape ports of their own, so parallel suites never collide.
-    WORKER_METRICS_PORT: String(10_000 + Math.floor(Math.random() * 20_000)),
-    API_METRICS_PORT: String(30_000 + Math.floor(Math.random() * 20_000)),
-    ...env,
-  });
-  processes.push(child);
-  return child;
-}
-
-const chargeRequests = (orderId: string) =>
-  harness.sandbox.stripe.requests.filter((request) => decodeURIComponent(request.body).includes(orderId));
+const chargeRequests = (orderId: string) => requestsNaming(harness.sandbox.stripe, orderId);
 
 describe('SIGTERM to the worker', () => {
   it('lets the in-flight charge finish within the grace period, then exits 0; the run completes with one charge attempt', async () => {
     harness.sandbox.stripe.failNext(1, { delayMs: 2_000 });
     const order = sampleOrder();
-    const worker = start('worker', { ...harness.sandbox.env, SHUTDOWN_GRACE_SECONDS: '20' });
+    const { child: worker } = await harness.startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '20' });
     const handle = await harness.startOrder(order);
     await expect.poll(() => chargeRequests(order.orderId).length, { timeout: 60_000, interval: 50 }).toBe(1);
 
@@ -49,7 +32,7 @@ describe('SIGTERM to the worker', () => {
     expect(chargeRequests(order.orderId)[0]!.answeredAt).toBeGreaterThan(0);
     expect(Date.now() - stoppedAt).toBeLessThan(20_000);
 
-    start('worker', harness.sandbox.env);
+    replacements.push(await harness.startWorkerProcess());
     expect(await handle.result()).toMatchObject({ status: 'paid' });
     expect(chargeRequests(order.orderId)).toHaveLength(1);
   });
@@ -57,7 +40,7 @@ describe('SIGTERM to the worker', () => {
   it('hands the activity back when the grace period runs out: another worker retries it with the same key, one charge', async () => {
     harness.sandbox.stripe.failNext(1, { delayMs: 8_000 });
     const order = sampleOrder();
-    const worker = start('worker', { ...harness.sandbox.env, SHUTDOWN_GRACE_SECONDS: '1' });
+    const { child: worker } = await harness.startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
     const handle = await harness.startOrder(order);
     await expect.poll(() => chargeRequests(order.orderId).length, { timeout: 60_000, interval: 50 }).toBe(1);
 
@@ -66,7 +49,7 @@ describe('SIGTERM to the worker', () => {
     await once(worker, 'exit');
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
 
-    start('worker', harness.sandbox.env);
+    replacements.push(await harness.startWorkerProcess());
     expect(await handle.result()).toMatchObject({ status: 'paid' });
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
     expect(new Set(chargeRequests(order.orderId).map((request) => request.headers['idempotency-key'])).size).toBe(1);
@@ -76,12 +59,12 @@ describe('SIGTERM to the worker', () => {
 describe('SIGTERM to the API', () => {
   it('finishes the request in flight, refuses new connections and exits 0', async () => {
     const port = await freePort();
-    const api = start('api', { TRIGGER_API_KEYS: 'ask_shutdown_key', PORT: String(port), HOST: '127.0.0.1' });
+    const { child: api } = await harness.startApiProcess({ TRIGGER_API_KEYS: 'ask_shutdown_key', PORT: String(port), HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${port}`;
     await expect.poll(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), { timeout: 30_000 }).toBe(200);
 
     // No worker polls this run, so its status query keeps the request in flight for a few seconds.
-    for (const child of processes) if (child !== api) child.kill('SIGKILL');
+    for (const { child } of replacements) child.kill('SIGKILL');
     const order = sampleOrder();
     const handle = await harness.startOrder(order);
     const inFlight = fetch(`${base}/api/runs/${handle.workflowId}`, { headers: { authorization: 'Bearer ask_shutdown_key' } });

@@ -15,6 +15,7 @@ import { MAX_AMOUNT } from '../../src/domain/validate-order.js';
 import { INVALID_ORDER } from '../../src/domain/failures.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from '../support/harness.js';
+import { stripeKeyedRequests } from '../support/sandbox-records.js';
 
 const API_KEY = 'ask_hostile_key_0001';
 const OTHER_KEY = 'ask_hostile_key_0002';
@@ -627,8 +628,7 @@ describe('Parse Order run through the workflow with hostile params', () => {
     const localActivities = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity');
     expect(localActivities).toHaveLength(1);
     expect(localActivities![0]!.markerRecordedEventAttributes?.failure).toBeTruthy();
-    const chargeKey = `order-${params.orderId}/charge`;
-    expect(harness.sandbox.stripe.requests.filter((request) => request.headers['idempotency-key'] === chargeKey)).toHaveLength(0);
+    expect(stripeKeyedRequests(harness.sandbox, params.orderId, 'charge')).toHaveLength(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

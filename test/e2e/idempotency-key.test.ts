@@ -5,10 +5,11 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { claimIdempotencyKey, claimWorkflowId, ORDER_IDEMPOTENCY_KEY } from '../../src/start-order.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { postTrigger } from '../support/trigger.js';
 
 const API_KEY = 'ask_idempotency_key_0001';
 const auth = { authorization: `Bearer ${API_KEY}` };
@@ -34,11 +35,7 @@ interface Answer {
 
 /** A trigger over the listening port, so concurrent requests really race. */
 async function trigger(params: OrderParams, idempotencyKey: string, url = baseUrl): Promise<Answer> {
-  const response = await fetch(`${url}${TRIGGER_PATH}`, {
-    method: 'POST',
-    headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-    body: JSON.stringify({ params }),
-  });
+  const response = await postTrigger(url, API_KEY, { params }, { 'idempotency-key': idempotencyKey });
   return { status: response.status, body: await response.json() };
 }
 

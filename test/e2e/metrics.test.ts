@@ -1,16 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
 import { registerApiMetrics, serveApiMetrics, UNMATCHED_ROUTE } from '../../src/api/metrics.js';
 import { ConfigError, loadApiMetricsConfig, loadWorkerMetricsConfig } from '../../src/config.js';
-import { startProjectProcess, stopProcess } from '../../dev/project-process.js';
+import { freePort, stopProcess, waitUntil, type StartedProcess } from '../../dev/processes.js';
 import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
 import { statusQuery } from '../../src/workflows/order-processing.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from '../support/harness.js';
+import { postTrigger } from '../support/trigger.js';
 
 interface Sample {
   name: string;
@@ -43,14 +41,6 @@ function total(samples: Sample[], name: string, labels: Record<string, string> =
   return samples
     .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
     .reduce((sum, sample) => sum + sample.value, 0);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('metrics configuration', () => {
@@ -86,7 +76,7 @@ describe('metrics configuration', () => {
 
 describe('worker metrics: the worker process, scraped', () => {
   let harness: Harness;
-  const workers: ChildProcess[] = [];
+  const workers: StartedProcess[] = [];
   let metricsPort: number;
   let metricsUrl: string;
   /** The runs these tests finished, and the step each ended on. */
@@ -97,29 +87,17 @@ describe('worker metrics: the worker process, scraped', () => {
     return harness.runOrder(params);
   };
 
-  /** `npm run worker` as its own process, on the harness's task queue, and its output lines as they come. */
-  function startWorkerProcess(env: Record<string, string>): { worker: ChildProcess; lines: string[] } {
+  /** `npm run worker` as its own process, and its output lines as they come. */
+  async function startWorkerProcess(env: Record<string, string>): Promise<{ worker: StartedProcess; lines: string[] }> {
     const lines: string[] = [];
-    const worker = startProjectProcess(
-      'worker',
-      { ...harness.sandbox.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: harness.temporal.taskQueue, LOG_LEVEL: 'error', ...env },
-      (line) => lines.push(line),
-    );
+    const worker = await harness.startWorkerProcess(env, (line) => lines.push(line));
     workers.push(worker);
     return { worker, lines };
   }
 
   /** Resolves with the first output line containing `text`; fails when the process exits or 90 s pass first. */
-  async function waitForLine({ worker, lines }: { worker: ChildProcess; lines: string[] }, text: string): Promise<string> {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const found = lines.find((line) => line.includes(text));
-      if (found) return found;
-      if (worker.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`The worker printed no "${text}" (exit code ${worker.exitCode}); its output:\n${lines.join('\n')}`);
-      }
-      await sleep(100);
-    }
+  function waitForLine({ worker, lines }: { worker: StartedProcess; lines: string[] }, text: string): Promise<string> {
+    return waitUntil(() => lines.find((line) => line.includes(text)), { timeoutMs: 90_000, what: `the worker to print "${text}"`, process: worker, intervalMs: 100 });
   }
 
   /**
@@ -146,12 +124,11 @@ describe('worker metrics: the worker process, scraped', () => {
     harness = await startHarness({ withoutWorker: true });
     metricsPort = await freePort();
     // A short reconciliation window, so an order Stripe cannot settle is left payment_pending within the test.
-    const started = startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', PAYMENT_RECONCILE_TIMEOUT: '5s' });
+    const started = await startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', PAYMENT_RECONCILE_TIMEOUT: '5s' });
     await waitForLine(started, 'Worker polling');
     metricsUrl = (await waitForLine(started, 'Worker metrics for Prometheus at')).split(' at ').at(-1)!.trim();
   });
   afterAll(async () => {
-    await Promise.all(workers.map((worker) => stopProcess(worker)));
     await harness?.close();
   });
 
@@ -212,7 +189,7 @@ describe('worker metrics: the worker process, scraped', () => {
   });
 
   it('keeps a worker whose metrics port is taken polling, and says which variable to change', async () => {
-    const started = startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort) });
+    const started = await startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort) });
     const { lines } = started;
     await waitForLine(started, 'Worker polling');
     expect(lines.join('\n')).toContain('Set WORKER_METRICS_PORT');
@@ -220,8 +197,8 @@ describe('worker metrics: the worker process, scraped', () => {
   });
 
   it('counts nothing again when a fresh worker process replays the runs', async () => {
-    await Promise.all(workers.map((worker) => stopProcess(worker)));
-    const fresh = startWorkerProcess({ WORKER_METRICS_PORT: String(await freePort()) });
+    await Promise.all(workers.map((worker) => stopProcess(worker.child)));
+    const fresh = await startWorkerProcess({ WORKER_METRICS_PORT: String(await freePort()) });
     metricsUrl = (await waitForLine(fresh, 'Worker metrics for Prometheus at')).split(' at ').at(-1)!.trim();
 
     // The new process has no cached runs: to answer each query it replays the run's whole history,
@@ -258,12 +235,7 @@ describe('API metrics: buildApp with registerApiMetrics, scraped on its own port
     await harness?.close();
   });
 
-  const trigger = (body: unknown, authorization = `Bearer ${API_KEY}`) =>
-    fetch(`${baseUrl}${TRIGGER_PATH}`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const trigger = (body: unknown, authorization = `Bearer ${API_KEY}`) => postTrigger(baseUrl, API_KEY, body, { authorization });
 
   it('counts requests by route pattern and status, times them, and counts orders started on 201 only', async () => {
     expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

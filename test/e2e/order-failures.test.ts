@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { stripeKeyedRequests } from '../support/sandbox-records.js';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ describe('orderProcessing when Stripe refuses or asks to retry', () => {
     const order = sampleOrder();
     const result = await harness.runOrder(order);
     expect(result).toMatchObject({ status: 'paid' });
-    const confirmations = harness.sandbox.stripe.requests.filter((request) => request.headers['idempotency-key'] === `order-${order.orderId}/charge`);
+    const confirmations = stripeKeyedRequests(harness.sandbox, order.orderId, 'charge');
     expect(confirmations.map((request) => request.status)).toEqual([409, 200]);
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
   });

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { statusQuery } from '../../src/workflows/order-processing.js';
+import { backendRequests, opsAlerts, requestsNaming, stripeKeyedRequests } from '../support/sandbox-records.js';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -11,14 +12,12 @@ beforeAll(async () => {
 afterAll(async () => harness?.close());
 
 function requestsFor(orderId: string) {
-  const { stripe, resend, slack, backend } = harness.sandbox;
-  const mentions = (body: string) => body.includes(orderId);
+  const { sandbox } = harness;
   return {
-    /** Stripe POSTs for the order: each carries one of its idempotency keys `order-<orderId>/<step>`. */
-    stripe: stripe.requests.filter((request) => String(request.headers['idempotency-key'] ?? '').startsWith(`order-${orderId}/`)),
-    resend: resend.requests.filter((request) => mentions(request.body)),
-    slack: slack.messages.filter((message) => message.text.includes(orderId)),
-    backend: backend.requests.filter((request) => request.path === `/orders/${orderId}`),
+    stripe: stripeKeyedRequests(sandbox, orderId),
+    resend: requestsNaming(sandbox.resend, orderId),
+    slack: opsAlerts(sandbox, orderId),
+    backend: backendRequests(sandbox, orderId),
   };
 }
 

@@ -3,6 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { decodeHistory } from '../../src/codec/history.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { backendRecords, backendRequests, opsAlerts, receipts, stripeKeyedRequests } from '../support/sandbox-records.js';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -12,18 +13,19 @@ afterAll(async () => harness?.close());
 
 /** What reached Stripe, the backend and Slack for one order. */
 function sentFor(orderId: string) {
-  const { stripe, backend, slack, resend } = harness.sandbox;
+  const { sandbox } = harness;
+  const { stripe } = sandbox;
   const intentIds = stripe.paymentIntentsFor(orderId).map((intent) => intent.id);
-  const keyed = stripe.requests.filter((request) => String(request.headers['idempotency-key'] ?? '').startsWith(`order-${orderId}/`));
+  const keyed = stripeKeyedRequests(sandbox, orderId);
   return {
     intents: stripe.paymentIntentsFor(orderId),
     creates: keyed.filter((request) => request.path === '/v1/payment_intents'),
     confirms: keyed.filter((request) => request.path.endsWith('/confirm')),
     cancels: stripe.requests.filter((request) => intentIds.some((id) => request.path === `/v1/payment_intents/${id}/cancel`)),
     retrieves: stripe.requests.filter((request) => request.method === 'GET' && intentIds.some((id) => request.path === `/v1/payment_intents/${id}`)),
-    backend: backend.requests.filter((request) => request.path === `/orders/${orderId}`).map((request) => ({ status: request.status, body: JSON.parse(request.body) })),
-    alerts: slack.messages.filter((message) => message.text.includes(orderId)).map((message) => message.text),
-    receipts: resend.emails.filter((email) => email.subject === `Receipt for order ${orderId}`),
+    backend: backendRecords(sandbox, orderId),
+    alerts: opsAlerts(sandbox, orderId).map((message) => message.text),
+    receipts: receipts(sandbox, orderId),
   };
 }
 
@@ -220,10 +222,10 @@ describe('while Stripe cannot be reached', () => {
     const result = await patient.runOrder(order);
 
     expect(result).toMatchObject({ status: 'payment_pending', receipt: 'skipped', opsNotified: true });
-    const records = patient.sandbox.backend.requests.filter((request) => request.path === `/orders/${order.orderId}`);
+    const records = backendRequests(patient.sandbox, order.orderId);
     expect(records.map((request) => JSON.parse(request.body).status)).toEqual(['payment_pending']);
     expect(records[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/payment_pending`);
-    const alerts = patient.sandbox.slack.messages.filter((message) => message.text.includes(order.orderId)).map((message) => message.text);
+    const alerts = opsAlerts(patient.sandbox, order.orderId).map((message) => message.text);
     expect(alerts).toHaveLength(2);
     expect(alerts[0]).toContain('is not settled yet');
     expect(alerts[1]).toContain('still unsettled');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../dev/temporal-server.js';
+import { freePort } from '../../dev/processes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 // The production build as the image runs it: `npm run build`, then plain `node dist/...` (no tsx, no

@@ -12,7 +12,7 @@ import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow/i
 import proto from '@temporalio/proto';
 import { buildApp } from '../../src/api/app.js';
 import { readRunInput } from '../../src/api/runs.js';
-import { freePort } from '../../dev/temporal-server.js';
+import { freePort } from '../../dev/processes.js';
 import { workflowIdForOrder, type OrderResult } from '../../src/domain/order.js';
 import { MAX_AMOUNT } from '../../src/domain/order-schema.js';
 import { REFUND_ORDER_WORKFLOW_TYPE } from '../../src/domain/payment.js';

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await harness?.close();
-  stripeMock?.stop();
+  await stripeMock?.stop();
 });
 
 /** The requests the stand-in handled (an injected refusal is answered before handling, and never checked). */

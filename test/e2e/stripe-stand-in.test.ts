@@ -12,7 +12,7 @@ let stripe: Stripe;
 
 beforeEach(async () => {
   standIn = new StripeStandIn();
-  baseUrl = await standIn.listen(0);
+  baseUrl = await standIn.listen();
   stripe = new Stripe('sk_test_x', {
     host: '127.0.0.1',
     port: new URL(baseUrl).port,
@@ -670,7 +670,7 @@ describe('spec checking against stripe-mock', () => {
       await post('/v1/payment_intents', { amount: 100, currency: 'usd', colour: 'red' });
       expect(standIn.specViolations).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/payment_intents', status: 400 })]);
     } finally {
-      mock.stop();
+      await mock.stop();
     }
   });
 });

@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
 import { RecentIds } from '../../src/api/recent-ids.js';
-import { freePort } from '../../dev/temporal-server.js';
+import { freePort } from '../../dev/processes.js';
 import { STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../src/domain/payment.js';
 import { startOrderWorkflow } from '../../src/start-order.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';

@@ -17,14 +17,14 @@ declare module 'vitest' {
 
 /**
  * One real Temporal dev server (in-memory SQLite), one workflow bundle and one encryption key for the
- * whole run. The key is also put in this process's environment, which the test processes inherit and
- * pass on to the worker and API processes that tests start: encryption is on everywhere, as in production.
+ * whole run. The key is also put in this process's environment, which the test processes inherit (the
+ * harness hands it to the worker and API processes it starts): encryption is on everywhere, as in production.
  */
 export default async function setup(project: TestProject) {
   const codecKeys = `test-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`;
   process.env.TEMPORAL_CODEC_KEYS = codecKeys;
   delete process.env.TEMPORAL_CODEC_DISABLED;
-  const server = await startDevServer({ allowDownload: true });
+  const server = await startDevServer();
   console.log(`Temporal dev server for tests at ${server.address}; temporal binary: ${server.route}`);
   const bundleDir = mkdtempSync(join(tmpdir(), 'order-processing-bundle-'));
   const workflowBundlePath = join(bundleDir, 'workflow-bundle.js');

@@ -5,7 +5,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig, loadProviderConfig, type CodecConfig, type TemporalConfig } from '../../src/config.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { createOrderWorker } from '../../src/order-worker.js';
-import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { API, freePorts, WORKER, type StartedProcess } from '../../dev/processes.js';
+import { LocalStack } from '../../dev/stack.js';
 import type { OrderParams, OrderResult } from '../../src/domain/order.js';
 import { startOrderWorkflow } from '../../src/start-order.js';
 
@@ -20,6 +22,13 @@ export interface Harness {
   runOrder(params: OrderParams): Promise<OrderResult>;
   /** Starts the in-process worker (done at start unless `withoutWorker`). */
   startWorker(): Promise<void>;
+  /**
+   * `npm run worker` as its own process, on this harness's server, task queue, key and stand-ins, logging
+   * errors only, metrics on a free port; `env` overrides. Stopped (SIGTERM) by `close()` at the latest.
+   */
+  startWorkerProcess(env?: Record<string, string>, onLine?: (line: string) => void): Promise<StartedProcess>;
+  /** `npm run api` as its own process, set up as `startWorkerProcess` is (without the stand-ins). */
+  startApiProcess(env?: Record<string, string>): Promise<StartedProcess>;
   close(): Promise<void>;
 }
 
@@ -51,7 +60,8 @@ export function sampleOrder(overrides: Partial<OrderParams> = {}): OrderParams {
 
 /** Stand-ins, a worker on its own task queue and a client, against the run's Temporal dev server. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sandbox = await startSandbox();
+  const stack = new LocalStack();
+  const sandbox = await stack.startSandbox();
   const address = inject('temporalAddress');
   const temporal: TemporalConfig = {
     connection: { address },
@@ -71,6 +81,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const client = new Client({ connection, namespace: temporal.namespace, dataConverter: createDataConverter(codec) });
 
   const startOrder = (params: OrderParams) => startOrderWorkflow(client, temporal.taskQueue, params);
+  const processEnv = async (env: Record<string, string>) => {
+    // Scrape ports of their own, so parallel test files never collide.
+    const [workerMetricsPort, apiMetricsPort] = await freePorts(2);
+    return {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: temporal.taskQueue,
+      TEMPORAL_CODEC_KEYS: inject('codecKeys'),
+      LOG_LEVEL: 'error',
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      API_METRICS_PORT: String(apiMetricsPort),
+      ...env,
+    };
+  };
 
   return {
     sandbox,
@@ -80,12 +103,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     startOrder,
     runOrder: async (params) => (await startOrder(params)).result(),
     startWorker,
+    startWorkerProcess: async (env = {}, onLine) => stack.startProcess(WORKER, await processEnv({ ...sandbox.env, ...env }), onLine),
+    startApiProcess: async (env = {}) => stack.startProcess(API, await processEnv(env)),
     close: async () => {
       started?.worker.shutdown();
       await workerRun;
       await started?.connection.close();
       await connection.close();
-      await sandbox.close();
+      // The worker and API processes, then the stand-ins.
+      await stack.stopAll();
     },
   };
 }

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { answersOk, freePort, spawnProcess, stopProcess, waitUntil } from '../../dev/processes.js';
 import { ensureTool, STRIPE_MOCK } from '../../dev/tools.js';
-import { freePort } from '../../dev/temporal-server.js';
 
 export interface StripeMock {
   url: string;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** Starts stripe-mock (Stripe's own server, built from its OpenAPI spec) on a free loopback port. */
@@ -13,18 +11,20 @@ export async function startStripeMock(): Promise<StripeMock> {
   const tool = ensureTool(STRIPE_MOCK);
   const port = await freePort();
   // Its HTTPS listener would take the fixed port 12112 otherwise: two test files could not each run one.
-  const child = spawn(tool.path, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'], { stdio: 'ignore' });
+  const mock = spawnProcess(`stripe-mock (${tool.route})`, tool.path, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:']);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`stripe-mock (${tool.route}) exited with code ${child.exitCode}`);
-    const ready = await fetch(`${url}/v1/charges`, { headers: { authorization: 'Bearer sk_test_123' } }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return { url, stop: () => child.kill('SIGTERM') };
-    await sleep(200);
+  const stop = async () => {
+    await stopProcess(mock.child);
+  };
+  try {
+    await waitUntil(() => answersOk(`${url}/v1/charges`, { headers: { authorization: 'Bearer sk_test_123' } }), {
+      timeoutMs: 30_000,
+      what: `stripe-mock to answer on ${url}`,
+      process: mock,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  child.kill('SIGKILL');
-  throw new Error(`stripe-mock did not answer on ${url} within 30s`);
+  return { url, stop };
 }

@@ -6,7 +6,7 @@ let baseUrl: string;
 
 beforeEach(async () => {
   backend = new OrderBackendStandIn();
-  baseUrl = await backend.listen(0);
+  baseUrl = await backend.listen();
 });
 afterEach(async () => {
   await backend.close();

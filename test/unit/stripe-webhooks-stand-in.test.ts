@@ -61,7 +61,7 @@ let receiver: Receiver;
 
 beforeEach(async () => {
   standIn = new StripeStandIn();
-  const baseUrl = await standIn.listen(0);
+  const baseUrl = await standIn.listen();
   stripe = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(baseUrl).port, protocol: 'http', maxNetworkRetries: 0 });
   receiver = await startReceiver();
   standIn.sendWebhooksTo(receiver.url, SECRET);
@@ -162,7 +162,7 @@ describe('events', () => {
 
   it('are created without an endpoint too, and sent to none', async () => {
     const quiet = new StripeStandIn();
-    const client = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(await quiet.listen(0)).port, protocol: 'http', maxNetworkRetries: 0 });
+    const client = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(await quiet.listen()).port, protocol: 'http', maxNetworkRetries: 0 });
     try {
       await client.paymentIntents.create(payment('ord_quiet'));
       await quiet.webhooksSettled();

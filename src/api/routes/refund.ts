@@ -10,7 +10,7 @@ import { requireApiKey } from '../require-api-key.js';
 import { readOrderRun, readRunInput } from '../runs.js';
 import { refundBodySchema, refundHeadersSchema, refundResponseSchema, runParamsSchema, type RefundBody, type RefundHeaders, type RunParams } from '../schemas.js';
 
-export const REFUND_PATH = '/api/runs/:workflowId/refund';
+const REFUND_PATH = '/api/runs/:workflowId/refund';
 export const DEFAULT_REFUND_ANSWER_WAIT_MS = 30_000;
 const START_DEADLINE_MS = 10_000;
 const REFUND_REASON = 'requested by an operator through the API';

@@ -19,7 +19,7 @@ import {
   SLACK_REJECTED,
   SLACK_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
-import { freePort } from '../../../dev/temporal-server.js';
+import { freePort } from '../../../dev/processes.js';
 import { activitiesFor, failureOf, runActivity } from '../../support/mock-activity.js';
 
 let sandbox: Sandbox;
