@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { MetricsEndpoint } from '../config.js';
+import type { MetricsEndpoint } from '../config/process.js';
 import { scrapeUrl } from '../metrics/endpoint.js';
 import { API_METRICS } from '../metrics/names.js';
 

@@ -1,5 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadApiConfig, loadApiMetricsConfig, loadCodecConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { loadApiConfig, loadApiMetricsConfig } from '../config/api.js';
+import { loadCodecConfig } from '../config/codec.js';
+import { loadLogLevel } from '../config/process.js';
+import { loadTemporalConfig } from '../config/temporal.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';

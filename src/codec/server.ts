@@ -1,4 +1,8 @@
-import { ConfigError, loadCodecConfig, loadCodecServerConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { loadCodecConfig } from '../config/codec.js';
+import { loadCodecServerConfig } from '../config/codec-server.js';
+import { ConfigError } from '../config/env.js';
+import { loadLogLevel } from '../config/process.js';
+import { loadTemporalConfig } from '../config/temporal.js';
 import { runMain } from '../run-main.js';
 import { buildCodecApp } from './app.js';
 import { EncryptionCodec } from './encryption-codec.js';
