@@ -6,7 +6,7 @@ import { loadTemporalConfig } from '../config/temporal.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';
-import { serveApiMetrics } from './metrics.js';
+import { serveApiMetrics } from './plugins/metrics.js';
 
 // Wiring only: one Temporal client per process, closed when the server closes on SIGINT/SIGTERM.
 runMain(async () => {

@@ -1,3 +1,4 @@
+import { LOG_REDACTIONS } from '../bearer-token.js';
 import { loadCodecConfig } from '../config/codec.js';
 import { loadCodecServerConfig } from '../config/codec-server.js';
 import { ConfigError } from '../config/env.js';
@@ -18,7 +19,7 @@ runMain(async () => {
     namespace,
     corsOrigins: server.corsOrigins,
     authTokens: server.authTokens,
-    logger: { level: loadLogLevel(), redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: { level: loadLogLevel(), redact: LOG_REDACTIONS },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void app.close());
