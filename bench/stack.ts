@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_NAMESPACE } from '../src/config/temporal.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { freePort, startDevServer } from '../dev/temporal-server.js';
 import { findTool, TEMPORAL_CLI } from '../dev/tools.js';
@@ -167,7 +168,7 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
 
   const connection = await Connection.connect({ address: temporal.address });
   resources.add(() => connection.close());
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: DEFAULT_NAMESPACE });
 
   const sandbox = await startSandbox();
   resources.add(() => sandbox.close());
@@ -179,7 +180,7 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
   const apiKey = `bench_${randomBytes(12).toString('hex')}`;
   const [apiPort, apiMetricsPort, workerMetricsPort] = await distinctFreePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const common = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', LOG_LEVEL: 'warn', METRICS_HOST: '127.0.0.1' };
+  const common = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: DEFAULT_NAMESPACE, LOG_LEVEL: 'warn', METRICS_HOST: '127.0.0.1' };
   // As `npm start` runs them: payloads encrypted (with the public development key), metrics on.
   const pipelineEnv = { ...common, TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS };
 
