@@ -4,7 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
-import { loadLogLevel, loadTemporalConfig } from '../src/config.js';
+import { loadLogLevel } from '../src/config/process.js';
+import { loadTemporalConfig } from '../src/config/temporal.js';
 import { runMain } from '../src/run-main.js';
 import { createBaselineActivities } from './baseline-activities.js';
 

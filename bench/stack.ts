@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_NAMESPACE } from '../src/config/temporal.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { answersOk, API, freePorts, waitUntil, WORKER, type ProjectEntry, type StartedProcess } from '../dev/processes.js';
 import type { LocalStack } from '../dev/stack.js';
@@ -69,7 +70,7 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
 
   const connection = await Connection.connect({ address: temporal.address });
   resources.add(() => connection.close());
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: DEFAULT_NAMESPACE });
 
   const sandbox = await resources.startSandbox();
   for (const standIn of [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend]) standIn.latencyMs = latencyMs;
@@ -80,7 +81,7 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
   const apiKey = `bench_${randomBytes(12).toString('hex')}`;
   const [apiPort, apiMetricsPort, workerMetricsPort] = await freePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const common = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', LOG_LEVEL: 'warn', METRICS_HOST: '127.0.0.1' };
+  const common = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: DEFAULT_NAMESPACE, LOG_LEVEL: 'warn', METRICS_HOST: '127.0.0.1' };
   // As `npm start` runs them: payloads encrypted (with the public development key), metrics on.
   const pipelineEnv = { ...common, TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS };
 

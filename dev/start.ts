@@ -13,7 +13,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildCodecApp } from '../src/codec/app.js';
 import { DEV_CODEC_KEYS } from './codec-dev-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
-import { loadCodecConfig, loadCodecServerConfig, type CodecKey, type CodecServerConfig } from '../src/config.js';
+import { loadCodecConfig, type CodecKey } from '../src/config/codec.js';
+import { DEFAULT_API_PORT } from '../src/config/api.js';
+import { DEFAULT_CODEC_PORT, loadCodecServerConfig, type CodecServerConfig } from '../src/config/codec-server.js';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_PORT, DEFAULT_TEMPORAL_UI_PORT } from '../src/config/temporal.js';
+import { LOG_REDACTIONS } from '../src/bearer-token.js';
 import type { DevServer } from './temporal-server.js';
 import type { Sandbox } from './sandbox/index.js';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
@@ -21,16 +25,15 @@ import { answersOk, API, freePort, waitUntil, WORKER } from './processes.js';
 import { LocalStack } from './stack.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
-const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
-const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-const API_PORT = Number(process.env.PORT ?? 3000);
+const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? DEFAULT_TEMPORAL_PORT);
+const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? DEFAULT_TEMPORAL_UI_PORT);
+const API_PORT = Number(process.env.PORT ?? DEFAULT_API_PORT);
 const API_KEY = process.env.TRIGGER_API_KEYS?.split(',')[0]?.trim() || 'ask_local_dev_key';
 const API_URL = `http://localhost:${API_PORT}`;
 /** The local stack's Stripe webhook secret: the Stripe stand-in signs its events with it, the API verifies them. */
 const WEBHOOK_SECRET = process.env.STRIPE_WEBHOOK_SECRET ?? `whsec_local_${randomBytes(16).toString('hex')}`;
 // Encryption is on, as in production: the user's TEMPORAL_CODEC_KEYS, else the public development key.
 const CODEC_KEYS = process.env.TEMPORAL_CODEC_KEYS?.trim() || DEV_CODEC_KEYS;
-const DEFAULT_CODEC_PORT = 8888;
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -42,7 +45,7 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
-/** CODEC_PORT when set (it must be free); else 8888, or any free port when 8888 is taken (the stack wires the UI to it). */
+/** CODEC_PORT when set (it must be free); else the default, or any free port when that is taken (the stack wires the UI to it). */
 async function pickCodecPort(): Promise<number> {
   if (process.env.CODEC_PORT !== undefined) {
     const port = Number(process.env.CODEC_PORT);
@@ -66,10 +69,10 @@ async function startCodecServer(keys: CodecKey[], port: number): Promise<{ app: 
   });
   const app = buildCodecApp({
     codec: new EncryptionCodec(keys),
-    namespace: 'default',
+    namespace: DEFAULT_NAMESPACE,
     corsOrigins: config.corsOrigins,
     authTokens: config.authTokens,
-    logger: { level: process.env.LOG_LEVEL ?? 'warn', redact: ['req.headers.authorization'] },
+    logger: { level: process.env.LOG_LEVEL ?? 'warn', redact: LOG_REDACTIONS },
   });
   await app.listen({ port: config.port, host: config.host });
   return { app, config, url: `http://localhost:${config.port}` };
@@ -200,8 +203,8 @@ try {
   // Warnings and errors only, so the guide below stays readable; LOG_LEVEL=info shows every request and activity.
   const commonEnv = {
     TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: 'order-processing',
+    TEMPORAL_NAMESPACE: DEFAULT_NAMESPACE,
+    TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
     TEMPORAL_CODEC_KEYS: CODEC_KEYS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };

@@ -27,6 +27,7 @@ import { answersOk, API, freePort, waitUntil, WORKER, type StartedProcess } from
 import { LocalStack } from '../dev/stack.js';
 import type { DevServer } from '../dev/temporal-server.js';
 import type { Sandbox } from '../dev/sandbox/index.js';
+import { DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
 import type { Fault, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
@@ -190,7 +191,7 @@ async function main(): Promise<number> {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const common = {
     TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_TASK_QUEUE: 'order-processing',
+    TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
     TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS,
     LOG_LEVEL: 'error',
     // Scrape ports of their own, so a fault run never collides with a local stack.

@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+/** Request headers that carry credentials: never in a log line (request bodies are never logged either). */
+export const LOG_REDACTIONS = ['req.headers.authorization', 'req.headers.cookie'];
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }

@@ -1,7 +1,9 @@
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { CodecConfig, TemporalConfig, ProviderConfig } from './config.js';
+import type { CodecConfig } from './config/codec.js';
+import type { TemporalConfig } from './config/temporal.js';
+import type { ProviderConfig } from './config/worker.js';
 import { createActivities } from './activities/index.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from './codec/data-converter.js';
 

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
-import { loadCodecConfig, loadLogLevel, loadWorkerShutdownGraceMs, loadProviderConfig, loadTemporalConfig, loadWorkerMetricsConfig } from './config.js';
+import { loadCodecConfig } from './config/codec.js';
+import { loadLogLevel } from './config/process.js';
+import { loadTemporalConfig } from './config/temporal.js';
+import { loadProviderConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
 import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';

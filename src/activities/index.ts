@@ -1,4 +1,4 @@
-import type { ProviderConfig } from '../config.js';
+import type { ProviderConfig } from '../config/worker.js';
 import type { PaymentSettings } from '../domain/payment.js';
 import { createProviderClients } from './clients.js';
 import { parseOrder } from './parse-order.js';

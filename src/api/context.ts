@@ -8,7 +8,6 @@ export interface ApiContext {
   taskQueue: string;
   /** Base URL of the Temporal Web UI, for links to runs. */
   webUiUrl: string;
-  isAuthorized(authorization: string | undefined): boolean;
   /** Signs and checks the run list's page cursors. */
   cursors: CursorCodec;
   /** The search attribute keyed triggers need, when the namespace lacks it (a found one is remembered). */

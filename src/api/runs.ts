@@ -1,8 +1,8 @@
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { ApplicationFailure, arrayFromPayloads, WorkflowNotFoundError, type LoadedDataConverter } from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
+import { decodeFailure, decodePayloads } from '../codec/decode.js';
 import { ORDER_WORKFLOW_TYPE, type OrderProgress, type OrderResult } from '../domain/order.js';
 import { statusQuery } from '../workflows/order-processing.js';
 import { buildTimeline, type TimelineStep } from './timeline.js';
@@ -31,6 +31,9 @@ export interface RunSummary {
   closeTime?: string;
 }
 
+type Failure = proto.temporal.api.failure.v1.IFailure;
+type Payload = proto.temporal.api.common.v1.IPayload;
+
 const STATUS_QUERY_DEADLINE_MS = 3_000;
 const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 
@@ -43,6 +46,17 @@ export async function queryProgress(client: Client, workflowId: string): Promise
   return client.connection
     .withDeadline(Date.now() + STATUS_QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
     .catch(() => undefined);
+}
+
+/** The values in payloads read from a history, decoded as the client decodes anything (codec included). */
+async function decodeValues(converter: LoadedDataConverter, payloads: Payload[] | null | undefined): Promise<unknown[]> {
+  return arrayFromPayloads(converter.payloadConverter, await decodePayloads(payloads ?? [], converter.payloadCodecs));
+}
+
+/** A failure read from a history or a pending activity, as the error the client would throw for it. */
+async function decodeError(converter: LoadedDataConverter, failure: Failure | null | undefined): Promise<Error | undefined> {
+  if (!failure) return undefined;
+  return converter.failureConverter.failureToError(await decodeFailure(failure, converter.payloadCodecs), converter.payloadConverter);
 }
 
 /** The run's description when it exists and is an order run; null otherwise. */
@@ -64,8 +78,6 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   if (!description) return null;
   const history = await handle.fetchHistory();
   const converter = client.options.loadedDataConverter;
-  const failureOf = (failure: Parameters<typeof decodeOptionalFailureToOptionalError>[1]) =>
-    decodeOptionalFailureToOptionalError(converter, failure);
   const view: RunView = {
     workflowId,
     runId: description.runId,
@@ -73,7 +85,7 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
     startTime: description.startTime.toISOString(),
     ...(description.closeTime && { closeTime: description.closeTime.toISOString() }),
     timeline: await buildTimeline(history.events ?? [], description.raw.pendingActivities ?? [], async (failure) => {
-      const error = await failureOf(failure);
+      const error = await decodeError(converter, failure);
       return ((error?.cause as Error | undefined) ?? error)?.message;
     }),
     webUiUrl: webUiRunUrl(webUiBaseUrl, client.options.namespace, workflowId, description.runId),
@@ -85,10 +97,10 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   // A closed run's result or failure is its history's last event, already fetched.
   const closing = history.events?.at(-1);
   const completed = closing?.workflowExecutionCompletedEventAttributes;
-  if (completed) view.result = (await decodeArrayFromPayloads(converter, completed.result?.payloads))[0] as OrderResult;
+  if (completed) view.result = (await decodeValues(converter, completed.result?.payloads))[0] as OrderResult;
   const failed = closing?.workflowExecutionFailedEventAttributes;
   if (failed) {
-    const error = await failureOf(failed.failure);
+    const error = await decodeError(converter, failed.failure);
     view.failure = {
       ...(error instanceof ApplicationFailure && error.type && { type: error.type }),
       message: error?.message ?? 'The run failed',
@@ -110,7 +122,7 @@ export async function readOrderRun(client: Client, workflowId: string): Promise<
 export async function readRunInput(client: Client, workflowId: string): Promise<unknown> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const [params] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
+  const [params] = await decodeValues(client.options.loadedDataConverter, started?.input?.payloads);
   return params;
 }
 

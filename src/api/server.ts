@@ -1,9 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadApiConfig, loadApiMetricsConfig, loadCodecConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { loadApiConfig, loadApiMetricsConfig } from '../config/api.js';
+import { loadCodecConfig } from '../config/codec.js';
+import { loadLogLevel } from '../config/process.js';
+import { loadTemporalConfig } from '../config/temporal.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { buildApp } from './app.js';
-import { serveApiMetrics } from './metrics.js';
+import { serveApiMetrics } from './plugins/metrics.js';
 
 // Wiring only: one Temporal client per process, closed when the server closes on SIGINT/SIGTERM.
 runMain(async () => {

@@ -1,7 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
+import { sendError } from '../api/errors.js';
 import { createBearerTokenVerifier } from '../bearer-token.js';
+import cors from './plugins/cors.js';
+import errors from './plugins/errors.js';
 
 export interface CodecAppOptions {
   codec: PayloadCodec;
@@ -16,8 +19,6 @@ export interface CodecAppOptions {
 
 /** A history's payloads can be large; Temporal's own limit per payload is 2 MB by default. */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Namespace';
-const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 const base64 = { type: 'string', pattern: '^[A-Za-z0-9+/_-]*={0,2}$' };
 // Proto JSON omits empty repeated fields: `{}` is an empty list of payloads (the CLI sends it for a query without arguments).
@@ -37,10 +38,6 @@ const payloadsBodySchema = {
   },
 };
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply.code(status).send({ error: { code, message } });
-}
-
 /**
  * The Temporal remote codec protocol over HTTP: POST /encode and POST /decode take and answer
  * `{ payloads: [...] }` in proto JSON form (metadata values and data base64). Used by
@@ -53,38 +50,14 @@ export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logge
   const verifyToken = createBearerTokenVerifier(authTokens);
   const isAuthorized = (authorization: string | undefined) => authTokens.length === 0 || verifyToken(authorization) !== undefined;
 
-  app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    reply.header('vary', 'Origin');
-    if (origin === undefined) return;
-    if (!corsOrigins.includes(origin)) {
-      return sendError(reply, 403, 'origin_not_allowed', `Origin ${origin} may not call this codec server; allowed: ${corsOrigins.join(', ') || 'none'} (CODEC_CORS_ORIGIN)`);
-    }
-    reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true');
-    if (request.method === 'OPTIONS') {
-      return reply
-        .code(204)
-        .header('access-control-allow-methods', 'POST, OPTIONS')
-        .header('access-control-allow-headers', ALLOWED_HEADERS)
-        .header('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS))
-        .send();
-    }
-  });
-
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    if (error.validation) return sendError(reply, 400, 'invalid_request', `Expected { "payloads": [{ "metadata": {...}, "data": "<base64>" }] }: ${error.message}`);
-    if (error.statusCode === 413) return sendError(reply, 413, 'body_too_large', `The body exceeds ${BODY_LIMIT_BYTES} bytes; send fewer payloads per request`);
-    if (error.statusCode && error.statusCode < 500) return sendError(reply, error.statusCode, 'bad_request', error.message);
-    request.log.error({ err: error }, 'codec request failed');
-    return sendError(reply, 500, 'internal_error', 'The codec server failed; see its log');
-  });
+  void app.register(cors, { origins: corsOrigins });
+  void app.register(errors);
 
   // Before the body is even read: who asks, and for which namespace.
   const admit = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!isAuthorized(request.headers.authorization)) {
-      return reply.header('www-authenticate', 'Bearer').code(401).send({
-        error: { code: 'unauthorized', message: 'Send "Authorization: Bearer <token>" with one of CODEC_AUTH_TOKENS' },
-      });
+      reply.header('www-authenticate', 'Bearer');
+      return sendError(reply, 401, 'unauthorized', 'Send "Authorization: Bearer <token>" with one of CODEC_AUTH_TOKENS');
     }
     // The temporal CLI sends the header empty: only a named namespace is checked.
     const requested = request.headers['x-namespace'];
@@ -93,8 +66,8 @@ export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logge
     }
   };
 
-  const transform = (direction: 'encode' | 'decode') => {
-    app.post<{ Body: { payloads?: JSONPayload[] } }>(`/${direction}`, { onRequest: admit, schema: { body: payloadsBodySchema } }, async (request, reply) => {
+  const transform = (routes: FastifyInstance, direction: 'encode' | 'decode') => {
+    routes.post<{ Body: { payloads?: JSONPayload[] } }>(`/${direction}`, { onRequest: admit, schema: { body: payloadsBodySchema } }, async (request, reply) => {
       let payloads;
       try {
         payloads = (request.body.payloads ?? []).map(JSONToPayload);
@@ -110,8 +83,11 @@ export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logge
       return { payloads: transformed.map(payloadToJSON) };
     });
   };
-  transform('encode');
-  transform('decode');
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Routes in a plugin of their own, so they are added once CORS and the error handler are in force.
+  void app.register(async (routes) => {
+    transform(routes, 'encode');
+    transform(routes, 'decode');
+    routes.get('/healthz', async () => ({ status: 'ok' }));
+  });
   return app;
 }

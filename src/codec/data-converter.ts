@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
-import type { CodecConfig } from '../config.js';
+import type { CodecConfig } from '../config/codec.js';
 import { EncryptionCodec } from './encryption-codec.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import type { CodecKey } from '../config.js';
+import type { CodecKey } from '../config/codec.js';
 
 const ENCRYPTED_ENCODING = 'binary/encrypted';
 const METADATA_KEY_ID = 'encryption-key-id';

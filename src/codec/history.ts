@@ -1,4 +1,5 @@
 import type { PayloadCodec } from '@temporalio/common';
+import { decodePayloads } from './decode.js';
 import { historyFromJSON, historyToJSON, JSONToPayload, payloadToJSON, type History, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
 
 const PAYLOAD_KEYS = new Set(['metadata', 'data', 'externalPayloads']);
@@ -22,7 +23,7 @@ function collectPayloads(node: unknown, found: { payload: JSONPayload; replace: 
 }
 
 /**
- * A copy of a history with every payload decoded by the codecs, last first as the SDK does (inputs,
+ * A copy of a history with every payload decoded by the codecs (inputs,
  * results, failure attributes, memos, headers): what `temporal workflow show --codec-endpoint`
  * displays, for tools that keep a history in the clear, such as the recorded replay fixtures.
  */
@@ -30,8 +31,7 @@ export async function decodeHistory(history: History, codecs: readonly PayloadCo
   const json: unknown = JSON.parse(historyToJSON(history));
   const found: { payload: JSONPayload; replace: (next: JSONPayload) => void }[] = [];
   collectPayloads(json, found);
-  let decoded = found.map(({ payload }) => JSONToPayload(payload));
-  for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+  const decoded = await decodePayloads(found.map(({ payload }) => JSONToPayload(payload)), codecs);
   found.forEach(({ replace }, index) => replace(payloadToJSON(decoded[index]!)));
   return historyFromJSON(json);
 }

@@ -1,4 +1,9 @@
-import { ConfigError, loadCodecConfig, loadCodecServerConfig, loadLogLevel, loadTemporalConfig } from '../config.js';
+import { LOG_REDACTIONS } from '../bearer-token.js';
+import { loadCodecConfig } from '../config/codec.js';
+import { loadCodecServerConfig } from '../config/codec-server.js';
+import { ConfigError } from '../config/env.js';
+import { loadLogLevel } from '../config/process.js';
+import { loadTemporalConfig } from '../config/temporal.js';
 import { runMain } from '../run-main.js';
 import { buildCodecApp } from './app.js';
 import { EncryptionCodec } from './encryption-codec.js';
@@ -14,7 +19,7 @@ runMain(async () => {
     namespace,
     corsOrigins: server.corsOrigins,
     authTokens: server.authTokens,
-    logger: { level: loadLogLevel(), redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: { level: loadLogLevel(), redact: LOG_REDACTIONS },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void app.close());

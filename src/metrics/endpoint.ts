@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { MetricsEndpoint } from '../config.js';
+import type { MetricsEndpoint } from '../config/process.js';
 
 /** `host:port`, with an IPv6 host in brackets (`[::]:9464`). */
 export function hostPort({ host, port }: MetricsEndpoint): string {

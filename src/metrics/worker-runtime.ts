@@ -1,5 +1,5 @@
 import { Runtime, type Logger } from '@temporalio/worker';
-import type { MetricsEndpoint } from '../config.js';
+import type { MetricsEndpoint } from '../config/process.js';
 import { hostPort, scrapeUrl } from './endpoint.js';
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, type Payload } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import { loadCodecConfig, type CodecKey } from '../../src/config.js';
+import { loadCodecConfig, type CodecKey } from '../../src/config/codec.js';
 import { EncryptionCodec, UnknownEncryptionKeyError } from '../../src/codec/encryption-codec.js';
 import { decodeHistory } from '../../src/codec/history.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';

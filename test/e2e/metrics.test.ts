@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
-import { registerApiMetrics, serveApiMetrics, UNMATCHED_ROUTE } from '../../src/api/metrics.js';
-import { ConfigError, loadApiMetricsConfig, loadWorkerMetricsConfig } from '../../src/config.js';
+import { serveApiMetrics, UNMATCHED_ROUTE } from '../../src/api/plugins/metrics.js';
+import { loadApiMetricsConfig } from '../../src/config/api.js';
+import { ConfigError } from '../../src/config/env.js';
+import { loadWorkerMetricsConfig } from '../../src/config/worker.js';
 import { freePort, stopProcess, waitUntil, type StartedProcess } from '../../dev/processes.js';
 import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
 import { statusQuery } from '../../src/workflows/order-processing.js';
@@ -216,7 +218,7 @@ describe('worker metrics: the worker process, scraped', () => {
   });
 });
 
-describe('API metrics: buildApp with registerApiMetrics, scraped on its own port', () => {
+describe('API metrics: counted by buildApp, scraped on its own port', () => {
   const API_KEY = 'ask_metrics_key_0001';
   let harness: Harness;
   let app: FastifyInstance;
@@ -226,7 +228,6 @@ describe('API metrics: buildApp with registerApiMetrics, scraped on its own port
   beforeAll(async () => {
     harness = await startHarness();
     app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
-    registerApiMetrics(app, { triggerPath: TRIGGER_PATH });
     metricsUrl = (await serveApiMetrics(app, { host: '127.0.0.1', port: 0 }))!;
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -284,7 +285,6 @@ describe('API metrics: buildApp with registerApiMetrics, scraped on its own port
 
   it('keeps the API up when its metrics port is taken', async () => {
     const other = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
-    registerApiMetrics(other, { triggerPath: TRIGGER_PATH });
     const taken = new URL(metricsUrl);
     await expect(serveApiMetrics(other, { host: taken.hostname, port: Number(taken.port) })).resolves.toBeUndefined();
     expect((await other.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

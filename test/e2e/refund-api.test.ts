@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import proto from '@temporalio/proto';
 import { buildApp } from '../../src/api/app.js';
 import { readRunInput } from '../../src/api/runs.js';
@@ -80,6 +79,10 @@ async function legacyPaidOrder(): Promise<{ workflowId: string; chargeId: string
   );
   const chargeId = `ch_legacy_${randomUUID().slice(0, 8)}`;
   const result: OrderResult = { orderId: order.orderId, status: 'paid', chargeId, receipt: 'sent', opsNotified: false };
+  // Encoded as the client encodes anything: converted, then through the codecs in order (encrypted).
+  const { payloadConverter, payloadCodecs } = options.loadedDataConverter;
+  let payloads = [payloadConverter.toPayload(result)];
+  for (const codec of payloadCodecs) payloads = await codec.encode(payloads);
   await workflowService.respondWorkflowTaskCompleted({
     namespace: options.namespace,
     taskToken: task.taskToken,
@@ -87,7 +90,7 @@ async function legacyPaidOrder(): Promise<{ workflowId: string; chargeId: string
     commands: [
       {
         commandType: proto.temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
-        completeWorkflowExecutionCommandAttributes: { result: { payloads: await encodeToPayloads(options.loadedDataConverter, result) } },
+        completeWorkflowExecutionCommandAttributes: { result: { payloads } },
       },
     ],
   });

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { fromPayloadsAtIndex } from '@temporalio/common';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
 import { RecentIds } from '../../src/api/recent-ids.js';
+import { decodeHistory } from '../../src/codec/history.js';
 import { freePort } from '../../dev/processes.js';
 import { STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../src/domain/payment.js';
 import { startOrderWorkflow } from '../../src/start-order.js';
@@ -92,13 +93,13 @@ async function openOrderRun(): Promise<{ orderId: string; handle: WorkflowHandle
 
 /** The stripeEvent signals in a run's history, decoded. */
 async function signalsReceived(handle: WorkflowHandle): Promise<StripeEventHint[]> {
-  const history = await harness.client.workflow.getHandle(handle.workflowId).fetchHistory();
+  const { payloadConverter, payloadCodecs } = harness.client.options.loadedDataConverter;
+  const history = await decodeHistory(await harness.client.workflow.getHandle(handle.workflowId).fetchHistory(), payloadCodecs);
   const signals = (history.events ?? []).flatMap((event) => {
     const signaled = event.workflowExecutionSignaledEventAttributes;
     return signaled?.signalName === STRIPE_EVENT_SIGNAL ? [signaled] : [];
   });
-  const converter = harness.client.options.loadedDataConverter;
-  return Promise.all(signals.map(async (signal) => (await decodeArrayFromPayloads(converter, signal.input?.payloads))[0] as StripeEventHint));
+  return signals.map((signal) => fromPayloadsAtIndex<StripeEventHint>(payloadConverter, 0, signal.input?.payloads));
 }
 
 describe('POST /webhooks/stripe: routed events', () => {

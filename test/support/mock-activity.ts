@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { loadProviderConfig } from '../../src/config.js';
+import { loadProviderConfig } from '../../src/config/worker.js';
 import { createActivities, type OrderActivities } from '../../src/activities/index.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 

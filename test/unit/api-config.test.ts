@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadApiConfig } from '../../src/config.js';
+import { loadApiConfig } from '../../src/config/api.js';
+import { ConfigError } from '../../src/config/env.js';
 
 const apiEnv = { TRIGGER_API_KEYS: 'ask_12345678' };
 

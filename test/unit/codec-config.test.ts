@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadCodecConfig, loadCodecServerConfig } from '../../src/config.js';
+import { loadCodecConfig } from '../../src/config/codec.js';
+import { loadCodecServerConfig } from '../../src/config/codec-server.js';
+import { ConfigError } from '../../src/config/env.js';
 
 const key = (bytes = 32) => randomBytes(bytes).toString('base64');
 

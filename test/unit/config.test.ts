@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadApiConfig, loadProviderConfig, loadTemporalConfig } from '../../src/config.js';
+import { loadApiConfig } from '../../src/config/api.js';
+import { ConfigError } from '../../src/config/env.js';
+import { loadTemporalConfig } from '../../src/config/temporal.js';
+import { loadProviderConfig } from '../../src/config/worker.js';
 
 const providerEnv = {
   STRIPE_SECRET_KEY: 'sk_test_123',

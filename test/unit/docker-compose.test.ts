@@ -6,10 +6,18 @@ import ts from 'typescript';
 import { ORDER_IDEMPOTENCY_KEY } from '../../src/start-order.js';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
-import * as config from '../../src/config.js';
+import * as apiConfig from '../../src/config/api.js';
+import * as codecConfig from '../../src/config/codec.js';
+import { ConfigError } from '../../src/config/env.js';
+import * as processConfig from '../../src/config/process.js';
+import * as temporalConfig from '../../src/config/temporal.js';
+import * as workerConfig from '../../src/config/worker.js';
 
 // Checks docker-compose.yml and the Dockerfile against the code they run: the config loaders each
 // entry point calls decide which variables are required and whether the stack's values are accepted.
+
+/** The loaders (load*) of the configuration modules the worker and the API may import. */
+const LOADERS: Record<string, unknown> = { ...apiConfig, ...codecConfig, ...processConfig, ...temporalConfig, ...workerConfig };
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string) => readFileSync(resolve(ROOT, file), 'utf8');
@@ -151,49 +159,61 @@ function expectStackAddress(address: string | undefined, owner: string) {
   expect(containerPorts('temporal'), 'ports the temporal service exposes').toContain(Number(port));
 }
 
-/** Variables passed to the required/optional/port helpers in one exported function of src/config.ts. */
-function variablesReadBy(loader: string): Set<string> {
-  const source = read('src/config.ts');
-  const start = source.indexOf(`export function ${loader}(`);
-  expect(start, `${loader} in src/config.ts`).toBeGreaterThanOrEqual(0);
-  const end = source.indexOf('\nexport ', start + 1);
-  const body = source.slice(start, end === -1 ? undefined : end);
-  return new Set([...body.matchAll(/\b(?:required|optional|port)\(env, '([A-Z_]+)'/g)].map((match) => match[1]));
+/**
+ * The variables a loader looks up in the environment it is given. Enumeration is hidden from it:
+ * @temporalio/envconfig scans every variable for TEMPORAL_GRPC_META_*, which is not reading them.
+ */
+function variablesReadBy(loader: (env: Env) => unknown, env: Env): Set<string> {
+  const read = new Set<string>();
+  const recorder = new Proxy(env, {
+    get: (target, name) => {
+      if (typeof name === 'string') read.add(name);
+      return Reflect.get(target, name);
+    },
+    ownKeys: () => [],
+  });
+  loader(recorder);
+  return read;
 }
 
 /** TEMPORAL_* variables are read by @temporalio/envconfig: a variable it reads changes the result. */
 function readByTemporalEnvconfig(variable: string): boolean {
-  const baseline = JSON.stringify(config.loadTemporalConfig({}));
+  const baseline = JSON.stringify(temporalConfig.loadTemporalConfig({}));
   try {
-    return JSON.stringify(config.loadTemporalConfig({ [variable]: 'probe.example:1234' })) !== baseline;
+    return JSON.stringify(temporalConfig.loadTemporalConfig({ [variable]: 'probe.example:1234' })) !== baseline;
   } catch {
     return true;
   }
 }
 
-/** The config.ts loaders (load*) an entry point imports and calls. */
+/** The loaders (load*) an entry point imports from src/config/ and calls. */
 function loadersCalledBy(role: Role): string[] {
   const source = read(ENTRY_POINTS[role]);
-  const imported = /import\s*\{([^}]*)\}\s*from\s*'[./]+config\.js'/.exec(source)?.[1] ?? '';
+  const imported = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'[./]+config\/[\w-]+\.js'/g)].map((match) => match[1]).join(',');
   return imported
     .split(',')
     .map((name) => name.trim())
     .filter((name) => /^load\w+$/.test(name) && source.includes(`${name}(`));
 }
 
-/** Runs every loader the process calls at start, as it would with this environment. */
-function loadConfigOf(role: Role, env: Env): void {
-  for (const name of loadersCalledBy(role)) {
-    const loader = (config as Record<string, unknown>)[name];
-    expect(loader, `${name} exported by src/config.ts`).toBeTypeOf('function');
-    (loader as (env: Env) => unknown)(env);
-  }
+/** The loaders the process calls at start. */
+function loadersOf(role: Role): ((env: Env) => unknown)[] {
+  return loadersCalledBy(role).map((name) => {
+    const loader = LOADERS[name];
+    expect(loader, `${name} exported by a module of src/config/`).toBeTypeOf('function');
+    return loader as (env: Env) => unknown;
+  });
 }
 
-/** Every variable the process may read: its loaders' helpers plus direct process.env reads. */
-function variablesReadByProcess(role: Role): Set<string> {
+/** Runs every loader the process calls at start, as it would with this environment. */
+function loadConfigOf(role: Role, env: Env): void {
+  for (const loader of loadersOf(role)) loader(env);
+}
+
+/** Every variable the process reads given this environment: its loaders' look-ups plus direct process.env reads. */
+function variablesReadByProcess(role: Role, env: Env): Set<string> {
   const direct = [...read(ENTRY_POINTS[role]).matchAll(/process\.env\.([A-Z_]+)/g)].map((match) => match[1]);
-  return new Set([...loadersCalledBy(role).flatMap((loader) => [...variablesReadBy(loader)]), ...direct]);
+  return new Set([...loadersOf(role).flatMap((loader) => [...variablesReadBy(loader, env)]), ...direct]);
 }
 
 /** The variables whose absence makes the process's configuration fail with a ConfigError naming them. */
@@ -204,7 +224,7 @@ function requiredVariables(role: Role, env: Env): string[] {
       loadConfigOf(role, rest);
       return false;
     } catch (error) {
-      return error instanceof config.ConfigError && error.message.includes(variable);
+      return error instanceof ConfigError && error.message.includes(variable);
     }
   });
 }
@@ -372,12 +392,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only variables the worker and API read', () => {
-    expect(variablesReadByProcess('worker')).toContain('STRIPE_SECRET_KEY');
-    expect(variablesReadByProcess('api')).toContain('TRIGGER_API_KEYS');
+    expect(variablesReadByProcess('worker', containerEnv('worker'))).toContain('STRIPE_SECRET_KEY');
+    expect(variablesReadByProcess('api', containerEnv('api'))).toContain('TRIGGER_API_KEYS');
 
     // Catches typos and stale variables; the API gets no provider secrets, the worker no API keys.
     for (const name of ['worker', 'api'] as const) {
-      const known = variablesReadByProcess(name);
+      const known = variablesReadByProcess(name, containerEnv(name));
       const unread = Object.keys(rawEnvironment(name)).filter(
         (variable) => !known.has(variable) && !(variable.startsWith('TEMPORAL_') && readByTemporalEnvconfig(variable)),
       );
@@ -386,20 +406,20 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the API on the port it listens on, on all interfaces of the container', () => {
-    const api = config.loadApiConfig(containerEnv('api'));
+    const api = apiConfig.loadApiConfig(containerEnv('api'));
     expect(api.host).toBe('0.0.0.0');
     expect(portMappings('api')).toContainEqual({ published: api.port, target: api.port });
   });
 
   it('points the worker, the API and the Web UI at the temporal service', () => {
-    expectStackAddress(config.loadTemporalConfig(containerEnv('worker')).connection.address, 'worker');
-    expectStackAddress(config.loadTemporalConfig(containerEnv('api')).connection.address, 'api');
+    expectStackAddress(temporalConfig.loadTemporalConfig(containerEnv('worker')).connection.address, 'worker');
+    expectStackAddress(temporalConfig.loadTemporalConfig(containerEnv('api')).connection.address, 'api');
     expectStackAddress(containerEnv('temporal-ui').TEMPORAL_ADDRESS, 'temporal-ui');
   });
 
   it('starts workflows on the namespace and task queue the worker polls, which Temporal creates', () => {
-    const worker = config.loadTemporalConfig(containerEnv('worker'));
-    const api = config.loadTemporalConfig(containerEnv('api'));
+    const worker = temporalConfig.loadTemporalConfig(containerEnv('worker'));
+    const api = temporalConfig.loadTemporalConfig(containerEnv('api'));
     expect(api.namespace).toBe(worker.namespace);
     expect(api.taskQueue).toBe(worker.taskQueue);
     expect(containerEnv('temporal').DEFAULT_NAMESPACE ?? 'default', 'namespace auto-setup registers').toBe(worker.namespace);

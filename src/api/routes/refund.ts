@@ -5,12 +5,11 @@ import { REFUND_REFUSED } from '../../domain/failures.js';
 import { REFUND_ORDER_WORKFLOW_TYPE, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
-import { acceptStrictJsonOnly } from '../request-guards.js';
-import { requireApiKey } from '../require-api-key.js';
 import { readOrderRun, readRunInput } from '../runs.js';
 import { refundBodySchema, refundHeadersSchema, refundResponseSchema, runParamsSchema, type RefundBody, type RefundHeaders, type RunParams } from '../schemas.js';
 
-const REFUND_PATH = '/api/runs/:workflowId/refund';
+export const REFUND_PATH = '/api/runs/:workflowId/refund';
+/** How long the route waits for a refund's outcome before it answers 202 (buildApp's refundAnswerWaitMs). */
 export const DEFAULT_REFUND_ANSWER_WAIT_MS = 30_000;
 const START_DEADLINE_MS = 10_000;
 const REFUND_REASON = 'requested by an operator through the API';
@@ -54,11 +53,10 @@ function describeAmount(amount: number | undefined): string {
  * POST a paid order's refund, in full or in part: runs the refundOrder workflow on the API's task
  * queue and answers with Stripe's refund (200), 202 while it has not finished within the wait, or
  * 409 when the order is not paid, was charged before PaymentIntents, or Stripe refuses the refund.
- * Registered in its own context: its body may be empty.
+ * Registered in a context of its own whose JSON parser reads an empty body as `{}`.
  */
-export function registerRefundRoute(app: FastifyInstance, context: ApiContext, answerWaitMs = DEFAULT_REFUND_ANSWER_WAIT_MS): void {
+export function registerRefundRoute(app: FastifyInstance, context: ApiContext, answerWaitMs: number): void {
   const { client, taskQueue } = context;
-  acceptStrictJsonOnly(app, { emptyBodyAsObject: true });
   app.post<{ Params: RunParams; Body: RefundBody; Headers: RefundHeaders }>(
     REFUND_PATH,
     {
@@ -73,7 +71,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
         body: refundBodySchema,
         response: refundResponseSchema,
       },
-      preParsing: requireApiKey(context),
+      preParsing: app.requireApiKey,
       // A request without a body (and without a content type) refunds in full, as `{}` does.
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};

@@ -6,7 +6,6 @@ import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { runStatus } from '../run-status.js';
 import { describeRun, listRuns, queryProgress } from '../runs.js';
-import { requireApiKey } from '../require-api-key.js';
 import {
   cancelResponseSchema,
   runListQuerySchema,
@@ -31,7 +30,7 @@ const CANCEL_MESSAGES = {
 /** Run inspection and control: list, details with timeline, cancel. Behind the same API keys as the trigger. */
 export function registerRunRoutes(app: FastifyInstance, context: ApiContext): void {
   const { client } = context;
-  const requireKey = requireApiKey(context);
+  const requireKey = app.requireApiKey;
 
   app.get<{ Querystring: RunListQuery }>(
     '/api/runs',

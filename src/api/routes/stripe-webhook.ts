@@ -5,7 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderParamsSchema } from '../../domain/order-schema.js';
 import { workflowIdForOrder } from '../../domain/order.js';
 import { ROUTED_STRIPE_EVENTS, STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../domain/payment.js';
-import type { RateLimit } from '../app.js';
+import type { RateLimit } from '../../config/api.js';
 import { sendError } from '../errors.js';
 import { RecentIds } from '../recent-ids.js';
 import { stripeWebhookHeadersSchema, stripeWebhookResponseSchema } from '../schemas.js';

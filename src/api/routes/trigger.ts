@@ -5,7 +5,6 @@ import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
-import { requireApiKey } from '../require-api-key.js';
 import { readRunInput } from '../runs.js';
 import { runStatus } from '../run-status.js';
 import { sendSearchAttributeMissing } from '../search-attributes.js';
@@ -61,7 +60,7 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         headers: triggerHeadersSchema,
         response: triggerResponseSchema,
       },
-      preParsing: requireApiKey(context),
+      preParsing: app.requireApiKey,
     },
     async (request, reply) => {
       let order: Order;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../../dev/sandbox/index.js';
 import { createActivities, type OrderActivities } from '../../../src/activities/index.js';
-import { loadProviderConfig } from '../../../src/config.js';
+import { loadProviderConfig } from '../../../src/config/worker.js';
 import type { Order } from '../../../src/domain/order.js';
 import {
   INVALID_ORDER,

@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { MetricsEndpoint } from '../config.js';
-import { scrapeUrl } from '../metrics/endpoint.js';
-import { API_METRICS } from '../metrics/names.js';
+import type { MetricsEndpoint } from '../../config/process.js';
+import { scrapeUrl } from '../../metrics/endpoint.js';
+import { API_METRICS } from '../../metrics/names.js';
 
 /** The `route` label of requests no route matched (404s), so scanners probing URLs add no series. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -14,17 +15,20 @@ export interface ApiMetricsOptions {
   triggerPath: string;
 }
 
-const registries = new WeakMap<FastifyInstance, Registry>();
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API's Prometheus metrics, which serveApiMetrics serves. */
+    apiMetrics: Registry;
+  }
+}
 
 /**
  * Counts every request the app answers by method, route pattern (`/api/runs/:workflowId`, never the
  * raw URL, to bound the label values) and status code, with its latency; and the orders started.
- * Call it in buildApp, before the app is ready; a second call returns the same registry. Requests
- * Node's HTTP parser rejects before Fastify sees them (431, malformed request lines) are not counted.
+ * Registered before every route. Requests Node's HTTP parser rejects before Fastify sees them (431,
+ * malformed request lines) are not counted.
  */
-export function registerApiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptions): Registry {
-  const registered = registries.get(app);
-  if (registered) return registered;
+async function apiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptions): Promise<void> {
   const registry = new Registry();
   const requestDuration = new Histogram({
     name: API_METRICS.requestDuration.name,
@@ -42,9 +46,10 @@ export function registerApiMetrics(app: FastifyInstance, { triggerPath }: ApiMet
     requestDuration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
     if (route === triggerPath && reply.statusCode === 201) ordersStarted.inc();
   });
-  registries.set(app, registry);
-  return registry;
+  app.decorate('apiMetrics', registry);
 }
+
+export default fp(apiMetrics, { name: 'api-metrics' });
 
 /**
  * Serves the app's metrics, plus this process's Node.js metrics (`process_*`, `nodejs_*`), as
@@ -57,8 +62,9 @@ export function registerApiMetrics(app: FastifyInstance, { triggerPath }: ApiMet
  * @returns the scrape URL, or undefined when the endpoint could not be started.
  */
 export async function serveApiMetrics(app: FastifyInstance, endpoint: MetricsEndpoint): Promise<string | undefined> {
-  const registry = registries.get(app);
-  if (!registry) throw new Error('serveApiMetrics: call registerApiMetrics(app, ...) in buildApp first');
+  // The app's plugins load when it starts; the registry is there once they have.
+  await app.after();
+  const registry = app.apiMetrics;
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Metrics are served at GET /metrics\n');

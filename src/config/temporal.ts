@@ -1,0 +1,42 @@
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { DEFAULT_TASK_QUEUE } from '../domain/order.js';
+import { ConfigError, optional, type Env } from './env.js';
+
+/** The local dev server's frontend, as `temporal server start-dev` serves it. */
+export const DEFAULT_TEMPORAL_PORT = 7233;
+export const DEFAULT_TEMPORAL_ADDRESS = `localhost:${DEFAULT_TEMPORAL_PORT}`;
+export const DEFAULT_NAMESPACE = 'default';
+/** The local dev server's Web UI: the API links runs to it, the codec server admits it by CORS. */
+export const DEFAULT_TEMPORAL_UI_PORT = 8233;
+export const DEFAULT_TEMPORAL_UI_URL = `http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`;
+export { DEFAULT_TASK_QUEUE };
+
+export interface TemporalConfig {
+  connection: NativeConnectionOptions;
+  namespace: string;
+  taskQueue: string;
+}
+
+/**
+ * Temporal connection settings of the worker, the API and the codec server, following the
+ * @temporalio/envconfig conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+ * TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE; plus TEMPORAL_TASK_QUEUE.
+ */
+export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
+  let connect: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    connect = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+  } catch (error) {
+    throw new ConfigError('TEMPORAL_* / TEMPORAL_CONFIG_FILE', `could not be loaded (${(error as Error).message})`);
+  }
+  const address = connect.connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS;
+  if (!/^[^\s:/]+:\d+$/.test(address)) {
+    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port, got "${address}"`);
+  }
+  return {
+    connection: { ...connect.connectionOptions, address },
+    namespace: connect.namespace ?? DEFAULT_NAMESPACE,
+    taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? DEFAULT_TASK_QUEUE,
+  };
+}
