@@ -1,7 +1,7 @@
 /**
  * The benchmark's own stack, all on 127.0.0.1 and free ports: an in-memory Temporal dev server, the
- * sandbox stand-ins (in this process), and three child processes: the order worker, the API and the
- * baseline worker. Everything started is registered for `stop()`, also when start-up fails halfway.
+ * sandbox stand-ins (in this process), and four child processes: the order worker, the API and the
+ * two baseline workers (do-nothing, fetch). Everything started is registered for `stop()`, also when start-up fails halfway.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,9 +43,11 @@ export interface BenchStack {
   apiKey: string;
   taskQueue: string;
   baselineTaskQueue: string;
+  fetchBaselineTaskQueue: string;
   worker: ProjectProcess;
   api: ProjectProcess;
   baselineWorker: ProjectProcess;
+  fetchBaselineWorker: ProjectProcess;
   /** Rejects as soon as a child process exits while the benchmark runs. */
   crashed: Promise<never>;
 }
@@ -121,8 +123,8 @@ async function startTemporal(resources: Resources): Promise<TemporalServer> {
 }
 
 /** `node --import tsx <entry>` with its output forwarded, prefixed, and its tail kept for errors. */
-function startProjectProcess(resources: Resources, name: string, entry: string, env: Record<string, string>): ProjectProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+function startProjectProcess(resources: Resources, name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ProjectProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,7 +162,11 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-export async function startStack(resources: Resources, latencyMs: number): Promise<BenchStack> {
+/**
+ * `workerNodeArgs`: extra Node options for the two workers (`--profile` passes `--cpu-prof` and its
+ * folder), so a profile covers exactly the processes the figures are about.
+ */
+export async function startStack(resources: Resources, latencyMs: number, workerNodeArgs: string[] = []): Promise<BenchStack> {
   note('Starting an in-memory Temporal dev server...');
   const temporal = await startTemporal(resources);
   note(`Temporal dev server at ${temporal.address} (${temporal.route}; ${temporal.cliVersion.split('\n')[0]})`);
@@ -176,6 +182,7 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
   const runTag = randomBytes(4).toString('hex');
   const taskQueue = `order-processing-bench-${runTag}`;
   const baselineTaskQueue = `baseline-bench-${runTag}`;
+  const fetchBaselineTaskQueue = `fetch-baseline-bench-${runTag}`;
   const apiKey = `bench_${randomBytes(12).toString('hex')}`;
   const [apiPort, apiMetricsPort, workerMetricsPort] = await distinctFreePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -183,12 +190,12 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
   // As `npm start` runs them: payloads encrypted (with the public development key), metrics on.
   const pipelineEnv = { ...common, TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS };
 
-  note('Starting the order worker, the API and the baseline worker (the workers bundle their workflows first)...');
+  note('Starting the order worker, the API and the baseline workers (the workers bundle their workflows first)...');
   const worker = startProjectProcess(resources, 'worker', 'src/worker.ts', {
     ...pipelineEnv,
     ...sandbox.env,
     WORKER_METRICS_PORT: String(workerMetricsPort),
-  });
+  }, workerNodeArgs);
   const api = startProjectProcess(resources, 'api', 'src/api/server.ts', {
     ...pipelineEnv,
     TRIGGER_API_KEYS: apiKey,
@@ -201,15 +208,22 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
   const baselineWorker = startProjectProcess(resources, 'baseline worker', 'bench/baseline-worker.ts', {
     ...common,
     TEMPORAL_TASK_QUEUE: baselineTaskQueue,
-  });
+  }, workerNodeArgs);
+  const fetchBaselineWorker = startProjectProcess(resources, 'fetch baseline worker', 'bench/baseline-worker.ts', {
+    ...common,
+    ...sandbox.env,
+    TEMPORAL_TASK_QUEUE: fetchBaselineTaskQueue,
+    BASELINE: 'fetch',
+  }, workerNodeArgs);
 
   await Promise.all([
     waitFor('polling', worker, () => worker.output().includes('polling task queue')),
     waitFor('polling', baselineWorker, () => baselineWorker.output().includes('polling task queue')),
+    waitFor('polling', fetchBaselineWorker, () => fetchBaselineWorker.output().includes('polling task queue')),
     waitFor('ready on /readyz', api, () => fetch(`${apiUrl}/readyz`).then((response) => response.ok, () => false)),
   ]);
 
-  const watched = [worker, api, baselineWorker];
+  const watched = [worker, api, baselineWorker, fetchBaselineWorker];
   const crashed = new Promise<never>((_resolve, reject) => {
     for (const { name, child, output } of watched) {
       child.once('exit', (code, signal) => {
@@ -219,5 +233,19 @@ export async function startStack(resources: Resources, latencyMs: number): Promi
   });
   crashed.catch(() => undefined);
 
-  return { temporal, client, sandbox, apiUrl, apiKey, taskQueue, baselineTaskQueue, worker, api, baselineWorker, crashed };
+  return {
+    temporal,
+    client,
+    sandbox,
+    apiUrl,
+    apiKey,
+    taskQueue,
+    baselineTaskQueue,
+    fetchBaselineTaskQueue,
+    worker,
+    api,
+    baselineWorker,
+    fetchBaselineWorker,
+    crashed,
+  };
 }
