@@ -24,8 +24,14 @@ export interface ClosedLoopOptions {
   timeoutMs: number;
 }
 
-/** Sends `orders` orders one after the other; returns each one's trigger-to-closed latency in ms. */
-export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, options: ClosedLoopOptions): Promise<number[]> {
+/** Each order's start (the trigger's or `workflow.start`'s round trip) and end-to-end latency, in ms. */
+export interface ClosedLoopTimings {
+  startLatenciesMs: number[];
+  e2eLatenciesMs: number[];
+}
+
+/** Sends `orders` orders one after the other. */
+export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, options: ClosedLoopOptions): Promise<ClosedLoopTimings> {
   // The pipeline's results are encrypted as `npm start` encrypts them: read them with the same keys.
   const pipelineClient = new Client({
     connection: stack.client.connection,
@@ -33,6 +39,7 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
     dataConverter: createDataConverter(loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS })),
   });
   const runOne = side === 'pipeline' ? (orderId: string) => pipelineOrder(stack, pipelineClient, orderId) : (orderId: string) => baselineOrder(stack, side, orderId);
+  const startLatenciesMs: number[] = [];
   const latenciesMs: number[] = [];
   const progress = new Progress(options.label, options.orders);
   const limit = deadline(options.timeoutMs, () => `${options.label}: ${latenciesMs.length} of ${options.orders} orders completed within ${options.timeoutMs / 1000}s`);
@@ -41,7 +48,8 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
       (async () => {
         for (const orderId of orderIds(options.idPrefix, options.orders)) {
           const started = performance.now();
-          await runOne(orderId);
+          const closed = await runOne(orderId);
+          startLatenciesMs.push(closed.startedAfterMs);
           latenciesMs.push(performance.now() - started);
           progress.update(latenciesMs.length);
         }
@@ -53,10 +61,12 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
     limit.cancel();
     progress.finish();
   }
-  return latenciesMs;
+  return { startLatenciesMs, e2eLatenciesMs: latenciesMs };
 }
 
-async function pipelineOrder(stack: BenchStack, client: Client, orderId: string): Promise<void> {
+/** Runs one order to its end; `startedAfterMs`: how long its start took. */
+async function pipelineOrder(stack: BenchStack, client: Client, orderId: string): Promise<{ startedAfterMs: number }> {
+  const started = performance.now();
   const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
@@ -64,11 +74,16 @@ async function pipelineOrder(stack: BenchStack, client: Client, orderId: string)
   });
   const body = await response.text();
   if (response.status !== 201) throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+  const startedAfterMs = performance.now() - started;
   const result = await client.workflow.getHandle(workflowIdForOrder(orderId)).result() as OrderResult;
   if (result.status !== 'paid') throw new Error(`Order ${orderId} ended ${result.status}, expected paid: ${JSON.stringify(result)}`);
+  return { startedAfterMs };
 }
 
-async function baselineOrder(stack: BenchStack, kind: BaselineKind, orderId: string): Promise<void> {
+async function baselineOrder(stack: BenchStack, kind: BaselineKind, orderId: string): Promise<{ startedAfterMs: number }> {
+  const started = performance.now();
   const handle = await startBaselineRun(stack, kind, orderId);
+  const startedAfterMs = performance.now() - started;
   checkBaselineResult(orderId, await handle.result());
+  return { startedAfterMs };
 }

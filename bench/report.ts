@@ -1,5 +1,6 @@
 /** The benchmark's figures: from raw timings to the JSON record and the Markdown table. */
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
+import type { ClosedLoopTimings } from './drive-closed-loop.js';
 import type { PhaseTimings } from './load.js';
 import type { ProcessUsage } from './process-usage.js';
 import { fixed, latencyTriple, ms, ratio, signedMs, summarize, times, type LatencySummary } from './stats.js';
@@ -65,6 +66,8 @@ export interface Ratios {
 }
 
 export interface ClosedLoopSideReport {
+  /** The HTTP trigger's (pipeline) or `workflow.start`'s (baselines) round trip. */
+  startLatencyMs: LatencySummary;
   /** HTTP trigger (pipeline) or `workflow.start` (baselines) sent to `handle.result()` resolved. */
   e2eLatencyMs: LatencySummary;
 }
@@ -140,17 +143,21 @@ function ratios(ours: PhaseReport, base: PhaseReport): Ratios {
 }
 
 /** The closed loop's figures from each side's latencies (ms). */
-export function closedLoopReport(latenciesMs: { pipeline: number[]; baseline: number[]; fetchBaseline: number[] }): ClosedLoopReport {
-  const pipeline = summarize(latenciesMs.pipeline);
-  const baseline = summarize(latenciesMs.baseline);
-  const fetchBaseline = summarize(latenciesMs.fetchBaseline);
+export function closedLoopReport(timings: Record<'pipeline' | 'baseline' | 'fetchBaseline', ClosedLoopTimings>): ClosedLoopReport {
+  const side = ({ startLatenciesMs, e2eLatenciesMs }: ClosedLoopTimings): ClosedLoopSideReport => ({
+    startLatencyMs: summarize(startLatenciesMs),
+    e2eLatencyMs: summarize(e2eLatenciesMs),
+  });
+  const pipeline = side(timings.pipeline);
+  const baseline = side(timings.baseline);
+  const fetchBaseline = side(timings.fetchBaseline);
   return {
-    orders: pipeline.count,
-    pipeline: { e2eLatencyMs: pipeline },
-    baseline: { e2eLatencyMs: baseline },
-    fetchBaseline: { e2eLatencyMs: fetchBaseline },
-    p50AboveBaselineMs: pipeline.p50 - baseline.p50,
-    p50AboveFetchBaselineMs: pipeline.p50 - fetchBaseline.p50,
+    orders: pipeline.e2eLatencyMs.count,
+    pipeline,
+    baseline,
+    fetchBaseline,
+    p50AboveBaselineMs: pipeline.e2eLatencyMs.p50 - baseline.e2eLatencyMs.p50,
+    p50AboveFetchBaselineMs: pipeline.e2eLatencyMs.p50 - fetchBaseline.e2eLatencyMs.p50,
   };
 }
 
@@ -218,6 +225,9 @@ function closedLoopTable(report: ClosedLoopReport): string {
   const rows = (['p50', 'p95', 'p99'] as const).map(
     (p) => `| end-to-end latency ${p}, ms | ${[...latency((summary) => summary[p]), ...difference((summary) => summary[p])].join(' | ')} |`,
   );
+  const starts = [pipeline, baseline, fetchBaseline].map((side) => ms(side.startLatencyMs.p50));
+  const startDifferences = [baseline, fetchBaseline].map((side) => signedMs(pipeline.startLatencyMs.p50 - side.startLatencyMs.p50));
+  rows.push(`| of which the start (trigger or \`workflow.start\`) p50, ms | ${[...starts, ...startDifferences].join(' | ')} |`);
   return [
     CLOSED_LOOP_HEADER,
     '|---|--:|--:|--:|--:|--:|',

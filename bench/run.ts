@@ -14,7 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { driveBaseline, driveFetchBaseline } from './drive-baseline.js';
-import { driveClosedLoop, type ClosedLoopSide } from './drive-closed-loop.js';
+import { driveClosedLoop, type ClosedLoopSide, type ClosedLoopTimings } from './drive-closed-loop.js';
 import { drivePipeline } from './drive-pipeline.js';
 import type { PhaseOptions, PhaseTimings } from './load.js';
 import { UsageMeter } from './process-usage.js';
@@ -154,14 +154,14 @@ async function measureSaturation(stack: BenchStack, options: Options, runTag: st
 async function measureClosedLoop(stack: BenchStack, options: Options, runTag: string): Promise<ClosedLoopReport> {
   for (const standIn of [stack.sandbox.stripe, stack.sandbox.resend, stack.sandbox.slack, stack.sandbox.backend]) standIn.latencyMs = 0;
   const timeoutMs = phaseTimeoutMs(options.closedLoopOrders);
-  const latenciesMs: Record<ClosedLoopSide, number[]> = { pipeline: [], baseline: [], fetchBaseline: [] };
+  const timings = {} as Record<ClosedLoopSide, ClosedLoopTimings>;
   for (const side of ['pipeline', 'baseline', 'fetchBaseline'] as const) {
     const label = `one at a time, ${side}`;
     const idPrefix = `bench-${runTag}-closed-${side}`;
     await driveClosedLoop(stack, side, { orders: CLOSED_LOOP_WARMUP_ORDERS, idPrefix: `${idPrefix}-warmup`, label: `${label} warm-up`, timeoutMs });
-    latenciesMs[side] = await driveClosedLoop(stack, side, { orders: options.closedLoopOrders, idPrefix, label, timeoutMs });
+    timings[side] = await driveClosedLoop(stack, side, { orders: options.closedLoopOrders, idPrefix, label, timeoutMs });
   }
-  return closedLoopReport(latenciesMs);
+  return closedLoopReport(timings);
 }
 
 async function main(options: Options, resources: Resources): Promise<void> {

@@ -68,6 +68,8 @@ describe('npm run bench -- --smoke', () => {
     }
     for (const side of [report.closedLoop.pipeline, report.closedLoop.baseline, report.closedLoop.fetchBaseline]) {
       expect(side.e2eLatencyMs.count).toBe(20);
+      expect(side.startLatencyMs.count).toBe(20);
+      expect(side.startLatencyMs.p50).toBeLessThan(side.e2eLatencyMs.p50);
       expect(side.e2eLatencyMs.p50).toBeGreaterThan(0);
       expect(side.e2eLatencyMs.p99).toBeGreaterThanOrEqual(side.e2eLatencyMs.p50);
     }
