@@ -10,8 +10,12 @@ import { idempotencyKeyFor } from '../src/activities/idempotency.js';
  * order worker adds to them (SDKs, payload encryption, metrics, the order workflow's own logic).
  */
 export function createFetchBaselineActivities(providers: ProviderConfig) {
-  const stripeUrl = providers.stripe.apiUrl?.href.replace(/\/$/, '') ?? 'https://api.stripe.com';
-  const resendUrl = providers.resend.baseUrl ?? 'https://api.resend.com';
+  // Only ever pointed at stand-ins: a baseline must not send requests to the real providers.
+  if (!providers.stripe.apiUrl || !providers.resend.baseUrl) {
+    throw new Error('The fetch baseline needs STRIPE_API_URL and RESEND_BASE_URL pointing at stand-ins (the benchmark sets them)');
+  }
+  const stripeUrl = providers.stripe.apiUrl.href.replace(/\/$/, '');
+  const resendUrl = providers.resend.baseUrl;
 
   /** One request; a non-2xx answer fails the activity (the stand-ins answer 2xx to a paid order's requests). */
   async function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<unknown> {
