@@ -1,10 +1,12 @@
 /** The benchmark's figures: from raw timings to the JSON record and the Markdown table. */
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
+import type { ClosedLoopTimings } from './drive-closed-loop.js';
 import type { PhaseTimings } from './load.js';
 import type { ProcessUsage } from './process-usage.js';
-import { fixed, latencyTriple, ms, ratio, summarize, times, type LatencySummary } from './stats.js';
+import { fixed, latencyTriple, ms, ratio, signedMs, summarize, times, type LatencySummary } from './stats.js';
 
-export const TABLE_HEADER = '| metric | pipeline | baseline | ours / baseline |';
+export const TABLE_HEADER = '| metric | pipeline | baseline | fetch baseline | ours / baseline | ours / fetch baseline |';
+export const CLOSED_LOOP_HEADER = '| one order at a time, 0 ms stand-ins | pipeline | baseline | fetch baseline | ours − baseline | ours − fetch baseline |';
 
 export interface PhaseUsage {
   worker: ProcessUsage;
@@ -44,21 +46,62 @@ export interface MachineInfo {
 }
 
 export interface BenchConfig {
+  /** Orders per side in the saturation phases (0 with --closed-loop: none run). */
   orders: number;
   concurrency: number;
   latencyMs: number;
   warmupOrders: number;
+  /** Orders per side sent one at a time (stand-ins at 0 ms). */
+  closedLoopOrders: number;
   smoke: boolean;
+}
+
+/** ours / a baseline: below 1 for throughput, above 1 for latency, CPU and memory, means the pipeline costs more. */
+export interface Ratios {
+  throughput: number | null;
+  e2eP50: number | null;
+  e2eP95: number | null;
+  workerCpuPerOrder: number | null;
+  workerPeakRss: number | null;
+}
+
+export interface ClosedLoopSideReport {
+  /** The HTTP trigger's (pipeline) or `workflow.start`'s (baselines) round trip. */
+  startLatencyMs: LatencySummary;
+  /** HTTP trigger (pipeline) or `workflow.start` (baselines) sent to `handle.result()` resolved. */
+  e2eLatencyMs: LatencySummary;
+}
+
+export interface ClosedLoopReport {
+  orders: number;
+  pipeline: ClosedLoopSideReport;
+  baseline: ClosedLoopSideReport;
+  fetchBaseline: ClosedLoopSideReport;
+  /** Pipeline p50 minus the baseline's, in ms (the goal: at most 15). */
+  p50AboveBaselineMs: number;
+  p50AboveFetchBaselineMs: number;
 }
 
 export interface BenchReport {
   createdAt: string;
   config: BenchConfig;
   machine: MachineInfo;
+  /** The saturation phases: C triggers (starts) in flight. Null with --closed-loop. */
+  pipeline: PhaseReport | null;
+  baseline: PhaseReport | null;
+  fetchBaseline: PhaseReport | null;
+  /** ours / the do-nothing baseline (Temporal's own cost). */
+  ratios: Ratios | null;
+  /** ours / the fetch baseline (Temporal plus a paid order's HTTP requests with plain fetch). */
+  ratiosToFetchBaseline: Ratios | null;
+  closedLoop: ClosedLoopReport;
+}
+
+/** The saturation phases' reports, side by side. */
+export interface SaturationReports {
   pipeline: PhaseReport;
   baseline: PhaseReport;
-  /** ours / baseline: below 1 for throughput, above 1 for latency, means the pipeline costs more. */
-  ratios: { throughput: number | null; e2eP50: number | null; e2eP95: number | null; workerCpuPerOrder: number | null };
+  fetchBaseline: PhaseReport;
 }
 
 export function machineInfo(temporalCli: string, temporalRoute: string, loadAverageAtStart: number): MachineInfo {
@@ -89,67 +132,137 @@ export function phaseReport(timings: PhaseTimings, concurrency: number, usage: P
   };
 }
 
-export function benchReport(config: BenchConfig, machine: MachineInfo, pipeline: PhaseReport, baseline: PhaseReport): BenchReport {
+function ratios(ours: PhaseReport, base: PhaseReport): Ratios {
+  return {
+    throughput: ratio(ours.throughputPerSecond, base.throughputPerSecond),
+    e2eP50: ratio(ours.e2eLatencyMs.p50, base.e2eLatencyMs.p50),
+    e2eP95: ratio(ours.e2eLatencyMs.p95, base.e2eLatencyMs.p95),
+    workerCpuPerOrder: ratio(ours.workerCpuMsPerOrder, base.workerCpuMsPerOrder),
+    workerPeakRss: ratio(ours.usage.worker.peakRssMb, base.usage.worker.peakRssMb),
+  };
+}
+
+/** The closed loop's figures from each side's latencies (ms). */
+export function closedLoopReport(timings: Record<'pipeline' | 'baseline' | 'fetchBaseline', ClosedLoopTimings>): ClosedLoopReport {
+  const side = ({ startLatenciesMs, e2eLatenciesMs }: ClosedLoopTimings): ClosedLoopSideReport => ({
+    startLatencyMs: summarize(startLatenciesMs),
+    e2eLatencyMs: summarize(e2eLatenciesMs),
+  });
+  const pipeline = side(timings.pipeline);
+  const baseline = side(timings.baseline);
+  const fetchBaseline = side(timings.fetchBaseline);
+  return {
+    orders: pipeline.e2eLatencyMs.count,
+    pipeline,
+    baseline,
+    fetchBaseline,
+    p50AboveBaselineMs: pipeline.e2eLatencyMs.p50 - baseline.e2eLatencyMs.p50,
+    p50AboveFetchBaselineMs: pipeline.e2eLatencyMs.p50 - fetchBaseline.e2eLatencyMs.p50,
+  };
+}
+
+export function benchReport(config: BenchConfig, machine: MachineInfo, saturation: SaturationReports | null, closedLoop: ClosedLoopReport): BenchReport {
   return {
     createdAt: new Date().toISOString(),
     config,
     machine,
-    pipeline,
-    baseline,
-    ratios: {
-      throughput: ratio(pipeline.throughputPerSecond, baseline.throughputPerSecond),
-      e2eP50: ratio(pipeline.e2eLatencyMs.p50, baseline.e2eLatencyMs.p50),
-      e2eP95: ratio(pipeline.e2eLatencyMs.p95, baseline.e2eLatencyMs.p95),
-      workerCpuPerOrder: ratio(pipeline.workerCpuMsPerOrder, baseline.workerCpuMsPerOrder),
-    },
+    pipeline: saturation?.pipeline ?? null,
+    baseline: saturation?.baseline ?? null,
+    fetchBaseline: saturation?.fetchBaseline ?? null,
+    ratios: saturation && ratios(saturation.pipeline, saturation.baseline),
+    ratiosToFetchBaseline: saturation && ratios(saturation.pipeline, saturation.fetchBaseline),
+    closedLoop,
   };
 }
 
-function cpuAndPeak(usage: ProcessUsage | null): string {
-  if (usage === null) return '—';
-  const peak = usage.peakRssScope === 'process lifetime' ? `${fixed(usage.peakRssMb, 0)} (lifetime)` : fixed(usage.peakRssMb, 0);
-  return `${fixed(usage.cpuSeconds, 1)} / ${peak}`;
+function peak(usage: ProcessUsage): string {
+  return usage.peakRssScope === 'process lifetime' ? `${fixed(usage.peakRssMb, 0)} (lifetime)` : fixed(usage.peakRssMb, 0);
 }
 
-/** The Markdown table, with the run's settings and machine below it. */
-export function markdownTable(report: BenchReport): string {
-  const { pipeline: ours, baseline: base, ratios, config, machine } = report;
-  const rows: [string, string, string, string][] = [
-    ['orders (in flight)', `${ours.orders} (${ours.concurrency})`, `${base.orders} (${base.concurrency})`, ''],
-    ['throughput, completed orders/s', fixed(ours.throughputPerSecond, 1), fixed(base.throughputPerSecond, 1), times(ratios.throughput)],
-    ['start latency p50 / p95 / p99, ms', latencyTriple(ours.startLatencyMs), latencyTriple(base.startLatencyMs), ''],
-    ['end-to-end latency p50, ms', ms(ours.e2eLatencyMs.p50), ms(base.e2eLatencyMs.p50), times(ratios.e2eP50)],
-    ['end-to-end latency p95, ms', ms(ours.e2eLatencyMs.p95), ms(base.e2eLatencyMs.p95), times(ratios.e2eP95)],
-    ['end-to-end latency p99, ms', ms(ours.e2eLatencyMs.p99), ms(base.e2eLatencyMs.p99), times(ratio(ours.e2eLatencyMs.p99, base.e2eLatencyMs.p99))],
-    ['worker CPU s / peak RSS MB', cpuAndPeak(ours.usage.worker), cpuAndPeak(base.usage.worker), ''],
-    ['worker CPU per order, ms', fixed(ours.workerCpuMsPerOrder, 2), fixed(base.workerCpuMsPerOrder, 2), times(ratios.workerCpuPerOrder)],
-    ['Temporal server CPU s / peak RSS MB', cpuAndPeak(ours.usage.temporalServer), cpuAndPeak(base.usage.temporalServer), ''],
-    ['API CPU s / peak RSS MB', cpuAndPeak(ours.usage.api), cpuAndPeak(base.usage.api), ''],
-    ['bench process CPU s (load generator; stand-ins in the pipeline)', fixed(ours.usage.benchProcess.cpuSeconds, 1), fixed(base.usage.benchProcess.cpuSeconds, 1), ''],
+function cpuAndPeak(usage: ProcessUsage | null): string {
+  return usage === null ? '—' : `${fixed(usage.cpuSeconds, 1)} / ${peak(usage)}`;
+}
+
+/** The saturation table: C triggers (starts) in flight, each side's worker measured apart. */
+function saturationTable(ours: PhaseReport, base: PhaseReport, fetched: PhaseReport, toBase: Ratios, toFetch: Ratios, config: BenchConfig): string {
+  const sides = [ours, base, fetched];
+  const row = (metric: string, cell: (side: PhaseReport) => string, ratioToBase = '', ratioToFetch = '') =>
+    `| ${[metric, ...sides.map(cell), ratioToBase, ratioToFetch].join(' | ')} |`;
+  const rows = [
+    row('orders (in flight)', (side) => `${side.orders} (${side.concurrency})`),
+    row('throughput, completed orders/s', (side) => fixed(side.throughputPerSecond, 1), times(toBase.throughput), times(toFetch.throughput)),
+    row('start latency p50 / p95 / p99, ms', (side) => latencyTriple(side.startLatencyMs)),
+    row('end-to-end latency p50, ms', (side) => ms(side.e2eLatencyMs.p50), times(toBase.e2eP50), times(toFetch.e2eP50)),
+    row('end-to-end latency p95, ms', (side) => ms(side.e2eLatencyMs.p95), times(toBase.e2eP95), times(toFetch.e2eP95)),
+    row('worker CPU per order, ms', (side) => fixed(side.workerCpuMsPerOrder, 2), times(toBase.workerCpuPerOrder), times(toFetch.workerCpuPerOrder)),
+    row('worker peak RSS, MB', (side) => peak(side.usage.worker), times(toBase.workerPeakRss), times(toFetch.workerPeakRss)),
+    row('worker CPU, s', (side) => fixed(side.usage.worker.cpuSeconds, 1)),
+    row('Temporal server CPU s / peak RSS MB', (side) => cpuAndPeak(side.usage.temporalServer)),
+    row('API CPU s / peak RSS MB', (side) => cpuAndPeak(side.usage.api)),
+    row('bench process CPU s (load generator; stand-ins but for the baseline)', (side) => fixed(side.usage.benchProcess.cpuSeconds, 1)),
   ];
   // A paid order's provider calls: Stripe's customer read, create and confirm, Resend, the order backend.
   const providerMs = 5 * config.latencyMs;
   return [
     TABLE_HEADER,
-    '|---|--:|--:|--:|',
-    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
+    '|---|--:|--:|--:|--:|--:|',
+    ...rows,
     '',
     `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder as a local activity, then createPaymentIntent, confirmPaymentIntent, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
       `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 5 do-nothing activities (the first local, like parseOrder; two with Charge Card's retry policy), complete when ` +
-      `\`handle.result()\` resolves. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
+      `\`handle.result()\` resolves. Fetch baseline: the same five steps making a paid order's five HTTP requests to the same stand-ins with plain \`fetch\`. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
       `end-to-end latency is modelled provider time (Stripe 3 calls, Resend, order backend). Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
       `CPU and peak RSS are per phase.`,
+  ].join('\n');
+}
+
+function closedLoopTable(report: ClosedLoopReport): string {
+  const { pipeline, baseline, fetchBaseline } = report;
+  const latency = (pick: (summary: LatencySummary) => number) =>
+    [pipeline, baseline, fetchBaseline].map((side) => ms(pick(side.e2eLatencyMs)));
+  const difference = (pick: (summary: LatencySummary) => number) =>
+    [baseline, fetchBaseline].map((side) => signedMs(pick(pipeline.e2eLatencyMs) - pick(side.e2eLatencyMs)));
+  const rows = (['p50', 'p95', 'p99'] as const).map(
+    (p) => `| end-to-end latency ${p}, ms | ${[...latency((summary) => summary[p]), ...difference((summary) => summary[p])].join(' | ')} |`,
+  );
+  const starts = [pipeline, baseline, fetchBaseline].map((side) => ms(side.startLatencyMs.p50));
+  const startDifferences = [baseline, fetchBaseline].map((side) => signedMs(pipeline.startLatencyMs.p50 - side.startLatencyMs.p50));
+  rows.push(`| of which the start (trigger or \`workflow.start\`) p50, ms | ${[...starts, ...startDifferences].join(' | ')} |`);
+  return [
+    CLOSED_LOOP_HEADER,
+    '|---|--:|--:|--:|--:|--:|',
+    `| orders | ${report.orders} | ${report.orders} | ${report.orders} |  |  |`,
+    ...rows,
+    '',
+    `Closed loop: one order at a time, each sent when the previous run has closed, stand-ins answering at once; an order is complete when \`handle.result()\` resolves ` +
+      `(the pipeline's starts with its HTTP trigger). The goal: the pipeline's p50 at most 15 ms above the baseline's (here ${signedMs(report.p50AboveBaselineMs)} ms).`,
+  ].join('\n');
+}
+
+/** The Markdown tables, with the run's machine below them. */
+export function markdownTable(report: BenchReport): string {
+  const { pipeline, baseline, fetchBaseline, ratios: toBase, ratiosToFetchBaseline: toFetch, config, machine } = report;
+  const saturation =
+    pipeline && baseline && fetchBaseline && toBase && toFetch ? [saturationTable(pipeline, baseline, fetchBaseline, toBase, toFetch, config), ''] : [];
+  return [
+    ...saturation,
+    closedLoopTable(report.closedLoop),
     '',
     `Machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryGb} GB RAM, ${machine.os}, Node ${machine.node}, ` +
       `${machine.temporalCli} (in-memory dev server); load average ${machine.loadAverageAtStart.toFixed(2)} at the start.`,
   ].join('\n');
 }
 
-/** The console summary: the ratios in a sentence, then the table. */
+/** The console summary: the ratios and the closed loop in a sentence, then the tables. */
 export function summaryText(report: BenchReport): string {
-  const { ratios } = report;
+  const { ratios: toBase, ratiosToFetchBaseline: toFetch, closedLoop } = report;
+  const saturation =
+    toBase && toFetch
+      ? `Worker CPU per order ${times(toBase.workerCpuPerOrder)} the baseline's (${times(toFetch.workerCpuPerOrder)} the fetch baseline's), ` +
+        `peak RSS ${times(toBase.workerPeakRss)} (${times(toFetch.workerPeakRss)}); throughput ${times(toBase.throughput)}. `
+      : '';
   return [
-    `Ours / baseline: throughput ${times(ratios.throughput)}, end-to-end p50 ${times(ratios.e2eP50)}, p95 ${times(ratios.e2eP95)}.`,
+    `${saturation}One at a time: p50 ${ms(closedLoop.pipeline.e2eLatencyMs.p50)} ms against ${ms(closedLoop.baseline.e2eLatencyMs.p50)} ms (${signedMs(closedLoop.p50AboveBaselineMs)} ms).`,
     '',
     markdownTable(report),
   ].join('\n');

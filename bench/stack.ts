@@ -1,7 +1,8 @@
 /**
  * The benchmark's own stack, all on 127.0.0.1 and free ports: an in-memory Temporal dev server, the
- * sandbox stand-ins (in this process), and three child processes: the order worker, the API and the
- * baseline worker. Everything started is registered for `stop()`, also when start-up fails halfway.
+ * sandbox stand-ins (in this process), and four child processes: the order worker, the API and the
+ * two baseline workers (do-nothing, fetch). Everything started is registered with the LocalStack, which
+ * stops it also when start-up fails halfway.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,9 +37,11 @@ export interface BenchStack {
   apiKey: string;
   taskQueue: string;
   baselineTaskQueue: string;
+  fetchBaselineTaskQueue: string;
   worker: BenchProcess;
   api: BenchProcess;
   baselineWorker: BenchProcess;
+  fetchBaselineWorker: BenchProcess;
   /** Rejects as soon as a child process exits while the benchmark runs. */
   crashed: Promise<never>;
 }
@@ -62,7 +65,11 @@ function waitFor(started: StartedProcess, what: string, ready: () => Promise<boo
   return waitUntil(ready, { timeoutMs: PROCESS_STARTUP_MS, what: `the ${started.name} to report ${what}`, process: started });
 }
 
-export async function startStack(resources: LocalStack, latencyMs: number): Promise<BenchStack> {
+/**
+ * `workerNodeArgs`: extra Node options for the workers (`--profile` passes `--cpu-prof` and its
+ * folder), so a profile covers exactly the processes the figures are about.
+ */
+export async function startStack(resources: LocalStack, latencyMs: number, workerNodeArgs: string[] = []): Promise<BenchStack> {
   note('Starting an in-memory Temporal dev server...');
   const server = await resources.startTemporal();
   const temporal = { address: server.address, pid: server.pid, route: server.route, cliVersion: cliVersion(findTool(TEMPORAL_CLI)?.path) };
@@ -78,6 +85,7 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
   const runTag = randomBytes(4).toString('hex');
   const taskQueue = `order-processing-bench-${runTag}`;
   const baselineTaskQueue = `baseline-bench-${runTag}`;
+  const fetchBaselineTaskQueue = `fetch-baseline-bench-${runTag}`;
   const apiKey = `bench_${randomBytes(12).toString('hex')}`;
   const [apiPort, apiMetricsPort, workerMetricsPort] = await freePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -85,8 +93,8 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
   // As `npm start` runs them: payloads encrypted (with the public development key), metrics on.
   const pipelineEnv = { ...common, TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS };
 
-  note('Starting the order worker, the API and the baseline worker (the workers bundle their workflows first)...');
-  const worker = startProcess(resources, WORKER, {
+  note('Starting the order worker, the API and the baseline workers (the workers bundle their workflows first)...');
+  const worker = startProcess(resources, { ...WORKER, nodeArgs: workerNodeArgs }, {
     ...pipelineEnv,
     ...sandbox.env,
     WORKER_METRICS_PORT: String(workerMetricsPort),
@@ -100,18 +108,25 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
     // The benchmark's one key sends far more than a client's fair share: lift the per-key rate limit.
     RATE_LIMIT_MAX: String(1_000_000_000),
   });
-  const baselineWorker = startProcess(resources, BASELINE_WORKER, {
+  const baselineWorker = startProcess(resources, { ...BASELINE_WORKER, nodeArgs: workerNodeArgs }, {
     ...common,
     TEMPORAL_TASK_QUEUE: baselineTaskQueue,
+  });
+  const fetchBaselineWorker = startProcess(resources, { ...BASELINE_WORKER, name: 'fetch baseline worker', nodeArgs: workerNodeArgs }, {
+    ...common,
+    ...sandbox.env,
+    TEMPORAL_TASK_QUEUE: fetchBaselineTaskQueue,
+    BASELINE: 'fetch',
   });
 
   await Promise.all([
     waitFor(worker, 'polling', () => worker.output().includes('polling task queue')),
     waitFor(baselineWorker, 'polling', () => baselineWorker.output().includes('polling task queue')),
+    waitFor(fetchBaselineWorker, 'polling', () => fetchBaselineWorker.output().includes('polling task queue')),
     waitFor(api, 'ready on /readyz', () => answersOk(`${apiUrl}/readyz`)),
   ]);
 
-  const watched = [worker, api, baselineWorker];
+  const watched = [worker, api, baselineWorker, fetchBaselineWorker];
   const crashed = new Promise<never>((_resolve, reject) => {
     for (const started of watched) {
       resources.onUnexpectedExit(started, (how) => reject(new Error(`The ${started.name} exited during the benchmark (${how}):\n${started.output()}`)));
@@ -119,5 +134,19 @@ export async function startStack(resources: LocalStack, latencyMs: number): Prom
   });
   crashed.catch(() => undefined);
 
-  return { temporal, client, sandbox, apiUrl, apiKey, taskQueue, baselineTaskQueue, worker, api, baselineWorker, crashed };
+  return {
+    temporal,
+    client,
+    sandbox,
+    apiUrl,
+    apiKey,
+    taskQueue,
+    baselineTaskQueue,
+    fetchBaselineTaskQueue,
+    worker,
+    api,
+    baselineWorker,
+    fetchBaselineWorker,
+    crashed,
+  };
 }

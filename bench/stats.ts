@@ -47,6 +47,11 @@ export function ms(value: number): string {
   return value >= 10 ? value.toFixed(0) : value.toFixed(1);
 }
 
+/** A difference in ms with its sign: `+15`, `-4.2`. */
+export function signedMs(value: number): string {
+  return `${value < 0 ? '-' : '+'}${ms(Math.abs(value))}`;
+}
+
 /** `p50 / p95 / p99` in ms. */
 export function latencyTriple(summary: LatencySummary): string {
   return `${ms(summary.p50)} / ${ms(summary.p95)} / ${ms(summary.p99)}`;

@@ -25,6 +25,8 @@ export interface ProjectEntry {
   name: string;
   /** Relative to the project root. */
   path: string;
+  /** Node options before the entry point (the benchmark's `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** The entry points of `npm run worker` and `npm run api`. */
@@ -69,7 +71,7 @@ function localEnv(): Record<string, string> {
  * process itself), with the local environment plus `env`.
  */
 export function startProjectProcess(entry: ProjectEntry, env: Record<string, string>, onLine?: (line: string) => void): StartedProcess {
-  const started = spawnProcess(entry.name, process.execPath, ['--import', 'tsx', entry.path], { env: { ...localEnv(), ...env }, ...(onLine && { onLine }) });
+  const started = spawnProcess(entry.name, process.execPath, [...(entry.nodeArgs ?? []), '--import', 'tsx', entry.path], { env: { ...localEnv(), ...env }, ...(onLine && { onLine }) });
   if (started.child.pid === undefined) throw new Error(`Could not start the ${entry.name} (${entry.path})`);
   return started;
 }
