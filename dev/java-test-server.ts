@@ -1,11 +1,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment, type EphemeralServerExecutable, type TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 import { freePort } from './processes.js';
+import { isExecutable } from './tools.js';
 
 /**
  * Temporal's time-skipping test server (what `TestWorkflowEnvironment.createTimeSkipping` runs), found
@@ -35,15 +36,6 @@ export const HOW_TO_GET_THE_TEST_SERVER =
   `Install Java 17+ and Maven and run \`npm run tools\` (it copies io.temporal:temporal-test-server from Maven Central ` +
   `into .tools/java-test-server), or set ${TEST_SERVER_ENV_VAR} to a temporal-test-server executable ` +
   '(https://github.com/temporalio/sdk-java/releases), or give this machine internet access so the Temporal SDK can download it.';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function answers(command: string, args: string[]): boolean {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;

@@ -34,7 +34,7 @@ export interface FoundTool {
   route: string;
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
