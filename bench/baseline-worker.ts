@@ -15,7 +15,10 @@ import { createBaselineActivities } from './baseline-activities.js';
 import { createFetchBaselineActivities } from './fetch-baseline-activities.js';
 
 const BASELINES = {
-  'do-nothing': () => ({ workflowsPath: fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url)), activities: createBaselineActivities() }),
+  'do-nothing': () => ({
+    workflowsPath: fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url)),
+    activities: createBaselineActivities(),
+  }),
   fetch: () => ({
     workflowsPath: fileURLToPath(new URL('./fetch-baseline-workflow.ts', import.meta.url)),
     activities: createFetchBaselineActivities(loadProviderConfig()),
@@ -36,7 +39,9 @@ runMain(async () => {
     ...baseline,
     shutdownGraceTime: '10 seconds',
   });
-  console.log(`Baseline worker (${kind}) polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
+  console.log(
+    `Baseline worker (${kind}) polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`,
+  );
   try {
     await worker.run();
   } finally {

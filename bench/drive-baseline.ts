@@ -33,7 +33,8 @@ export function startBaselineRun(stack: BenchStack, kind: BaselineKind, orderId:
 
 /** Fails unless a baseline run returned the paid result of its own order. */
 export function checkBaselineResult(orderId: string, value: Awaited<ReturnType<BaselineWorkflow>>): void {
-  if (value.orderId !== orderId || value.status !== 'paid') throw new Error(`The baseline workflow for ${orderId} returned ${JSON.stringify(value)}`);
+  if (value.orderId !== orderId || value.status !== 'paid')
+    throw new Error(`The baseline workflow for ${orderId} returned ${JSON.stringify(value)}`);
 }
 
 export const driveBaseline = (stack: BenchStack, options: PhaseOptions) => driveBaselineOf('baseline', stack, options);
@@ -45,14 +46,14 @@ async function driveBaselineOf(kind: BaselineKind, stack: BenchStack, options: P
   const completedAt = new Map<string, number>();
   const startLatenciesMs: number[] = [];
   const results: Promise<void>[] = [];
-  const progress = new Progress(options.label, options.orders);
+  const progress = Progress.start(options.label, options.orders);
   const limit = deadline(options.timeoutMs, () => {
     const missing = ids.filter((id) => !completedAt.has(id));
     return `${missing.length} of ${options.orders} baseline workflows did not complete within ${options.timeoutMs / 1000}s (${sentAt.size} started). Not completed: ${someIds(missing)}`;
   });
 
   const starts = runConcurrently(options.orders, options.concurrency, async (index) => {
-    const orderId = ids[index]!;
+    const orderId = ids[index];
     sentAt.set(orderId, Date.now());
     const started = performance.now();
     const handle = await startBaselineRun(stack, kind, orderId);

@@ -38,11 +38,17 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
     namespace: stack.client.options.namespace,
     dataConverter: createDataConverter(loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS })),
   });
-  const runOne = side === 'pipeline' ? (orderId: string) => pipelineOrder(stack, pipelineClient, orderId) : (orderId: string) => baselineOrder(stack, side, orderId);
+  const runOne =
+    side === 'pipeline'
+      ? (orderId: string) => pipelineOrder(stack, pipelineClient, orderId)
+      : (orderId: string) => baselineOrder(stack, side, orderId);
   const startLatenciesMs: number[] = [];
   const latenciesMs: number[] = [];
-  const progress = new Progress(options.label, options.orders);
-  const limit = deadline(options.timeoutMs, () => `${options.label}: ${latenciesMs.length} of ${options.orders} orders completed within ${options.timeoutMs / 1000}s`);
+  const progress = Progress.start(options.label, options.orders);
+  const limit = deadline(
+    options.timeoutMs,
+    () => `${options.label}: ${latenciesMs.length} of ${options.orders} orders completed within ${options.timeoutMs / 1000}s`,
+  );
   try {
     await Promise.race([
       (async () => {
@@ -73,9 +79,10 @@ async function pipelineOrder(stack: BenchStack, client: Client, orderId: string)
     body: JSON.stringify({ connectionId: 'bench', params: benchOrder(orderId) }),
   });
   const body = await response.text();
-  if (response.status !== 201) throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+  if (response.status !== 201)
+    throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
   const startedAfterMs = performance.now() - started;
-  const result = await client.workflow.getHandle(workflowIdForOrder(orderId)).result() as OrderResult;
+  const result = (await client.workflow.getHandle(workflowIdForOrder(orderId)).result()) as OrderResult;
   if (result.status !== 'paid') throw new Error(`Order ${orderId} ended ${result.status}, expected paid: ${JSON.stringify(result)}`);
   return { startedAfterMs };
 }

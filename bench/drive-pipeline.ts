@@ -31,7 +31,7 @@ class CompletionTracker {
   scan(): void {
     let settledPrefix = true;
     for (let index = this.scanFrom; index < this.requests.length; index += 1) {
-      const request = this.requests[index]!;
+      const request = this.requests[index];
       if (request.answeredAt === 0) {
         settledPrefix = false;
         continue;
@@ -49,7 +49,7 @@ export async function drivePipeline(stack: BenchStack, options: PhaseOptions): P
   const sentAt = new Map<string, number>();
   const startLatenciesMs: number[] = [];
   const tracker = new CompletionTracker(stack.sandbox.backend.requests, new Set(ids));
-  const progress = new Progress(options.label, options.orders);
+  const progress = Progress.start(options.label, options.orders);
   const limit = deadline(options.timeoutMs, () => {
     const missing = ids.filter((id) => !tracker.completedAt.has(id));
     return (
@@ -59,7 +59,7 @@ export async function drivePipeline(stack: BenchStack, options: PhaseOptions): P
   });
 
   const triggers = runConcurrently(options.orders, options.concurrency, async (index) => {
-    const orderId = ids[index]!;
+    const orderId = ids[index];
     sentAt.set(orderId, Date.now());
     const started = performance.now();
     const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
@@ -69,7 +69,8 @@ export async function drivePipeline(stack: BenchStack, options: PhaseOptions): P
     });
     const body = await response.text();
     startLatenciesMs.push(performance.now() - started);
-    if (response.status !== 201) throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+    if (response.status !== 201)
+      throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
   });
   let stopped = false;
   const completions = (async () => {

@@ -73,7 +73,10 @@ export async function waitUntilClosed(client: Client, taskQueue: string, timeout
   for (;;) {
     const { count } = await client.workflow.count(query);
     if (count === 0) return;
-    if (Date.now() > until) throw new Error(`${count} workflows on task queue ${taskQueue} were still running ${timeoutMs / 1000}s after the last order completed`);
+    if (Date.now() > until)
+      throw new Error(
+        `${count} workflows on task queue ${taskQueue} were still running ${timeoutMs / 1000}s after the last order completed`,
+      );
     await sleep(100);
   }
 }

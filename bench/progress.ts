@@ -22,12 +22,17 @@ export class Progress {
   private lastDrawAt = 0;
   private readonly startedAt = Date.now();
 
-  constructor(
+  private constructor(
     private readonly label: string,
     private readonly total: number,
-  ) {
-    active = this;
-    this.redraw();
+  ) {}
+
+  /** A bar drawn at once, and the one `note` keeps below its lines until it finishes. */
+  static start(label: string, total: number): Progress {
+    const progress = new Progress(label, total);
+    active = progress;
+    progress.redraw();
+    return progress;
   }
 
   update(done: number, detail = ''): void {

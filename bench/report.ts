@@ -6,7 +6,8 @@ import type { ProcessUsage } from './process-usage.js';
 import { fixed, latencyTriple, ms, ratio, signedMs, summarize, times, type LatencySummary } from './stats.js';
 
 export const TABLE_HEADER = '| metric | pipeline | baseline | fetch baseline | ours / baseline | ours / fetch baseline |';
-export const CLOSED_LOOP_HEADER = '| one order at a time, 0 ms stand-ins | pipeline | baseline | fetch baseline | ours − baseline | ours − fetch baseline |';
+export const CLOSED_LOOP_HEADER =
+  '| one order at a time, 0 ms stand-ins | pipeline | baseline | fetch baseline | ours − baseline | ours − fetch baseline |';
 
 export interface PhaseUsage {
   worker: ProcessUsage;
@@ -161,7 +162,12 @@ export function closedLoopReport(timings: Record<'pipeline' | 'baseline' | 'fetc
   };
 }
 
-export function benchReport(config: BenchConfig, machine: MachineInfo, saturation: SaturationReports | null, closedLoop: ClosedLoopReport): BenchReport {
+export function benchReport(
+  config: BenchConfig,
+  machine: MachineInfo,
+  saturation: SaturationReports | null,
+  closedLoop: ClosedLoopReport,
+): BenchReport {
   return {
     createdAt: new Date().toISOString(),
     config,
@@ -184,17 +190,34 @@ function cpuAndPeak(usage: ProcessUsage | null): string {
 }
 
 /** The saturation table: C triggers (starts) in flight, each side's worker measured apart. */
-function saturationTable(ours: PhaseReport, base: PhaseReport, fetched: PhaseReport, toBase: Ratios, toFetch: Ratios, config: BenchConfig): string {
+function saturationTable(
+  ours: PhaseReport,
+  base: PhaseReport,
+  fetched: PhaseReport,
+  toBase: Ratios,
+  toFetch: Ratios,
+  config: BenchConfig,
+): string {
   const sides = [ours, base, fetched];
   const row = (metric: string, cell: (side: PhaseReport) => string, ratioToBase = '', ratioToFetch = '') =>
     `| ${[metric, ...sides.map(cell), ratioToBase, ratioToFetch].join(' | ')} |`;
   const rows = [
     row('orders (in flight)', (side) => `${side.orders} (${side.concurrency})`),
-    row('throughput, completed orders/s', (side) => fixed(side.throughputPerSecond, 1), times(toBase.throughput), times(toFetch.throughput)),
+    row(
+      'throughput, completed orders/s',
+      (side) => fixed(side.throughputPerSecond, 1),
+      times(toBase.throughput),
+      times(toFetch.throughput),
+    ),
     row('start latency p50 / p95 / p99, ms', (side) => latencyTriple(side.startLatencyMs)),
     row('end-to-end latency p50, ms', (side) => ms(side.e2eLatencyMs.p50), times(toBase.e2eP50), times(toFetch.e2eP50)),
     row('end-to-end latency p95, ms', (side) => ms(side.e2eLatencyMs.p95), times(toBase.e2eP95), times(toFetch.e2eP95)),
-    row('worker CPU per order, ms', (side) => fixed(side.workerCpuMsPerOrder, 2), times(toBase.workerCpuPerOrder), times(toFetch.workerCpuPerOrder)),
+    row(
+      'worker CPU per order, ms',
+      (side) => fixed(side.workerCpuMsPerOrder, 2),
+      times(toBase.workerCpuPerOrder),
+      times(toFetch.workerCpuPerOrder),
+    ),
     row('worker peak RSS, MB', (side) => peak(side.usage.worker), times(toBase.workerPeakRss), times(toFetch.workerPeakRss)),
     row('worker CPU, s', (side) => fixed(side.usage.worker.cpuSeconds, 1)),
     row('Temporal server CPU s / peak RSS MB', (side) => cpuAndPeak(side.usage.temporalServer)),
@@ -243,7 +266,9 @@ function closedLoopTable(report: ClosedLoopReport): string {
 export function markdownTable(report: BenchReport): string {
   const { pipeline, baseline, fetchBaseline, ratios: toBase, ratiosToFetchBaseline: toFetch, config, machine } = report;
   const saturation =
-    pipeline && baseline && fetchBaseline && toBase && toFetch ? [saturationTable(pipeline, baseline, fetchBaseline, toBase, toFetch, config), ''] : [];
+    pipeline && baseline && fetchBaseline && toBase && toFetch
+      ? [saturationTable(pipeline, baseline, fetchBaseline, toBase, toFetch, config), '']
+      : [];
   return [
     ...saturation,
     closedLoopTable(report.closedLoop),

@@ -60,7 +60,8 @@ interface Options extends BenchConfig {
 function positiveInteger(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer of at least ${min}, got "${value}"\n\n${USAGE}`);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new Error(`--${name} must be an integer of at least ${min}, got "${value}"\n\n${USAGE}`);
   return parsed;
 }
 
@@ -143,7 +144,15 @@ async function measureSaturation(stack: BenchStack, options: Options, runTag: st
   const pipeline = await measure('pipeline', stack, options, runTag, drivePipeline, stack.worker.pid, stack.api.pid);
   note(`Pipeline: all ${options.orders} orders paid, each charged exactly once.`);
   const baseline = await measure('baseline', stack, options, runTag, driveBaseline, stack.baselineWorker.pid, undefined);
-  const fetchBaseline = await measure('fetch baseline', stack, options, runTag, driveFetchBaseline, stack.fetchBaselineWorker.pid, undefined);
+  const fetchBaseline = await measure(
+    'fetch baseline',
+    stack,
+    options,
+    runTag,
+    driveFetchBaseline,
+    stack.fetchBaselineWorker.pid,
+    undefined,
+  );
   return {
     pipeline: phaseReport(pipeline.timings, options.concurrency, pipeline.usage),
     baseline: phaseReport(baseline.timings, options.concurrency, baseline.usage),
@@ -159,7 +168,12 @@ async function measureClosedLoop(stack: BenchStack, options: Options, runTag: st
   for (const side of ['pipeline', 'baseline', 'fetchBaseline'] as const) {
     const label = `one at a time, ${side}`;
     const idPrefix = `bench-${runTag}-closed-${side}`;
-    await driveClosedLoop(stack, side, { orders: CLOSED_LOOP_WARMUP_ORDERS, idPrefix: `${idPrefix}-warmup`, label: `${label} warm-up`, timeoutMs });
+    await driveClosedLoop(stack, side, {
+      orders: CLOSED_LOOP_WARMUP_ORDERS,
+      idPrefix: `${idPrefix}-warmup`,
+      label: `${label} warm-up`,
+      timeoutMs,
+    });
     timings[side] = await driveClosedLoop(stack, side, { orders: options.closedLoopOrders, idPrefix, label, timeoutMs });
   }
   return closedLoopReport(timings);

@@ -89,16 +89,25 @@ export async function startStack(resources: LocalStack, latencyMs: number, worke
   const apiKey = `bench_${randomBytes(12).toString('hex')}`;
   const [apiPort, apiMetricsPort, workerMetricsPort] = await freePorts(3);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const common = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: DEFAULT_NAMESPACE, LOG_LEVEL: 'warn', METRICS_HOST: '127.0.0.1' };
+  const common = {
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: DEFAULT_NAMESPACE,
+    LOG_LEVEL: 'warn',
+    METRICS_HOST: '127.0.0.1',
+  };
   // As `npm start` runs them: payloads encrypted (with the public development key), metrics on.
   const pipelineEnv = { ...common, TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS };
 
   note('Starting the order worker, the API and the baseline workers (the workers bundle their workflows first)...');
-  const worker = startProcess(resources, { ...WORKER, nodeArgs: workerNodeArgs }, {
-    ...pipelineEnv,
-    ...sandbox.env,
-    WORKER_METRICS_PORT: String(workerMetricsPort),
-  });
+  const worker = startProcess(
+    resources,
+    { ...WORKER, nodeArgs: workerNodeArgs },
+    {
+      ...pipelineEnv,
+      ...sandbox.env,
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+    },
+  );
   const api = startProcess(resources, API, {
     ...pipelineEnv,
     TRIGGER_API_KEYS: apiKey,
@@ -108,16 +117,24 @@ export async function startStack(resources: LocalStack, latencyMs: number, worke
     // The benchmark's one key sends far more than a client's fair share: lift the per-key rate limit.
     RATE_LIMIT_MAX: String(1_000_000_000),
   });
-  const baselineWorker = startProcess(resources, { ...BASELINE_WORKER, nodeArgs: workerNodeArgs }, {
-    ...common,
-    TEMPORAL_TASK_QUEUE: baselineTaskQueue,
-  });
-  const fetchBaselineWorker = startProcess(resources, { ...BASELINE_WORKER, name: 'fetch baseline worker', nodeArgs: workerNodeArgs }, {
-    ...common,
-    ...sandbox.env,
-    TEMPORAL_TASK_QUEUE: fetchBaselineTaskQueue,
-    BASELINE: 'fetch',
-  });
+  const baselineWorker = startProcess(
+    resources,
+    { ...BASELINE_WORKER, nodeArgs: workerNodeArgs },
+    {
+      ...common,
+      TEMPORAL_TASK_QUEUE: baselineTaskQueue,
+    },
+  );
+  const fetchBaselineWorker = startProcess(
+    resources,
+    { ...BASELINE_WORKER, name: 'fetch baseline worker', nodeArgs: workerNodeArgs },
+    {
+      ...common,
+      ...sandbox.env,
+      TEMPORAL_TASK_QUEUE: fetchBaselineTaskQueue,
+      BASELINE: 'fetch',
+    },
+  );
 
   await Promise.all([
     waitFor(worker, 'polling', () => worker.output().includes('polling task queue')),
@@ -129,7 +146,9 @@ export async function startStack(resources: LocalStack, latencyMs: number, worke
   const watched = [worker, api, baselineWorker, fetchBaselineWorker];
   const crashed = new Promise<never>((_resolve, reject) => {
     for (const started of watched) {
-      resources.onUnexpectedExit(started, (how) => reject(new Error(`The ${started.name} exited during the benchmark (${how}):\n${started.output()}`)));
+      resources.onUnexpectedExit(started, (how) =>
+        reject(new Error(`The ${started.name} exited during the benchmark (${how}):\n${started.output()}`)),
+      );
     }
   });
   crashed.catch(() => undefined);

@@ -14,7 +14,7 @@ export interface LatencySummary {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) throw new Error('percentile of no values');
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
 export function summarize(values: readonly number[]): LatencySummary {
@@ -22,12 +22,12 @@ export function summarize(values: readonly number[]): LatencySummary {
   const sorted = [...values].sort((a, b) => a - b);
   return {
     count: sorted.length,
-    min: sorted[0]!,
+    min: sorted[0],
     mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
-    max: sorted[sorted.length - 1]!,
+    max: sorted[sorted.length - 1],
   };
 }
 

@@ -4,7 +4,11 @@ import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment, type EphemeralServerExecutable, type TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
+import {
+  TestWorkflowEnvironment,
+  type EphemeralServerExecutable,
+  type TimeSkippingTestWorkflowEnvironmentOptions,
+} from '@temporalio/testing';
 import { freePort } from './processes.js';
 import { isExecutable } from './tools.js';
 
@@ -54,7 +58,8 @@ export function findTestServer(env: NodeJS.ProcessEnv = process.env): FoundTestS
   }
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, TEST_SERVER_NAME);
-    if (dir && isExecutable(candidate)) return { executable: { type: 'existing-path', path: candidate }, route: `found on PATH (${candidate})` };
+    if (dir && isExecutable(candidate))
+      return { executable: { type: 'existing-path', path: candidate }, route: `found on PATH (${candidate})` };
   }
   if (jarsCopied() && answers('java', ['-version'])) {
     return { executable: { type: 'existing-path', path: WRAPPER }, route: `Java test server in the project cache (${JARS_DIR})` };
@@ -80,9 +85,20 @@ async function buildWithMaven(): Promise<FoundTestServer> {
  */
 async function recordStartUp(): Promise<void> {
   const port = await freePort();
-  const server = spawn('java', [`-XX:ArchiveClassesAtExit=${START_UP_ARCHIVE}`, '-Xlog:cds=off', '-cp', join(JARS_DIR, '*'), 'io.temporal.testserver.TestServer', String(port)], {
-    stdio: 'ignore',
-  });
+  const server = spawn(
+    'java',
+    [
+      `-XX:ArchiveClassesAtExit=${START_UP_ARCHIVE}`,
+      '-Xlog:cds=off',
+      '-cp',
+      join(JARS_DIR, '*'),
+      'io.temporal.testserver.TestServer',
+      String(port),
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const exited = new Promise((resolve) => server.once('exit', resolve));
   const deadline = Date.now() + 60_000;
   while (!(await listening(port))) {
@@ -136,9 +152,12 @@ export async function startTimeSkipping(
     } catch (error) {
       const message = (error as Error).message;
       if (attempt < START_ATTEMPTS && /did not start within/.test(message)) continue;
-      throw new Error(`The time-skipping test server (${found.route}) did not start after ${attempt} attempt(s): ${message}. ${HOW_TO_GET_THE_TEST_SERVER}`, {
-        cause: error,
-      });
+      throw new Error(
+        `The time-skipping test server (${found.route}) did not start after ${attempt} attempt(s): ${message}. ${HOW_TO_GET_THE_TEST_SERVER}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

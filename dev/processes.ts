@@ -61,7 +61,8 @@ export function spawnProcess(name: string, command: string, args: string[], { en
 function localEnv(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && (!entry[0].startsWith('TEMPORAL_') || entry[0] === TEMPORAL_CLI.envVar),
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && (!entry[0].startsWith('TEMPORAL_') || entry[0] === TEMPORAL_CLI.envVar),
     ),
   );
 }
@@ -71,7 +72,10 @@ function localEnv(): Record<string, string> {
  * process itself), with the local environment plus `env`.
  */
 export function startProjectProcess(entry: ProjectEntry, env: Record<string, string>, onLine?: (line: string) => void): StartedProcess {
-  const started = spawnProcess(entry.name, process.execPath, [...(entry.nodeArgs ?? []), '--import', 'tsx', entry.path], { env: { ...localEnv(), ...env }, ...(onLine && { onLine }) });
+  const started = spawnProcess(entry.name, process.execPath, [...(entry.nodeArgs ?? []), '--import', 'tsx', entry.path], {
+    env: { ...localEnv(), ...env },
+    ...(onLine && { onLine }),
+  });
   if (started.child.pid === undefined) throw new Error(`Could not start the ${entry.name} (${entry.path})`);
   return started;
 }
@@ -97,11 +101,15 @@ export interface WaitOptions {
  * Polls `condition` until it gives a truthy value, and resolves with it. Fails when the timeout passes,
  * or when the watched process exits first. The one wait-until of the local stack.
  */
-export async function waitUntil<T>(condition: () => T | Promise<T>, { timeoutMs, what, process: watched, intervalMs = 200 }: WaitOptions): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs, what, process: watched, intervalMs = 200 }: WaitOptions,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   const output = () => (watched && watched.output() ? `:\n${watched.output()}` : '');
   for (;;) {
-    if (watched && hasExited(watched.child)) throw new Error(`The ${watched.name} exited (${describeExit(watched.child)}) before ${what}${output()}`);
+    if (watched && hasExited(watched.child))
+      throw new Error(`The ${watched.name} exited (${describeExit(watched.child)}) before ${what}${output()}`);
     const value = await condition();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`Gave up after ${timeoutMs / 1000}s waiting for ${what}${output()}`);
@@ -111,7 +119,10 @@ export async function waitUntil<T>(condition: () => T | Promise<T>, { timeoutMs,
 
 /** Whether a GET of `url` answers 2xx (false while nothing listens). */
 export function answersOk(url: string, init?: RequestInit): Promise<boolean> {
-  return fetch(url, init).then((response) => response.ok, () => false);
+  return fetch(url, init).then(
+    (response) => response.ok,
+    () => false,
+  );
 }
 
 /**

@@ -52,7 +52,10 @@ async function pickCodecPort(): Promise<number> {
     await assertPortFree(port, 'CODEC_PORT');
     return port;
   }
-  return assertPortFree(DEFAULT_CODEC_PORT, 'CODEC_PORT').then(() => DEFAULT_CODEC_PORT, () => freePort());
+  return assertPortFree(DEFAULT_CODEC_PORT, 'CODEC_PORT').then(
+    () => DEFAULT_CODEC_PORT,
+    () => freePort(),
+  );
 }
 
 /**
@@ -102,15 +105,22 @@ async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
   const response = await fetch(`${API_URL}${TRIGGER_PATH}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ connectionId: 'local', params: { orderId, customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' } }),
+    body: JSON.stringify({
+      connectionId: 'local',
+      params: { orderId, customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
+    }),
   });
   const started = (await response.json()) as { workflowId: string; runId: string };
   console.log(`\nDemo order ${orderId}: HTTP ${response.status}, workflow ${started.workflowId}, run ${started.runId}`);
   const readRun = async () => {
-    const run = (await (await fetch(`${API_URL}/api/runs/${started.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { status: string; result?: unknown; failure?: unknown };
+    const run = (await (
+      await fetch(`${API_URL}/api/runs/${started.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } })
+    ).json()) as { status: string; result?: unknown; failure?: unknown };
     return run.status !== 'running' && run;
   };
-  const run = await waitUntil(readRun, { timeoutMs: 60_000, what: `demo order ${orderId} to finish`, intervalMs: 500 }).catch(() => undefined);
+  const run = await waitUntil(readRun, { timeoutMs: 60_000, what: `demo order ${orderId} to finish`, intervalMs: 500 }).catch(
+    () => undefined,
+  );
   if (!run) {
     console.log(`Demo order ${orderId} is still running; look at it in the Web UI.`);
     return;
@@ -222,7 +232,11 @@ try {
       void stop(1);
     });
   }
-  await waitUntil(() => answersOk(`${API_URL}/readyz`), { timeoutMs: 60_000, what: `the API to be ready at ${API_URL}/readyz`, process: processes[1] });
+  await waitUntil(() => answersOk(`${API_URL}/readyz`), {
+    timeoutMs: 60_000,
+    what: `the API to be ready at ${API_URL}/readyz`,
+    process: processes[1],
+  });
   sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
   await runDemoOrder(server.uiUrl);
   printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0);

@@ -76,13 +76,14 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
     if (record.status === 'paid' && (record.chargeId !== charges[0]?.id || record.paymentIntentId !== charges[0]?.paymentIntentId)) {
       flag('backend chargeId or paymentIntentId differs from the charge', orderId);
     }
-    if (backendRefusesPaid && charges.length > 0 && (refunds.length !== 1 || refundedAmount !== charges[0]!.amount)) {
+    if (backendRefusesPaid && charges.length > 0 && (refunds.length !== 1 || refundedAmount !== charges[0].amount)) {
       flag('a refused paid order not refunded in full exactly once', orderId);
     }
     if (!backendRefusesPaid && refunds.length > 0) flag('a refund for an order the backend did not refuse', orderId);
     const keys = [...(stripeKeysByOrder.get(orderId) ?? [])];
     const derived = new Set(STRIPE_KEY_STEPS.map((step) => `order-${orderId}/${step}`));
-    if (keys.length === 0 || keys.some((key) => !derived.has(key))) flag('Stripe POSTs without the order\'s derived idempotency keys', orderId);
+    if (keys.length === 0 || keys.some((key) => !derived.has(key)))
+      flag("Stripe POSTs without the order's derived idempotency keys", orderId);
     const paidByCustomer = charges.length > 0;
     if (paidByCustomer && receipts.length !== 1) flag('paid order without exactly one receipt', orderId);
     if (!paidByCustomer && receipts.length !== 0) flag('receipt sent for an unpaid order', orderId);

@@ -114,7 +114,13 @@ interface FaultPlan extends OrderPlan {
 
 async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefined> {
   const body = JSON.stringify({
-    params: { orderId: plan.orderId, customerId: plan.customerId, amount: 1000 + Math.floor(random() * 9000), currency: 'usd', email: 'buyer@example.com' },
+    params: {
+      orderId: plan.orderId,
+      customerId: plan.customerId,
+      amount: 1000 + Math.floor(random() * 9000),
+      currency: 'usd',
+      email: 'buyer@example.com',
+    },
   });
   const deadline = Date.now() + 120_000;
   for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 5_000)) {
@@ -122,7 +128,10 @@ async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefi
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
       body,
-    }).then((response) => response.status, () => 0);
+    }).then(
+      (response) => response.status,
+      () => 0,
+    );
     if (status === 201 || status === 200) return Date.now();
     if (status !== 0 && status < 500) throw new Error(`order ${plan.orderId} was refused with HTTP ${status}`);
     counters.triggerRetries += 1;
@@ -172,11 +181,13 @@ function isFinal(status: string | undefined): boolean {
 }
 
 function percentile(sorted: number[], share: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))];
 }
 
 async function main(): Promise<number> {
-  log(`seed ${SEED}: ${ORDERS} orders, ${KILLS} worker kills, 1 Temporal restart, fault rate ${FAULT_RATE}, decline share ${DECLINE_SHARE}`);
+  log(
+    `seed ${SEED}: ${ORDERS} orders, ${KILLS} worker kills, 1 Temporal restart, fault rate ${FAULT_RATE}, decline share ${DECLINE_SHARE}`,
+  );
   const port = await freePort();
   const dbFilename = join(dataDir, 'temporal.sqlite');
   server = await stack.startTemporal({ port, dbFilename });
@@ -200,16 +211,32 @@ async function main(): Promise<number> {
   };
   const workerEnv = { ...common, ...sandbox.env };
   startWorker(workerEnv);
-  const api = stack.startProcess(API, { ...common, TRIGGER_API_KEYS: API_KEY, PORT: String(apiPort), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  const api = stack.startProcess(API, {
+    ...common,
+    TRIGGER_API_KEYS: API_KEY,
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  });
   sandbox.stripe.sendWebhooksTo(`${apiUrl}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
   sandbox.stripe.setRandomWebhookDelivery({ random, modes: ['on_time', 'on_time', 'late', 'twice', 'out_of_order', 'missing'] });
-  await waitUntil(() => answersOk(`${apiUrl}/readyz`), { timeoutMs: 60_000, what: `the API to be ready at ${apiUrl}/readyz`, process: api });
+  await waitUntil(() => answersOk(`${apiUrl}/readyz`), {
+    timeoutMs: 60_000,
+    what: `the API to be ready at ${apiUrl}/readyz`,
+    process: api,
+  });
 
   const plans: FaultPlan[] = Array.from({ length: ORDERS }, (_, index) => {
     const roll = random();
-    const customerId = roll < DECLINE_SHARE ? 'cus_decline' : roll < DECLINE_SHARE + AUTHENTICATE_SHARE ? 'cus_authenticate_completes_3' : 'cus_fault';
+    const customerId =
+      roll < DECLINE_SHARE ? 'cus_decline' : roll < DECLINE_SHARE + AUTHENTICATE_SHARE ? 'cus_authenticate_completes_3' : 'cus_fault';
     const backendRefusesPaid = random() < REFUSE_PAID_SHARE;
-    return { orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`, customerId, declines: customerId === 'cus_decline', backendRefusesPaid };
+    return {
+      orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
+      customerId,
+      declines: customerId === 'cus_decline',
+      backendRefusesPaid,
+    };
   });
 
   // Chaos during the trigger phase: worker kills spread over it, one Temporal restart in the middle.
@@ -235,7 +262,7 @@ async function main(): Promise<number> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < plans.length) {
-        const plan = plans[next]!;
+        const plan = plans[next];
         next += 1;
         const sendAt = startedTriggers + next * interval;
         await sleep(Math.max(0, sendAt - Date.now()));
@@ -279,7 +306,10 @@ async function main(): Promise<number> {
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
     ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
     ['declining / SCA customers; backends refusing paid (by design)', designFigures(plans)],
-    ['final: paid / payment_failed / payment_pending / refunded', `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded}`],
+    [
+      'final: paid / payment_failed / payment_pending / refunded',
+      `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded}`,
+    ],
     ['refunds (Stripe stand-in)', sandbox.stripe.refunds.length],
     ['webhooks: events / deliveries (twice counts 2) / never delivered', webhookFigures(sandbox.stripe)],
     ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],
@@ -288,11 +318,20 @@ async function main(): Promise<number> {
     ['Stripe asked (retrieve + list) / cancels', stripeQuestionFigures(sandbox.stripe)],
     ['orders recorded payment_pending on the way', ordersThatWaited(sandbox, plans)],
     ['receipts sent', sandbox.resend.emails.filter((email) => email.subject.startsWith('Receipt for order')).length],
-    ['customers asked to confirm a payment (SCA emails)', sandbox.resend.emails.filter((email) => email.subject.startsWith('Please confirm')).length],
+    [
+      'customers asked to confirm a payment (SCA emails)',
+      sandbox.resend.emails.filter((email) => email.subject.startsWith('Please confirm')).length,
+    ],
     ['worker SIGKILLs / unexpected worker exits', `${counters.workerKills} / ${counters.unexpectedWorkerExits}`],
     ['Temporal server restarts', counters.serverRestarts],
-    ['injected faults: Stripe / Resend / Slack / backend', [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map(injected).join(' / ')],
-    ['requests: Stripe / Resend / Slack / backend', [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map((s) => s.requests.length).join(' / ')],
+    [
+      'injected faults: Stripe / Resend / Slack / backend',
+      [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map(injected).join(' / '),
+    ],
+    [
+      'requests: Stripe / Resend / Slack / backend',
+      [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend].map((s) => s.requests.length).join(' / '),
+    ],
     ['end-to-end ms p50 / p95 / max', `${percentile(e2e, 0.5)} / ${percentile(e2e, 0.95)} / ${e2e.at(-1)}`],
     ['duration s', ((Date.now() - startedAt) / 1000).toFixed(1)],
   ];
@@ -305,7 +344,8 @@ async function main(): Promise<number> {
     return 0;
   }
   console.log('\nVIOLATIONS');
-  for (const { rule, orderIds } of report.violations) console.log(`  ${rule}: ${orderIds.length} orders: ${orderIds.slice(0, 20).join(', ')}`);
+  for (const { rule, orderIds } of report.violations)
+    console.log(`  ${rule}: ${orderIds.length} orders: ${orderIds.slice(0, 20).join(', ')}`);
   return 1;
 }
 
@@ -314,7 +354,7 @@ let exitCode = 1;
 try {
   exitCode = await main();
 } catch (error) {
-  console.error(`The fault suite could not run: ${(error as Error).stack ?? error}`);
+  console.error(`The fault suite could not run: ${(error as Error).stack ?? String(error)}`);
 } finally {
   chaosRunning = false;
   await stack.stopAll();

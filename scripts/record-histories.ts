@@ -41,13 +41,25 @@ const RECORDINGS: Record<string, Recording> = {
     runEnds: 'completed',
   },
   'order-declined-payment-intents': {
-    params: { orderId: 'ord_replay_declined', customerId: 'cus_decline_insufficient_funds', amount: 500, currency: 'jpy', email: 'customer@example.com' },
+    params: {
+      orderId: 'ord_replay_declined',
+      customerId: 'cus_decline_insufficient_funds',
+      amount: 500,
+      currency: 'jpy',
+      email: 'customer@example.com',
+    },
     runEnds: 'completed',
   },
   // The card needs its holder: the customer is asked by email and confirms 2 s later; with no webhook
   // here, the run learns it at its first question to Stripe (30 s).
   'order-paid-after-customer-action': {
-    params: { orderId: 'ord_replay_sca', customerId: 'cus_authenticate_completes_2', amount: 1999, currency: 'gbp', email: 'customer@example.com' },
+    params: {
+      orderId: 'ord_replay_sca',
+      customerId: 'cus_authenticate_completes_2',
+      amount: 1999,
+      currency: 'gbp',
+      email: 'customer@example.com',
+    },
     runEnds: 'completed',
   },
   // The order backend refuses to record the paid order: the payment is refunded in full.
@@ -95,7 +107,10 @@ try {
       );
       if (ended !== runEnds) throw new Error(`The ${name} run ${ended}; it must have ${runEnds}`);
       const file = fileURLToPath(new URL(`${name}.history.json`, FIXTURES));
-      writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), dataConverter.payloadCodecs ?? []))), null, 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify(JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), dataConverter.payloadCodecs ?? []))), null, 2)}\n`,
+      );
       console.log(`Recorded ${file}`);
     }
   });

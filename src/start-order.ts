@@ -1,5 +1,10 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  TypedSearchAttributes,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/common';
 import { ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams, type OrderResult } from './domain/order.js';
 import { idempotencyKeyClaim } from './workflows/idempotency-key-claim.js';
 
@@ -39,7 +44,12 @@ export function claimWorkflowId(idempotencyKey: string): string {
  * order's, claimed first. The claim is a workflow whose ID is the key; REJECT_DUPLICATE makes it one
  * per key for the namespace's retention, open or closed, with no visibility lag.
  */
-export async function claimIdempotencyKey(client: Client, taskQueue: string, idempotencyKey: string, orderWorkflowId: string): Promise<string> {
+export async function claimIdempotencyKey(
+  client: Client,
+  taskQueue: string,
+  idempotencyKey: string,
+  orderWorkflowId: string,
+): Promise<string> {
   const workflowId = claimWorkflowId(idempotencyKey);
   try {
     await client.workflow.start(idempotencyKeyClaim, {
@@ -55,6 +65,7 @@ export async function claimIdempotencyKey(client: Client, taskQueue: string, ide
   }
   const { memo } = await client.workflow.getHandle(workflowId).describe();
   const holder = memo?.[CLAIMED_ORDER_MEMO];
-  if (typeof holder !== 'string') throw new Error(`Run ${workflowId} holds no ${CLAIMED_ORDER_MEMO} memo: it was not started as an Idempotency-Key claim`);
+  if (typeof holder !== 'string')
+    throw new Error(`Run ${workflowId} holds no ${CLAIMED_ORDER_MEMO} memo: it was not started as an Idempotency-Key claim`);
   return holder;
 }

@@ -22,9 +22,17 @@ runMain(async () => {
   const metrics = loadWorkerMetricsConfig();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
   const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
-  const { worker, connection } = await createOrderWorker({ temporal, providers, codec, workflowBundle, shutdownGraceMs: loadWorkerShutdownGraceMs() });
+  const { worker, connection } = await createOrderWorker({
+    temporal,
+    providers,
+    codec,
+    workflowBundle,
+    shutdownGraceMs: loadWorkerShutdownGraceMs(),
+  });
   console.log(describeCodec(codec));
-  console.log(workflowBundle ? `Workflow code from the prebuilt bundle ${prebuiltBundle}` : 'Workflow code bundled from the sources at start');
+  console.log(
+    workflowBundle ? `Workflow code from the prebuilt bundle ${prebuiltBundle}` : 'Workflow code bundled from the sources at start',
+  );
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
   if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
   try {

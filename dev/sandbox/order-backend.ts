@@ -35,21 +35,24 @@ export class OrderBackendStandIn extends StandIn {
   protected handle(request: StandInRequest): StandInReply {
     const match = /^\/orders\/([^/?]+)$/.exec(request.path);
     if (match && request.method === 'GET') {
-      const order = this.orders.get(decodeURIComponent(match[1]!));
-      return order ? { status: 200, body: { orderId: decodeURIComponent(match[1]!), ...order } } : { status: 404, body: { error: 'no such order' } };
+      const order = this.orders.get(decodeURIComponent(match[1]));
+      return order
+        ? { status: 200, body: { orderId: decodeURIComponent(match[1]), ...order } }
+        : { status: 404, body: { error: 'no such order' } };
     }
     if (request.method !== 'PATCH' || !match) return { status: 404, body: { error: 'not found' } };
     let update: { status?: unknown; paymentIntentId?: unknown; chargeId?: unknown };
     try {
-      update = JSON.parse(request.body);
+      update = JSON.parse(request.body) as typeof update;
     } catch {
       return { status: 400, body: { error: 'body must be JSON' } };
     }
     if (typeof update.status !== 'string' || !ORDER_STATUSES.has(update.status)) {
       return { status: 422, body: { error: `status must be one of ${[...ORDER_STATUSES].join(', ')}` } };
     }
-    const orderId = decodeURIComponent(match[1]!);
-    if (update.status === 'paid' && orderId.startsWith(REFUSES_PAID)) return { status: 422, body: { error: `order ${orderId} cannot be marked paid` } };
+    const orderId = decodeURIComponent(match[1]);
+    if (update.status === 'paid' && orderId.startsWith(REFUSES_PAID))
+      return { status: 422, body: { error: `order ${orderId} cannot be marked paid` } };
     const previous = this.orders.get(orderId);
     this.orders.set(orderId, {
       status: update.status,

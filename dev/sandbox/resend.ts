@@ -43,14 +43,18 @@ export class ResendStandIn extends StandIn {
       if (stored && stored.bodyHash !== bodyHash) {
         return {
           status: 409,
-          body: { statusCode: 409, name: 'invalid_idempotent_request', message: 'Same idempotency key used with a different request payload.' },
+          body: {
+            statusCode: 409,
+            name: 'invalid_idempotent_request',
+            message: 'Same idempotency key used with a different request payload.',
+          },
         };
       }
       if (stored) return stored.reply;
     }
     let email: { from?: unknown; to?: unknown; subject?: unknown; text?: unknown };
     try {
-      email = JSON.parse(request.body);
+      email = JSON.parse(request.body) as typeof email;
     } catch {
       return { status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Invalid JSON body.' } };
     }

@@ -31,9 +31,9 @@ export class SlackStandIn extends StandIn {
     }
     if (!bearerToken(request.headers)?.startsWith('xoxb-')) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
     const params: Record<string, unknown> = String(request.headers['content-type']).includes('application/json')
-      ? JSON.parse(request.body)
+      ? (JSON.parse(request.body) as Record<string, unknown>)
       : Object.fromEntries(new URLSearchParams(request.body));
-    const channel = String(params.channel ?? '');
+    const channel = typeof params.channel === 'string' ? params.channel : '';
     if (channel !== ALERT_CHANNEL) return { status: 200, body: { ok: false, error: 'channel_not_found' } };
     if (typeof params.text !== 'string' || params.text === '') return { status: 200, body: { ok: false, error: 'no_text' } };
     const ts = `${Math.floor(Date.now() / 1000)}.${String(this.messages.length).padStart(6, '0')}`;

@@ -43,11 +43,7 @@ export interface StandInReply {
  * failed); or handle it and hold the answer for `delayMs`.
  */
 export type Fault =
-  | { status: number; body?: unknown }
-  | { drop: true }
-  | { dropAfterHandling: true }
-  | { statusAfterHandling: number }
-  | { delayMs: number };
+  { status: number; body?: unknown } | { drop: true } | { dropAfterHandling: true } | { statusAfterHandling: number } | { delayMs: number };
 
 /** Random faults for load and fault runs: each request meets a fault with probability `rate`. */
 export interface RandomFaults {

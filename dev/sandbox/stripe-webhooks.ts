@@ -133,7 +133,7 @@ export class StripeWebhooks {
   private nextMode(): WebhookDeliveryMode {
     const random = this.random;
     if (!random || random.modes.length === 0) return this.mode;
-    return random.modes[Math.floor(random.random() * random.modes.length)]!;
+    return random.modes[Math.floor(random.random() * random.modes.length)];
   }
 
   private async dispatch(outgoing: Outgoing, mode: WebhookDeliveryMode): Promise<void> {
@@ -186,7 +186,11 @@ export class StripeWebhooks {
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature(payload, secret), 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'stripe-signature': signature(payload, secret),
+          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        },
         body: payload,
         signal: AbortSignal.any([this.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]),
       });

@@ -53,12 +53,7 @@ export interface RecordedRefund {
 }
 
 type PaymentIntentStatus =
-  | 'requires_payment_method'
-  | 'requires_confirmation'
-  | 'requires_action'
-  | 'processing'
-  | 'succeeded'
-  | 'canceled';
+  'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'succeeded' | 'canceled';
 
 /** A card error as Stripe reports it: in a 402 answer, and in a PaymentIntent's `last_payment_error`. */
 interface CardError {
@@ -94,7 +89,8 @@ export interface PaymentIntent {
   customer: string | null;
   description: string | null;
   /** Stripe keeps the declined payment method here and takes it off the PaymentIntent. */
-  last_payment_error: ((CardError | AuthenticationFailure) & { payment_method: { id: string; object: 'payment_method'; type: 'card' } }) | null;
+  last_payment_error:
+    ((CardError | AuthenticationFailure) & { payment_method: { id: string; object: 'payment_method'; type: 'card' } }) | null;
   latest_charge: string | null;
   livemode: false;
   metadata: Record<string, string>;
@@ -158,8 +154,7 @@ interface Confirmation {
 type Work = () => Execution;
 
 type KeyRecord =
-  | { fingerprint: string; state: 'executing' }
-  | { fingerprint: string; state: 'stored'; reply: StandInReply; storedAt: number };
+  { fingerprint: string; state: 'executing' } | { fingerprint: string; state: 'stored'; reply: StandInReply; storedAt: number };
 
 /** A PaymentIntent and the versions of it the search index received, oldest first. */
 interface StoredIntent {
@@ -223,7 +218,17 @@ const DECLINING_PAYMENT_METHODS: Record<string, string> = {
 const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
   createCharge: ['amount', 'currency', 'customer', 'description', 'metadata'],
   retrieveCustomer: [],
-  createIntent: ['amount', 'currency', 'customer', 'payment_method', 'confirm', 'off_session', 'description', 'metadata', 'automatic_payment_methods'],
+  createIntent: [
+    'amount',
+    'currency',
+    'customer',
+    'payment_method',
+    'confirm',
+    'off_session',
+    'description',
+    'metadata',
+    'automatic_payment_methods',
+  ],
   retrieveIntent: [],
   confirmIntent: ['payment_method', 'off_session'],
   cancelIntent: ['cancellation_reason'],
@@ -433,7 +438,8 @@ export class StripeStandIn extends StandIn {
   }
 
   protected errorBody(status: number): unknown {
-    if (status === 429) return { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } };
+    if (status === 429)
+      return { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } };
     if (status >= 500) return { error: { type: 'api_error', message: 'An unknown error occurred on our servers.' } };
     return { error: { type: 'invalid_request_error', message: `Injected ${status} error.` } };
   }
@@ -450,7 +456,7 @@ export class StripeStandIn extends StandIn {
   protected async handle(request: StandInRequest): Promise<StandInReply> {
     const page = request.method === 'GET' ? CUSTOMER_PAGE.exec(request.path) : null;
     // Not Stripe's API: no key, and nothing for stripe-mock to check.
-    if (page) return this.customerPage(decodeURIComponent(page[1]!));
+    if (page) return this.customerPage(decodeURIComponent(page[1]));
     if (this.specUrl) await this.checkSpec(request, this.specUrl);
     const token = bearerToken(request.headers);
     if (!token || !/^(sk|rk)_test_/.test(token)) {
@@ -461,7 +467,10 @@ export class StripeStandIn extends StandIn {
     }
     const call = parseCall(request);
     if (!call) {
-      return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${request.path}).` } } };
+      return {
+        status: 404,
+        body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${request.path}).` } },
+      };
     }
     const reply = this.outage(call) ?? (request.method === 'POST' ? await this.post(call) : this.get(call));
     return withKeyEcho(reply, call.idempotencyKey);
@@ -594,7 +603,8 @@ export class StripeStandIn extends StandIn {
       case 'retrieveCharge':
         return this.findCharge(endpoint.id)?.customer ?? undefined;
       case 'createRefund': {
-        const paid = params.payment_intent !== undefined ? this.intents.get(params.payment_intent)?.intent : this.findCharge(params.charge ?? '');
+        const paid =
+          params.payment_intent !== undefined ? this.intents.get(params.payment_intent)?.intent : this.findCharge(params.charge ?? '');
         return paid?.customer ?? undefined;
       }
       case 'retrieveRefund': {
@@ -687,7 +697,10 @@ export class StripeStandIn extends StandIn {
     const description = params.description ?? null;
     return () => {
       const declineCode = customerDeclineCode(customer);
-      const charge = this.recordCharge({ amount, currency, customer, orderId: metadata.order_id, idempotencyKey, description, metadata }, declineCode);
+      const charge = this.recordCharge(
+        { amount, currency, customer, orderId: metadata.order_id, idempotencyKey, description, metadata },
+        declineCode,
+      );
       if (declineCode) return { reply: { status: 402, body: { error: cardError(declineCode, charge.id) } }, paidBy: customer };
       return { reply: ok(chargeObject(charge)), paidBy: customer };
     };
@@ -701,7 +714,8 @@ export class StripeStandIn extends StandIn {
     const paymentMethod = paymentMethodParam(params);
     const confirm = booleanParam(params, 'confirm') ?? false;
     const offSession = booleanParam(params, 'off_session');
-    if (offSession !== undefined && !confirm) throw new RefusedRequest(invalidParam('off_session', 'off_session can only be used when confirm=true.'));
+    if (offSession !== undefined && !confirm)
+      throw new RefusedRequest(invalidParam('off_session', 'off_session can only be used when confirm=true.'));
     if (confirm && !paymentMethod) throw new RefusedRequest(missingPaymentMethod(customer));
     const fields = {
       amount,
@@ -736,7 +750,12 @@ export class StripeStandIn extends StandIn {
     const reason = oneOfParam(params, 'cancellation_reason', CANCELLATION_REASONS);
     return () => {
       if (!CANCELABLE.has(stored.intent.status)) return { reply: unexpectedState('cancel', stored.intent) };
-      this.update(stored, { status: 'canceled', canceled_at: Math.floor(this.now() / 1000), cancellation_reason: reason ?? null, next_action: null });
+      this.update(stored, {
+        status: 'canceled',
+        canceled_at: Math.floor(this.now() / 1000),
+        cancellation_reason: reason ?? null,
+        next_action: null,
+      });
       this.emitIntentEvent('payment_intent.canceled', stored.intent, idempotencyKey);
       return { reply: ok(snapshot(stored.intent)) };
     };
@@ -774,16 +793,29 @@ export class StripeStandIn extends StandIn {
       return { intent: stored.intent };
     }
     if (chargeId === undefined) {
-      throw new RefusedRequest(invalidParam('payment_intent', 'One of the following params should be provided for this request: payment_intent or charge.', 'parameter_missing'));
+      throw new RefusedRequest(
+        invalidParam(
+          'payment_intent',
+          'One of the following params should be provided for this request: payment_intent or charge.',
+          'parameter_missing',
+        ),
+      );
     }
     const charge = this.findCharge(chargeId);
     if (!charge) throw new RefusedRequest(resourceMissing('charge', chargeId, 'charge', 400));
     const stored = this.intents.get(charge.paymentIntentId ?? '');
-    if (!stored) throw new RefusedRequest(invalidParam('charge', `The Stripe stand-in refunds PaymentIntents' charges only; ${chargeId} was made by the legacy Charges API.`));
+    if (!stored)
+      throw new RefusedRequest(
+        invalidParam('charge', `The Stripe stand-in refunds PaymentIntents' charges only; ${chargeId} was made by the legacy Charges API.`),
+      );
     return { intent: stored.intent, chargeId };
   }
 
-  private refund(intent: PaymentIntent, charge: RecordedCharge, fields: Pick<RecordedRefund, 'amount' | 'reason' | 'metadata' | 'idempotencyKey'>): unknown {
+  private refund(
+    intent: PaymentIntent,
+    charge: RecordedCharge,
+    fields: Pick<RecordedRefund, 'amount' | 'reason' | 'metadata' | 'idempotencyKey'>,
+  ): unknown {
     const refund: RecordedRefund = {
       id: `re_${randomBytes(12).toString('hex')}`,
       ...fields,
@@ -816,7 +848,8 @@ export class StripeStandIn extends StandIn {
     const limit = limitParam(params);
     const inCreatedRange = createdFilter(params);
     const after = params.starting_after;
-    if (after !== undefined && !this.intents.has(after)) throw new RefusedRequest(resourceMissing('payment_intent', after, 'starting_after', 400));
+    if (after !== undefined && !this.intents.has(after))
+      throw new RefusedRequest(resourceMissing('payment_intent', after, 'starting_after', 400));
     return () => {
       const newestFirst = [...this.intents.values()].map((stored) => stored.intent).reverse();
       const matching = newestFirst
@@ -844,7 +877,13 @@ export class StripeStandIn extends StandIn {
       const data = rest.slice(0, limit);
       const hasMore = rest.length > limit;
       return {
-        reply: ok({ object: 'search_result', data, has_more: hasMore, next_page: hasMore ? data.at(-1)!.id : null, url: '/v1/payment_intents/search' }),
+        reply: ok({
+          object: 'search_result',
+          data,
+          has_more: hasMore,
+          next_page: hasMore ? data.at(-1)!.id : null,
+          url: '/v1/payment_intents/search',
+        }),
       };
     };
   }
@@ -862,7 +901,10 @@ export class StripeStandIn extends StandIn {
   }
 
   private createIntent(
-    fields: Pick<PaymentIntent, 'amount' | 'currency' | 'customer' | 'description' | 'metadata' | 'automatic_payment_methods' | 'payment_method'>,
+    fields: Pick<
+      PaymentIntent,
+      'amount' | 'currency' | 'customer' | 'description' | 'metadata' | 'automatic_payment_methods' | 'payment_method'
+    >,
   ): StoredIntent {
     const id = `pi_${randomBytes(12).toString('hex')}`;
     const intent: PaymentIntent = {
@@ -898,7 +940,9 @@ export class StripeStandIn extends StandIn {
   private confirmIntent(stored: StoredIntent, { paymentMethod, offSession, idempotencyKey }: Confirmation): Execution {
     const customer = stored.intent.customer;
     if (needsCardHolder(customer, paymentMethod)) {
-      const execution = offSession ? this.decline(stored, paymentMethod, 'authentication_required', idempotencyKey) : this.requireAction(stored, paymentMethod);
+      const execution = offSession
+        ? this.decline(stored, paymentMethod, 'authentication_required', idempotencyKey)
+        : this.requireAction(stored, paymentMethod);
       this.expectCardHolder(stored);
       return execution;
     }
@@ -927,20 +971,34 @@ export class StripeStandIn extends StandIn {
     const { intent } = stored;
     const charge = this.recordIntentCharge(intent, idempotencyKey, declineCode);
     const error = cardError(declineCode, charge.id);
-    this.update(stored, { status: 'requires_payment_method', payment_method: null, latest_charge: charge.id, last_payment_error: { ...error, payment_method: card(paymentMethod) } });
+    this.update(stored, {
+      status: 'requires_payment_method',
+      payment_method: null,
+      latest_charge: charge.id,
+      last_payment_error: { ...error, payment_method: card(paymentMethod) },
+    });
     this.emitIntentEvent('payment_intent.payment_failed', intent, idempotencyKey);
     return { reply: { status: 402, body: { error: { ...error, payment_intent: snapshot(intent) } } }, paidBy: intent.customer };
   }
 
   /** On session, the bank asks the holder to authenticate before anything is charged. */
   private requireAction(stored: StoredIntent, paymentMethod: string): Execution {
-    this.update(stored, { status: 'requires_action', payment_method: paymentMethod, next_action: { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } } });
+    this.update(stored, {
+      status: 'requires_action',
+      payment_method: paymentMethod,
+      next_action: { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } },
+    });
     return { reply: ok(snapshot(stored.intent)), paidBy: stored.intent.customer };
   }
 
   /** The holder did not authenticate: the bank refused before any charge; the PaymentIntent needs a payment method again. */
   private failAuthentication(stored: StoredIntent, paymentMethod: string): void {
-    this.update(stored, { status: 'requires_payment_method', payment_method: null, next_action: null, last_payment_error: { ...AUTHENTICATION_FAILURE, payment_method: card(paymentMethod) } });
+    this.update(stored, {
+      status: 'requires_payment_method',
+      payment_method: null,
+      next_action: null,
+      last_payment_error: { ...AUTHENTICATION_FAILURE, payment_method: card(paymentMethod) },
+    });
     this.emitIntentEvent('payment_intent.payment_failed', stored.intent, undefined);
   }
 
@@ -975,10 +1033,25 @@ export class StripeStandIn extends StandIn {
   /** A charge of the PaymentIntent, carrying its metadata (order_id included) as Stripe copies it. */
   private recordIntentCharge(intent: PaymentIntent, idempotencyKey: string | undefined, declineCode: string | undefined): RecordedCharge {
     const { amount, currency, customer, description, metadata } = intent;
-    return this.recordCharge({ amount, currency, customer, orderId: metadata.order_id, idempotencyKey, paymentIntentId: intent.id, description, metadata: { ...metadata } }, declineCode);
+    return this.recordCharge(
+      {
+        amount,
+        currency,
+        customer,
+        orderId: metadata.order_id,
+        idempotencyKey,
+        paymentIntentId: intent.id,
+        description,
+        metadata: { ...metadata },
+      },
+      declineCode,
+    );
   }
 
-  private recordCharge(fields: Omit<RecordedCharge, 'id' | 'status' | 'declineCode' | 'amountRefunded' | 'created'>, declineCode: string | undefined): RecordedCharge {
+  private recordCharge(
+    fields: Omit<RecordedCharge, 'id' | 'status' | 'declineCode' | 'amountRefunded' | 'created'>,
+    declineCode: string | undefined,
+  ): RecordedCharge {
     const charge: RecordedCharge = {
       id: `ch_${randomBytes(12).toString('hex')}`,
       ...fields,
@@ -1016,7 +1089,8 @@ export class StripeStandIn extends StandIn {
       message = `stripe-mock at ${specUrl} did not answer: ${(error as Error).message}`;
     }
     this.specChecked += 1;
-    if (status === 0 || status === 400 || status === 404) this.specViolations.push({ method: request.method, path: request.path, status, message });
+    if (status === 0 || status === 400 || status === 404)
+      this.specViolations.push({ method: request.method, path: request.path, status, message });
   }
 }
 
@@ -1058,7 +1132,7 @@ function isCustomerId(id: string): boolean {
 
 function customerDeclineCode(customer: string): string | undefined {
   const decline = /^cus_decline(?:_(\w+))?$/.exec(customer);
-  return decline ? decline[1] ?? 'generic_decline' : undefined;
+  return decline ? (decline[1] ?? 'generic_decline') : undefined;
 }
 
 function cardError(declineCode: string, chargeId: string): CardError {
@@ -1122,7 +1196,10 @@ function needsCardHolder(customer: string | null, paymentMethod: string): boolea
 
 /** Waiting for its card holder: on session in requires_action, or declined off session for authentication. */
 function awaitsCardHolder(intent: PaymentIntent): boolean {
-  return intent.status === 'requires_action' || (intent.status === 'requires_payment_method' && intent.last_payment_error?.code === 'authentication_required');
+  return (
+    intent.status === 'requires_action' ||
+    (intent.status === 'requires_payment_method' && intent.last_payment_error?.code === 'authentication_required')
+  );
 }
 
 /** An amount as Stripe words it in messages: `$49.99`. */
@@ -1135,11 +1212,15 @@ function formatAmount(amount: number, currency: string): string {
 
 function rejectUnknownParams(params: Params, accepted: readonly string[]): void {
   for (const name of Object.keys(params)) {
-    const topLevel = name.split('[')[0]!;
+    const topLevel = name.split('[')[0];
     if (!accepted.includes(topLevel)) {
       const models = accepted.length > 0 ? accepted.join(', ') : 'none';
       throw new RefusedRequest(
-        invalidParam(topLevel, `Received unknown parameter: ${topLevel} (the Stripe stand-in models these parameters here: ${models})`, 'parameter_unknown'),
+        invalidParam(
+          topLevel,
+          `Received unknown parameter: ${topLevel} (the Stripe stand-in models these parameters here: ${models})`,
+          'parameter_unknown',
+        ),
       );
     }
   }
@@ -1171,7 +1252,8 @@ function currencyParam(params: Params): string {
 /** A parameter that takes one of a few values, as `reason` and `cancellation_reason` do. */
 function oneOfParam(params: Params, name: string, allowed: readonly string[]): string | undefined {
   const value = params[name];
-  if (value !== undefined && !allowed.includes(value)) throw new RefusedRequest(invalidParam(name, `Invalid ${name}: must be one of ${allowed.join(', ')}`));
+  if (value !== undefined && !allowed.includes(value))
+    throw new RefusedRequest(invalidParam(name, `Invalid ${name}: must be one of ${allowed.join(', ')}`));
   return value;
 }
 
@@ -1192,7 +1274,14 @@ function paymentMethodParam(params: Params): string | undefined {
   if (id !== undefined && !/^pm_\w+$/.test(id)) {
     throw new RefusedRequest({
       status: 400,
-      body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_method', message: `No such PaymentMethod: '${id}'` } },
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          code: 'resource_missing',
+          param: 'payment_method',
+          message: `No such PaymentMethod: '${id}'`,
+        },
+      },
     });
   }
   return id;
@@ -1204,8 +1293,10 @@ function metadataParam(params: Params): Record<string, string> {
   for (const [name, value = ''] of Object.entries(params)) {
     const key = /^metadata\[(.+)\]$/.exec(name)?.[1];
     if (key === undefined) continue;
-    if (key.length > 40) throw new RefusedRequest(invalidParam(name, `Metadata keys can have up to 40 characters; '${key}' has ${key.length}.`));
-    if (value.length > 500) throw new RefusedRequest(invalidParam(name, `Metadata values can have up to 500 characters; '${key}' has ${value.length}.`));
+    if (key.length > 40)
+      throw new RefusedRequest(invalidParam(name, `Metadata keys can have up to 40 characters; '${key}' has ${key.length}.`));
+    if (value.length > 500)
+      throw new RefusedRequest(invalidParam(name, `Metadata values can have up to 500 characters; '${key}' has ${value.length}.`));
     metadata[key] = value;
   }
   if (Object.keys(metadata).length > 50) throw new RefusedRequest(invalidParam('metadata', 'Metadata can have up to 50 keys.'));
@@ -1216,11 +1307,23 @@ function automaticPaymentMethodsParam(params: Params): PaymentIntent['automatic_
   const enabled = booleanParam(params, 'automatic_payment_methods[enabled]');
   const allowRedirects = params['automatic_payment_methods[allow_redirects]'];
   if (enabled === undefined) {
-    if (allowRedirects !== undefined) throw new RefusedRequest(invalidParam('automatic_payment_methods[enabled]', 'Missing required param: automatic_payment_methods[enabled].', 'parameter_missing'));
+    if (allowRedirects !== undefined)
+      throw new RefusedRequest(
+        invalidParam(
+          'automatic_payment_methods[enabled]',
+          'Missing required param: automatic_payment_methods[enabled].',
+          'parameter_missing',
+        ),
+      );
     return null;
   }
   if (allowRedirects !== undefined && allowRedirects !== 'always' && allowRedirects !== 'never') {
-    throw new RefusedRequest(invalidParam('automatic_payment_methods[allow_redirects]', 'Invalid automatic_payment_methods[allow_redirects]: must be one of always or never'));
+    throw new RefusedRequest(
+      invalidParam(
+        'automatic_payment_methods[allow_redirects]',
+        'Invalid automatic_payment_methods[allow_redirects]: must be one of always or never',
+      ),
+    );
   }
   return { enabled, ...(allowRedirects !== undefined && { allow_redirects: allowRedirects }) };
 }
@@ -1247,12 +1350,15 @@ function searchPredicates(query: string): Array<(intent: PaymentIntent) => boole
       const match = SEARCH_CLAUSE.exec(clause.trim());
       if (!match) {
         throw new RefusedRequest(
-          invalidParam('query', `Invalid search query: ${query}. The Stripe stand-in supports customer:'…', status:'…' and metadata['…']:'…' clauses joined by AND.`),
+          invalidParam(
+            'query',
+            `Invalid search query: ${query}. The Stripe stand-in supports customer:'…', status:'…' and metadata['…']:'…' clauses joined by AND.`,
+          ),
         );
       }
       const [, field, , metadataKey, , value] = match;
       if (field === 'customer' || field === 'status') return (intent) => intent[field] === value;
-      return (intent) => intent.metadata[metadataKey!] === value;
+      return (intent) => intent.metadata[metadataKey] === value;
     });
 }
 
@@ -1261,18 +1367,44 @@ function invalidParam(param: string, message: string, code?: string): StandInRep
 }
 
 /** Stripe's answer for an ID it does not know: 404 when it is the URL's, 400 when it is a parameter's. */
-function resourceMissing(kind: 'customer' | 'payment_intent' | 'charge' | 'refund', id: string, param: string, status: 400 | 404): StandInReply {
-  return { status, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${kind}: '${id}'` } } };
+function resourceMissing(
+  kind: 'customer' | 'payment_intent' | 'charge' | 'refund',
+  id: string,
+  param: string,
+  status: 400 | 404,
+): StandInReply {
+  return {
+    status,
+    body: { error: { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${kind}: '${id}'` } },
+  };
 }
 
 /** Nothing paid to refund: the PaymentIntent has no succeeded charge, or the charge named failed. */
 function nothingToRefund(chargeId: string | undefined): StandInReply {
-  const message = chargeId === undefined ? 'This PaymentIntent does not have a successful charge to refund.' : `Charge ${chargeId} has not succeeded, so there is nothing to refund.`;
-  return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_not_refundable', param: chargeId === undefined ? 'payment_intent' : 'charge', message } } };
+  const message =
+    chargeId === undefined
+      ? 'This PaymentIntent does not have a successful charge to refund.'
+      : `Charge ${chargeId} has not succeeded, so there is nothing to refund.`;
+  return {
+    status: 400,
+    body: {
+      error: {
+        type: 'invalid_request_error',
+        code: 'charge_not_refundable',
+        param: chargeId === undefined ? 'payment_intent' : 'charge',
+        message,
+      },
+    },
+  };
 }
 
 function alreadyRefunded(chargeId: string): StandInReply {
-  return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${chargeId} has already been refunded.` } } };
+  return {
+    status: 400,
+    body: {
+      error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${chargeId} has already been refunded.` },
+    },
+  };
 }
 
 function refundTooLarge(amount: number, unrefunded: number, currency: string): StandInReply {
@@ -1291,7 +1423,14 @@ function missingPaymentMethod(customer: string | null): StandInReply {
 function unexpectedStateError(message: string, intent?: PaymentIntent): StandInReply {
   return {
     status: 400,
-    body: { error: { type: 'invalid_request_error', code: 'payment_intent_unexpected_state', message, ...(intent && { payment_intent: snapshot(intent) }) } },
+    body: {
+      error: {
+        type: 'invalid_request_error',
+        code: 'payment_intent_unexpected_state',
+        message,
+        ...(intent && { payment_intent: snapshot(intent) }),
+      },
+    },
   };
 }
 

@@ -26,7 +26,10 @@ export function createCreatePaymentIntent(stripe: Stripe) {
     } catch (error) {
       // A refusal after an earlier attempt whose answer never came: that attempt may have created the PaymentIntent.
       if (error instanceof ApplicationFailure && error.type === CHARGE_REJECTED && activityInfo().attempt > 1) {
-        throw ApplicationFailure.nonRetryable(`${error.message}, after an earlier attempt whose outcome is unknown`, CHARGE_OUTCOME_UNKNOWN);
+        throw ApplicationFailure.nonRetryable(
+          `${error.message}, after an earlier attempt whose outcome is unknown`,
+          CHARGE_OUTCOME_UNKNOWN,
+        );
       }
       throw error;
     }

@@ -26,7 +26,7 @@ export function createLookUpPayment(stripe: Stripe) {
       return paymentIntentState(await callStripe('retrieve the PaymentIntent', () => stripe.paymentIntents.retrieve(paymentIntentId)));
     }
     const matches: Stripe.PaymentIntent[] = [];
-    await callStripe('list the customer\'s PaymentIntents', async () => {
+    await callStripe("list the customer's PaymentIntents", async () => {
       const listed = stripe.paymentIntents.list({
         customer: customerId,
         created: { gte: Math.floor(since / 1000) - CLOCK_SKEW_SECONDS },

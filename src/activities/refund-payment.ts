@@ -18,13 +18,20 @@ export function createRefundPayment(stripe: Stripe) {
     let refund: Stripe.Refund;
     try {
       refund = await stripe.refunds.create(
-        { payment_intent: paymentIntentId, ...(amount !== undefined && { amount }), metadata: { order_id: orderId, reason: reason.slice(0, 500) } },
+        {
+          payment_intent: paymentIntentId,
+          ...(amount !== undefined && { amount }),
+          metadata: { order_id: orderId, reason: reason.slice(0, 500) },
+        },
         { idempotencyKey: idempotencyKeyFor('refund') },
       );
     } catch (error) {
       if (!(error instanceof Stripe.errors.StripeError)) throw error;
       if (error.type === 'StripeInvalidRequestError' && REFUSED_REFUND_CODES.has(error.code ?? '')) {
-        throw ApplicationFailure.nonRetryable(`Stripe refused the refund of order ${orderId} (${error.code}): ${error.message}`, REFUND_REFUSED);
+        throw ApplicationFailure.nonRetryable(
+          `Stripe refused the refund of order ${orderId} (${error.code}): ${error.message}`,
+          REFUND_REFUSED,
+        );
       }
       throw stripeFailure(error, 'refund the payment');
     }

@@ -23,16 +23,24 @@ export interface Email {
  * instead of throwing: a transient error is a retryable failure; any other is non-retryable with
  * `rejectedType`.
  */
-export async function sendEmail(resend: Resend, email: Email, options: { idempotencyKey: string; what: string; rejectedType: string }): Promise<string> {
+export async function sendEmail(
+  resend: Resend,
+  email: Email,
+  options: { idempotencyKey: string; what: string; rejectedType: string },
+): Promise<string> {
   const { data, error } = await resend.emails.send(email, {
     idempotencyKey: options.idempotencyKey,
     signal: AbortSignal.timeout(PROVIDER_REQUEST_TIMEOUT_MS),
   });
   if (!error) return data.id;
   const status = error.statusCode ?? 'no response';
-  const transient = error.statusCode === null || error.statusCode === 429 || error.statusCode >= 500 || TRANSIENT_RESEND_ERRORS.has(error.name);
+  const transient =
+    error.statusCode === null || error.statusCode === 429 || error.statusCode >= 500 || TRANSIENT_RESEND_ERRORS.has(error.name);
   if (transient) {
     throw ApplicationFailure.retryable(`Resend is unavailable (${status} ${error.name}): ${error.message}`, RESEND_UNAVAILABLE);
   }
-  throw ApplicationFailure.nonRetryable(`Resend rejected the ${options.what} (${status} ${error.name}): ${error.message}`, options.rejectedType);
+  throw ApplicationFailure.nonRetryable(
+    `Resend rejected the ${options.what} (${status} ${error.name}): ${error.message}`,
+    options.rejectedType,
+  );
 }

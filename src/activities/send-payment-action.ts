@@ -35,7 +35,11 @@ export function createSendPaymentAction(resend: Resend, from: string, actionUrlT
           `The order is kept until ${until}; after that it is cancelled and nothing is charged.`,
         ].join('\n'),
       },
-      { idempotencyKey: idempotencyKeyFor('payment-action'), what: 'payment confirmation email', rejectedType: PAYMENT_ACTION_EMAIL_REJECTED },
+      {
+        idempotencyKey: idempotencyKeyFor('payment-action'),
+        what: 'payment confirmation email',
+        rejectedType: PAYMENT_ACTION_EMAIL_REJECTED,
+      },
     );
     return { emailId };
   };

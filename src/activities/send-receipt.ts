@@ -20,7 +20,9 @@ export function createSendReceipt(resend: Resend, from: string) {
         from,
         to: order.email,
         subject: `Receipt for order ${order.orderId}`,
-        text: [`Thank you for your order ${order.orderId}.`, `Your payment of ${amount} was successful.`, `Charge ID: ${chargeId}`].join('\n'),
+        text: [`Thank you for your order ${order.orderId}.`, `Your payment of ${amount} was successful.`, `Charge ID: ${chargeId}`].join(
+          '\n',
+        ),
       },
       { idempotencyKey: idempotencyKeyFor('receipt'), what: 'receipt', rejectedType: RECEIPT_REJECTED },
     );

@@ -86,6 +86,8 @@ export function buildApp({
     await routes.register(jsonBody, { emptyBodyAsObject: true });
     registerRefundRoute(routes, context, refundAnswerWaitMs);
   });
-  void app.register(async (routes) => registerStripeWebhookRoute(routes, { client, secret: stripeWebhookSecret, rateLimit: webhookRateLimit }));
+  void app.register(async (routes) =>
+    registerStripeWebhookRoute(routes, { client, secret: stripeWebhookSecret, rateLimit: webhookRateLimit }),
+  );
   return app;
 }

@@ -11,5 +11,5 @@ export interface ApiContext {
   /** Signs and checks the run list's page cursors. */
   cursors: CursorCodec;
   /** The search attribute keyed triggers need, when the namespace lacks it (a found one is remembered). */
-  findMissingSearchAttribute(): Promise<MissingSearchAttribute | undefined>;
+  findMissingSearchAttribute: () => Promise<MissingSearchAttribute | undefined>;
 }

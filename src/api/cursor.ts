@@ -11,7 +11,9 @@ export interface CursorCodec {
  * derived from the API keys, so every replica with the same configuration accepts the same cursors.
  */
 export function createCursorCodec(apiKeys: readonly string[]): CursorCodec {
-  const secret = createHash('sha256').update(`run-list-cursor\0${[...apiKeys].sort().join('\0')}`).digest();
+  const secret = createHash('sha256')
+    .update(`run-list-cursor\0${[...apiKeys].sort().join('\0')}`)
+    .digest();
   const mac = (token: Uint8Array) => createHmac('sha256', secret).update(token).digest().subarray(0, 16);
   return {
     encode: (pageToken) => `${Buffer.from(pageToken).toString('base64url')}.${mac(pageToken).toString('base64url')}`,

@@ -3,6 +3,9 @@ export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'ter
 export type RunStatus = (typeof RUN_STATUSES)[number] | 'unknown';
 
 export function runStatus(name: string): RunStatus {
-  const status = name.toLowerCase().replace(/^workflow_execution_status_/, '').replace('canceled', 'cancelled');
+  const status = name
+    .toLowerCase()
+    .replace(/^workflow_execution_status_/, '')
+    .replace('canceled', 'cancelled');
   return (RUN_STATUSES as readonly string[]).includes(status) ? (status as RunStatus) : 'unknown';
 }

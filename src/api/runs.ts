@@ -150,7 +150,11 @@ const STATUS_QUERY_VALUES: Record<(typeof RUN_STATUSES)[number], string> = {
  * value placed in the query is validated by the caller (an enum, a workflow ID of the order pattern,
  * ISO dates), so nothing a client sends can change the query's shape.
  */
-export async function listRuns(client: Client, taskQueue: string, filters: RunFilters): Promise<{ runs: RunSummary[]; nextPageToken?: Uint8Array }> {
+export async function listRuns(
+  client: Client,
+  taskQueue: string,
+  filters: RunFilters,
+): Promise<{ runs: RunSummary[]; nextPageToken?: Uint8Array }> {
   const clauses = [`WorkflowType = '${ORDER_WORKFLOW_TYPE}'`, `TaskQueue = '${taskQueue}'`];
   if (filters.status) clauses.push(`ExecutionStatus = '${STATUS_QUERY_VALUES[filters.status]}'`);
   if (filters.orderWorkflowId) clauses.push(`WorkflowId = '${filters.orderWorkflowId}'`);

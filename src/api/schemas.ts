@@ -79,7 +79,9 @@ export const runParamsSchema = {
   type: 'object',
   required: ['workflowId'],
   // Order runs only: `order-` and an order ID.
-  properties: { workflowId: { type: 'string', pattern: `^order-${orderParamsSchema.properties.orderId.pattern.slice(1)}`, maxLength: 106 } },
+  properties: {
+    workflowId: { type: 'string', pattern: `^order-${orderParamsSchema.properties.orderId.pattern.slice(1)}`, maxLength: 106 },
+  },
 } as const;
 export type RunParams = FromSchema<typeof runParamsSchema>;
 
@@ -238,7 +240,10 @@ export const refundResponseSchema = {
 export const stripeWebhookHeadersSchema = {
   type: 'object',
   properties: {
-    'stripe-signature': { type: 'string', description: "Stripe's signature of the raw body with the endpoint's signing secret (STRIPE_WEBHOOK_SECRET)" },
+    'stripe-signature': {
+      type: 'string',
+      description: "Stripe's signature of the raw body with the endpoint's signing secret (STRIPE_WEBHOOK_SECRET)",
+    },
   },
 } as const;
 
@@ -250,11 +255,16 @@ export const stripeWebhookResponseSchema = {
       received: { type: 'boolean', enum: [true] },
       workflowId: { type: 'string', description: 'the order run the event is about' },
       duplicate: { type: 'boolean', enum: [true], description: 'this event ID was handled before: nothing is signalled again' },
-      ignored: { type: 'boolean', enum: [true], description: `an event type no run listens for (routed: ${ROUTED_STRIPE_EVENTS.join(', ')})` },
+      ignored: {
+        type: 'boolean',
+        enum: [true],
+        description: `an event type no run listens for (routed: ${ROUTED_STRIPE_EVENTS.join(', ')})`,
+      },
       skipped: {
         type: 'string',
         enum: ['no_order_id', 'no_open_run'],
-        description: 'not delivered, and not to be retried: the object names no metadata.order_id, or the order has no open run (unknown, or finished)',
+        description:
+          'not delivered, and not to be retried: the object names no metadata.order_id, or the order has no open run (unknown, or finished)',
       },
     },
   },

@@ -49,7 +49,10 @@ export function createSearchAttributeCheck(client: Client): () => Promise<Missin
 }
 
 /** 503: the service cannot take keyed triggers until an operator registers the attribute. */
-export function sendSearchAttributeMissing(reply: FastifyReply, { searchAttribute, namespace, command }: MissingSearchAttribute): FastifyReply {
+export function sendSearchAttributeMissing(
+  reply: FastifyReply,
+  { searchAttribute, namespace, command }: MissingSearchAttribute,
+): FastifyReply {
   return sendError(
     reply,
     503,

@@ -62,26 +62,35 @@ export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logge
     // The temporal CLI sends the header empty: only a named namespace is checked.
     const requested = request.headers['x-namespace'];
     if (requested && requested !== namespace) {
-      return sendError(reply, 403, 'namespace_not_served', `This codec server holds the keys of namespace "${namespace}", not "${String(requested)}"`);
+      return sendError(
+        reply,
+        403,
+        'namespace_not_served',
+        `This codec server holds the keys of namespace "${namespace}", not "${String(requested)}"`,
+      );
     }
   };
 
   const transform = (routes: FastifyInstance, direction: 'encode' | 'decode') => {
-    routes.post<{ Body: { payloads?: JSONPayload[] } }>(`/${direction}`, { onRequest: admit, schema: { body: payloadsBodySchema } }, async (request, reply) => {
-      let payloads;
-      try {
-        payloads = (request.body.payloads ?? []).map(JSONToPayload);
-      } catch (error) {
-        return sendError(reply, 400, 'invalid_request', `A payload is not valid proto JSON: ${(error as Error).message}`);
-      }
-      let transformed;
-      try {
-        transformed = direction === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
-      } catch (error) {
-        return sendError(reply, 400, `${direction}_failed`, (error as Error).message);
-      }
-      return { payloads: transformed.map(payloadToJSON) };
-    });
+    routes.post<{ Body: { payloads?: JSONPayload[] } }>(
+      `/${direction}`,
+      { onRequest: admit, schema: { body: payloadsBodySchema } },
+      async (request, reply) => {
+        let payloads;
+        try {
+          payloads = (request.body.payloads ?? []).map(JSONToPayload);
+        } catch (error) {
+          return sendError(reply, 400, 'invalid_request', `A payload is not valid proto JSON: ${(error as Error).message}`);
+        }
+        let transformed;
+        try {
+          transformed = direction === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+        } catch (error) {
+          return sendError(reply, 400, `${direction}_failed`, (error as Error).message);
+        }
+        return { payloads: transformed.map(payloadToJSON) };
+      },
+    );
   };
   // Routes in a plugin of their own, so they are added once CORS and the error handler are in force.
   void app.register(async (routes) => {

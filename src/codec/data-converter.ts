@@ -20,7 +20,8 @@ export function createDataConverter(codec: CodecConfig): DataConverter {
 
 /** One line for a process's start-up log: what protects the payloads it writes. */
 export function describeCodec(codec: CodecConfig): string {
-  if (!codec.enabled) return 'Payload encryption is OFF (TEMPORAL_CODEC_DISABLED=true): inputs, results and failure messages are stored in plain text';
+  if (!codec.enabled)
+    return 'Payload encryption is OFF (TEMPORAL_CODEC_DISABLED=true): inputs, results and failure messages are stored in plain text';
   const [primary, ...others] = codec.keys;
-  return `Payloads encrypted with key "${primary!.id}"${others.length > 0 ? `; also decrypting with ${others.map((key) => `"${key.id}"`).join(', ')}` : ''}`;
+  return `Payloads encrypted with key "${primary.id}"${others.length > 0 ? `; also decrypting with ${others.map((key) => `"${key.id}"`).join(', ')}` : ''}`;
 }

@@ -29,9 +29,14 @@ export async function decodeFailure(failure: Failure, codecs: readonly PayloadCo
       applicationFailureInfo: { ...applicationFailureInfo, details: await decodeDetails(applicationFailureInfo.details, codecs) },
     }),
     ...(timeoutFailureInfo && {
-      timeoutFailureInfo: { ...timeoutFailureInfo, lastHeartbeatDetails: await decodeDetails(timeoutFailureInfo.lastHeartbeatDetails, codecs) },
+      timeoutFailureInfo: {
+        ...timeoutFailureInfo,
+        lastHeartbeatDetails: await decodeDetails(timeoutFailureInfo.lastHeartbeatDetails, codecs),
+      },
     }),
-    ...(canceledFailureInfo && { canceledFailureInfo: { ...canceledFailureInfo, details: await decodeDetails(canceledFailureInfo.details, codecs) } }),
+    ...(canceledFailureInfo && {
+      canceledFailureInfo: { ...canceledFailureInfo, details: await decodeDetails(canceledFailureInfo.details, codecs) },
+    }),
     ...(resetWorkflowFailureInfo && {
       resetWorkflowFailureInfo: {
         ...resetWorkflowFailureInfo,

@@ -12,7 +12,11 @@ import { EncryptionCodec } from './encryption-codec.js';
 runMain(async () => {
   const server = loadCodecServerConfig();
   const codec = loadCodecConfig();
-  if (!codec.enabled) throw new ConfigError('TEMPORAL_CODEC_KEYS', 'is required by the codec server: with TEMPORAL_CODEC_DISABLED=true it has no keys to work with');
+  if (!codec.enabled)
+    throw new ConfigError(
+      'TEMPORAL_CODEC_KEYS',
+      'is required by the codec server: with TEMPORAL_CODEC_DISABLED=true it has no keys to work with',
+    );
   const { namespace } = loadTemporalConfig();
   const app = buildCodecApp({
     codec: new EncryptionCodec(codec.keys),

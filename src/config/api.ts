@@ -65,7 +65,10 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     },
     shutdownGraceMs: shutdownGraceMs(env),
     ...(stripeWebhookSecret !== undefined && { stripeWebhookSecret }),
-    webhookRateLimit: { ...DEFAULT_WEBHOOK_RATE_LIMIT, max: positiveInteger(env, 'WEBHOOK_RATE_LIMIT_MAX', DEFAULT_WEBHOOK_RATE_LIMIT.max) },
+    webhookRateLimit: {
+      ...DEFAULT_WEBHOOK_RATE_LIMIT,
+      max: positiveInteger(env, 'WEBHOOK_RATE_LIMIT_MAX', DEFAULT_WEBHOOK_RATE_LIMIT.max),
+    },
   };
 }
 

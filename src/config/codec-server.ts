@@ -39,7 +39,10 @@ export function loadCodecServerConfig(env: Env = process.env): CodecServerConfig
         'when the codec server is reachable only by trusted callers',
     );
   }
-  const authTokens = (tokensValue ?? '').split(',').map((token) => token.trim()).filter((token) => token !== '');
+  const authTokens = (tokensValue ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token !== '');
   if (!authDisabled && (authTokens.length === 0 || authTokens.some((token) => !/^[\x21-\x7e]{16,512}$/.test(token)))) {
     throw new ConfigError('CODEC_AUTH_TOKENS', 'must hold tokens of 16 to 512 printable characters without spaces, separated by commas');
   }

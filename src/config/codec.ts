@@ -30,7 +30,10 @@ export function loadCodecConfig(env: Env = process.env): CodecConfig {
   const value = optional(env, 'TEMPORAL_CODEC_KEYS');
   if (disabled) {
     if (value !== undefined) {
-      throw new ConfigError('TEMPORAL_CODEC_DISABLED', 'is "true" while TEMPORAL_CODEC_KEYS is set: remove one of them (runs encrypted earlier need the keys)');
+      throw new ConfigError(
+        'TEMPORAL_CODEC_DISABLED',
+        'is "true" while TEMPORAL_CODEC_KEYS is set: remove one of them (runs encrypted earlier need the keys)',
+      );
     }
     return { enabled: false };
   }
@@ -42,7 +45,10 @@ export function loadCodecConfig(env: Env = process.env): CodecConfig {
     );
   }
   const keys: CodecKey[] = [];
-  for (const [index, entry] of value.split(',').map((part) => part.trim()).entries()) {
+  for (const [index, entry] of value
+    .split(',')
+    .map((part) => part.trim())
+    .entries()) {
     const separator = entry.indexOf(':');
     const id = separator === -1 ? '' : entry.slice(0, separator).trim();
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
@@ -59,7 +65,8 @@ export function loadCodecConfig(env: Env = process.env): CodecConfig {
         `key "${id}" must decode to ${CODEC_KEY_BYTES} bytes (AES-256), got ${key.length}; generate one with \`${CODEC_KEY_COMMAND}\``,
       );
     }
-    if (keys.some((known) => known.id === id)) throw new ConfigError('TEMPORAL_CODEC_KEYS', `names the key ID "${id}" twice; key IDs must be unique`);
+    if (keys.some((known) => known.id === id))
+      throw new ConfigError('TEMPORAL_CODEC_KEYS', `names the key ID "${id}" twice; key IDs must be unique`);
     keys.push({ id, key });
   }
   return { enabled: true, keys };

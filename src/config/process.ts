@@ -10,7 +10,8 @@ export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
 /** LOG_LEVEL of the worker, the API and the codec server. */
 export function loadLogLevel(env: Env = process.env): LogLevel {
   const value = (optional(env, 'LOG_LEVEL') ?? DEFAULT_LOG_LEVEL).toLowerCase();
-  if (!LOG_LEVELS.includes(value as LogLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  if (!LOG_LEVELS.includes(value as LogLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
   return value as LogLevel;
 }
 

@@ -25,7 +25,8 @@ function paymentDurationMs(env: Env, name: string, why: string): number {
   const value = optional(env, name) ?? DEFAULT_PAYMENT_TIMEOUT;
   const match = /^(\d+)([smh])$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
-  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS) throw new ConfigError(name, `must be a duration from 1s to 24h such as 23h, 90m or 45s (${why}), got "${value}"`);
+  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS)
+    throw new ConfigError(name, `must be a duration from 1s to 24h such as 23h, 90m or 45s (${why}), got "${value}"`);
   return ms;
 }
 
@@ -54,7 +55,11 @@ export function loadProviderConfig(env: Env = process.env): ProviderConfig {
       reconcileTimeoutMs: paymentDurationMs(env, 'PAYMENT_RECONCILE_TIMEOUT', "inside Stripe's 24 h idempotency window"),
       actionTimeoutMs: paymentDurationMs(env, 'PAYMENT_ACTION_TIMEOUT', 'how long a customer has to confirm a payment'),
       actionUrl: paymentActionUrl(
-        required(env, 'PAYMENT_ACTION_URL', 'the page where a customer confirms a payment their bank asks them to, with {orderId}, e.g. https://shop.example.com/orders/{orderId}/pay'),
+        required(
+          env,
+          'PAYMENT_ACTION_URL',
+          'the page where a customer confirms a payment their bank asks them to, with {orderId}, e.g. https://shop.example.com/orders/{orderId}/pay',
+        ),
       ),
     },
     resend: {

@@ -24,8 +24,7 @@ export interface Order {
 
 /** What Charge Card returned in runs started before the PaymentIntents change (the legacy Charges API). */
 export type ChargeResult =
-  | { outcome: 'succeeded'; chargeId: string }
-  | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
+  { outcome: 'succeeded'; chargeId: string } | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
 
 /**
  * The payment outcome the order backend records: `paid` (Stripe shows a succeeded payment),
@@ -96,7 +95,15 @@ export type OpsAlert =
   | { kind: 'payment-waiting'; order: Order; reason: string; paymentIntentId?: string; until: string }
   | { kind: 'payment-unresolved'; order: Order; reason: string; paymentIntentId?: string; since: string }
   | { kind: 'payment-settled'; order: Order; paymentIntentId?: string }
-  | { kind: 'order-refunded'; order: Order; paymentIntentId: string; refundId: string; amount: number; refundStatus: string; reason: string }
+  | {
+      kind: 'order-refunded';
+      order: Order;
+      paymentIntentId: string;
+      refundId: string;
+      amount: number;
+      refundStatus: string;
+      reason: string;
+    }
   | { kind: 'refund-failed'; order: Order; paymentIntentId: string; reason: string }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
 

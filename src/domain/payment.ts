@@ -5,13 +5,7 @@
 
 /** A PaymentIntent's status, as Stripe names it. */
 export type PaymentIntentStatus =
-  | 'requires_payment_method'
-  | 'requires_confirmation'
-  | 'requires_action'
-  | 'processing'
-  | 'requires_capture'
-  | 'canceled'
-  | 'succeeded';
+  'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'requires_capture' | 'canceled' | 'succeeded';
 
 /** Why the last confirmation failed (a decline), from the PaymentIntent's `last_payment_error`. */
 interface PaymentError {
@@ -36,7 +30,12 @@ export interface PaymentIntentState {
 export type CreatedPayment = { outcome: 'created'; paymentIntent: PaymentIntentState } | { outcome: 'no_payment_method'; reason: string };
 
 /** Statuses from which a PaymentIntent can still succeed without the run: the run cancels them before recording a failure. */
-export const OPEN_PAYMENT_INTENT_STATUSES: readonly PaymentIntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'requires_capture'];
+export const OPEN_PAYMENT_INTENT_STATUSES: readonly PaymentIntentStatus[] = [
+  'requires_payment_method',
+  'requires_confirmation',
+  'requires_action',
+  'requires_capture',
+];
 
 /** The payment settings the workflow reads from the worker's configuration. */
 export interface PaymentSettings {
@@ -53,7 +52,12 @@ export interface PaymentSettings {
 export const STRIPE_EVENT_SIGNAL = 'stripeEvent';
 
 /** The Stripe events routed to an order's run, by the object's `metadata.order_id`. */
-export const ROUTED_STRIPE_EVENTS = ['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled', 'charge.refunded'] as const;
+export const ROUTED_STRIPE_EVENTS = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'charge.refunded',
+] as const;
 
 export interface StripeEventHint {
   eventId: string;

@@ -17,7 +17,13 @@ export class InvalidOrderError extends Error {
 }
 
 /** The options the HTTP trigger's validator uses too: never coerce, never drop unknown fields. */
-export const STRICT_AJV_OPTIONS = { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, verbose: true } as const;
+export const STRICT_AJV_OPTIONS = {
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+  allErrors: false,
+  verbose: true,
+} as const;
 
 const validateParams = new Ajv(STRICT_AJV_OPTIONS).compile<OrderParams>(orderParamsSchema);
 const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((code) => code.toLowerCase()));
@@ -29,7 +35,7 @@ const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((code) => 
  */
 export function parseOrder(raw: unknown): Order {
   if (!validateParams(raw)) {
-    const { field, reason } = describeSchemaError(validateParams.errors![0]!, 'params');
+    const { field, reason } = describeSchemaError(validateParams.errors![0], 'params');
     throw new InvalidOrderError(field, reason);
   }
   const currency = (raw.currency ?? DEFAULT_CURRENCY).toLowerCase();

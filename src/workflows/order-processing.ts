@@ -101,7 +101,7 @@ interface Charged {
   /** Alerts and emails sent while the payment waited: all finish before any later alert and before the run ends. */
   waitingNotices: Promise<boolean>[];
   /** The payment_pending record, made once when the run began to wait; resolves to its failure, if any. */
-  pendingRecorded?: Promise<unknown>;
+  pendingRecorded?: Promise<Error | void>;
 }
 
 /**
@@ -112,12 +112,14 @@ interface Charged {
 async function charge(order: Order, progress: OrderProgressState, stripeEventsReceived: () => number): Promise<Charged> {
   progress.update({ step: 'charge-card' });
   const waitingNotices: Promise<boolean>[] = [];
-  let pendingRecorded: Promise<unknown> | undefined;
+  let pendingRecorded: Promise<Error | void> | undefined;
   const recordPending = (reason: string, paymentIntentId: string | undefined) => {
     progress.update({ status: 'payment_pending', reason });
-    pendingRecorded ??= recordOrderStatus({ orderId: order.orderId, status: 'payment_pending', ...(paymentIntentId && { paymentIntentId }) }).catch(
-      (error: unknown) => error,
-    );
+    pendingRecorded ??= recordOrderStatus({
+      orderId: order.orderId,
+      status: 'payment_pending',
+      ...(paymentIntentId && { paymentIntentId }),
+    }).catch((error: Error) => error);
   };
   const payment = patched(PAYMENT_INTENTS)
     ? await payWithPaymentIntent(order, {
@@ -125,7 +127,13 @@ async function charge(order: Order, progress: OrderProgressState, stripeEventsRe
         onWaiting: ({ reason, paymentIntentId, until }) => {
           recordPending(reason, paymentIntentId);
           waitingNotices.push(
-            tryNotifyOps({ kind: 'payment-waiting', order, reason, until: new Date(until).toISOString(), ...(paymentIntentId && { paymentIntentId }) }),
+            tryNotifyOps({
+              kind: 'payment-waiting',
+              order,
+              reason,
+              until: new Date(until).toISOString(),
+              ...(paymentIntentId && { paymentIntentId }),
+            }),
           );
         },
         onCustomerAction: ({ reason, paymentIntentId, until }) => {
@@ -189,7 +197,10 @@ async function notify(order: Order, { payment, waitingNotices }: Charged, progre
   } catch (error) {
     countOrderEvent('receiptFailed');
     progress.update({ reason: `Receipt not sent: ${failureMessage(error)}`, step: 'notify-ops' });
-    return { receipt: 'failed', opsNotified: await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) }) };
+    return {
+      receipt: 'failed',
+      opsNotified: await tryNotifyOps({ kind: 'receipt-failed', order, chargeId: payment.chargeId, reason: failureMessage(error) }),
+    };
   }
 }
 
@@ -197,22 +208,45 @@ async function notify(order: Order, { payment, waitingNotices }: Charged, progre
  * Update Order Status: the payment's outcome (an order still payment_pending was recorded when the run
  * began to wait). A paid order the backend refuses for good is refunded.
  */
-async function record(order: Order, charged: Charged, { receipt, opsNotified }: Notified, progress: OrderProgressState): Promise<OrderResult> {
+async function record(
+  order: Order,
+  charged: Charged,
+  { receipt, opsNotified }: Notified,
+  progress: OrderProgressState,
+): Promise<OrderResult> {
   const { payment, chargeId, pendingRecorded } = charged;
   const { status, paymentIntentId } = payment;
   progress.update({ receipt, opsNotified, step: 'update-order-status' });
   const pendingFailure = await pendingRecorded;
   if (status !== 'payment_pending') {
-    if (pendingFailure) log.warn('The payment_pending record failed; recording the final status', { orderId: order.orderId, error: failureMessage(pendingFailure) });
+    if (pendingFailure)
+      log.warn('The payment_pending record failed; recording the final status', {
+        orderId: order.orderId,
+        error: failureMessage(pendingFailure),
+      });
     try {
-      await recordOrderStatus({ orderId: order.orderId, status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+      await recordOrderStatus({
+        orderId: order.orderId,
+        status,
+        ...(paymentIntentId && { paymentIntentId }),
+        ...(chargeId && { chargeId }),
+      });
     } catch (error) {
       const refusedForGood = failureType(error) === ORDER_STATUS_REJECTED;
       if (payment.status !== 'paid' || !payment.paymentIntentId || !refusedForGood || !patched(REFUND_REFUSED_ORDERS)) throw error;
       const reason = `The order backend refused to record the payment: ${failureMessage(error)}`;
       const refund = await refundRefusedOrder(order, payment.paymentIntentId, reason, progress);
       progress.update({ step: 'completed' });
-      return { orderId: order.orderId, status: 'refunded', paymentIntentId, chargeId, refund, reason, receipt, opsNotified: refund.opsNotified };
+      return {
+        orderId: order.orderId,
+        status: 'refunded',
+        paymentIntentId,
+        chargeId,
+        refund,
+        reason,
+        receipt,
+        opsNotified: refund.opsNotified,
+      };
     }
   } else if (pendingFailure) {
     throw pendingFailure;
@@ -251,7 +285,12 @@ async function recordOrderStatus(update: Parameters<OrderActivities['updateOrder
  * in full (idempotency key `order-<orderId>/refund`), tells ops, and records `refunded` if the backend
  * accepts it. A refund that cannot be made fails the run, saying so, after telling ops.
  */
-async function refundRefusedOrder(order: Order, paymentIntentId: string, reason: string, progress: OrderProgressState): Promise<NonNullable<OrderResult['refund']>> {
+async function refundRefusedOrder(
+  order: Order,
+  paymentIntentId: string,
+  reason: string,
+  progress: OrderProgressState,
+): Promise<NonNullable<OrderResult['refund']>> {
   progress.update({ step: 'refund', reason });
   let refund: RefundOutcome;
   try {
@@ -266,7 +305,15 @@ async function refundRefusedOrder(order: Order, paymentIntentId: string, reason:
   }
   countOrderEvent('refunded');
   progress.update({ status: 'refunded', step: 'notify-ops' });
-  const opsNotified = await tryNotifyOps({ kind: 'order-refunded', order, paymentIntentId, refundId: refund.refundId, amount: refund.amount, refundStatus: refund.status, reason });
+  const opsNotified = await tryNotifyOps({
+    kind: 'order-refunded',
+    order,
+    paymentIntentId,
+    refundId: refund.refundId,
+    amount: refund.amount,
+    refundStatus: refund.status,
+    reason,
+  });
   progress.update({ step: 'update-order-status' });
   const backendRecorded = await updateOrderStatus({ orderId: order.orderId, status: 'refunded', paymentIntentId }).then(
     () => true,
@@ -296,7 +343,13 @@ function countPayment(payment: PaymentOutcome): void {
 function paymentAlert(order: Order, payment: Exclude<PaymentOutcome, { status: 'paid' }>): OpsAlert {
   const { reason, paymentIntentId } = payment;
   if (payment.status === 'payment_pending') {
-    return { kind: 'payment-unresolved', order, reason, since: new Date(payment.since).toISOString(), ...(paymentIntentId && { paymentIntentId }) };
+    return {
+      kind: 'payment-unresolved',
+      order,
+      reason,
+      since: new Date(payment.since).toISOString(),
+      ...(paymentIntentId && { paymentIntentId }),
+    };
   }
   const { declineCode, chargeUncertain } = payment;
   return {

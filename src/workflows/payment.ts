@@ -75,7 +75,13 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     paymentIntentId = created.paymentIntent.id;
     watcher.onPaymentIntent(paymentIntentId);
     const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId });
-    return await settle(order, since, watcher, { state: confirmed, paymentIntentId, confirmSent: true, reason: 'The payment was not completed', cause: 'rejected' });
+    return await settle(order, since, watcher, {
+      state: confirmed,
+      paymentIntentId,
+      confirmSent: true,
+      reason: 'The payment was not completed',
+      cause: 'rejected',
+    });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     const rejected = failureType(error) === CHARGE_REJECTED;
@@ -180,7 +186,9 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
 
 /** The card needs its holder: Stripe declined the off-session payment for authentication, or asks for an action. */
 function needsCustomer(state: PaymentIntentState): boolean {
-  return state.status === 'requires_action' || (state.status === 'requires_payment_method' && state.lastError?.code === AUTHENTICATION_REQUIRED);
+  return (
+    state.status === 'requires_action' || (state.status === 'requires_payment_method' && state.lastError?.code === AUTHENTICATION_REQUIRED)
+  );
 }
 
 type CustomerAnswer = { answered: true; state: PaymentIntentState } | { answered: false; reason: string };
@@ -191,7 +199,13 @@ type CustomerAnswer = { answered: true; state: PaymentIntentState } | { answered
  * Stripe at once; without events it asks on a backoff. A failed attempt by the customer leaves the
  * PaymentIntent open for another try.
  */
-async function waitForCustomer(order: Order, since: number, watcher: PaymentWatcher, open: PaymentIntentState, reason: string): Promise<CustomerAnswer> {
+async function waitForCustomer(
+  order: Order,
+  since: number,
+  watcher: PaymentWatcher,
+  open: PaymentIntentState,
+  reason: string,
+): Promise<CustomerAnswer> {
   const timeoutMs = (await paymentSettings()).actionTimeoutMs;
   const until = Date.now() + timeoutMs;
   watcher.onCustomerAction({ reason, paymentIntentId: open.id, until });
@@ -199,7 +213,8 @@ async function waitForCustomer(order: Order, since: number, watcher: PaymentWatc
   let seen = watcher.stripeEventsReceived();
   for (;;) {
     const remainingMs = until - Date.now();
-    if (remainingMs <= 0) return { answered: false, reason: `The customer did not confirm the payment within ${formatDuration(timeoutMs)}` };
+    if (remainingMs <= 0)
+      return { answered: false, reason: `The customer did not confirm the payment within ${formatDuration(timeoutMs)}` };
     const woken = await condition(() => watcher.stripeEventsReceived() > seen, Math.min(pollMs, remainingMs));
     if (!woken) pollMs = Math.min(pollMs * 2, LONGEST_CUSTOMER_POLL_MS);
     // Read before asking: an event that arrives while Stripe is asked wakes the next wait at once.

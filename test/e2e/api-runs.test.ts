@@ -130,9 +130,7 @@ describe('repeat triggers', () => {
     expect(repeat.statusCode).toBe(200);
     expect(repeat.json().runId).toBe(first.json().runId);
 
-    await expect
-      .poll(async () => (await trigger(sampleOrder(), { 'idempotency-key': key })).statusCode, { timeout: 10_000 })
-      .toBe(409);
+    await expect.poll(async () => (await trigger(sampleOrder(), { 'idempotency-key': key })).statusCode, { timeout: 10_000 }).toBe(409);
     const reused = await trigger(sampleOrder(), { 'idempotency-key': key });
     expect(reused.json().error).toMatchObject({ code: 'idempotency_key_reused', details: { workflowId: `order-${order.orderId}` } });
 
@@ -149,27 +147,53 @@ describe('GET /api/runs', () => {
     for (const order of orders) await harness.runOrder(order);
 
     await expect
-      .poll(async () => (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}`, headers: auth })).json().runs.length, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}`, headers: auth })).json().runs.length,
+        { timeout: 10_000 },
+      )
       .toBe(3);
-    const firstPage = (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2`, headers: auth })).json();
+    const firstPage = (
+      await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2`, headers: auth })
+    ).json();
     expect(firstPage.runs).toHaveLength(2);
     expect(firstPage.nextCursor).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
     const secondPage = (
-      await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}&limit=2&cursor=${firstPage.nextCursor}`, headers: auth })
+      await app.inject({
+        method: 'GET',
+        url: `/api/runs?startedAfter=${before.toISOString()}&limit=2&cursor=${firstPage.nextCursor}`,
+        headers: auth,
+      })
     ).json();
     const listed = [...firstPage.runs, ...secondPage.runs].map((run: { workflowId: string }) => run.workflowId).sort();
     expect(listed).toEqual(orders.map((order) => `order-${order.orderId}`).sort());
 
-    const byOrder = (await app.inject({ method: 'GET', url: `/api/runs?orderId=${orders[2]!.orderId}`, headers: auth })).json();
-    expect(byOrder.runs).toEqual([expect.objectContaining({ workflowId: `order-${orders[2]!.orderId}`, status: 'completed' })]);
-    const running = (await app.inject({ method: 'GET', url: `/api/runs?status=running&startedAfter=${before.toISOString()}`, headers: auth })).json();
+    const byOrder = (await app.inject({ method: 'GET', url: `/api/runs?orderId=${orders[2].orderId}`, headers: auth })).json();
+    expect(byOrder.runs).toEqual([expect.objectContaining({ workflowId: `order-${orders[2].orderId}`, status: 'completed' })]);
+    const running = (
+      await app.inject({ method: 'GET', url: `/api/runs?status=running&startedAfter=${before.toISOString()}`, headers: auth })
+    ).json();
     expect(running.runs).toEqual([]);
-    const future = (await app.inject({ method: 'GET', url: `/api/runs?startedBefore=${before.toISOString()}&orderId=${orders[0]!.orderId}`, headers: auth })).json();
+    const future = (
+      await app.inject({
+        method: 'GET',
+        url: `/api/runs?startedBefore=${before.toISOString()}&orderId=${orders[0].orderId}`,
+        headers: auth,
+      })
+    ).json();
     expect(future.runs).toEqual([]);
   });
 
   it('rejects malformed filters with 400', async () => {
-    for (const query of ['status=paused', "orderId=x'%20OR%20'1'='1", 'limit=1000', 'startedAfter=yesterday', 'cursor=%24%24', 'cursor=bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA', 'sort=asc']) {
+    for (const query of [
+      'status=paused',
+      "orderId=x'%20OR%20'1'='1",
+      'limit=1000',
+      'startedAfter=yesterday',
+      'cursor=%24%24',
+      'cursor=bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA',
+      'sort=asc',
+    ]) {
       const response = await app.inject({ method: 'GET', url: `/api/runs?${query}`, headers: auth });
       expect(response.statusCode, query).toBe(400);
       expect(response.json().error.code).toBe('invalid_request');
@@ -183,7 +207,9 @@ describe('POST /api/runs/:workflowId/cancel', () => {
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();
-    await expect.poll(() => harness.sandbox.stripe.requests.some((r) => decodeURIComponent(r.body).includes(order.orderId)), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => harness.sandbox.stripe.requests.some((r) => decodeURIComponent(r.body).includes(order.orderId)), { timeout: 10_000 })
+      .toBe(true);
 
     const cancel = await app.inject({ method: 'POST', url: `/api/runs/${started.workflowId}/cancel`, headers: auth });
     expect(cancel.statusCode).toBe(200);
@@ -222,7 +248,11 @@ describe('cancel before the charge, through the API', () => {
     expect(cancel.json().outcome).toBe('requested');
 
     await idle.startWorker();
-    await expect.poll(async () => (await idleApp.inject({ method: 'GET', url: `/api/runs/${started.workflowId}`, headers: auth })).json().status, { timeout: 15_000 }).toBe('cancelled');
+    await expect
+      .poll(async () => (await idleApp.inject({ method: 'GET', url: `/api/runs/${started.workflowId}`, headers: auth })).json().status, {
+        timeout: 15_000,
+      })
+      .toBe('cancelled');
     expect(idle.sandbox.stripe.requests).toHaveLength(0);
     expect(idle.sandbox.backend.orders.get(order.orderId)?.status).toBe('cancelled');
   });
@@ -230,19 +260,30 @@ describe('cancel before the charge, through the API', () => {
 
 describe('hardening', () => {
   it('rate limits per API key with 429 and Retry-After', async () => {
-    const limited = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY, 'ask_other_key_9'], rateLimit: { max: 3, windowMs: 60_000 } });
+    const limited = buildApp({
+      client: harness.client,
+      taskQueue: harness.temporal.taskQueue,
+      triggerApiKeys: [API_KEY, 'ask_other_key_9'],
+      rateLimit: { max: 3, windowMs: 60_000 },
+    });
     const statuses = [];
-    for (let i = 0; i < 5; i += 1) statuses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: auth })).statusCode);
+    for (let i = 0; i < 5; i += 1)
+      statuses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: auth })).statusCode);
     expect(statuses).toEqual([404, 404, 404, 429, 429]);
     const limitedResponse = await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: auth });
     expect(limitedResponse.headers['retry-after']).toMatch(/^\d+$/);
     expect(limitedResponse.json().error.code).toBe('rate_limited');
     // Another key has its own budget; probes are never limited.
-    expect((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: 'Bearer ask_other_key_9' } })).statusCode).toBe(404);
+    expect(
+      (await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: 'Bearer ask_other_key_9' } })).statusCode,
+    ).toBe(404);
     expect((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     // Guessing keys is limited too: requests without a valid key share their client's budget.
     const guesses = [];
-    for (let i = 0; i < 5; i += 1) guesses.push((await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: `Bearer guess_${i}` } })).statusCode);
+    for (let i = 0; i < 5; i += 1)
+      guesses.push(
+        (await limited.inject({ method: 'GET', url: '/api/runs/order-x', headers: { authorization: `Bearer guess_${i}` } })).statusCode,
+      );
     expect(guesses).toEqual([401, 401, 401, 429, 429]);
     await limited.close();
   });
@@ -261,7 +302,12 @@ describe('hardening', () => {
   it('logs every request with its ID, never the API key or the customer email', async () => {
     const lines: string[] = [];
     const stream = new Writable({ write: (chunk, _encoding, done) => (lines.push(chunk.toString()), done()) });
-    const logged = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY], log: { level: 'info', stream } });
+    const logged = buildApp({
+      client: harness.client,
+      taskQueue: harness.temporal.taskQueue,
+      triggerApiKeys: [API_KEY],
+      log: { level: 'info', stream },
+    });
     const order = sampleOrder({ email: 'very-private@example.com' });
     const response = await injectTrigger(logged, API_KEY, { params: order }, { 'x-request-id': 'log-check-1' });
     expect(response.statusCode).toBe(201);
@@ -292,7 +338,9 @@ describe('hardening', () => {
     const params = trigger.requestBody.content['application/json'].schema.properties.params;
     expect(params.required).toEqual(['orderId', 'customerId', 'amount', 'email']);
     expect(params.properties.amount).toMatchObject({ type: 'integer', minimum: 1 });
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/runs', '/api/runs/{workflowId}', '/api/runs/{workflowId}/cancel', '/healthz', '/readyz']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/api/runs', '/api/runs/{workflowId}', '/api/runs/{workflowId}/cancel', '/healthz', '/readyz']),
+    );
     const docs = await app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toContain('text/html');

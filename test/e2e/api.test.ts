@@ -42,7 +42,12 @@ describe('POST /api/workflows/order-processing/trigger', () => {
 
     await harness.client.workflow.getHandle(body.workflowId).result();
     const run = await readJson(await fetch(`${baseUrl}/api/runs/${body.workflowId}`, { headers: { authorization: `Bearer ${API_KEY}` } }));
-    expect(run).toMatchObject({ workflowId: body.workflowId, runId: body.runId, status: 'completed', result: { status: 'paid', receipt: 'sent' } });
+    expect(run).toMatchObject({
+      workflowId: body.workflowId,
+      runId: body.runId,
+      status: 'completed',
+      result: { status: 'paid', receipt: 'sent' },
+    });
     expect(harness.sandbox.stripe.successfulCharges(params.orderId)).toHaveLength(1);
   });
 
@@ -68,7 +73,12 @@ describe('POST /api/workflows/order-processing/trigger', () => {
     ['a negative amount', { amount: -5 }, 'params.amount', 'positive integer'],
     ['an unknown currency', { currency: 'usdx' }, 'params.currency', 'ISO 4217'],
     ['a malformed email', { email: 'customer@' }, 'params.email', 'email address'],
-    ['an unknown field', { coupon: 'FREE' }, 'params.coupon', 'is not a known field (expected orderId, customerId, amount, currency, email, paymentMethodId)'],
+    [
+      'an unknown field',
+      { coupon: 'FREE' },
+      'params.coupon',
+      'is not a known field (expected orderId, customerId, amount, currency, email, paymentMethodId)',
+    ],
   ])('rejects %s with 400 naming the field, and starts nothing', async (_label, override, field, reason) => {
     const params = { ...sampleOrder(), ...override };
     const response = await trigger({ params });
@@ -123,7 +133,11 @@ describe('POST /api/workflows/order-processing/trigger', () => {
 
 describe('GET /api/runs/:workflowId', () => {
   it('answers 404 with a clear body for an unknown run', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/runs/order-does-not-exist', headers: { authorization: `Bearer ${API_KEY}` } });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/runs/order-does-not-exist',
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: { code: 'run_not_found', message: 'No run with workflow ID "order-does-not-exist"' } });
   });
@@ -134,7 +148,14 @@ describe('GET /api/runs/:workflowId', () => {
     harness.sandbox.backend.failNext(1, { status: 422 });
     const handle = await harness.startOrder(params);
     await handle.result().catch(() => undefined);
-    const response = await app.inject({ method: 'GET', url: `/api/runs/${handle.workflowId}`, headers: { authorization: `Bearer ${API_KEY}` } });
-    expect(response.json()).toMatchObject({ status: 'failed', failure: { type: 'OrderStatusRejected', message: expect.stringContaining('422') } });
+    const response = await app.inject({
+      method: 'GET',
+      url: `/api/runs/${handle.workflowId}`,
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(response.json()).toMatchObject({
+      status: 'failed',
+      failure: { type: 'OrderStatusRejected', message: expect.stringContaining('422') },
+    });
   });
 });

@@ -39,42 +39,48 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe('npm run bench -- --smoke', () => {
-  it('runs the pipeline and both baselines, at saturation and one at a time, checks every order and writes the figures', async () => {
-    const { code, stdout, output } = await runBench(['--smoke', '--out', outDir]);
-    // The figures belong in the CI log.
-    console.log(stdout);
-    expect(code, output.slice(-4_000)).toBe(0);
-    expect(stdout).toContain(TABLE_HEADER);
-    expect(stdout).toContain(CLOSED_LOOP_HEADER);
+  it(
+    'runs the pipeline and both baselines, at saturation and one at a time, checks every order and writes the figures',
+    async () => {
+      const { code, stdout, output } = await runBench(['--smoke', '--out', outDir]);
+      // The figures belong in the CI log.
+      console.log(stdout);
+      expect(code, output.slice(-4_000)).toBe(0);
+      expect(stdout).toContain(TABLE_HEADER);
+      expect(stdout).toContain(CLOSED_LOOP_HEADER);
 
-    const files = readdirSync(outDir);
-    const json = files.find((file) => /^bench-.*\.json$/.test(file));
-    expect(json, `files in ${outDir}: ${files.join(', ')}`).toBeDefined();
-    expect(files).toContain('latest.md');
-    expect(files.some((file) => /^bench-.*\.md$/.test(file))).toBe(true);
+      const files = readdirSync(outDir);
+      const json = files.find((file) => /^bench-.*\.json$/.test(file));
+      expect(json, `files in ${outDir}: ${files.join(', ')}`).toBeDefined();
+      expect(files).toContain('latest.md');
+      expect(files.some((file) => /^bench-.*\.md$/.test(file))).toBe(true);
 
-    const report = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as BenchReport;
-    expect(report.config).toMatchObject({ orders: 60, concurrency: 10, closedLoopOrders: 20, smoke: true });
-    for (const side of [report.pipeline, report.baseline, report.fetchBaseline]) {
-      expect(side?.orders).toBe(60);
-      expect(side?.throughputPerSecond).toBeGreaterThan(0);
-      expect(side?.e2eLatencyMs.count).toBe(60);
-      expect(side?.startLatencyMs.count).toBe(60);
-      expect(side?.workerCpuMsPerOrder).toBeGreaterThan(0);
-    }
-    for (const ratios of [report.ratios, report.ratiosToFetchBaseline]) {
-      expect(ratios?.throughput).toBeGreaterThan(0);
-      expect(ratios?.workerCpuPerOrder).toBeGreaterThan(0);
-      expect(ratios?.workerPeakRss).toBeGreaterThan(0);
-    }
-    for (const side of [report.closedLoop.pipeline, report.closedLoop.baseline, report.closedLoop.fetchBaseline]) {
-      expect(side.e2eLatencyMs.count).toBe(20);
-      expect(side.startLatencyMs.count).toBe(20);
-      expect(side.startLatencyMs.p50).toBeLessThan(side.e2eLatencyMs.p50);
-      expect(side.e2eLatencyMs.p50).toBeGreaterThan(0);
-      expect(side.e2eLatencyMs.p99).toBeGreaterThanOrEqual(side.e2eLatencyMs.p50);
-    }
-    expect(report.closedLoop.p50AboveBaselineMs).toBe(report.closedLoop.pipeline.e2eLatencyMs.p50 - report.closedLoop.baseline.e2eLatencyMs.p50);
-    expect(readFileSync(join(outDir, 'latest.md'), 'utf8')).toContain(TABLE_HEADER);
-  }, BENCH_TIMEOUT_MS + 30_000);
+      const report = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as BenchReport;
+      expect(report.config).toMatchObject({ orders: 60, concurrency: 10, closedLoopOrders: 20, smoke: true });
+      for (const side of [report.pipeline, report.baseline, report.fetchBaseline]) {
+        expect(side?.orders).toBe(60);
+        expect(side?.throughputPerSecond).toBeGreaterThan(0);
+        expect(side?.e2eLatencyMs.count).toBe(60);
+        expect(side?.startLatencyMs.count).toBe(60);
+        expect(side?.workerCpuMsPerOrder).toBeGreaterThan(0);
+      }
+      for (const ratios of [report.ratios, report.ratiosToFetchBaseline]) {
+        expect(ratios?.throughput).toBeGreaterThan(0);
+        expect(ratios?.workerCpuPerOrder).toBeGreaterThan(0);
+        expect(ratios?.workerPeakRss).toBeGreaterThan(0);
+      }
+      for (const side of [report.closedLoop.pipeline, report.closedLoop.baseline, report.closedLoop.fetchBaseline]) {
+        expect(side.e2eLatencyMs.count).toBe(20);
+        expect(side.startLatencyMs.count).toBe(20);
+        expect(side.startLatencyMs.p50).toBeLessThan(side.e2eLatencyMs.p50);
+        expect(side.e2eLatencyMs.p50).toBeGreaterThan(0);
+        expect(side.e2eLatencyMs.p99).toBeGreaterThanOrEqual(side.e2eLatencyMs.p50);
+      }
+      expect(report.closedLoop.p50AboveBaselineMs).toBe(
+        report.closedLoop.pipeline.e2eLatencyMs.p50 - report.closedLoop.baseline.e2eLatencyMs.p50,
+      );
+      expect(readFileSync(join(outDir, 'latest.md'), 'utf8')).toContain(TABLE_HEADER);
+    },
+    BENCH_TIMEOUT_MS + 30_000,
+  );
 });

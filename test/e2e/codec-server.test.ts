@@ -49,7 +49,12 @@ afterAll(async () => {
 function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${codecUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'x-namespace': harness.temporal.namespace, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${TOKEN}`,
+      'x-namespace': harness.temporal.namespace,
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 }
@@ -58,22 +63,27 @@ const utf8 = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
 
 describe('the codec server (Temporal remote codec protocol)', () => {
   it('decrypts the payloads of a real run for an authorized request', async () => {
-    expect(utf8(storedInput.metadata.encoding!)).toBe('binary/encrypted');
+    expect(utf8(storedInput.metadata.encoding)).toBe('binary/encrypted');
     expect(utf8(storedInput.data)).not.toContain(order.email);
 
     const response = await post('/decode', { payloads: [storedInput] });
     expect(response.status).toBe(200);
     const { payloads } = (await response.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
     expect(payloads).toHaveLength(1);
-    expect(utf8(payloads[0]!.metadata.encoding!)).toBe('json/plain');
-    expect(JSON.parse(utf8(payloads[0]!.data))).toEqual(order);
+    expect(utf8(payloads[0].metadata.encoding)).toBe('json/plain');
+    expect(JSON.parse(utf8(payloads[0].data))).toEqual(order);
   });
 
   it('encodes with the first key, and decodes what it encoded', async () => {
-    const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"email":"x@example.com"}').toString('base64') };
-    const encoded = (await (await post('/encode', { payloads: [plain] })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
-    expect(utf8(encoded.payloads[0]!.metadata.encoding!)).toBe('binary/encrypted');
-    expect(utf8(encoded.payloads[0]!.metadata['encryption-key-id']!)).toBe(harness.codec.enabled && harness.codec.keys[0]!.id);
+    const plain = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('{"email":"x@example.com"}').toString('base64'),
+    };
+    const encoded = (await (await post('/encode', { payloads: [plain] })).json()) as {
+      payloads: { metadata: Record<string, string>; data: string }[];
+    };
+    expect(utf8(encoded.payloads[0].metadata.encoding)).toBe('binary/encrypted');
+    expect(utf8(encoded.payloads[0].metadata['encryption-key-id'])).toBe(harness.codec.enabled && harness.codec.keys[0].id);
     const decoded = (await (await post('/decode', encoded)).json()) as { payloads: unknown[] };
     expect(decoded.payloads).toEqual([plain]);
   });
@@ -93,7 +103,11 @@ describe('the codec server (Temporal remote codec protocol)', () => {
     const preflight = (origin: string) =>
       fetch(`${codecUrl}/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,x-namespace',
+        },
       });
     const allowed = await preflight(UI_ORIGIN);
     expect(allowed.status).toBe(204);
@@ -121,11 +135,19 @@ describe('the codec server (Temporal remote codec protocol)', () => {
     expect(otherNamespace.status).toBe(403);
     expect(await otherNamespace.json()).toMatchObject({ error: { code: 'namespace_not_served' } });
 
-    const unknownKey = { ...storedInput, metadata: { ...storedInput.metadata, 'encryption-key-id': Buffer.from('k-retired-2019').toString('base64') } };
+    const unknownKey = {
+      ...storedInput,
+      metadata: { ...storedInput.metadata, 'encryption-key-id': Buffer.from('k-retired-2019').toString('base64') },
+    };
     const failed = await post('/decode', { payloads: [unknownKey] });
     expect(failed.status).toBe(400);
     expect(await failed.json()).toMatchObject({
-      error: { code: 'decode_failed', message: expect.stringContaining('key "k-retired-2019", which is not configured: add "k-retired-2019:<base64 key>" to TEMPORAL_CODEC_KEYS') },
+      error: {
+        code: 'decode_failed',
+        message: expect.stringContaining(
+          'key "k-retired-2019", which is not configured: add "k-retired-2019:<base64 key>" to TEMPORAL_CODEC_KEYS',
+        ),
+      },
     });
     expect((await post('/decode', { payloads: 'not a list' })).status).toBe(400);
     // Proto JSON leaves out an empty list: `{}` means no payloads (the CLI sends it for a query without arguments).
@@ -136,7 +158,18 @@ describe('the codec server (Temporal remote codec protocol)', () => {
     const cli = findTool(TEMPORAL_CLI);
     expect(cli, 'the temporal CLI (TEMPORAL_CLI_PATH, PATH or .tools/bin; `npm run tools` gets it)').toBeDefined();
     const show = (...extra: string[]) =>
-      run(cli!.path, ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', workflowId, '--detailed', '--color', 'never', ...extra]);
+      run(cli!.path, [
+        'workflow',
+        'show',
+        '--address',
+        inject('temporalAddress'),
+        '--workflow-id',
+        workflowId,
+        '--detailed',
+        '--color',
+        'never',
+        ...extra,
+      ]);
 
     const encrypted = await show();
     expect(encrypted.stdout).toContain(`input.payloads[0].metadata.encoding: ${Buffer.from('binary/encrypted').toString('base64')}`);

@@ -56,7 +56,14 @@ type JsonEvent = {
 const fromBase64 = (text: string | undefined) => Buffer.from(text ?? '', 'base64').toString('utf8');
 
 function isPayload(value: unknown): value is JsonPayload {
-  return typeof value === 'object' && value !== null && 'metadata' in value && typeof value.metadata === 'object' && value.metadata !== null && 'encoding' in value.metadata;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'metadata' in value &&
+    typeof value.metadata === 'object' &&
+    value.metadata !== null &&
+    'encoding' in value.metadata
+  );
 }
 
 /** Every payload in a JSON value, depth first. */
@@ -70,7 +77,7 @@ function takeSdkBookkeeping(event: JsonEvent): [string, JsonPayload][] {
   const marker = event.markerRecordedEventAttributes;
   const detail = { core_local_activity: 'data', core_patch: 'patch-data' }[marker?.markerName ?? ''];
   if (marker && detail && marker.details[detail]) {
-    const { payloads } = marker.details[detail]!;
+    const { payloads } = marker.details[detail];
     delete marker.details[detail];
     return payloads.map((payload) => [`${marker.markerName} ${detail}`, payload]);
   }
@@ -94,14 +101,14 @@ async function storedHistory(workflowId: string): Promise<StoredView> {
   const text = JSON.stringify({ events });
   const sdkBookkeeping = events.flatMap(takeSdkBookkeeping).map(([what, payload]) => ({
     what,
-    encoding: payload.metadata.encoding!,
+    encoding: payload.metadata.encoding,
     data: JSON.parse(payload.data) as unknown,
   }));
   const payloads = [...payloadsIn(events)];
   return {
     text,
     payloadData: payloads.map((payload) => payload.data).join('\n'),
-    encodings: payloads.map((payload) => payload.metadata.encoding!),
+    encodings: payloads.map((payload) => payload.metadata.encoding),
     sdkBookkeeping,
   };
 }
@@ -129,21 +136,33 @@ describe('personal data in Temporal', () => {
     expect(stored.sdkBookkeeping).toEqual([
       { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'parse-order-local-activity', deprecated: false } },
       { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity'] },
-      { what: 'core_local_activity data', encoding: 'json/plain', data: expect.objectContaining({ activity_type: 'parseOrder', attempt: 1 }) },
+      {
+        what: 'core_local_activity data',
+        encoding: 'json/plain',
+        data: expect.objectContaining({ activity_type: 'parseOrder', attempt: 1 }),
+      },
       { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'payment-intents', deprecated: false } },
       { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity', 'payment-intents'] },
     ]);
     // Nothing but identifiers, counters and times: a new field here needs a look before it is allowed.
-    expect(Object.keys(stored.sdkBookkeeping[2]!.data as object).sort()).toEqual(
-      ['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq'],
-    );
+    expect(Object.keys(stored.sdkBookkeeping[2].data as object).sort()).toEqual([
+      'activity_id',
+      'activity_type',
+      'attempt',
+      'backoff',
+      'complete_time',
+      'original_schedule_time',
+      'seq',
+    ]);
     expect(stored.text).not.toContain(order.email);
     expect(stored.text).not.toContain(order.customerId);
     expect(stored.payloadData).not.toContain('7331');
     expect(stored.payloadData).not.toContain('73.31');
 
     // With the keys, the same history reads in full: the input has every value.
-    const decoded = JSON.stringify(JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), [new EncryptionCodec(runKeys())]))));
+    const decoded = JSON.stringify(
+      JSON.parse(historyToJSON(await decodeHistory(await handle.fetchHistory(), [new EncryptionCodec(runKeys())]))),
+    );
     expect(decoded).toContain(Buffer.from(JSON.stringify(order)).toString('base64'));
     // And the activities received the real values.
     expect(harness.sandbox.resend.emails.find((email) => email.subject.includes(order.orderId))).toMatchObject({ to: [order.email] });
@@ -181,7 +200,10 @@ describe('personal data in Temporal', () => {
     const history = await decodeHistory(await handle.fetchHistory(), [new EncryptionCodec(runKeys())]);
     const failed = history.events?.find((event) => event.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes?.failure;
     expect(failed?.message).toBe('Encoded failure');
-    const attributes = JSON.parse(Buffer.from(failed!.encodedAttributes!.data!).toString('utf8')) as { message: string; stack_trace: string };
+    const attributes = JSON.parse(Buffer.from(failed!.encodedAttributes!.data!).toString('utf8')) as {
+      message: string;
+      stack_trace: string;
+    };
     expect(attributes.message).toContain(rejection);
     expect(attributes.stack_trace).toContain('sendReceipt');
   });
@@ -195,13 +217,13 @@ describe('key rotation', () => {
     const handle = await harness.startOrder(order);
     await handle.result();
     const [runKey] = runKeys();
-    const rotated = new EncryptionCodec([freshKey('k-new'), runKey!]);
+    const rotated = new EncryptionCodec([freshKey('k-new'), runKey]);
     const history: History = await decodeHistory(await handle.fetchHistory(), [rotated]);
     expect(JSON.stringify(JSON.parse(historyToJSON(history)))).toContain(Buffer.from(JSON.stringify(order)).toString('base64'));
 
     // The new key encrypts from now on.
     const [payload] = await rotated.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') }]);
-    expect(Buffer.from(payload!.metadata!['encryption-key-id']!).toString()).toBe('k-new');
+    expect(Buffer.from(payload.metadata!['encryption-key-id']).toString()).toBe('k-new');
   });
 
   it('reads keys rotated through TEMPORAL_CODEC_KEYS: a payload of the second key decodes with the first in front', async () => {
@@ -209,11 +231,14 @@ describe('key rotation', () => {
     const before = loadCodecConfig({ TEMPORAL_CODEC_KEYS: `k2025:${retired}` });
     const after = loadCodecConfig({ TEMPORAL_CODEC_KEYS: `k2026:${current},k2025:${retired}` });
     if (!before.enabled || !after.enabled) throw new Error('encryption must be on');
-    const original: Payload = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify({ email: 'private@example.com' })) };
+    const original: Payload = {
+      metadata: { encoding: Buffer.from('json/plain') },
+      data: Buffer.from(JSON.stringify({ email: 'private@example.com' })),
+    };
     const [old] = await new EncryptionCodec(before.keys).encode([original]);
-    const [decoded] = await new EncryptionCodec(after.keys).decode([old!]);
-    expect(Buffer.from(decoded!.data!).toString()).toBe(JSON.stringify({ email: 'private@example.com' }));
-    expect(Buffer.from(decoded!.metadata!.encoding!).toString()).toBe('json/plain');
+    const [decoded] = await new EncryptionCodec(after.keys).decode([old]);
+    expect(Buffer.from(decoded.data!).toString()).toBe(JSON.stringify({ email: 'private@example.com' }));
+    expect(Buffer.from(decoded.metadata!.encoding).toString()).toBe('json/plain');
   });
 
   it('fails clearly on a payload whose key is not configured, naming the key ID and TEMPORAL_CODEC_KEYS', async () => {
@@ -224,7 +249,9 @@ describe('key rotation', () => {
     const withoutRunKey = new EncryptionCodec([freshKey('k-other')]);
     const decoding = decodeHistory(await handle.fetchHistory(), [withoutRunKey]);
     await expect(decoding).rejects.toBeInstanceOf(UnknownEncryptionKeyError);
-    await expect(decoding).rejects.toThrow(`Payload was encrypted with key "${runKey!.id}", which is not configured: add "${runKey!.id}:<base64 key>" to TEMPORAL_CODEC_KEYS`);
+    await expect(decoding).rejects.toThrow(
+      `Payload was encrypted with key "${runKey.id}", which is not configured: add "${runKey.id}:<base64 key>" to TEMPORAL_CODEC_KEYS`,
+    );
 
     // A client holding the wrong keys cannot read the result either, and says why.
     const wrongClient = new Client({
@@ -232,23 +259,23 @@ describe('key rotation', () => {
       namespace: harness.temporal.namespace,
       dataConverter: { payloadCodecs: [withoutRunKey] },
     });
-    await expect(wrongClient.workflow.getHandle(handle.workflowId).result()).rejects.toThrow(`key "${runKey!.id}", which is not configured`);
+    await expect(wrongClient.workflow.getHandle(handle.workflowId).result()).rejects.toThrow(`key "${runKey.id}", which is not configured`);
   });
 
   it('refuses a payload altered in storage or decrypted with another key under the same ID', async () => {
     const codec = new EncryptionCodec([freshKey('k1')]);
     const [payload] = await codec.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"secret"') }]);
-    const tampered = { ...payload!, data: Buffer.from(payload!.data!).map((byte, index) => (index === 20 ? byte ^ 1 : byte)) };
+    const tampered = { ...payload, data: Buffer.from(payload.data!).map((byte, index) => (index === 20 ? byte ^ 1 : byte)) };
     await expect(codec.decode([tampered])).rejects.toThrow('Payload encrypted with key "k1" failed authentication');
-    await expect(new EncryptionCodec([freshKey('k1')]).decode([payload!])).rejects.toThrow('failed authentication');
+    await expect(new EncryptionCodec([freshKey('k1')]).decode([payload])).rejects.toThrow('failed authentication');
   });
 
   it('uses a fresh IV for every payload and passes unencrypted payloads (older runs) through', async () => {
     const codec = new EncryptionCodec([freshKey('k1')]);
     const plain: Payload = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"same"') };
     const [first, second] = await codec.encode([plain, plain]);
-    expect(Buffer.from(first!.data!).equals(Buffer.from(second!.data!))).toBe(false);
-    expect(Buffer.from(first!.data!).subarray(0, 12).equals(Buffer.from(second!.data!).subarray(0, 12))).toBe(false);
+    expect(Buffer.from(first.data!).equals(Buffer.from(second.data!))).toBe(false);
+    expect(Buffer.from(first.data!).subarray(0, 12).equals(Buffer.from(second.data!).subarray(0, 12))).toBe(false);
     expect(await codec.decode([plain])).toEqual([plain]);
   });
 });

@@ -48,7 +48,7 @@ describe('npm start (the local stack)', () => {
     const first = await startStack(ports, /Ctrl-C stops everything/);
     const demo = /Demo order (ord_\d+) completed: (\{.*\})/.exec(first.output());
     expect(demo, first.output()).not.toBeNull();
-    expect(JSON.parse(demo![2]!)).toMatchObject({ status: 'paid', receipt: 'sent', opsNotified: false });
+    expect(JSON.parse(demo![2])).toMatchObject({ status: 'paid', receipt: 'sent', opsNotified: false });
     expect(first.output()).toContain(`curl -X POST http://localhost:${ports.PORT}/api/workflows/order-processing/trigger`);
     expect(first.output()).toContain(`Web UI         http://localhost:${ports.TEMPORAL_UI_PORT}`);
     expect(first.output()).toMatch(/temporal binary: (TEMPORAL_CLI_PATH|found on PATH|project cache|built with Go|downloaded)/);
@@ -59,7 +59,9 @@ describe('npm start (the local stack)', () => {
     expect(first.output()).toContain('Stopped.');
 
     const second = await startStack(ports, /Ctrl-C stops everything/);
-    const earlier = await fetch(`http://localhost:${ports.PORT}/api/runs/order-${demo![1]}`, { headers: { authorization: 'Bearer ask_local_dev_key' } });
+    const earlier = await fetch(`http://localhost:${ports.PORT}/api/runs/order-${demo![1]}`, {
+      headers: { authorization: 'Bearer ask_local_dev_key' },
+    });
     expect(earlier.status).toBe(200);
     expect(await earlier.json()).toMatchObject({ status: 'completed', result: { orderId: demo![1], status: 'paid' } });
     expect(await interrupt(second)).toBe(0);

@@ -5,9 +5,14 @@ import { spawnProcess } from '../../dev/processes.js';
 describe('the fault suite (npm run faults), sized for CI', () => {
   it('loses no order and charges no card twice through worker kills, a Temporal restart and provider faults', async () => {
     const lines: string[] = [];
-    const run = spawnProcess('fault suite', process.execPath, ['--import', 'tsx', 'faults/run.ts', '--orders', '150', '--kills', '3', '--trigger-seconds', '25'], {
-      onLine: (line) => lines.push(line),
-    });
+    const run = spawnProcess(
+      'fault suite',
+      process.execPath,
+      ['--import', 'tsx', 'faults/run.ts', '--orders', '150', '--kills', '3', '--trigger-seconds', '25'],
+      {
+        onLine: (line) => lines.push(line),
+      },
+    );
     const [code] = await once(run.child, 'close');
     const output = lines.join('\n');
     console.log(output);

@@ -29,7 +29,7 @@ describe('SIGTERM to the worker', () => {
     worker.kill('SIGTERM');
     const [code] = await once(worker, 'exit');
     expect(code).toBe(0);
-    expect(chargeRequests(order.orderId)[0]!.answeredAt).toBeGreaterThan(0);
+    expect(chargeRequests(order.orderId)[0].answeredAt).toBeGreaterThan(0);
     expect(Date.now() - stoppedAt).toBeLessThan(20_000);
 
     replacements.push(await harness.startWorkerProcess());
@@ -61,7 +61,16 @@ describe('SIGTERM to the API', () => {
     const port = await freePort();
     const { child: api } = await harness.startApiProcess({ TRIGGER_API_KEYS: 'ask_shutdown_key', PORT: String(port), HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${port}`;
-    await expect.poll(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), { timeout: 30_000 }).toBe(200);
+    await expect
+      .poll(
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe(200);
 
     // No worker polls this run, so its status query keeps the request in flight for a few seconds.
     for (const { child } of replacements) child.kill('SIGKILL');

@@ -92,7 +92,7 @@ describe('Idempotency-Key', () => {
     await harness.client.workflow.getHandle(`order-${order.orderId}`).result();
   });
 
-  it("lets a claim whose order never started (the request failed after claiming) be retried by the same order, not by another", async () => {
+  it('lets a claim whose order never started (the request failed after claiming) be retried by the same order, not by another', async () => {
     const key = uniqueKey();
     const order = sampleOrder();
     const orderWorkflowId = `order-${order.orderId}`;
@@ -121,8 +121,14 @@ describe('Idempotency-Key', () => {
       return ids;
     };
     // Visibility is eventually consistent: wait until the claim and the order both show there.
-    await vi.waitFor(async () => expect(await visibleIds(`WorkflowType = 'idempotencyKeyClaim'`)).toContain(claimWorkflowId(key)), { timeout: 15_000, interval: 250 });
-    await vi.waitFor(async () => expect(await visibleIds(`WorkflowId = '${started.body.workflowId}'`)).toHaveLength(1), { timeout: 15_000, interval: 250 });
+    await vi.waitFor(async () => expect(await visibleIds(`WorkflowType = 'idempotencyKeyClaim'`)).toContain(claimWorkflowId(key)), {
+      timeout: 15_000,
+      interval: 250,
+    });
+    await vi.waitFor(async () => expect(await visibleIds(`WorkflowId = '${started.body.workflowId}'`)).toHaveLength(1), {
+      timeout: 15_000,
+      interval: 250,
+    });
 
     const list = (await (await fetch(`${baseUrl}/api/runs?limit=100`, { headers: auth })).json()) as { runs: { workflowId: string }[] };
     const listed = list.runs.map((run) => run.workflowId);

@@ -26,8 +26,10 @@ function parseExposition(text: string): Sample[] {
     .map((line) => {
       const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
       expect(match, `exposition line "${line}"`).not.toBeNull();
-      const labels = Object.fromEntries([...(match![2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [key, value]));
-      return { name: match![1]!, labels, value: Number(match![3]) };
+      const labels = Object.fromEntries(
+        [...(match![2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [key, value]),
+      );
+      return { name: match![1], labels, value: Number(match![3]) };
     });
 }
 
@@ -99,7 +101,12 @@ describe('worker metrics: the worker process, scraped', () => {
 
   /** Resolves with the first output line containing `text`; fails when the process exits or 90 s pass first. */
   function waitForLine({ worker, lines }: { worker: StartedProcess; lines: string[] }, text: string): Promise<string> {
-    return waitUntil(() => lines.find((line) => line.includes(text)), { timeoutMs: 90_000, what: `the worker to print "${text}"`, process: worker, intervalMs: 100 });
+    return waitUntil(() => lines.find((line) => line.includes(text)), {
+      timeoutMs: 90_000,
+      what: `the worker to print "${text}"`,
+      process: worker,
+      intervalMs: 100,
+    });
   }
 
   /**
@@ -126,7 +133,11 @@ describe('worker metrics: the worker process, scraped', () => {
     harness = await startHarness({ withoutWorker: true });
     metricsPort = await freePort();
     // A short reconciliation window, so an order Stripe cannot settle is left payment_pending within the test.
-    const started = await startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', PAYMENT_RECONCILE_TIMEOUT: '5s' });
+    const started = await startWorkerProcess({
+      WORKER_METRICS_PORT: String(metricsPort),
+      METRICS_HOST: '127.0.0.1',
+      PAYMENT_RECONCILE_TIMEOUT: '5s',
+    });
     await waitForLine(started, 'Worker polling');
     metricsUrl = (await waitForLine(started, 'Worker metrics for Prometheus at')).split(' at ').at(-1)!.trim();
   });
@@ -149,14 +160,25 @@ describe('worker metrics: the worker process, scraped', () => {
     // Core updates its metrics as workflow tasks complete: poll until the last run's completion shows.
     await expect.poll(async () => (await counters()).failed, { timeout: 10_000 }).toBe(1);
     const scraped = await counters();
-    expect(scraped).toMatchObject({ paid: 1, paymentFailed: 2, invalid: 1, receiptsFailed: 0, opsAlertsFailed: 0, completed: 3, failed: 1 });
+    expect(scraped).toMatchObject({
+      paid: 1,
+      paymentFailed: 2,
+      invalid: 1,
+      receiptsFailed: 0,
+      opsAlertsFailed: 0,
+      completed: 3,
+      failed: 1,
+    });
     const taskQueue = harness.temporal.taskQueue;
     expect(total(scraped.samples, WORKFLOW_COUNTERS.paymentFailed.name, { taskQueue, cause: 'declined' })).toBe(1);
     expect(total(scraped.samples, WORKFLOW_COUNTERS.paymentFailed.name, { taskQueue, cause: 'no_payment_method' })).toBe(1);
-    expect(scraped.samples.find((sample) => sample.name === WORKFLOW_COUNTERS.paid.name && sample.labels.taskQueue === taskQueue)?.labels)
-      .toEqual({ namespace: 'default', taskQueue, workflowType: 'orderProcessing' });
+    expect(
+      scraped.samples.find((sample) => sample.name === WORKFLOW_COUNTERS.paid.name && sample.labels.taskQueue === taskQueue)?.labels,
+    ).toEqual({ namespace: 'default', taskQueue, workflowType: 'orderProcessing' });
     // The runtime's own metrics are on the same endpoint.
-    expect(total(scraped.samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'confirmPaymentIntent' })).toBe(2);
+    expect(
+      total(scraped.samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'confirmPaymentIntent' }),
+    ).toBe(2);
     // Activity tasks come back eagerly, in the answer to the workflow task that scheduled them (the
     // dev server enables it), not through the task queue.
     expect(total(scraped.samples, 'temporal_activity_task_received', { task_queue: taskQueue, eager: 'true' })).toBeGreaterThan(0);
@@ -167,7 +189,10 @@ describe('worker metrics: the worker process, scraped', () => {
     const result = await runOrder(sampleOrder({ customerId: 'cus_down' }), 'completed');
     expect(result).toMatchObject({ status: 'payment_pending', opsNotified: true });
     await expect
-      .poll(async () => total((await counters()).samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }), { timeout: 10_000 })
+      .poll(
+        async () => total((await counters()).samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }),
+        { timeout: 10_000 },
+      )
       .toBe(total(before.samples, WORKFLOW_COUNTERS.paymentUnresolved.name, { taskQueue: harness.temporal.taskQueue }) + 1);
   });
 
@@ -175,8 +200,11 @@ describe('worker metrics: the worker process, scraped', () => {
     const before = await counters();
     const result = await runOrder(sampleOrder({ orderId: uniqueOrderId('refuse_paid') }), 'completed');
     expect(result.status).toBe('refunded');
-    const refunded = async () => total((await counters()).samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue });
-    await expect.poll(refunded, { timeout: 10_000 }).toBe(total(before.samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue }) + 1);
+    const refunded = async () =>
+      total((await counters()).samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue });
+    await expect
+      .poll(refunded, { timeout: 10_000 })
+      .toBe(total(before.samples, WORKFLOW_COUNTERS.refunded.name, { taskQueue: harness.temporal.taskQueue }) + 1);
   });
 
   it('counts failed receipts and failed ops alerts', async () => {
@@ -267,7 +295,9 @@ describe('API metrics: counted by buildApp, scraped on its own port', () => {
     expect(total(samples, `${API_METRICS.requestDuration.name}_bucket`, { ...triggerRoute, status_code: '201', le: '+Inf' })).toBe(1);
     expect(total(samples, `${API_METRICS.requestDuration.name}_sum`, { ...triggerRoute, status_code: '201' })).toBeGreaterThan(0);
     // Route patterns only: no order ID or probed path becomes a label value.
-    const routes = new Set(samples.filter((sample) => sample.name.startsWith(API_METRICS.requestDuration.name)).map((sample) => sample.labels.route));
+    const routes = new Set(
+      samples.filter((sample) => sample.name.startsWith(API_METRICS.requestDuration.name)).map((sample) => sample.labels.route),
+    );
     expect([...routes].sort()).toEqual(['/api/runs/:workflowId', TRIGGER_PATH, UNMATCHED_ROUTE].sort());
     // The serving process's Node.js metrics.
     expect(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total')).toBe(true);

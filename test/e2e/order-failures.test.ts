@@ -10,14 +10,19 @@ afterAll(async () => harness?.close());
 
 describe('orderProcessing when Stripe refuses or asks to retry', () => {
   it('does not retry a rejected Stripe request (bad API key): nothing is created, the failure is recorded', async () => {
-    harness.sandbox.stripe.failNext(1, { status: 401, body: { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_****' } } });
+    harness.sandbox.stripe.failNext(1, {
+      status: 401,
+      body: { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_****' } },
+    });
     const order = sampleOrder();
     const result = await harness.runOrder(order);
 
     expect(result).toMatchObject({ status: 'payment_failed', opsNotified: true });
     expect(result.reason).toContain('Stripe rejected the request to read the customer (401)');
     expect(harness.sandbox.stripe.paymentIntentsFor(order.orderId)).toHaveLength(0);
-    expect(harness.sandbox.stripe.requests.filter((request) => request.path === '/v1/customers/cus_abc').map((request) => request.status)).toContain(401);
+    expect(
+      harness.sandbox.stripe.requests.filter((request) => request.path === '/v1/customers/cus_abc').map((request) => request.status),
+    ).toContain(401);
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('payment_failed');
   });
 
@@ -25,7 +30,13 @@ describe('orderProcessing when Stripe refuses or asks to retry', () => {
     harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
     harness.sandbox.stripe.failNext(1, {
       status: 409,
-      body: { error: { type: 'idempotency_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotency Key.' } },
+      body: {
+        error: {
+          type: 'idempotency_error',
+          code: 'idempotency_key_in_use',
+          message: 'There is currently another in-progress request using this Idempotency Key.',
+        },
+      },
     });
     const order = sampleOrder();
     const result = await harness.runOrder(order);

@@ -32,24 +32,24 @@ describe('orderProcessing', () => {
     expect(result).toEqual({
       orderId: order.orderId,
       status: 'paid',
-      paymentIntentId: charge!.paymentIntentId,
-      chargeId: charge!.id,
+      paymentIntentId: charge.paymentIntentId,
+      chargeId: charge.id,
       receipt: 'sent',
       opsNotified: false,
     });
 
     const sent = requestsFor(order.orderId);
     expect(sent.resend).toHaveLength(1);
-    expect(sent.resend[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/receipt`);
+    expect(sent.resend[0].headers['idempotency-key']).toBe(`order-${order.orderId}/receipt`);
     const email = harness.sandbox.resend.emails.find((e) => e.subject === `Receipt for order ${order.orderId}`);
     expect(email?.to).toEqual(['customer@example.com']);
     expect(email?.text).toContain('$49.99');
-    expect(email?.text).toContain(charge!.id);
+    expect(email?.text).toContain(charge.id);
     expect(sent.slack).toHaveLength(0);
 
     expect(sent.backend).toHaveLength(1);
-    expect(JSON.parse(sent.backend[0]!.body)).toEqual({ status: 'paid', paymentIntentId: charge!.paymentIntentId, chargeId: charge!.id });
-    expect(sent.backend[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/paid`);
+    expect(JSON.parse(sent.backend[0].body)).toEqual({ status: 'paid', paymentIntentId: charge.paymentIntentId, chargeId: charge.id });
+    expect(sent.backend[0].headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/paid`);
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
   });
 
@@ -81,10 +81,10 @@ describe('orderProcessing', () => {
     expect(sent.resend).toHaveLength(0);
     expect(sent.slack).toHaveLength(1);
     expect(sent.slack[0]).toMatchObject({ channel: '#payments-alerts' });
-    expect(sent.slack[0]!.text).toContain('cus_decline_insufficient_funds');
-    expect(sent.slack[0]!.text).toContain('$49.99');
-    expect(sent.slack[0]!.text).toContain('insufficient_funds');
-    expect(sent.slack[0]!.text).not.toContain('customer@example.com');
+    expect(sent.slack[0].text).toContain('cus_decline_insufficient_funds');
+    expect(sent.slack[0].text).toContain('$49.99');
+    expect(sent.slack[0].text).toContain('insufficient_funds');
+    expect(sent.slack[0].text).not.toContain('customer@example.com');
     expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'payment_failed' });
   });
 
@@ -123,7 +123,7 @@ describe('orderProcessing', () => {
 
     expect(result).toMatchObject({ status: 'paid', receipt: 'failed', opsNotified: true });
     expect(result.reason).toContain('Resend rejected the receipt (422');
-    expect(requestsFor(order.orderId).slack[0]!.text).toContain('Receipt email failed');
+    expect(requestsFor(order.orderId).slack[0].text).toContain('Receipt email failed');
     expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'paid', chargeId: result.chargeId });
   });
 
@@ -137,7 +137,7 @@ describe('orderProcessing', () => {
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
   });
 
-  it('fails the run with a clear error when the backend rejects an unpaid order\'s update (a paid one is refunded instead)', async () => {
+  it("fails the run with a clear error when the backend rejects an unpaid order's update (a paid one is refunded instead)", async () => {
     harness.sandbox.backend.failNext(1, { status: 404, body: { error: 'no such order' } });
     const order = sampleOrder({ customerId: 'cus_decline' });
     const failure = await harness.runOrder(order).catch((error: unknown) => error);

@@ -22,7 +22,9 @@ function sentFor(orderId: string) {
     creates: keyed.filter((request) => request.path === '/v1/payment_intents'),
     confirms: keyed.filter((request) => request.path.endsWith('/confirm')),
     cancels: stripe.requests.filter((request) => intentIds.some((id) => request.path === `/v1/payment_intents/${id}/cancel`)),
-    retrieves: stripe.requests.filter((request) => request.method === 'GET' && intentIds.some((id) => request.path === `/v1/payment_intents/${id}`)),
+    retrieves: stripe.requests.filter(
+      (request) => request.method === 'GET' && intentIds.some((id) => request.path === `/v1/payment_intents/${id}`),
+    ),
     backend: backendRecords(sandbox, orderId),
     alerts: opsAlerts(sandbox, orderId).map((message) => message.text),
     receipts: receipts(sandbox, orderId),
@@ -30,20 +32,34 @@ function sentFor(orderId: string) {
 }
 
 describe('Charge Card with a PaymentIntent', () => {
-  it('creates it with the customer\'s default payment method, confirms it off session and records the order paid', async () => {
+  it("creates it with the customer's default payment method, confirms it off session and records the order paid", async () => {
     const order = sampleOrder();
     const result = await harness.runOrder(order);
 
     const sent = sentFor(order.orderId);
     expect(sent.intents).toHaveLength(1);
     const [intent] = sent.intents;
-    expect(intent).toMatchObject({ status: 'succeeded', customer: 'cus_abc', amount: 4999, currency: 'usd', payment_method: 'pm_card_visa', metadata: { order_id: order.orderId } });
-    expect(result).toEqual({ orderId: order.orderId, status: 'paid', paymentIntentId: intent!.id, chargeId: intent!.latest_charge, receipt: 'sent', opsNotified: false });
+    expect(intent).toMatchObject({
+      status: 'succeeded',
+      customer: 'cus_abc',
+      amount: 4999,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      metadata: { order_id: order.orderId },
+    });
+    expect(result).toEqual({
+      orderId: order.orderId,
+      status: 'paid',
+      paymentIntentId: intent.id,
+      chargeId: intent.latest_charge,
+      receipt: 'sent',
+      opsNotified: false,
+    });
     expect(sent.creates.map((request) => request.headers['idempotency-key'])).toEqual([`order-${order.orderId}/payment-intent`]);
     expect(sent.confirms.map((request) => request.headers['idempotency-key'])).toEqual([`order-${order.orderId}/charge`]);
-    expect(new URLSearchParams(sent.confirms[0]!.body).get('off_session')).toBe('true');
+    expect(new URLSearchParams(sent.confirms[0].body).get('off_session')).toBe('true');
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
-    expect(sent.backend).toEqual([{ status: 204, body: { status: 'paid', paymentIntentId: intent!.id, chargeId: intent!.latest_charge } }]);
+    expect(sent.backend).toEqual([{ status: 204, body: { status: 'paid', paymentIntentId: intent.id, chargeId: intent.latest_charge } }]);
     expect(sent.receipts).toHaveLength(1);
   });
 
@@ -56,7 +72,9 @@ describe('Charge Card with a PaymentIntent', () => {
     const scheduled = (type: string) => events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === type);
     const createdId = scheduled('createPaymentIntent')!.eventId!;
     const completed = events.find((event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId) === String(createdId))!;
-    const created = defaultPayloadConverter.fromPayload<{ paymentIntent: { id: string } }>(completed.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
+    const created = defaultPayloadConverter.fromPayload<{ paymentIntent: { id: string } }>(
+      completed.activityTaskCompletedEventAttributes!.result!.payloads![0],
+    );
 
     expect(created.paymentIntent.id).toBe(paymentIntentId);
     expect(Number(completed.eventId)).toBeLessThan(Number(scheduled('confirmPaymentIntent')!.eventId));
@@ -67,7 +85,7 @@ describe('Charge Card with a PaymentIntent', () => {
     const result = await harness.runOrder(order);
 
     expect(result.status).toBe('paid');
-    expect(sentFor(order.orderId).intents[0]!.payment_method).toBe('pm_card_mastercard');
+    expect(sentFor(order.orderId).intents[0].payment_method).toBe('pm_card_mastercard');
     expect(harness.sandbox.stripe.requests.filter((request) => request.path === '/v1/customers/cus_no_payment_method')).toHaveLength(0);
     expect(sentFor(order.orderId).creates).toHaveLength(1);
   });
@@ -92,20 +110,22 @@ describe('Charge Card with a PaymentIntent', () => {
     const sent = sentFor(order.orderId);
     expect(result).toMatchObject({
       status: 'payment_failed',
-      paymentIntentId: sent.intents[0]!.id,
+      paymentIntentId: sent.intents[0].id,
       declineCode: 'insufficient_funds',
       reason: 'Your card has insufficient funds.',
       receipt: 'skipped',
       opsNotified: true,
     });
     expect(sent.confirms).toHaveLength(1);
-    expect(sent.intents[0]!.status).toBe('canceled');
+    expect(sent.intents[0].status).toBe('canceled');
     // No key of ours on the cancel: it is idempotent by state, and a stored answer could only mislead later attempts.
     expect(sent.cancels.map((request) => request.status)).toEqual([200]);
-    expect(sent.cancels[0]!.headers['idempotency-key']).not.toMatch(/^order-/);
-    expect(sent.cancels[0]!.answeredAt).toBeLessThan(harness.sandbox.backend.requests.find((request) => request.path === `/orders/${order.orderId}`)!.receivedAt);
+    expect(sent.cancels[0].headers['idempotency-key']).not.toMatch(/^order-/);
+    expect(sent.cancels[0].answeredAt).toBeLessThan(
+      harness.sandbox.backend.requests.find((request) => request.path === `/orders/${order.orderId}`)!.receivedAt,
+    );
     expect(sent.alerts[0]).toContain('insufficient_funds');
-    expect(sent.backend.map((request) => request.body)).toEqual([{ status: 'payment_failed', paymentIntentId: sent.intents[0]!.id }]);
+    expect(sent.backend.map((request) => request.body)).toEqual([{ status: 'payment_failed', paymentIntentId: sent.intents[0].id }]);
   });
 });
 
@@ -115,7 +135,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     const result = await harness.runOrder(order);
 
     const sent = sentFor(order.orderId);
-    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0]!.id });
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0].id });
     expect(sent.confirms.map((request) => [request.status, request.headers['idempotency-key']])).toEqual([
       [500, `order-${order.orderId}/charge`],
       [500, `order-${order.orderId}/charge`],
@@ -126,25 +146,27 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(sent.alerts).toEqual([]);
   });
 
-  it('a 500 Stripe stores after creating the PaymentIntent: finds it by listing the customer\'s, confirms it and records paid', async () => {
+  it("a 500 Stripe stores after creating the PaymentIntent: finds it by listing the customer's, confirms it and records paid", async () => {
     const order = sampleOrder({ customerId: 'cus_create_lost' });
     harness.sandbox.stripe.failNext(1, { delayMs: 0 }); // the customer read passes
     harness.sandbox.stripe.failNext(1, { statusAfterHandling: 500 }); // the create executes, then answers 500
     const result = await harness.runOrder(order);
 
     const sent = sentFor(order.orderId);
-    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0]!.id });
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0].id });
     expect(sent.creates.map((request) => [request.status, request.replayed ?? false])).toEqual([
       [500, false],
       [500, true],
     ]);
-    const list = harness.sandbox.stripe.requests.find((request) => request.method === 'GET' && request.path.includes('customer=cus_create_lost'));
-    expect(list!.receivedAt).toBeLessThan(sent.confirms[0]!.receivedAt);
+    const list = harness.sandbox.stripe.requests.find(
+      (request) => request.method === 'GET' && request.path.includes('customer=cus_create_lost'),
+    );
+    expect(list!.receivedAt).toBeLessThan(sent.confirms[0].receivedAt);
     expect(sent.intents).toHaveLength(1);
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
   });
 
-  it('an answer lost after charging: the retry under the same key gets Stripe\'s stored answer, charged once', async () => {
+  it("an answer lost after charging: the retry under the same key gets Stripe's stored answer, charged once", async () => {
     const order = sampleOrder({ customerId: 'cus_lost_after_charge' });
     const result = await harness.runOrder(order);
 
@@ -154,7 +176,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
   });
 
-  it('Stripe failing before it executes until retries run out: lists the customer\'s PaymentIntents, finds none, records payment_failed', async () => {
+  it("Stripe failing before it executes until retries run out: lists the customer's PaymentIntents, finds none, records payment_failed", async () => {
     const order = sampleOrder({ customerId: 'cus_fail_503' });
     const result = await harness.runOrder(order);
 
@@ -163,7 +185,8 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     const sent = sentFor(order.orderId);
     expect(sent.creates.map((request) => request.status)).toEqual([503, 503, 503, 503]);
     const list = harness.sandbox.stripe.requests.find(
-      (request) => request.method === 'GET' && request.path.startsWith('/v1/payment_intents?') && request.path.includes('customer=cus_fail_503'),
+      (request) =>
+        request.method === 'GET' && request.path.startsWith('/v1/payment_intents?') && request.path.includes('customer=cus_fail_503'),
     );
     expect(list).toBeDefined();
     expect(list!.receivedAt).toBeGreaterThan(sent.creates.at(-1)!.answeredAt);
@@ -176,7 +199,12 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer and the create pass
     harness.sandbox.stripe.failNext(1, {
       status: 400,
-      body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } },
+      body: {
+        error: {
+          type: 'idempotency_error',
+          message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+        },
+      },
     });
     const result = await harness.runOrder(order);
 
@@ -185,7 +213,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(result.reason).toContain('Stripe refused the idempotency key');
     expect(sent.confirms).toHaveLength(1);
     expect(sent.retrieves).toHaveLength(1);
-    expect(sent.intents[0]!.status).toBe('canceled');
+    expect(sent.intents[0].status).toBe('canceled');
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(0);
   });
 
@@ -201,7 +229,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(result).toMatchObject({ status: 'paid', receipt: 'sent', opsNotified: true });
     expect(result.reason).toBeUndefined();
     expect(sent.backend.map((request) => request.body.status)).toEqual(['payment_pending', 'paid']);
-    expect(sent.backend.map((request) => request.body.paymentIntentId)).toEqual([sent.intents[0]!.id, sent.intents[0]!.id]);
+    expect(sent.backend.map((request) => request.body.paymentIntentId)).toEqual([sent.intents[0].id, sent.intents[0].id]);
     expect(sent.alerts).toHaveLength(2);
     expect(sent.alerts[0]).toContain('is not settled yet');
     expect(sent.alerts[1]).toContain('is settled: paid');
@@ -224,13 +252,15 @@ describe('while Stripe cannot be reached', () => {
     expect(result).toMatchObject({ status: 'payment_pending', receipt: 'skipped', opsNotified: true });
     const records = backendRequests(patient.sandbox, order.orderId);
     expect(records.map((request) => JSON.parse(request.body).status)).toEqual(['payment_pending']);
-    expect(records[0]!.headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/payment_pending`);
+    expect(records[0].headers['idempotency-key']).toBe(`order-${order.orderId}/order-status/payment_pending`);
     const alerts = opsAlerts(patient.sandbox, order.orderId).map((message) => message.text);
     expect(alerts).toHaveLength(2);
     expect(alerts[0]).toContain('is not settled yet');
     expect(alerts[1]).toContain('still unsettled');
     expect(alerts[1]).toContain(`metadata order_id=${order.orderId}`);
-    const lists = patient.sandbox.stripe.requests.filter((request) => request.method === 'GET' && request.path.includes('customer=cus_down'));
+    const lists = patient.sandbox.stripe.requests.filter(
+      (request) => request.method === 'GET' && request.path.includes('customer=cus_down'),
+    );
     // The window starts at the first wait (after the 4 create attempts, 35 s): in its 15 s the run asks again and again.
     expect(lists.length).toBeGreaterThan(3);
   });

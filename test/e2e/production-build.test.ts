@@ -87,7 +87,16 @@ describe('the compiled build (npm run build, node dist/...)', () => {
     expect(worker.output, 'the worker loads the bundle npm run build wrote, without bundling at start').toContain(
       `Workflow code from the prebuilt bundle ${join(DIST, 'workflow-bundle.js')}`,
     );
-    await expect.poll(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), { timeout: 60_000 }).toBe(200);
+    await expect
+      .poll(
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 60_000 },
+      )
+      .toBe(200);
 
     const order = sampleOrder();
     const triggered = await fetch(`${base}/api/workflows/order-processing/trigger`, {

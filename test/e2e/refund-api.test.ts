@@ -30,7 +30,12 @@ const openRuns: WorkflowHandle[] = [];
 beforeAll(async () => {
   harness = await startHarness();
   app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
-  unattended = buildApp({ client: harness.client, taskQueue: `refunds-unattended-${randomUUID()}`, triggerApiKeys: [API_KEY], refundAnswerWaitMs: 1_000 });
+  unattended = buildApp({
+    client: harness.client,
+    taskQueue: `refunds-unattended-${randomUUID()}`,
+    triggerApiKeys: [API_KEY],
+    refundAnswerWaitMs: 1_000,
+  });
 });
 afterAll(async () => {
   await Promise.all(openRuns.map((handle) => handle.terminate('refund-api.test.ts is done').catch(() => undefined)));
@@ -109,7 +114,12 @@ describe('POST /api/runs/:workflowId/refund: who can be refunded', () => {
     expect(notAnOrder.json().error.details.field).toBe('workflowId');
 
     const { workflowId } = await paidOrder();
-    const anonymous = await app.inject({ method: 'POST', url: `/api/runs/${workflowId}/refund`, headers: { 'idempotency-key': 'anon-1' }, payload: {} });
+    const anonymous = await app.inject({
+      method: 'POST',
+      url: `/api/runs/${workflowId}/refund`,
+      headers: { 'idempotency-key': 'anon-1' },
+      payload: {},
+    });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.json().error.code).toBe('unauthorized');
     await expectNoRefundRun(`refund-${workflowId}-anon-1`);
@@ -211,12 +221,20 @@ describe('POST /api/runs/:workflowId/refund: the body', () => {
       const response = await refund(workflowId, { ...request, on: unattended });
       const refundWorkflowId = `refund-${workflowId}-${request.headers['x-request-id']}`;
       expect(response.statusCode, label).toBe(202);
-      expect(response.json(), label).toEqual({ workflowId: refundWorkflowId, status: 'pending', message: expect.stringContaining(request.headers['x-request-id']) });
+      expect(response.json(), label).toEqual({
+        workflowId: refundWorkflowId,
+        status: 'pending',
+        message: expect.stringContaining(request.headers['x-request-id']),
+      });
       const handle = harness.client.workflow.getHandle(refundWorkflowId);
       openRuns.push(handle);
       const started = await handle.describe();
       expect(started.type).toBe(REFUND_ORDER_WORKFLOW_TYPE);
-      expect(await readRunInput(harness.client, refundWorkflowId), label).toEqual({ orderId: order.orderId, paymentIntentId: result.paymentIntentId, reason: REASON });
+      expect(await readRunInput(harness.client, refundWorkflowId), label).toEqual({
+        orderId: order.orderId,
+        paymentIntentId: result.paymentIntentId,
+        reason: REASON,
+      });
     }
   });
 
@@ -225,11 +243,20 @@ describe('POST /api/runs/:workflowId/refund: the body', () => {
     const key = `partial-${randomUUID().slice(0, 8)}`;
     const first = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': key }, on: unattended });
     expect(first.statusCode).toBe(202);
-    expect(first.json()).toMatchObject({ workflowId: `refund-${workflowId}-${key}`, status: 'pending', message: expect.stringContaining('same Idempotency-Key') });
+    expect(first.json()).toMatchObject({
+      workflowId: `refund-${workflowId}-${key}`,
+      status: 'pending',
+      message: expect.stringContaining('same Idempotency-Key'),
+    });
     const handle = harness.client.workflow.getHandle(`refund-${workflowId}-${key}`);
     openRuns.push(handle);
     const { runId } = await handle.describe();
-    expect(await readRunInput(harness.client, handle.workflowId)).toEqual({ orderId: order.orderId, paymentIntentId: result.paymentIntentId, amount: 1000, reason: REASON });
+    expect(await readRunInput(harness.client, handle.workflowId)).toEqual({
+      orderId: order.orderId,
+      paymentIntentId: result.paymentIntentId,
+      amount: 1000,
+      reason: REASON,
+    });
 
     const repeat = await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': key }, on: unattended });
     expect(repeat.statusCode).toBe(202);
@@ -250,11 +277,19 @@ describe('POST /api/runs/:workflowId/refund: refund run IDs', () => {
     const [first, second] = [sampleOrder({ orderId: `${base}-a` }), sampleOrder({ orderId: base })];
     for (const order of [first, second]) expect(await harness.runOrder(order)).toMatchObject({ status: 'paid' });
     const refundWorkflowId = `refund-order-${base}-a-b`;
-    const started = await refund(workflowIdForOrder(first.orderId), { body: { amount: 100 }, headers: { 'idempotency-key': 'b' }, on: unattended });
+    const started = await refund(workflowIdForOrder(first.orderId), {
+      body: { amount: 100 },
+      headers: { 'idempotency-key': 'b' },
+      on: unattended,
+    });
     expect(started.json().workflowId).toBe(refundWorkflowId);
     openRuns.push(harness.client.workflow.getHandle(refundWorkflowId));
 
-    const clash = await refund(workflowIdForOrder(second.orderId), { body: { amount: 100 }, headers: { 'idempotency-key': 'a-b' }, on: unattended });
+    const clash = await refund(workflowIdForOrder(second.orderId), {
+      body: { amount: 100 },
+      headers: { 'idempotency-key': 'a-b' },
+      on: unattended,
+    });
     expect(clash.statusCode).toBe(409);
     expect(clash.json().error).toMatchObject({ code: 'idempotency_key_reused', details: { workflowId: refundWorkflowId } });
     expect(clash.json().error.message).toContain('another order');
@@ -290,7 +325,11 @@ describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
 
     const over = await refund(workflowId, { body: { amount: 1 }, headers: { 'idempotency-key': 'over-1' } });
     expect(over.statusCode).toBe(409);
-    expect(over.json().error).toMatchObject({ code: 'refund_refused', message: expect.any(String), details: { workflowId: `refund-${workflowId}-over-1` } });
+    expect(over.json().error).toMatchObject({
+      code: 'refund_refused',
+      message: expect.any(String),
+      details: { workflowId: `refund-${workflowId}-over-1` },
+    });
     // The refusal is the key's outcome too.
     const overAgain = await refund(workflowId, { body: { amount: 1 }, headers: { 'idempotency-key': 'over-1' } });
     expect(overAgain.statusCode).toBe(409);
@@ -318,7 +357,11 @@ describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
     const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const route = openapi.paths['/api/runs/{workflowId}/refund'].post;
     expect(route.security).toEqual([{ apiKey: [] }]);
-    expect(route.requestBody.content['application/json'].schema.properties.amount).toMatchObject({ type: 'integer', minimum: 1, maximum: MAX_AMOUNT });
+    expect(route.requestBody.content['application/json'].schema.properties.amount).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_AMOUNT,
+    });
     expect(Object.keys(route.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '404', '409']));
   });
 });

@@ -30,7 +30,8 @@ describe('determinism', () => {
     const json = JSON.parse(readFileSync(new URL(`../fixtures/${name}.history.json`, import.meta.url), 'utf8'));
     const history = historyFromJSON(json);
     const lastEvent = history.events?.at(-1);
-    const ended = runEnds === 'completed' ? lastEvent?.workflowExecutionCompletedEventAttributes : lastEvent?.workflowExecutionFailedEventAttributes;
+    const ended =
+      runEnds === 'completed' ? lastEvent?.workflowExecutionCompletedEventAttributes : lastEvent?.workflowExecutionFailedEventAttributes;
     expect(ended, `the history ends with the run ${runEnds}`).toBeTruthy();
 
     await expect(

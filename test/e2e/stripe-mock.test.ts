@@ -29,12 +29,11 @@ function handledRequests() {
 /** Each Stripe endpoint the activities call, as `METHOD path` with IDs and queries masked. */
 function endpointsCalled(): Set<string> {
   return new Set(
-    handledRequests()
-      .map((request) => `${request.method} ${request.path.replace(/\?.*$/, '').replace(/(pi|cus)_\w+/g, '$1_*')}`),
+    handledRequests().map((request) => `${request.method} ${request.path.replace(/\?.*$/, '').replace(/(pi|cus)_\w+/g, '$1_*')}`),
   );
 }
 
-describe('the Stripe requests the activities send, checked by stripe-mock against Stripe\'s OpenAPI spec', () => {
+describe("the Stripe requests the activities send, checked by stripe-mock against Stripe's OpenAPI spec", () => {
   it('are all accepted, on every path a payment can take', async () => {
     const paid = await harness.runOrder(sampleOrder());
     const namedCard = await harness.runOrder(sampleOrder({ paymentMethodId: 'pm_card_visa' }));
@@ -42,15 +41,34 @@ describe('the Stripe requests the activities send, checked by stripe-mock agains
     const replayed500 = await harness.runOrder(sampleOrder({ customerId: 'cus_error_after_charge' }));
     // A refused idempotency key on the create: the run lists the customer's PaymentIntents.
     harness.sandbox.stripe.failNext(1, { delayMs: 0 });
-    harness.sandbox.stripe.failNext(1, { status: 400, body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } } });
+    harness.sandbox.stripe.failNext(1, {
+      status: 400,
+      body: {
+        error: {
+          type: 'idempotency_error',
+          message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+        },
+      },
+    });
     const listed = await harness.runOrder(sampleOrder({ customerId: 'cus_listed' }));
     // The legacy Charges API, still run for orders started before PaymentIntents.
-    const legacy: ChargeResult = await new MockActivityEnvironment({ workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' } }).run(
-      createChargeCard(new Stripe('sk_test_spec', stripeClientOptions())),
-      { orderId: 'ord_spec_legacy', customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com' },
-    );
+    const legacy: ChargeResult = await new MockActivityEnvironment({
+      workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' },
+    }).run(createChargeCard(new Stripe('sk_test_spec', stripeClientOptions())), {
+      orderId: 'ord_spec_legacy',
+      customerId: 'cus_abc',
+      amount: 4999,
+      currency: 'usd',
+      email: 'customer@example.com',
+    });
 
-    expect([paid, namedCard, declined, replayed500, listed].map((result) => result.status)).toEqual(['paid', 'paid', 'payment_failed', 'paid', 'payment_failed']);
+    expect([paid, namedCard, declined, replayed500, listed].map((result) => result.status)).toEqual([
+      'paid',
+      'paid',
+      'payment_failed',
+      'paid',
+      'payment_failed',
+    ]);
     expect(legacy.outcome).toBe('succeeded');
     expect(endpointsCalled()).toEqual(
       new Set([
@@ -70,6 +88,6 @@ describe('the Stripe requests the activities send, checked by stripe-mock agains
 
 /** The worker's Stripe client options, pointed at the stand-in. */
 function stripeClientOptions(): Stripe.StripeConfig {
-  const url = new URL(harness.sandbox.env.STRIPE_API_URL!);
+  const url = new URL(harness.sandbox.env.STRIPE_API_URL);
   return { host: url.hostname, port: url.port, protocol: 'http', maxNetworkRetries: 0 };
 }

@@ -75,7 +75,15 @@ async function stripeError(promise: Promise<unknown>): Promise<Stripe.errors.Str
 
 /** The order's payment as the worker sends it: create, confirm at once, off session. */
 function payment(orderId: string, customer = 'cus_abc', paymentMethod = 'pm_card_visa'): Stripe.PaymentIntentCreateParams {
-  return { amount: 4999, currency: 'usd', customer, payment_method: paymentMethod, confirm: true, off_session: true, metadata: { order_id: orderId } };
+  return {
+    amount: 4999,
+    currency: 'usd',
+    customer,
+    payment_method: paymentMethod,
+    confirm: true,
+    off_session: true,
+    metadata: { order_id: orderId },
+  };
 }
 
 describe('customers', () => {
@@ -88,7 +96,13 @@ describe('customers', () => {
 
   it('are missing (404 resource_missing) for IDs that are not cus_', async () => {
     const error = await stripeError(stripe.customers.retrieve('abc'));
-    expect(error).toMatchObject({ statusCode: 404, type: 'StripeInvalidRequestError', code: 'resource_missing', param: 'id', message: "No such customer: 'abc'" });
+    expect(error).toMatchObject({
+      statusCode: 404,
+      type: 'StripeInvalidRequestError',
+      code: 'resource_missing',
+      param: 'id',
+      message: "No such customer: 'abc'",
+    });
   });
 });
 
@@ -104,23 +118,38 @@ describe('PaymentIntents', () => {
       description: 'Order ord_1',
       metadata: { order_id: 'ord_1' },
     });
-    expect(intent).toMatchObject({ object: 'payment_intent', status: 'succeeded', amount: 4999, amount_received: 4999, customer: 'cus_abc', livemode: false });
+    expect(intent).toMatchObject({
+      object: 'payment_intent',
+      status: 'succeeded',
+      amount: 4999,
+      amount_received: 4999,
+      customer: 'cus_abc',
+      livemode: false,
+    });
     expect(intent.id).toMatch(/^pi_[0-9a-f]{24}$/);
     const [charge] = standIn.successfulCharges('ord_1');
     expect(standIn.successfulCharges('ord_1')).toHaveLength(1);
     expect(charge).toMatchObject({ paymentIntentId: intent.id, amount: 4999, currency: 'usd', customer: 'cus_abc' });
-    expect(intent.latest_charge).toBe(charge!.id);
+    expect(intent.latest_charge).toBe(charge.id);
     expect(standIn.paymentIntentsFor('ord_1').map((stored) => stored.id)).toEqual([intent.id]);
   });
 
   it('wait for a payment method, then for confirmation; confirmed once, a second confirm is refused', async () => {
     const bare = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc' });
     expect(bare.status).toBe('requires_payment_method');
-    const intent = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc', payment_method: 'pm_card_visa' });
+    const intent = await stripe.paymentIntents.create({
+      amount: 100,
+      currency: 'usd',
+      customer: 'cus_abc',
+      payment_method: 'pm_card_visa',
+    });
     expect(intent.status).toBe('requires_confirmation');
     expect(standIn.charges).toHaveLength(0);
 
-    expect(await stripe.paymentIntents.confirm(intent.id, { off_session: true })).toMatchObject({ status: 'succeeded', amount_received: 100 });
+    expect(await stripe.paymentIntents.confirm(intent.id, { off_session: true })).toMatchObject({
+      status: 'succeeded',
+      amount_received: 100,
+    });
     const error = await stripeError(stripe.paymentIntents.confirm(intent.id));
     expect(error).toMatchObject({ statusCode: 400, code: 'payment_intent_unexpected_state' });
     expect(error.message).toMatch(/^You cannot confirm this PaymentIntent because it has a status of succeeded\./);
@@ -129,10 +158,14 @@ describe('PaymentIntents', () => {
   });
 
   it('cannot be confirmed without a payment method, nor with one that does not exist', async () => {
-    const missing = await stripeError(stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_no_payment_method', confirm: true }));
+    const missing = await stripeError(
+      stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_no_payment_method', confirm: true }),
+    );
     expect(missing).toMatchObject({ statusCode: 400, code: 'payment_intent_unexpected_state' });
     expect(missing.message).toMatch(/^You cannot confirm this PaymentIntent because it's missing a payment method\./);
-    const unknown = await stripeError(stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc', payment_method: 'card_123' }));
+    const unknown = await stripeError(
+      stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc', payment_method: 'card_123' }),
+    );
     expect(unknown).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'payment_method' });
     expect(standIn.paymentIntents).toHaveLength(0);
   });
@@ -142,7 +175,9 @@ describe('PaymentIntents', () => {
     expect(amount).toMatchObject({ statusCode: 400, param: 'amount', code: 'parameter_invalid_integer' });
     const currency = await stripeError(stripe.paymentIntents.create({ amount: 100, currency: 'dollars' }));
     expect(currency).toMatchObject({ statusCode: 400, param: 'currency' });
-    const unknown = await stripeError(stripe.paymentIntents.create({ amount: 100, currency: 'usd', colour: 'red' } as Stripe.PaymentIntentCreateParams));
+    const unknown = await stripeError(
+      stripe.paymentIntents.create({ amount: 100, currency: 'usd', colour: 'red' } as Stripe.PaymentIntentCreateParams),
+    );
     expect(unknown).toMatchObject({ statusCode: 400, param: 'colour', code: 'parameter_unknown' });
     expect(standIn.paymentIntents).toHaveLength(0);
   });
@@ -150,15 +185,20 @@ describe('PaymentIntents', () => {
   it('are declined for cus_decline_<code>: 402 with the failed charge and the PaymentIntent back in requires_payment_method', async () => {
     const error = await stripeError(stripe.paymentIntents.create(payment('ord_decline', 'cus_decline_insufficient_funds')));
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
-    expect(error).toMatchObject({ statusCode: 402, code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' });
+    expect(error).toMatchObject({
+      statusCode: 402,
+      code: 'card_declined',
+      decline_code: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    });
     const [failed] = standIn.charges;
     expect(failed).toMatchObject({ status: 'failed', orderId: 'ord_decline' });
-    expect(error.charge).toBe(failed!.id);
+    expect(error.charge).toBe(failed.id);
     expect(error.payment_intent).toMatchObject({
       status: 'requires_payment_method',
       payment_method: null,
-      latest_charge: failed!.id,
-      last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', charge: failed!.id },
+      latest_charge: failed.id,
+      last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', charge: failed.id },
     });
     expect(standIn.successfulCharges('ord_decline')).toHaveLength(0);
   });
@@ -224,7 +264,7 @@ describe('idempotency keys', () => {
     expect(otherParams.body.error?.message).toBe(
       "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than 'key-params' if you meant to execute a different request.",
     );
-    const intentId = standIn.paymentIntents[0]!.id;
+    const intentId = standIn.paymentIntents[0].id;
     const otherEndpoint = await post(`/v1/payment_intents/${intentId}/cancel`, {}, 'key-params');
     expect(otherEndpoint).toMatchObject({ status: 400, body: { error: { type: 'idempotency_error' } } });
     const sdk = await stripeError(stripe.paymentIntents.create({ amount: 1, currency: 'usd' }, { idempotencyKey: 'key-params' }));
@@ -264,14 +304,16 @@ describe('idempotency keys', () => {
 
 describe('failures after the card was charged', () => {
   it('cus_error_after_charge: the 500 is stored and replayed to every retry, while retrieve and list show the payment succeeded', async () => {
-    const error = await stripeError(stripe.paymentIntents.create(payment('ord_err', 'cus_error_after_charge'), { idempotencyKey: 'key-err' }));
+    const error = await stripeError(
+      stripe.paymentIntents.create(payment('ord_err', 'cus_error_after_charge'), { idempotencyKey: 'key-err' }),
+    );
     expect(error).toMatchObject({ statusCode: 500, type: 'StripeAPIError' });
     const retry = await post('/v1/payment_intents', payment('ord_err', 'cus_error_after_charge'), 'key-err');
     expect(retry).toMatchObject({ status: 500, replayed: 'true', body: { error: { type: 'api_error' } } });
 
     const listed = await stripe.paymentIntents.list({ customer: 'cus_error_after_charge' });
     expect(listed.data.map((intent) => intent.status)).toEqual(['succeeded']);
-    expect((await stripe.paymentIntents.retrieve(listed.data[0]!.id)).status).toBe('succeeded');
+    expect((await stripe.paymentIntents.retrieve(listed.data[0].id)).status).toBe('succeeded');
     expect(standIn.successfulCharges('ord_err')).toHaveLength(1);
   });
 
@@ -327,7 +369,10 @@ describe('failures before executing store nothing', () => {
     const failed = await post('/v1/payment_intents', payment('ord_fail', 'cus_fail_500_x1'), 'key-fail');
     expect(failed).toMatchObject({ status: 500, body: { error: { type: 'api_error' } } });
     expect(standIn.charges).toHaveLength(0);
-    expect(await post('/v1/payment_intents', payment('ord_fail', 'cus_fail_500_x1'), 'key-fail')).toMatchObject({ status: 200, replayed: null });
+    expect(await post('/v1/payment_intents', payment('ord_fail', 'cus_fail_500_x1'), 'key-fail')).toMatchObject({
+      status: 200,
+      replayed: null,
+    });
     expect(standIn.successfulCharges('ord_fail')).toHaveLength(1);
   });
 
@@ -345,7 +390,10 @@ describe('failures before executing store nothing', () => {
     expect(standIn.paymentIntents).toHaveLength(0);
 
     standIn.advanceClock(30_000);
-    expect(await post('/v1/payment_intents', payment('ord_down', 'cus_down_30'), 'key-down')).toMatchObject({ status: 200, replayed: null });
+    expect(await post('/v1/payment_intents', payment('ord_down', 'cus_down_30'), 'key-down')).toMatchObject({
+      status: 200,
+      replayed: null,
+    });
     expect(((await stripe.customers.retrieve('cus_down_30')) as Stripe.Customer).id).toBe('cus_down_30');
   });
 
@@ -380,7 +428,12 @@ describe('list and search', () => {
       payment_method: 'pm_card_visa',
       metadata: { order_id: 'ord_search' },
     });
-    expect(await stripe.paymentIntents.search({ query })).toMatchObject({ object: 'search_result', data: [], has_more: false, next_page: null });
+    expect(await stripe.paymentIntents.search({ query })).toMatchObject({
+      object: 'search_result',
+      data: [],
+      has_more: false,
+      next_page: null,
+    });
 
     standIn.advanceClock(60_000);
     const found = await stripe.paymentIntents.search({ query });
@@ -401,7 +454,11 @@ describe('list and search', () => {
 describe('refunds', () => {
   it('refund the whole payment by default: the refund, the charge marked refunded, the record by order', async () => {
     const intent = await stripe.paymentIntents.create(payment('ord_refund'));
-    const refund = await stripe.refunds.create({ payment_intent: intent.id, reason: 'requested_by_customer', metadata: { order_id: 'ord_refund' } });
+    const refund = await stripe.refunds.create({
+      payment_intent: intent.id,
+      reason: 'requested_by_customer',
+      metadata: { order_id: 'ord_refund' },
+    });
     expect(refund).toMatchObject({
       object: 'refund',
       amount: 4999,
@@ -415,8 +472,16 @@ describe('refunds', () => {
     expect(refund.id).toMatch(/^re_[0-9a-f]{24}$/);
     expect(await stripe.refunds.retrieve(refund.id)).toEqual(refund);
     const charge = await stripe.charges.retrieve(intent.latest_charge as string);
-    expect(charge).toMatchObject({ amount: 4999, amount_refunded: 4999, refunded: true, payment_intent: intent.id, metadata: { order_id: 'ord_refund' } });
-    expect(standIn.refundsFor('ord_refund')).toEqual([expect.objectContaining({ id: refund.id, amount: 4999, chargeId: charge.id, paymentIntentId: intent.id })]);
+    expect(charge).toMatchObject({
+      amount: 4999,
+      amount_refunded: 4999,
+      refunded: true,
+      payment_intent: intent.id,
+      metadata: { order_id: 'ord_refund' },
+    });
+    expect(standIn.refundsFor('ord_refund')).toEqual([
+      expect.objectContaining({ id: refund.id, amount: 4999, chargeId: charge.id, paymentIntentId: intent.id }),
+    ]);
     expect(standIn.successfulCharges('ord_refund')[0]).toMatchObject({ amountRefunded: 4999 });
   });
 
@@ -424,15 +489,23 @@ describe('refunds', () => {
     const intent = await stripe.paymentIntents.create(payment('ord_partial'));
     expect(await stripe.refunds.create({ payment_intent: intent.id, amount: 1000 })).toMatchObject({ amount: 1000 });
     expect(await stripe.charges.retrieve(intent.latest_charge as string)).toMatchObject({ amount_refunded: 1000, refunded: false });
-    expect(await stripe.refunds.create({ charge: intent.latest_charge as string })).toMatchObject({ amount: 3999, payment_intent: intent.id });
+    expect(await stripe.refunds.create({ charge: intent.latest_charge as string })).toMatchObject({
+      amount: 3999,
+      payment_intent: intent.id,
+    });
     expect(await stripe.charges.retrieve(intent.latest_charge as string)).toMatchObject({ amount_refunded: 4999, refunded: true });
 
     const again = await stripeError(stripe.refunds.create({ payment_intent: intent.id, amount: 1 }));
-    expect(again).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'charge_already_refunded', message: `Charge ${intent.latest_charge} has already been refunded.` });
+    expect(again).toMatchObject({
+      statusCode: 400,
+      type: 'StripeInvalidRequestError',
+      code: 'charge_already_refunded',
+      message: `Charge ${intent.latest_charge as string} has already been refunded.`,
+    });
     expect(standIn.refundsFor('ord_partial').map((refund) => refund.amount)).toEqual([1000, 3999]);
   });
 
-  it('refuse more than what is left, in Stripe\'s words; the refusal is stored for the key', async () => {
+  it("refuse more than what is left, in Stripe's words; the refusal is stored for the key", async () => {
     const intent = await stripe.paymentIntents.create(payment('ord_over'));
     await stripe.refunds.create({ payment_intent: intent.id, amount: 999 });
     const over = await post('/v1/refunds', { payment_intent: intent.id, amount: 4001 }, 'key-over');
@@ -448,7 +521,11 @@ describe('refunds', () => {
         },
       },
     });
-    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 4001 }, 'key-over')).toMatchObject({ status: 400, replayed: 'true', body: over.body });
+    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 4001 }, 'key-over')).toMatchObject({
+      status: 400,
+      replayed: 'true',
+      body: over.body,
+    });
     expect(standIn.refundsFor('ord_over')).toHaveLength(1);
   });
 
@@ -457,11 +534,23 @@ describe('refunds', () => {
     const unpaid = await post('/v1/refunds', { payment_intent: declined.payment_intent!.id }, 'key-unpaid');
     expect(unpaid).toMatchObject({
       status: 400,
-      body: { error: { type: 'invalid_request_error', code: 'charge_not_refundable', message: 'This PaymentIntent does not have a successful charge to refund.' } },
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          code: 'charge_not_refundable',
+          message: 'This PaymentIntent does not have a successful charge to refund.',
+        },
+      },
     });
-    expect(await post('/v1/refunds', { payment_intent: declined.payment_intent!.id }, 'key-unpaid')).toMatchObject({ status: 400, replayed: 'true' });
+    expect(await post('/v1/refunds', { payment_intent: declined.payment_intent!.id }, 'key-unpaid')).toMatchObject({
+      status: 400,
+      replayed: 'true',
+    });
     const open = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: 'cus_abc', payment_method: 'pm_card_visa' });
-    await expect(stripe.refunds.create({ payment_intent: open.id })).rejects.toMatchObject({ statusCode: 400, code: 'charge_not_refundable' });
+    await expect(stripe.refunds.create({ payment_intent: open.id })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'charge_not_refundable',
+    });
     const failedCharge = await stripeError(stripe.refunds.create({ charge: declined.charge! }));
     expect(failedCharge).toMatchObject({ statusCode: 400, code: 'charge_not_refundable', param: 'charge' });
     expect(standIn.refunds).toHaveLength(0);
@@ -474,9 +563,12 @@ describe('refunds', () => {
     expect(first).toMatchObject({ status: 200, replayed: null, body: { object: 'refund', amount: 500 } });
     expect(second).toMatchObject({ status: 200, replayed: 'true' });
     expect(second.body).toEqual(first.body);
-    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 600 }, 'key-refund')).toMatchObject({ status: 400, body: { error: { type: 'idempotency_error' } } });
+    expect(await post('/v1/refunds', { payment_intent: intent.id, amount: 600 }, 'key-refund')).toMatchObject({
+      status: 400,
+      body: { error: { type: 'idempotency_error' } },
+    });
     expect(standIn.refundsFor('ord_refund_replay')).toHaveLength(1);
-    expect(standIn.successfulCharges('ord_refund_replay')[0]!.amountRefunded).toBe(500);
+    expect(standIn.successfulCharges('ord_refund_replay')[0].amountRefunded).toBe(500);
   });
 
   it('refuse invalid parameters before executing: the key stays free', async () => {
@@ -491,7 +583,10 @@ describe('refunds', () => {
       [{}, 'payment_intent'],
     ] as const;
     for (const [params, param] of refusals) {
-      expect(await post('/v1/refunds', params, 'key-refund-params')).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', param } } });
+      expect(await post('/v1/refunds', params, 'key-refund-params')).toMatchObject({
+        status: 400,
+        body: { error: { type: 'invalid_request_error', param } },
+      });
     }
     expect(await post('/v1/refunds', { payment_intent: intent.id }, 'key-refund-params')).toMatchObject({ status: 200, replayed: null });
   });
@@ -522,11 +617,20 @@ describe('cards that need their holder (SCA)', () => {
       message: 'Your card was declined. This transaction requires authentication.',
     });
     const [failed] = standIn.charges;
-    expect(failed).toMatchObject({ status: 'failed', declineCode: 'authentication_required', orderId: 'ord_sca', paymentIntentId: error.payment_intent!.id });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      declineCode: 'authentication_required',
+      orderId: 'ord_sca',
+      paymentIntentId: error.payment_intent!.id,
+    });
     expect(error.payment_intent).toMatchObject({
       status: 'requires_payment_method',
-      latest_charge: failed!.id,
-      last_payment_error: { code: 'authentication_required', decline_code: 'authentication_required', payment_method: { id: 'pm_card_visa' } },
+      latest_charge: failed.id,
+      last_payment_error: {
+        code: 'authentication_required',
+        decline_code: 'authentication_required',
+        payment_method: { id: 'pm_card_visa' },
+      },
     });
   });
 
@@ -537,7 +641,7 @@ describe('cards that need their holder (SCA)', () => {
     expect(intent).toMatchObject({ status: 'succeeded', last_payment_error: null, payment_method: 'pm_card_visa', amount_received: 4999 });
     const [paid] = standIn.successfulCharges('ord_sca_ok');
     expect(paid).toMatchObject({ paymentIntentId: waiting.id, orderId: 'ord_sca_ok' });
-    expect(intent.latest_charge).toBe(paid!.id);
+    expect(intent.latest_charge).toBe(paid.id);
     expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(false);
     expect(standIn.successfulCharges('ord_sca_ok')).toHaveLength(1);
   });
@@ -550,21 +654,32 @@ describe('cards that need their holder (SCA)', () => {
       status: 'requires_payment_method',
       payment_method: null,
       latest_charge: waiting.latest_charge,
-      last_payment_error: { type: 'invalid_request_error', code: 'payment_intent_authentication_failure', payment_method: { id: 'pm_card_visa' } },
+      last_payment_error: {
+        type: 'invalid_request_error',
+        code: 'payment_intent_authentication_failure',
+        payment_method: { id: 'pm_card_visa' },
+      },
     });
     expect(standIn.charges).toHaveLength(1);
     expect(standIn.completeCustomerAction(waiting.id, 'succeeds')).toBe(false);
   });
 
   it('on session, the PaymentIntent waits in requires_action, nothing charged, until the holder authenticates', async () => {
-    const intent = await stripe.paymentIntents.create({ ...payment('ord_sca_on_session', 'cus_abc', 'pm_card_authenticationRequired'), off_session: undefined });
-    expect(intent).toMatchObject({ status: 'requires_action', next_action: { type: 'use_stripe_sdk' }, payment_method: 'pm_card_authenticationRequired' });
+    const intent = await stripe.paymentIntents.create({
+      ...payment('ord_sca_on_session', 'cus_abc', 'pm_card_authenticationRequired'),
+      off_session: undefined,
+    });
+    expect(intent).toMatchObject({
+      status: 'requires_action',
+      next_action: { type: 'use_stripe_sdk' },
+      payment_method: 'pm_card_authenticationRequired',
+    });
     expect(standIn.charges).toHaveLength(0);
     expect(standIn.completeCustomerAction(intent.id, 'succeeds')).toBe(true);
     expect(await stripe.paymentIntents.retrieve(intent.id)).toMatchObject({ status: 'succeeded', next_action: null });
   });
 
-  it('the sandbox page completes the order\'s newest waiting PaymentIntent, without an API key; 404 when none waits', async () => {
+  it("the sandbox page completes the order's newest waiting PaymentIntent, without an API key; 404 when none waits", async () => {
     await authenticationRequired('ord_sca_page');
     const newest = await authenticationRequired('ord_sca_page');
     const page = await fetch(`${baseUrl}/sandbox/pay/ord_sca_page`);
@@ -580,9 +695,14 @@ describe('cards that need their holder (SCA)', () => {
   it("is the sandbox's PAYMENT_ACTION_URL", async () => {
     const sandbox = await startSandbox();
     try {
-      const client = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(sandbox.env.STRIPE_API_URL!).port, protocol: 'http', maxNetworkRetries: 0 });
+      const client = new Stripe('sk_test_x', {
+        host: '127.0.0.1',
+        port: new URL(sandbox.env.STRIPE_API_URL).port,
+        protocol: 'http',
+        maxNetworkRetries: 0,
+      });
       const error = await stripeError(client.paymentIntents.create(payment('ord_sca_env', 'cus_authenticate')));
-      expect((await fetch(sandbox.env.PAYMENT_ACTION_URL!.replace('{orderId}', 'ord_sca_env'))).status).toBe(200);
+      expect((await fetch(sandbox.env.PAYMENT_ACTION_URL.replace('{orderId}', 'ord_sca_env'))).status).toBe(200);
       expect(await client.paymentIntents.retrieve(error.payment_intent!.id)).toMatchObject({ status: 'succeeded' });
     } finally {
       await sandbox.close();
@@ -593,7 +713,9 @@ describe('cards that need their holder (SCA)', () => {
     const waiting = await authenticationRequired('ord_sca_auto', 'cus_authenticate_completes_1');
     const declinedAt = Date.now();
     expect((await stripe.paymentIntents.retrieve(waiting.id)).status).toBe('requires_payment_method');
-    await expect.poll(async () => (await stripe.paymentIntents.retrieve(waiting.id)).status, { timeout: 3_000, interval: 50 }).toBe('succeeded');
+    await expect
+      .poll(async () => (await stripe.paymentIntents.retrieve(waiting.id)).status, { timeout: 3_000, interval: 50 })
+      .toBe('succeeded');
     expect(Date.now() - declinedAt).toBeGreaterThanOrEqual(900);
     expect(standIn.successfulCharges('ord_sca_auto')).toHaveLength(1);
   });
@@ -661,7 +783,12 @@ describe('spec checking against stripe-mock', () => {
       await stripe.paymentIntents.search({ query: "metadata['order_id']:'ord_spec'" });
       const open = await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
       await stripe.paymentIntents.cancel(open.id, { cancellation_reason: 'abandoned' });
-      const refund = await stripe.refunds.create({ payment_intent: intent.id, amount: 10, reason: 'requested_by_customer', metadata: { order_id: 'ord_spec' } });
+      const refund = await stripe.refunds.create({
+        payment_intent: intent.id,
+        amount: 10,
+        reason: 'requested_by_customer',
+        metadata: { order_id: 'ord_spec' },
+      });
       await stripe.refunds.retrieve(refund.id);
       await stripe.charges.retrieve(refund.charge as string);
       expect(standIn.specViolations).toEqual([]);

@@ -51,12 +51,32 @@ interface EventOptions {
 }
 
 /** A Stripe event as Stripe sends it (API version 2025+ shape), about a PaymentIntent or a Charge. */
-function stripeEvent(type: string, { id = `evt_${randomUUID().replaceAll('-', '')}`, orderId, paymentIntentId = `pi_${randomUUID().slice(0, 12)}` }: EventOptions = {}) {
+function stripeEvent(
+  type: string,
+  { id = `evt_${randomUUID().replaceAll('-', '')}`, orderId, paymentIntentId = `pi_${randomUUID().slice(0, 12)}` }: EventOptions = {},
+) {
   const metadata = orderId ? { order_id: orderId } : {};
   const object = type.startsWith('charge.')
-    ? { id: `ch_${randomUUID().slice(0, 12)}`, object: 'charge', payment_intent: paymentIntentId, amount: 4999, amount_refunded: 4999, refunded: true, metadata }
+    ? {
+        id: `ch_${randomUUID().slice(0, 12)}`,
+        object: 'charge',
+        payment_intent: paymentIntentId,
+        amount: 4999,
+        amount_refunded: 4999,
+        refunded: true,
+        metadata,
+      }
     : { id: paymentIntentId, object: 'payment_intent', amount: 4999, currency: 'usd', status: type.split('.')[1], metadata };
-  return { id, object: 'event', api_version: '2025-09-30.clover', created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, type, data: { object } };
+  return {
+    id,
+    object: 'event',
+    api_version: '2025-09-30.clover',
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    type,
+    data: { object },
+  };
 }
 
 interface DeliveryOptions {
@@ -69,12 +89,22 @@ interface DeliveryOptions {
 }
 
 /** POSTs `body` (serialised as Stripe does: pretty-printed) signed as Stripe signs it. */
-function deliver(body: unknown, { secret = SECRET, timestamp, signature, contentType = 'application/json; charset=utf-8', url = baseUrl }: DeliveryOptions = {}) {
+function deliver(
+  body: unknown,
+  { secret = SECRET, timestamp, signature, contentType = 'application/json; charset=utf-8', url = baseUrl }: DeliveryOptions = {},
+) {
   const payload = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
-  const header = signature === undefined ? Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp !== undefined && { timestamp }) }) : signature;
+  const header =
+    signature === undefined
+      ? Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp !== undefined && { timestamp }) })
+      : signature;
   return fetch(`${url}${STRIPE_WEBHOOK_PATH}`, {
     method: 'POST',
-    headers: { 'content-type': contentType, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)', ...(header !== null && { 'stripe-signature': header }) },
+    headers: {
+      'content-type': contentType,
+      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      ...(header !== null && { 'stripe-signature': header }),
+    },
     body: payload,
   });
 }
@@ -153,7 +183,11 @@ describe('POST /webhooks/stripe: routed events', () => {
     const unknown = stripeEvent('payment_intent.succeeded', { orderId: `ord_unknown_${randomUUID().slice(0, 8)}` });
     const unknownResponse = await deliver(unknown);
     expect(unknownResponse.status).toBe(200);
-    expect(await readJson(unknownResponse)).toEqual({ received: true, workflowId: `order-${unknown.data.object.metadata.order_id}`, skipped: 'no_open_run' });
+    expect(await readJson(unknownResponse)).toEqual({
+      received: true,
+      workflowId: `order-${unknown.data.object.metadata.order_id}`,
+      skipped: 'no_open_run',
+    });
 
     const finished = sampleOrder();
     expect(await harness.runOrder(finished)).toMatchObject({ status: 'paid' });
@@ -170,10 +204,24 @@ describe('POST /webhooks/stripe: routed events', () => {
 
     const lines = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: 30, eventId: unknown.id, type: 'payment_intent.succeeded', workflowId: `order-${unknown.data.object.metadata.order_id}` }),
+      expect.objectContaining({
+        level: 30,
+        eventId: unknown.id,
+        type: 'payment_intent.succeeded',
+        workflowId: `order-${unknown.data.object.metadata.order_id}`,
+      }),
     );
-    expect(lines).toContainEqual(expect.objectContaining({ level: 30, eventId: late.id, type: 'payment_intent.succeeded', workflowId: `order-${finished.orderId}` }));
-    expect(lines).toContainEqual(expect.objectContaining({ level: 30, eventId: orphan.id, type: 'payment_intent.payment_failed', msg: expect.stringContaining('order_id') }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 30, eventId: late.id, type: 'payment_intent.succeeded', workflowId: `order-${finished.orderId}` }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        eventId: orphan.id,
+        type: 'payment_intent.payment_failed',
+        msg: expect.stringContaining('order_id'),
+      }),
+    );
   });
 
   it('answers 200 ignored for an event type no run listens for', async () => {
@@ -248,7 +296,11 @@ describe('POST /webhooks/stripe: what is refused', () => {
   });
 
   it('answers 503 webhooks_not_configured, naming the variable, without STRIPE_WEBHOOK_SECRET', async () => {
-    const unconfigured = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: ['ask_webhooks_key_0001'] });
+    const unconfigured = buildApp({
+      client: harness.client,
+      taskQueue: harness.temporal.taskQueue,
+      triggerApiKeys: ['ask_webhooks_key_0001'],
+    });
     const response = await unconfigured.inject({
       method: 'POST',
       url: STRIPE_WEBHOOK_PATH,
@@ -256,7 +308,10 @@ describe('POST /webhooks/stripe: what is refused', () => {
       payload: JSON.stringify(stripeEvent('payment_intent.succeeded')),
     });
     expect(response.statusCode).toBe(503);
-    expect(response.json().error).toMatchObject({ code: 'webhooks_not_configured', message: expect.stringContaining('STRIPE_WEBHOOK_SECRET') });
+    expect(response.json().error).toMatchObject({
+      code: 'webhooks_not_configured',
+      message: expect.stringContaining('STRIPE_WEBHOOK_SECRET'),
+    });
     await unconfigured.close();
   });
 
@@ -278,20 +333,30 @@ describe('POST /webhooks/stripe: what is refused', () => {
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect((await readJson(refused)).error.code).toBe('rate_limited');
     // The webhook's deliveries used none of the API's budget.
-    expect((await fetch(`${limitedUrl}/api/runs/order-x`, { headers: { authorization: 'Bearer ask_webhooks_key_0001' } })).status).toBe(404);
+    expect((await fetch(`${limitedUrl}/api/runs/order-x`, { headers: { authorization: 'Bearer ask_webhooks_key_0001' } })).status).toBe(
+      404,
+    );
     await limited.close();
   });
 
   it('answers 503 when Temporal is unreachable, so Stripe redelivers; the event is not remembered as handled', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
-    const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: ['ask_webhooks_key_0001'], stripeWebhookSecret: SECRET });
+    const offline = buildApp({
+      client: new Client({ connection }),
+      taskQueue: 'nowhere',
+      triggerApiKeys: ['ask_webhooks_key_0001'],
+      stripeWebhookSecret: SECRET,
+    });
     const event = stripeEvent('payment_intent.succeeded', { orderId: 'ord_offline_1' });
     const payload = JSON.stringify(event);
     const send = () =>
       offline.inject({
         method: 'POST',
         url: STRIPE_WEBHOOK_PATH,
-        headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+        headers: {
+          'content-type': 'application/json',
+          'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }),
+        },
         payload,
       });
     for (const response of [await send(), await send()]) {

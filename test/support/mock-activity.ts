@@ -15,7 +15,11 @@ export function activitiesFor(sandbox: Sandbox): OrderActivities {
  * Runs one activity as attempt `attempt` of the order's run `order-<orderId>` (its idempotency keys
  * come from that workflow ID). Only errors reach the test's output.
  */
-export function runActivity<A, R>(activity: (input: A) => Promise<R>, input: A, { orderId, attempt = 1 }: { orderId: string; attempt?: number }): Promise<R> {
+export function runActivity<A, R>(
+  activity: (input: A) => Promise<R>,
+  input: A,
+  { orderId, attempt = 1 }: { orderId: string; attempt?: number },
+): Promise<R> {
   const env = new MockActivityEnvironment(
     { workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' }, attempt },
     { logger: new DefaultLogger('ERROR') },

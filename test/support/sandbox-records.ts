@@ -10,7 +10,9 @@ export function requestsNaming(standIn: StandIn, orderId: string): RecordedReque
 /** Stripe POSTs carrying one of the order's idempotency keys `order-<orderId>/<step>`; with `step`, that step's only. */
 export function stripeKeyedRequests(sandbox: Sandbox, orderId: string, step?: string): RecordedRequest[] {
   const key = (request: RecordedRequest) => String(request.headers['idempotency-key'] ?? '');
-  return sandbox.stripe.requests.filter((request) => (step === undefined ? key(request).startsWith(`order-${orderId}/`) : key(request) === `order-${orderId}/${step}`));
+  return sandbox.stripe.requests.filter((request) =>
+    step === undefined ? key(request).startsWith(`order-${orderId}/`) : key(request) === `order-${orderId}/${step}`,
+  );
 }
 
 /** The order backend's requests for the order (PATCH /orders/<orderId>). */
@@ -19,7 +21,10 @@ export function backendRequests(sandbox: Sandbox, orderId: string): RecordedRequ
 }
 
 /** The statuses the backend was sent for the order, with what it answered. */
-export function backendRecords(sandbox: Sandbox, orderId: string): { status: number; body: { status: string } & Record<string, unknown> }[] {
+export function backendRecords(
+  sandbox: Sandbox,
+  orderId: string,
+): { status: number; body: { status: string } & Record<string, unknown> }[] {
   return backendRequests(sandbox, orderId).map((request) => ({ status: request.status, body: JSON.parse(request.body) }));
 }
 

@@ -11,7 +11,10 @@ import type { OrderParams } from '../../src/domain/order.js';
 
 // Tests provoke activity failures on purpose: log errors only (the SDK's core too: the test server lacks
 // capabilities the core warns about). Once per test process, as the SDK requires.
-Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+Runtime.install({
+  logger: new DefaultLogger('ERROR'),
+  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+});
 
 /** The service's failure converter, in the test's worker and client alike (payloads stay unencrypted here). */
 const DATA_CONVERTER = { failureConverterPath: FAILURE_CONVERTER_PATH };
@@ -48,7 +51,14 @@ const AGREEABLE_ACTIVITIES: OrderActivities = {
   lookUpPayment: async ({ paymentIntentId }) => ({ id: paymentIntentId ?? 'pi_stub', status: 'succeeded', chargeId: 'ch_stub' }),
   cancelPaymentIntent: async ({ paymentIntentId }) => ({ id: paymentIntentId, status: 'canceled' }),
   sendPaymentAction: async () => ({ emailId: 'email_action' }),
-  refundPayment: async ({ amount }) => ({ refundId: 're_stub', amount: amount ?? 4999, currency: 'usd', status: 'succeeded', amountRefunded: 4999, amountPaid: 4999 }),
+  refundPayment: async ({ amount }) => ({
+    refundId: 're_stub',
+    amount: amount ?? 4999,
+    currency: 'usd',
+    status: 'succeeded',
+    amountRefunded: 4999,
+    amountPaid: 4999,
+  }),
   chargeCard: async () => ({ outcome: 'succeeded', chargeId: 'ch_legacy' }),
   sendReceipt: async () => ({ emailId: 'email_receipt' }),
   notifyOps: async () => ({ channel: 'C0PAYMENTS', ts: '1.000001' }),
@@ -93,7 +103,7 @@ export async function startUnitWorker(env: TestWorkflowEnvironment, taskQueue = 
     stub: (workflowId, overrides = {}) => {
       const calls: ActivityCall[] = [];
       runs.set(workflowId, { activities: { ...AGREEABLE_ACTIVITIES, ...overrides }, calls });
-      return { calls, inputsOf: (name) => calls.filter((call) => call.name === name).map((call) => call.input) as never[] };
+      return { calls, inputsOf: (name) => calls.filter((call) => call.name === name).map((call) => call.input) };
     },
     shutdown: async () => {
       worker.shutdown();

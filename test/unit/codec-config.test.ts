@@ -19,8 +19,16 @@ function configError(load: () => unknown): ConfigError {
 describe('TEMPORAL_CODEC_KEYS', () => {
   it('reads keyId:base64key entries in order: the first encrypts, all decrypt', () => {
     const [first, second] = [randomBytes(32), randomBytes(32)];
-    const config = loadCodecConfig({ TEMPORAL_CODEC_KEYS: ` k2026:${first.toString('base64')} , k2025:${second.toString('base64').replace(/=+$/, '')}` });
-    expect(config).toEqual({ enabled: true, keys: [{ id: 'k2026', key: first }, { id: 'k2025', key: second }] });
+    const config = loadCodecConfig({
+      TEMPORAL_CODEC_KEYS: ` k2026:${first.toString('base64')} , k2025:${second.toString('base64').replace(/=+$/, '')}`,
+    });
+    expect(config).toEqual({
+      enabled: true,
+      keys: [
+        { id: 'k2026', key: first },
+        { id: 'k2025', key: second },
+      ],
+    });
   });
 
   it('is required unless encryption is explicitly disabled, and says how to get a key', () => {
@@ -47,9 +55,13 @@ describe('TEMPORAL_CODEC_KEYS', () => {
   });
 
   it('refuses duplicate key IDs and entries without an ID', () => {
-    expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_KEYS: `k1:${key()},k1:${key()}` })).message).toContain('names the key ID "k1" twice');
+    expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_KEYS: `k1:${key()},k1:${key()}` })).message).toContain(
+      'names the key ID "k1" twice',
+    );
     for (const bad of [key(), `:${key()}`, `k1:${key()},`, `bad id:${key()}`]) {
-      expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_KEYS: bad })).message).toMatch(/TEMPORAL_CODEC_KEYS entry \d must be keyId:base64key/);
+      expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_KEYS: bad })).message).toMatch(
+        /TEMPORAL_CODEC_KEYS entry \d must be keyId:base64key/,
+      );
     }
   });
 
@@ -57,7 +69,9 @@ describe('TEMPORAL_CODEC_KEYS', () => {
     expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_DISABLED: 'true', TEMPORAL_CODEC_KEYS: `k1:${key()}` })).message).toContain(
       'TEMPORAL_CODEC_DISABLED is "true" while TEMPORAL_CODEC_KEYS is set',
     );
-    expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_DISABLED: 'yes' })).message).toContain('TEMPORAL_CODEC_DISABLED must be "true" or "false"');
+    expect(configError(() => loadCodecConfig({ TEMPORAL_CODEC_DISABLED: 'yes' })).message).toContain(
+      'TEMPORAL_CODEC_DISABLED must be "true" or "false"',
+    );
   });
 });
 
@@ -72,20 +86,33 @@ describe('codec server configuration', () => {
       authTokens: ['codec-token-0123456789', 'codec-token-abcdefghij'],
     });
     expect(
-      loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_PORT: '9999', CODEC_HOST: '0.0.0.0', CODEC_CORS_ORIGIN: 'https://temporal.example.com, http://localhost:8080/' }),
+      loadCodecServerConfig({
+        CODEC_AUTH_TOKENS: tokens,
+        CODEC_PORT: '9999',
+        CODEC_HOST: '0.0.0.0',
+        CODEC_CORS_ORIGIN: 'https://temporal.example.com, http://localhost:8080/',
+      }),
     ).toMatchObject({ port: 9999, host: '0.0.0.0', corsOrigins: ['https://temporal.example.com', 'http://localhost:8080'] });
   });
 
   it('requires tokens unless authentication is explicitly disabled', () => {
     expect(configError(() => loadCodecServerConfig({})).message).toContain('CODEC_AUTH_TOKENS is required');
     expect(loadCodecServerConfig({ CODEC_AUTH_DISABLED: 'true' }).authTokens).toEqual([]);
-    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_DISABLED: 'true', CODEC_AUTH_TOKENS: tokens })).message).toContain('CODEC_AUTH_DISABLED');
-    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: 'short' })).message).toContain('CODEC_AUTH_TOKENS must hold tokens of 16');
+    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_DISABLED: 'true', CODEC_AUTH_TOKENS: tokens })).message).toContain(
+      'CODEC_AUTH_DISABLED',
+    );
+    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: 'short' })).message).toContain(
+      'CODEC_AUTH_TOKENS must hold tokens of 16',
+    );
   });
 
   it('refuses origins with a path and ports out of range', () => {
-    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_CORS_ORIGIN: 'http://localhost:8233/ui' })).message).toContain('CODEC_CORS_ORIGIN');
-    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_CORS_ORIGIN: 'localhost:8233' })).message).toContain('CODEC_CORS_ORIGIN');
+    expect(
+      configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_CORS_ORIGIN: 'http://localhost:8233/ui' })).message,
+    ).toContain('CODEC_CORS_ORIGIN');
+    expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_CORS_ORIGIN: 'localhost:8233' })).message).toContain(
+      'CODEC_CORS_ORIGIN',
+    );
     expect(configError(() => loadCodecServerConfig({ CODEC_AUTH_TOKENS: tokens, CODEC_PORT: '70000' })).message).toContain('CODEC_PORT');
   });
 });

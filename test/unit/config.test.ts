@@ -15,11 +15,19 @@ const providerEnv = {
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
-    expect(loadTemporalConfig({})).toMatchObject({ connection: { address: 'localhost:7233' }, namespace: 'default', taskQueue: 'order-processing' });
+    expect(loadTemporalConfig({})).toMatchObject({
+      connection: { address: 'localhost:7233' },
+      namespace: 'default',
+      taskQueue: 'order-processing',
+    });
     expect(loadProviderConfig(providerEnv)).toMatchObject({
       slack: { channel: '#payments-alerts' },
       backend: { baseUrl: 'https://shop.example.com/api' },
-      payments: { reconcileTimeoutMs: 23 * 3_600_000, actionTimeoutMs: 23 * 3_600_000, actionUrl: 'https://shop.example.com/orders/{orderId}/pay' },
+      payments: {
+        reconcileTimeoutMs: 23 * 3_600_000,
+        actionTimeoutMs: 23 * 3_600_000,
+        actionUrl: 'https://shop.example.com/orders/{orderId}/pay',
+      },
     });
     expect(loadProviderConfig({ ...providerEnv, PAYMENT_RECONCILE_TIMEOUT: '90m', PAYMENT_ACTION_TIMEOUT: '45s' }).payments).toMatchObject({
       reconcileTimeoutMs: 90 * 60_000,
@@ -37,7 +45,11 @@ describe('configuration', () => {
   });
 
   it('reads the Temporal Cloud settings of @temporalio/envconfig', () => {
-    const config = loadTemporalConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'key' });
+    const config = loadTemporalConfig({
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'ns.acct',
+      TEMPORAL_API_KEY: 'key',
+    });
     expect(config.connection).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', apiKey: 'key' });
     expect(config.namespace).toBe('ns.acct');
   });

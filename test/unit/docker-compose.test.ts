@@ -118,9 +118,7 @@ function rawEnvironment(name: string): Env {
 /** The environment the container gets, for a given .env (throws MissingVariables like Compose does). */
 function containerEnv(name: string, hostEnv: Env = OPERATOR_ENV): Env {
   const missing: string[] = [];
-  const env = Object.fromEntries(
-    Object.entries(rawEnvironment(name)).map(([key, value]) => [key, interpolate(value, hostEnv, missing)]),
-  );
+  const env = Object.fromEntries(Object.entries(rawEnvironment(name)).map(([key, value]) => [key, interpolate(value, hostEnv, missing)]));
   if (missing.length > 0) throw new MissingVariables(missing);
   return env;
 }
@@ -136,7 +134,9 @@ function portMappings(name: string): { published?: number; target: number }[] {
     if (typeof entry === 'object') {
       return { published: entry.published === undefined ? undefined : Number(entry.published), target: Number(entry.target) };
     }
-    const parts = String(entry).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(entry)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return { published: parts.length > 1 ? Number(parts.at(-2)) : undefined, target: Number(parts.at(-1)) };
   });
 }
@@ -231,12 +231,16 @@ function requiredVariables(role: Role, env: Env): string[] {
 
 /** outDir and rootDir of `npm run build` (tsconfig.build.json, with what it extends), as absolute paths. */
 function buildOutput(): { outDir: string; rootDir: string; fileNames: string[] } {
-  const parsed = ts.getParsedCommandLineOfConfigFile(resolve(ROOT, 'tsconfig.build.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    resolve(ROOT, 'tsconfig.build.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   const { outDir, rootDir } = parsed?.options ?? {};
   expect(outDir, 'outDir of tsconfig.build.json').toBeDefined();
   expect(rootDir, 'rootDir of tsconfig.build.json').toBeDefined();
@@ -316,16 +320,19 @@ function packagesImportedBySrc(): Set<string> {
   return new Set(
     specifiers
       .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
-      .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'))
+      .map((specifier) =>
+        specifier
+          .split('/')
+          .slice(0, specifier.startsWith('@') ? 2 : 1)
+          .join('/'),
+      )
       .filter((name) => !builtinModules.includes(name)),
   );
 }
 
 describe('docker-compose.yml', () => {
   it('parses and defines postgresql, temporal, temporal-ui, worker and api', () => {
-    expect(Object.keys(loadCompose().services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api']),
-    );
+    expect(Object.keys(loadCompose().services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api']));
   });
 
   it('registers the search attribute the API looks Idempotency-Keys up by, before the API starts', () => {
@@ -361,7 +368,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps secrets and local state out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.env', '.git', '.tools', '.data']));
   });
 
@@ -372,7 +381,10 @@ describe('docker-compose.yml', () => {
     expect(apiRequired).toContain('TRIGGER_API_KEYS');
 
     // With an empty .env, ${VAR:?...} stops Compose, and only for variables config really requires.
-    for (const [name, required] of [['worker', workerRequired], ['api', apiRequired]] as const) {
+    for (const [name, required] of [
+      ['worker', workerRequired],
+      ['api', apiRequired],
+    ] as const) {
       let error: unknown;
       try {
         containerEnv(name, {});
@@ -465,7 +477,11 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile', () => {
   const packageJson = () =>
-    JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    JSON.parse(read('package.json')) as {
+      scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
 
   it('is a multi-stage build on one Node base image; the runtime stage runs as the unprivileged node user', () => {
     const stages = dockerfileStages();
@@ -492,7 +508,9 @@ describe('Dockerfile', () => {
     expect(install).toBeLessThan(runs.indexOf('npm run build'));
     expect(runs[install], 'the build stage installs the dev dependencies (TypeScript, tsx)').not.toMatch(/--omit[= ]dev|--production/);
 
-    const buildScript = packageJson().scripts.build.split(/\s+/).find((word) => word.endsWith('.ts'));
+    const buildScript = packageJson()
+      .scripts.build.split(/\s+/)
+      .find((word) => word.endsWith('.ts'));
     expect(buildScript, 'the script `npm run build` runs').toBeDefined();
     const copied = copies(build, stages).flatMap((copy) => copy.sources);
     const needed = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', buildScript!];
@@ -507,7 +525,10 @@ describe('Dockerfile', () => {
     const runtime = stages.at(-1)!;
     const build = stageRunning(stages, /^npm run build$/, '`npm run build`');
     const dependencies = stageRunning(stages, /^npm ci --omit=dev\b/, '`npm ci --omit=dev`');
-    expect(instructionArgs(runtime, 'RUN').filter((run) => /\bnpm\b/.test(run)), 'npm commands in the runtime stage').toEqual([]);
+    expect(
+      instructionArgs(runtime, 'RUN').filter((run) => /\bnpm\b/.test(run)),
+      'npm commands in the runtime stage',
+    ).toEqual([]);
     expect(instructionArgs(dependencies, 'RUN').filter((run) => /\bnpm (ci|install|i)\b/.test(run))).toHaveLength(1);
 
     const outDir = relative(ROOT, buildOutput().outDir);
@@ -531,6 +552,9 @@ describe('Dockerfile', () => {
     }
     const imported = [...packagesImportedBySrc()];
     expect(imported, 'packages src/ loads').toEqual(expect.arrayContaining(['@temporalio/worker', 'fastify', 'stripe']));
-    expect(imported.filter((name) => !(name in dependencies)), 'packages src/ loads that `npm ci --omit=dev` leaves out').toEqual([]);
+    expect(
+      imported.filter((name) => !(name in dependencies)),
+      'packages src/ loads that `npm ci --omit=dev` leaves out',
+    ).toEqual([]);
   });
 });

@@ -16,13 +16,18 @@ describe('finding the time-skipping test server', () => {
       executable: { type: 'existing-path', path: binary },
       route: `${TEST_SERVER_ENV_VAR} (${binary})`,
     });
-    expect(() => findTestServer({ [TEST_SERVER_ENV_VAR]: join(dir, 'missing') })).toThrow(`${TEST_SERVER_ENV_VAR}=${join(dir, 'missing')} is not an executable file`);
+    expect(() => findTestServer({ [TEST_SERVER_ENV_VAR]: join(dir, 'missing') })).toThrow(
+      `${TEST_SERVER_ENV_VAR}=${join(dir, 'missing')} is not an executable file`,
+    );
   });
 
   it('then a temporal-test-server on PATH', () => {
     const onPath = join(dir, 'temporal-test-server');
     writeFileSync(onPath, '#!/bin/sh\n');
     chmodSync(onPath, 0o755);
-    expect(findTestServer({ PATH: dir })).toEqual({ executable: { type: 'existing-path', path: onPath }, route: `found on PATH (${onPath})` });
+    expect(findTestServer({ PATH: dir })).toEqual({
+      executable: { type: 'existing-path', path: onPath },
+      route: `found on PATH (${onPath})`,
+    });
   });
 });

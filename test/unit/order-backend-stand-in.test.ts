@@ -24,13 +24,20 @@ async function patch(orderId: string, status: string): Promise<{ status: number;
 describe('order backend stand-in', () => {
   it('keeps the sequence of statuses written, refunded included', async () => {
     for (const status of ['payment_pending', 'paid', 'refunded']) expect((await patch('ord_seq', status)).status).toBe(204);
-    expect(backend.orders.get('ord_seq')).toMatchObject({ status: 'refunded', statuses: ['payment_pending', 'paid', 'refunded'], updates: 3 });
+    expect(backend.orders.get('ord_seq')).toMatchObject({
+      status: 'refunded',
+      statuses: ['payment_pending', 'paid', 'refunded'],
+      updates: 3,
+    });
   });
 
   it('ord_refuse_paid*: every PATCH to paid gets 422, other statuses are accepted', async () => {
     expect(await patch('ord_refuse_paid_1', 'payment_pending')).toEqual({ status: 204, body: undefined });
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      expect(await patch('ord_refuse_paid_1', 'paid')).toEqual({ status: 422, body: { error: 'order ord_refuse_paid_1 cannot be marked paid' } });
+      expect(await patch('ord_refuse_paid_1', 'paid')).toEqual({
+        status: 422,
+        body: { error: 'order ord_refuse_paid_1 cannot be marked paid' },
+      });
     }
     expect((await patch('ord_refuse_paid_1', 'refunded')).status).toBe(204);
     expect(backend.orders.get('ord_refuse_paid_1')?.statuses).toEqual(['payment_pending', 'refunded']);

@@ -48,7 +48,10 @@ describe('docs/prometheus-alerts.yml', () => {
   it('reads only metrics the service exports (src/metrics/names.ts)', () => {
     const used = new Set(rules.flatMap((rule) => String(rule.expr).match(OUR_METRIC) ?? []));
     expect(used.size).toBeGreaterThan(0);
-    expect([...used].filter((name) => !isExported(name)), 'metrics not defined in src/metrics/names.ts').toEqual([]);
+    expect(
+      [...used].filter((name) => !isExported(name)),
+      'metrics not defined in src/metrics/names.ts',
+    ).toEqual([]);
     // The check itself: a suffix Prometheus does not add, or a name nobody exports, is caught.
     expect(isExported(`${WORKFLOW_COUNTERS.paid.name}_total`)).toBe(false);
     expect(isExported('order_processing_orders_lost')).toBe(false);

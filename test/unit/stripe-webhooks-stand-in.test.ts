@@ -33,7 +33,7 @@ async function startReceiver(secret = SECRET): Promise<Receiver> {
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
+    request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const header = String(request.headers['stripe-signature']);
       let status = receiver.answers.shift() ?? 200;
@@ -43,8 +43,7 @@ async function startReceiver(secret = SECRET): Promise<Receiver> {
         receiver.refused.push(error);
         status = 400;
       }
-      if (receiver.holdMs > 0) await sleep(receiver.holdMs);
-      response.writeHead(status).end();
+      setTimeout(() => response.writeHead(status).end(), receiver.holdMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -72,12 +71,22 @@ afterEach(async () => {
 });
 
 function payment(orderId: string, customer = 'cus_abc'): Stripe.PaymentIntentCreateParams {
-  return { amount: 4999, currency: 'usd', customer, payment_method: 'pm_card_visa', confirm: true, off_session: true, metadata: { order_id: orderId } };
+  return {
+    amount: 4999,
+    currency: 'usd',
+    customer,
+    payment_method: 'pm_card_visa',
+    confirm: true,
+    off_session: true,
+    metadata: { order_id: orderId },
+  };
 }
 
 /** The PaymentIntent of a payment declined off session for authentication. */
 async function authenticationRequired(orderId: string): Promise<string> {
-  const error = (await stripe.paymentIntents.create(payment(orderId, 'cus_authenticate')).catch((failure: unknown) => failure)) as Stripe.errors.StripeError;
+  const error = (await stripe.paymentIntents
+    .create(payment(orderId, 'cus_authenticate'))
+    .catch((failure: unknown) => failure)) as Stripe.errors.StripeError;
   expect(error.code).toBe('authentication_required');
   return error.payment_intent!.id;
 }
@@ -98,7 +107,15 @@ describe('events', () => {
       livemode: false,
       pending_webhooks: 1,
       request: { id: null, idempotency_key: 'key-ok' },
-      data: { object: { id: intent.id, object: 'payment_intent', status: 'succeeded', latest_charge: intent.latest_charge, metadata: { order_id: 'ord_ok' } } },
+      data: {
+        object: {
+          id: intent.id,
+          object: 'payment_intent',
+          status: 'succeeded',
+          latest_charge: intent.latest_charge,
+          metadata: { order_id: 'ord_ok' },
+        },
+      },
     });
     expect(event.id).toMatch(/^evt_[0-9a-f]{24}$/);
     expect(typeof event.api_version).toBe('string');
@@ -110,15 +127,17 @@ describe('events', () => {
   });
 
   it('payment_intent.payment_failed for a decline, payment_intent.canceled for a cancel', async () => {
-    const declined = (await stripe.paymentIntents.create(payment('ord_declined', 'cus_decline_insufficient_funds')).catch((error: unknown) => error)) as Stripe.errors.StripeError;
+    const declined = (await stripe.paymentIntents
+      .create(payment('ord_declined', 'cus_decline_insufficient_funds'))
+      .catch((error: unknown) => error)) as Stripe.errors.StripeError;
     await stripe.paymentIntents.cancel(declined.payment_intent!.id);
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.payment_failed', 'payment_intent.canceled']);
-    expect(receiver.received[0]!.event.data.object).toMatchObject({
+    expect(receiver.received[0].event.data.object).toMatchObject({
       status: 'requires_payment_method',
       last_payment_error: { code: 'card_declined', decline_code: 'insufficient_funds' },
     });
-    expect(receiver.received[1]!.event.data.object).toMatchObject({ id: declined.payment_intent!.id, status: 'canceled' });
+    expect(receiver.received[1].event.data.object).toMatchObject({ id: declined.payment_intent!.id, status: 'canceled' });
   });
 
   it('charge.refunded with the charge, its payment_intent and the order_id copied from the PaymentIntent', async () => {
@@ -126,7 +145,7 @@ describe('events', () => {
     await stripe.refunds.create({ payment_intent: intent.id, amount: 1000 }, { idempotencyKey: 'key-refund' });
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.succeeded', 'charge.refunded']);
-    expect(receiver.received[1]!.event).toMatchObject({
+    expect(receiver.received[1].event).toMatchObject({
       request: { idempotency_key: 'key-refund' },
       data: {
         object: {
@@ -148,8 +167,8 @@ describe('events', () => {
     standIn.completeCustomerAction(id, 'succeeds');
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.payment_failed', 'payment_intent.succeeded']);
-    expect(receiver.received[0]!.event.data.object).toMatchObject({ id, last_payment_error: { code: 'authentication_required' } });
-    expect(receiver.received[1]!.event).toMatchObject({ request: { idempotency_key: null }, data: { object: { id, status: 'succeeded' } } });
+    expect(receiver.received[0].event.data.object).toMatchObject({ id, last_payment_error: { code: 'authentication_required' } });
+    expect(receiver.received[1].event).toMatchObject({ request: { idempotency_key: null }, data: { object: { id, status: 'succeeded' } } });
   });
 
   it('authentication: payment_failed again when the holder fails it', async () => {
@@ -157,12 +176,20 @@ describe('events', () => {
     standIn.completeCustomerAction(id, 'fails');
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.payment_failed', 'payment_intent.payment_failed']);
-    expect(receiver.received[1]!.event.data.object).toMatchObject({ id, last_payment_error: { code: 'payment_intent_authentication_failure' } });
+    expect(receiver.received[1].event.data.object).toMatchObject({
+      id,
+      last_payment_error: { code: 'payment_intent_authentication_failure' },
+    });
   });
 
   it('are created without an endpoint too, and sent to none', async () => {
     const quiet = new StripeStandIn();
-    const client = new Stripe('sk_test_x', { host: '127.0.0.1', port: new URL(await quiet.listen()).port, protocol: 'http', maxNetworkRetries: 0 });
+    const client = new Stripe('sk_test_x', {
+      host: '127.0.0.1',
+      port: new URL(await quiet.listen()).port,
+      protocol: 'http',
+      maxNetworkRetries: 0,
+    });
     try {
       await client.paymentIntents.create(payment('ord_quiet'));
       await quiet.webhooksSettled();
@@ -177,7 +204,9 @@ describe('events', () => {
     await stripe.paymentIntents.create(payment('ord_secret'));
     await standIn.webhooksSettled();
     const [{ body, header }] = receiver.received as [Received];
-    expect(() => Stripe.webhooks.constructEvent(body, header, 'whsec_another_endpoint')).toThrow(Stripe.errors.StripeSignatureVerificationError);
+    expect(() => Stripe.webhooks.constructEvent(body, header, 'whsec_another_endpoint')).toThrow(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
 
     standIn.sendWebhooksTo(receiver.url, 'whsec_another_endpoint');
     await stripe.paymentIntents.create(payment('ord_secret'));
@@ -208,8 +237,8 @@ describe('delivery', () => {
       [500, 1],
       [200, 2],
     ]);
-    expect(second!.eventId).toBe(first!.eventId);
-    expect(second!.deliveredAt - first!.deliveredAt).toBeGreaterThanOrEqual(900);
+    expect(second.eventId).toBe(first.eventId);
+    expect(second.deliveredAt - first.deliveredAt).toBeGreaterThanOrEqual(900);
   });
 
   it('gives up after 3 attempts; a network error counts as a failed attempt (status 0)', async () => {
@@ -223,7 +252,9 @@ describe('delivery', () => {
     standIn.sendWebhooksTo(closed.url, SECRET);
     await stripe.paymentIntents.create(payment('ord_unreachable'));
     await standIn.webhooksSettled();
-    expect(standIn.webhookDeliveries.filter((delivery) => delivery.orderId === 'ord_unreachable').map((delivery) => delivery.status)).toEqual([0, 0, 0]);
+    expect(
+      standIn.webhookDeliveries.filter((delivery) => delivery.orderId === 'ord_unreachable').map((delivery) => delivery.status),
+    ).toEqual([0, 0, 0]);
   });
 
   it('late: held webhookLateMs, then sent', async () => {
@@ -235,7 +266,7 @@ describe('delivery', () => {
     expect(receiver.received).toEqual([]);
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.succeeded']);
-    expect(receiver.received[0]!.at - answeredAt).toBeGreaterThanOrEqual(500);
+    expect(receiver.received[0].at - answeredAt).toBeGreaterThanOrEqual(500);
   });
 
   it('twice: the same event arrives again', async () => {
@@ -243,7 +274,7 @@ describe('delivery', () => {
     await stripe.paymentIntents.create(payment('ord_twice'));
     await standIn.webhooksSettled();
     const ids = receiver.received.map(({ event }) => event.id);
-    expect(ids).toEqual([standIn.events[0]!.id, standIn.events[0]!.id]);
+    expect(ids).toEqual([standIn.events[0].id, standIn.events[0].id]);
     expect(standIn.webhookDeliveries.map((delivery) => delivery.attempt)).toEqual([1, 1]);
   });
 
@@ -258,7 +289,7 @@ describe('delivery', () => {
     expect(standIn.events.map((event) => event.type)).toEqual(['payment_intent.payment_failed', 'payment_intent.succeeded']);
     expect(receivedTypes()).toEqual(['payment_intent.succeeded', 'payment_intent.payment_failed']);
     // Released by the overtaking event, not by the 5 s that would have let it go anyway.
-    expect(receiver.received[1]!.at - completedAt).toBeLessThan(2_000);
+    expect(receiver.received[1].at - completedAt).toBeLessThan(2_000);
   });
 
   it('out_of_order: with no next event, the event goes after 5 s', async () => {
@@ -267,7 +298,7 @@ describe('delivery', () => {
     const answeredAt = Date.now();
     await standIn.webhooksSettled();
     expect(receivedTypes()).toEqual(['payment_intent.succeeded']);
-    expect(receiver.received[0]!.at - answeredAt).toBeGreaterThanOrEqual(4_900);
+    expect(receiver.received[0].at - answeredAt).toBeGreaterThanOrEqual(4_900);
   });
 
   it('missing: never sent, and resendEvent delivers it on demand', async () => {
@@ -277,8 +308,8 @@ describe('delivery', () => {
     expect(receiver.received).toEqual([]);
     expect(standIn.webhookDeliveries).toEqual([]);
     const [event] = standIn.events;
-    await standIn.resendEvent(event!.id);
-    expect(receiver.received.map((received) => received.event.id)).toEqual([event!.id]);
+    await standIn.resendEvent(event.id);
+    expect(receiver.received.map((received) => received.event.id)).toEqual([event.id]);
     expect(() => standIn.resendEvent('evt_unknown')).toThrow(/evt_unknown/);
   });
 

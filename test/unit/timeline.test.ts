@@ -30,7 +30,7 @@ describe('the run timeline, from committed histories', () => {
 });
 
 describe('the run timeline of a PaymentIntent run that waited for Stripe', () => {
-  it('reads order-paid-after-waiting-payment-intents as Charge Card\'s requests, the wait and the records, in order', async () => {
+  it("reads order-paid-after-waiting-payment-intents as Charge Card's requests, the wait and the records, in order", async () => {
     const described: string[] = [];
     const timeline = await buildTimeline(fixtureEvents('order-paid-after-waiting-payment-intents'), [], async (failure) => {
       described.push(failure.applicationFailureInfo?.type ?? '');
@@ -64,7 +64,13 @@ describe('the run timeline of an invalid order', () => {
       return 'the described failure';
     });
     expect(timeline).toEqual([
-      expect.objectContaining({ name: 'Parse Order', activityType: 'parseOrder', state: 'failed', attempts: 1, lastFailure: 'the described failure' }),
+      expect.objectContaining({
+        name: 'Parse Order',
+        activityType: 'parseOrder',
+        state: 'failed',
+        attempts: 1,
+        lastFailure: 'the described failure',
+      }),
     ]);
     expect(described).toEqual(['InvalidOrder']);
   });

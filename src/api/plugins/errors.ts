@@ -13,8 +13,7 @@ function isTemporalUnavailable(error: unknown): boolean {
   // The client wraps gRPC errors in its ServiceError, with the gRPC error as the cause.
   const grpcError = error instanceof ServiceError ? error.cause : error;
   return (
-    isGrpcServiceError(grpcError) &&
-    [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED].includes(grpcError.code)
+    isGrpcServiceError(grpcError) && [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED].includes(grpcError.code)
   );
 }
 
@@ -52,12 +51,13 @@ async function errors(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, request, reply) => {
     if (error.validation) {
       const context = error.validationContext ?? 'body';
-      const problem = describeSchemaError((error.validation as Parameters<typeof describeSchemaError>[0][])[0]!, context);
+      const problem = describeSchemaError((error.validation as Parameters<typeof describeSchemaError>[0][])[0], context);
       const code = problem.field.startsWith('params.') ? 'invalid_order' : 'invalid_request';
       return sendError(reply, 400, code, `${problem.field} ${problem.reason}`, { ...problem });
     }
     if (error.statusCode === 429) return reply.code(429).send(error);
-    if (error.statusCode === 413) return sendError(reply, 413, 'body_too_large', `Request body exceeds ${request.routeOptions.bodyLimit} bytes`);
+    if (error.statusCode === 413)
+      return sendError(reply, 413, 'body_too_large', `Request body exceeds ${request.routeOptions.bodyLimit} bytes`);
     if (error.statusCode === 415) return sendError(reply, 415, 'unsupported_media_type', 'Send the body as application/json');
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'bad_request', error.message);
@@ -69,7 +69,9 @@ async function errors(app: FastifyInstance): Promise<void> {
     request.log.error({ err: error }, 'Unhandled error');
     return sendError(reply, 500, 'internal_error', 'Internal error');
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+  );
 }
 
 export default fp(errors, { name: 'errors' });

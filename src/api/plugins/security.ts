@@ -18,7 +18,7 @@ declare module 'fastify' {
      * A route's preParsing hook that answers 401 without a valid API key. preParsing: it runs after
      * the rate limiter (so key guessing is rate limited too) and before the body is read.
      */
-    requireApiKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+    requireApiKey: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
   }
 }
 

@@ -15,7 +15,13 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
   app.get('/healthz', { config: probe, schema: { summary: 'Liveness', response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
-    { config: probe, schema: { summary: 'Readiness: Temporal reachable, search attribute registered', response: { 200: healthSchema, 503: { $ref: 'Error#' } } } },
+    {
+      config: probe,
+      schema: {
+        summary: 'Readiness: Temporal reachable, search attribute registered',
+        response: { 200: healthSchema, 503: { $ref: 'Error#' } },
+      },
+    },
     async (_request, reply) => {
       try {
         await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));

@@ -6,7 +6,15 @@ import { REFUND_ORDER_WORKFLOW_TYPE, type RefundOrderInput, type RefundOutcome }
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { readOrderRun, readRunInput } from '../runs.js';
-import { refundBodySchema, refundHeadersSchema, refundResponseSchema, runParamsSchema, type RefundBody, type RefundHeaders, type RunParams } from '../schemas.js';
+import {
+  refundBodySchema,
+  refundHeadersSchema,
+  refundResponseSchema,
+  runParamsSchema,
+  type RefundBody,
+  type RefundHeaders,
+  type RunParams,
+} from '../schemas.js';
 
 export const REFUND_PATH = '/api/runs/:workflowId/refund';
 /** How long the route waits for a refund's outcome before it answers 202 (buildApp's refundAnswerWaitMs). */
@@ -63,7 +71,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       schema: {
         summary: 'Refund a paid order, in full or in part',
         description:
-          'Runs the refundOrder workflow (workflow ID refund-<workflowId>-<Idempotency-Key, else the request ID>) and waits for Stripe\'s refund. ' +
+          "Runs the refundOrder workflow (workflow ID refund-<workflowId>-<Idempotency-Key, else the request ID>) and waits for Stripe's refund. " +
           '409 not_paid unless the order run completed with status paid; 409 refund_refused when Stripe refuses (more than is left, already refunded).',
         security: [{ apiKey: [] }],
         params: runParamsSchema,
@@ -165,7 +173,10 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
           message: `The refund has not finished within ${answerWaitMs / 1000} s; it goes on. Repeat this request with ${repeat} to get its outcome`,
         });
       }
-      request.log.info({ workflowId: refundWorkflowId, refundId: outcome.refundId, amount: outcome.amount, status: outcome.status }, 'Order refunded');
+      request.log.info(
+        { workflowId: refundWorkflowId, refundId: outcome.refundId, amount: outcome.amount, status: outcome.status },
+        'Order refunded',
+      );
       return { workflowId: refundWorkflowId, ...outcome };
     },
   );

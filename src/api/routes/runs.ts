@@ -35,7 +35,12 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
   app.get<{ Querystring: RunListQuery }>(
     '/api/runs',
     {
-      schema: { summary: 'List order runs', security: [{ apiKey: [] }], querystring: runListQuerySchema, response: { 200: runListSchema, 400: errorRef, 401: errorRef } },
+      schema: {
+        summary: 'List order runs',
+        security: [{ apiKey: [] }],
+        querystring: runListQuerySchema,
+        response: { 200: runListSchema, 400: errorRef, 401: errorRef },
+      },
       preParsing: requireKey,
     },
     async (request, reply) => {
@@ -59,7 +64,12 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
   app.get<{ Params: RunParams }>(
     '/api/runs/:workflowId',
     {
-      schema: { summary: 'A run: status, current step, result or failure, step timeline', security: [{ apiKey: [] }], params: runParamsSchema, response: { 200: runViewSchema, 401: errorRef, 404: errorRef } },
+      schema: {
+        summary: 'A run: status, current step, result or failure, step timeline',
+        security: [{ apiKey: [] }],
+        params: runParamsSchema,
+        response: { 200: runViewSchema, 401: errorRef, 404: errorRef },
+      },
       preParsing: requireKey,
     },
     async (request, reply) => {
@@ -87,7 +97,8 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       try {
         description = await handle.describe();
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
+        if (error instanceof WorkflowNotFoundError)
+          return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
         throw error;
       }
       const status = runStatus(description.status.name);
@@ -98,7 +109,8 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
         await handle.cancel();
       } catch (error) {
         // The run closed between the look-up and the request.
-        if (error instanceof WorkflowNotFoundError) return sendError(reply, 409, 'run_closed', `Run ${workflowId} has closed; there is nothing to cancel`);
+        if (error instanceof WorkflowNotFoundError)
+          return sendError(reply, 409, 'run_closed', `Run ${workflowId} has closed; there is nothing to cancel`);
         throw error;
       }
       const deadline = Date.now() + CANCEL_ANSWER_WAIT_MS;

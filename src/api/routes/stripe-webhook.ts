@@ -87,9 +87,10 @@ export function registerStripeWebhookRoute(app: FastifyInstance, { client, secre
         event = Stripe.webhooks.constructEvent(request.body, request.headers['stripe-signature'] ?? '', secret);
       } catch (error) {
         // Signed, but not an event: the body is not JSON.
-        if (error instanceof SyntaxError) return sendError(reply, 400, 'invalid_event', `The signed body is not a Stripe event: ${error.message}`);
+        if (error instanceof SyntaxError)
+          return sendError(reply, 400, 'invalid_event', `The signed body is not a Stripe event: ${error.message}`);
         if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
-        const reason = error.message.split('\n')[0]!.trim();
+        const reason = error.message.split('\n')[0].trim();
         return sendError(
           reply,
           400,

@@ -31,7 +31,12 @@ function withStartDeadline<T>(context: ApiContext, start: () => Promise<T>): Pro
  * lacks the key's search attribute or 409 when the key belongs to another order, and returns true.
  * (It returns a boolean, not the reply: an awaited reply is a thenable and resolves to undefined.)
  */
-async function refusedIdempotencyKey(context: ApiContext, reply: FastifyReply, idempotencyKey: string, workflowId: string): Promise<boolean> {
+async function refusedIdempotencyKey(
+  context: ApiContext,
+  reply: FastifyReply,
+  idempotencyKey: string,
+  workflowId: string,
+): Promise<boolean> {
   const missing = await context.findMissingSearchAttribute();
   if (missing) {
     sendSearchAttributeMissing(reply, missing);
@@ -39,7 +44,9 @@ async function refusedIdempotencyKey(context: ApiContext, reply: FastifyReply, i
   }
   const holder = await withStartDeadline(context, () => claimIdempotencyKey(context.client, context.taskQueue, idempotencyKey, workflowId));
   if (holder === workflowId) return false;
-  sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${holder}, a different order; use a new key`, { workflowId: holder });
+  sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${holder}, a different order; use a new key`, {
+    workflowId: holder,
+  });
   return true;
 }
 
@@ -91,7 +98,13 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
       } catch (error) {
         if (!(error instanceof InvalidOrderError)) throw error;
         // A run started elsewhere (the CLI) with params the trigger would refuse.
-        return sendError(reply, 409, 'order_conflict', `Order ${order.orderId} already has a run, started with invalid params (${error.message})`, { workflowId });
+        return sendError(
+          reply,
+          409,
+          'order_conflict',
+          `Order ${order.orderId} already has a run, started with invalid params (${error.message})`,
+          { workflowId },
+        );
       }
       const differences = differingFields(existingOrder, order);
       if (differences.length > 0) {
@@ -109,7 +122,13 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         existing = await client.workflow.getHandle(workflowId).describe();
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
-        return sendError(reply, 409, 'order_conflict', `Order ${order.orderId} already had a run that is no longer visible (past retention); it is not started again`, { workflowId });
+        return sendError(
+          reply,
+          409,
+          'order_conflict',
+          `Order ${order.orderId} already had a run that is no longer visible (past retention); it is not started again`,
+          { workflowId },
+        );
       }
       return reply
         .code(200)

@@ -21,7 +21,12 @@ async function cors(app: FastifyInstance, { origins }: CorsOptions): Promise<voi
     reply.header('vary', 'Origin');
     if (origin === undefined) return;
     if (!origins.includes(origin)) {
-      return sendError(reply, 403, 'origin_not_allowed', `Origin ${origin} may not call this codec server; allowed: ${origins.join(', ') || 'none'} (CODEC_CORS_ORIGIN)`);
+      return sendError(
+        reply,
+        403,
+        'origin_not_allowed',
+        `Origin ${origin} may not call this codec server; allowed: ${origins.join(', ') || 'none'} (CODEC_CORS_ORIGIN)`,
+      );
     }
     reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true');
     if (request.method === 'OPTIONS') {

@@ -31,7 +31,14 @@ beforeAll(async () => {
 afterAll(async () => sandbox?.close());
 
 function order(overrides: Partial<Order> = {}): Order {
-  return { orderId: `ord_act_${randomUUID().slice(0, 8)}`, customerId: 'cus_abc', amount: 4999, currency: 'usd', email: 'customer@example.com', ...overrides };
+  return {
+    orderId: `ord_act_${randomUUID().slice(0, 8)}`,
+    customerId: 'cus_abc',
+    amount: 4999,
+    currency: 'usd',
+    email: 'customer@example.com',
+    ...overrides,
+  };
 }
 
 describe('parseOrder', () => {
@@ -48,20 +55,30 @@ describe('sendReceipt (Resend)', () => {
     const o = order({ amount: 500, currency: 'jpy' });
     const { emailId } = await runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o);
     const email = sandbox.resend.emails.find((sent) => sent.id === emailId);
-    expect(email).toMatchObject({ to: ['customer@example.com'], subject: `Receipt for order ${o.orderId}`, idempotencyKey: `order-${o.orderId}/receipt` });
+    expect(email).toMatchObject({
+      to: ['customer@example.com'],
+      subject: `Receipt for order ${o.orderId}`,
+      idempotencyKey: `order-${o.orderId}/receipt`,
+    });
     expect(email?.text).toContain('¥500');
   });
 
   it.each([429, 500, 503])('Resend answering %i: retryable ResendUnavailable', async (status) => {
     const o = order();
     sandbox.resend.failNext(1, { status });
-    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({ type: RESEND_UNAVAILABLE, nonRetryable: false });
+    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
+      type: RESEND_UNAVAILABLE,
+      nonRetryable: false,
+    });
   });
 
   it('Resend refusing the email (422, a bad key): non-retryable ReceiptRejected', async () => {
     const o = order();
     sandbox.resend.failNext(1, { status: 422 });
-    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({ type: RECEIPT_REJECTED, nonRetryable: true });
+    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
+      type: RECEIPT_REJECTED,
+      nonRetryable: true,
+    });
     const wrongKey = createActivities(loadProviderConfig({ ...sandbox.env, RESEND_API_KEY: 'not-a-resend-key' }));
     const failure = await failureOf(runActivity(wrongKey.sendReceipt, { order: o, chargeId: 'ch_1' }, o));
     expect(failure).toMatchObject({ type: RECEIPT_REJECTED, nonRetryable: true, message: expect.stringContaining('401') });
@@ -69,7 +86,7 @@ describe('sendReceipt (Resend)', () => {
 });
 
 describe('sendPaymentAction (Resend)', () => {
-  it('asks the customer to confirm, with the merchant\'s link for the order, under order-<orderId>/payment-action', async () => {
+  it("asks the customer to confirm, with the merchant's link for the order, under order-<orderId>/payment-action", async () => {
     const o = order();
     const { emailId } = await runActivity(activities.sendPaymentAction, { order: o, until: '2026-12-02T08:00:00.000Z' }, o);
     const email = sandbox.resend.emails.find((sent) => sent.id === emailId);
@@ -87,9 +104,13 @@ describe('sendPaymentAction (Resend)', () => {
 });
 
 describe('notifyOps (Slack)', () => {
-  it('posts the alert to the channel: order, customer, amount and reason, never the customer\'s email', async () => {
+  it("posts the alert to the channel: order, customer, amount and reason, never the customer's email", async () => {
     const o = order();
-    const posted = await runActivity(activities.notifyOps, { kind: 'payment-failed', order: o, reason: 'Your card was declined.', declineCode: 'card_declined' }, o);
+    const posted = await runActivity(
+      activities.notifyOps,
+      { kind: 'payment-failed', order: o, reason: 'Your card was declined.', declineCode: 'card_declined' },
+      o,
+    );
     expect(posted.channel).toBe('C0PAYMENTS');
     const message = sandbox.slack.messages.find((sent) => sent.ts === posted.ts);
     expect(message?.channel).toBe('#payments-alerts');
@@ -98,7 +119,7 @@ describe('notifyOps (Slack)', () => {
     expect(message?.text).not.toContain(o.email);
   });
 
-  it('Slack\'s ok:false errors: a permanent one (channel_not_found) is non-retryable SlackRejected; a transient one is retryable', async () => {
+  it("Slack's ok:false errors: a permanent one (channel_not_found) is non-retryable SlackRejected; a transient one is retryable", async () => {
     const o = order();
     const alert = { kind: 'payment-settled', order: o } as const;
     const elsewhere = createActivities(loadProviderConfig({ ...sandbox.env, SLACK_CHANNEL: '#nowhere' }));
@@ -111,7 +132,10 @@ describe('notifyOps (Slack)', () => {
   it.each([429, 503])('Slack answering %i: retryable SlackUnavailable', async (status) => {
     const o = order();
     sandbox.slack.failNext(1, { status });
-    expect(await failureOf(runActivity(activities.notifyOps, { kind: 'payment-settled', order: o }, o))).toMatchObject({ type: SLACK_UNAVAILABLE, nonRetryable: false });
+    expect(await failureOf(runActivity(activities.notifyOps, { kind: 'payment-settled', order: o }, o))).toMatchObject({
+      type: SLACK_UNAVAILABLE,
+      nonRetryable: false,
+    });
   });
 });
 
@@ -119,26 +143,43 @@ describe('updateOrderStatus (the order backend)', () => {
   it('PATCHes the status under a key naming it, order-<orderId>/order-status/<status>', async () => {
     const o = order();
     await runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid', paymentIntentId: 'pi_1', chargeId: 'ch_1' }, o);
-    expect(sandbox.backend.orders.get(o.orderId)).toMatchObject({ status: 'paid', paymentIntentId: 'pi_1', chargeId: 'ch_1', idempotencyKeys: [`order-${o.orderId}/order-status/paid`] });
+    expect(sandbox.backend.orders.get(o.orderId)).toMatchObject({
+      status: 'paid',
+      paymentIntentId: 'pi_1',
+      chargeId: 'ch_1',
+      idempotencyKeys: [`order-${o.orderId}/order-status/paid`],
+    });
   });
 
   it.each([408, 429, 500, 503])('the backend answering %i: retryable OrderBackendUnavailable', async (status) => {
     const o = order();
     sandbox.backend.failNext(1, { status });
     const failure = await failureOf(runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
-    expect(failure).toMatchObject({ type: ORDER_BACKEND_UNAVAILABLE, nonRetryable: false, message: expect.stringContaining(`answered ${status}`) });
+    expect(failure).toMatchObject({
+      type: ORDER_BACKEND_UNAVAILABLE,
+      nonRetryable: false,
+      message: expect.stringContaining(`answered ${status}`),
+    });
   });
 
   it('a refusal (422) is non-retryable OrderStatusRejected, with what the backend said', async () => {
     const o = order({ orderId: `ord_refuse_paid_${randomUUID().slice(0, 8)}` });
     const failure = await failureOf(runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
-    expect(failure).toMatchObject({ type: ORDER_STATUS_REJECTED, nonRetryable: true, message: expect.stringContaining('cannot be marked paid') });
+    expect(failure).toMatchObject({
+      type: ORDER_STATUS_REJECTED,
+      nonRetryable: true,
+      message: expect.stringContaining('cannot be marked paid'),
+    });
   });
 
   it('a backend nobody listens on: retryable OrderBackendUnavailable', async () => {
     const o = order();
     const unreachable = createActivities(loadProviderConfig({ ...sandbox.env, API_BASE_URL: `http://127.0.0.1:${await freePort()}` }));
     const failure = await failureOf(runActivity(unreachable.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
-    expect(failure).toMatchObject({ type: ORDER_BACKEND_UNAVAILABLE, nonRetryable: false, message: expect.stringContaining('unreachable') });
+    expect(failure).toMatchObject({
+      type: ORDER_BACKEND_UNAVAILABLE,
+      nonRetryable: false,
+      message: expect.stringContaining('unreachable'),
+    });
   });
 });

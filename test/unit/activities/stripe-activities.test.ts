@@ -33,7 +33,7 @@ async function created(forOrder: Order): Promise<string> {
 const lastRequest = () => sandbox.stripe.requests.at(-1)!;
 
 describe('createPaymentIntent', () => {
-  it('creates it unconfirmed, for the customer\'s default card, under the key order-<orderId>/payment-intent', async () => {
+  it("creates it unconfirmed, for the customer's default card, under the key order-<orderId>/payment-intent", async () => {
     const o = order();
     const answer = await runActivity(activities.createPaymentIntent, o, o);
     expect(answer).toMatchObject({ outcome: 'created', paymentIntent: { status: 'requires_confirmation' } });
@@ -43,7 +43,10 @@ describe('createPaymentIntent', () => {
 
   it('a customer without a default payment method: no_payment_method, nothing created', async () => {
     const o = order('cus_no_payment_method');
-    expect(await runActivity(activities.createPaymentIntent, o, o)).toMatchObject({ outcome: 'no_payment_method', reason: expect.stringContaining('no default payment method') });
+    expect(await runActivity(activities.createPaymentIntent, o, o)).toMatchObject({
+      outcome: 'no_payment_method',
+      reason: expect.stringContaining('no default payment method'),
+    });
     expect(sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(0);
   });
 
@@ -54,14 +57,20 @@ describe('createPaymentIntent', () => {
   ])('Stripe answering %i: retryable StripeUnavailable', async (status, body) => {
     const o = order();
     sandbox.stripe.failNext(1, { status, ...(body && { body }) });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
+    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+      type: STRIPE_UNAVAILABLE,
+      nonRetryable: false,
+    });
   });
 
   it('no answer (connection dropped): retryable StripeUnavailable', async () => {
     const o = order();
     // The SDK sends a request again once when its connection closed, even with its retries off.
     sandbox.stripe.failNext(2, { drop: true });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
+    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+      type: STRIPE_UNAVAILABLE,
+      nonRetryable: false,
+    });
   });
 
   it('a request Stripe refuses (400, 401): non-retryable ChargeRejected on the first attempt', async () => {
@@ -76,13 +85,23 @@ describe('createPaymentIntent', () => {
     const o = order();
     sandbox.stripe.failNext(1, { status: 400 });
     const failure = await failureOf(runActivity(activities.createPaymentIntent, o, { ...o, attempt: 2 }));
-    expect(failure).toMatchObject({ type: CHARGE_OUTCOME_UNKNOWN, nonRetryable: true, message: expect.stringContaining('outcome is unknown') });
+    expect(failure).toMatchObject({
+      type: CHARGE_OUTCOME_UNKNOWN,
+      nonRetryable: true,
+      message: expect.stringContaining('outcome is unknown'),
+    });
   });
 
   it('a refused idempotency key: ChargeOutcomeUnknown', async () => {
     const o = order();
-    sandbox.stripe.failNext(1, { status: 400, body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters.' } } });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({ type: CHARGE_OUTCOME_UNKNOWN, nonRetryable: true });
+    sandbox.stripe.failNext(1, {
+      status: 400,
+      body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters.' } },
+    });
+    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+      type: CHARGE_OUTCOME_UNKNOWN,
+      nonRetryable: true,
+    });
   });
 });
 
@@ -100,38 +119,55 @@ describe('confirmPaymentIntent', () => {
     const o = order('cus_decline_insufficient_funds');
     const paymentIntentId = await created(o);
     const state = await runActivity(activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
-    expect(state).toMatchObject({ id: paymentIntentId, status: 'requires_payment_method', lastError: { code: 'card_declined', declineCode: 'insufficient_funds' } });
+    expect(state).toMatchObject({
+      id: paymentIntentId,
+      status: 'requires_payment_method',
+      lastError: { code: 'card_declined', declineCode: 'insufficient_funds' },
+    });
   });
 
   it('a 500 after the charge: retryable the first time; the retry gets it replayed for the key, ChargeOutcomeUnknown', async () => {
     const o = order('cus_error_after_charge');
     const paymentIntentId = await created(o);
     const ref = { orderId: o.orderId, paymentIntentId };
-    expect(await failureOf(runActivity(activities.confirmPaymentIntent, ref, o))).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
+    expect(await failureOf(runActivity(activities.confirmPaymentIntent, ref, o))).toMatchObject({
+      type: STRIPE_UNAVAILABLE,
+      nonRetryable: false,
+    });
     const replayed = await failureOf(runActivity(activities.confirmPaymentIntent, ref, { ...o, attempt: 2 }));
-    expect(replayed).toMatchObject({ type: CHARGE_OUTCOME_UNKNOWN, nonRetryable: true, message: expect.stringContaining('began executing') });
+    expect(replayed).toMatchObject({
+      type: CHARGE_OUTCOME_UNKNOWN,
+      nonRetryable: true,
+      message: expect.stringContaining('began executing'),
+    });
     expect(sandbox.stripe.successfulCharges(o.orderId)).toHaveLength(1);
   });
 });
 
 describe('lookUpPayment', () => {
-  it('by ID when the PaymentIntent is known; else by listing the customer\'s and matching the order; null when none', async () => {
+  it("by ID when the PaymentIntent is known; else by listing the customer's and matching the order; null when none", async () => {
     const o = order();
     const paymentIntentId = await created(o);
     const since = Date.now() - 1_000;
-    expect(await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, paymentIntentId, since }, o)).toMatchObject({
+    expect(
+      await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, paymentIntentId, since }, o),
+    ).toMatchObject({
       id: paymentIntentId,
       status: 'requires_confirmation',
     });
     expect(lastRequest().path).toBe(`/v1/payment_intents/${paymentIntentId}`);
-    expect(await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since }, o)).toMatchObject({ id: paymentIntentId });
+    expect(await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since }, o)).toMatchObject({
+      id: paymentIntentId,
+    });
     expect(lastRequest().path).toMatch(/^\/v1\/payment_intents\?/);
     expect(await runActivity(activities.lookUpPayment, { orderId: 'ord_never_charged', customerId: o.customerId, since }, o)).toBeNull();
   });
 
   it('Stripe down for the customer: retryable StripeUnavailable', async () => {
     const o = order('cus_down');
-    const failure = await failureOf(runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since: Date.now() }, o));
+    const failure = await failureOf(
+      runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since: Date.now() }, o),
+    );
     expect(failure).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
   });
 });
@@ -140,14 +176,18 @@ describe('cancelPaymentIntent', () => {
   it('cancels an open PaymentIntent; one that succeeded meanwhile is answered as succeeded, not as a failure', async () => {
     const open = order();
     const openId = await created(open);
-    expect(await runActivity(activities.cancelPaymentIntent, { orderId: open.orderId, paymentIntentId: openId }, open)).toMatchObject({ status: 'canceled' });
+    expect(await runActivity(activities.cancelPaymentIntent, { orderId: open.orderId, paymentIntentId: openId }, open)).toMatchObject({
+      status: 'canceled',
+    });
     // No key of ours: a key would replay a stale answer to every later attempt (the SDK adds its own per call).
     expect(lastRequest().headers['idempotency-key']).not.toContain(open.orderId);
 
     const paid = order();
     const paidId = await created(paid);
     await runActivity(activities.confirmPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid);
-    expect(await runActivity(activities.cancelPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid)).toMatchObject({ status: 'succeeded' });
+    expect(await runActivity(activities.cancelPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid)).toMatchObject({
+      status: 'succeeded',
+    });
   });
 });
 
@@ -161,15 +201,23 @@ describe('refundPayment', () => {
 
   it('refunds under the key order-<orderId>/refund and reports what is refunded of what was paid', async () => {
     const { o, paymentIntentId } = await paid();
-    const outcome = await runActivity(activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount: 1000, reason: 'damaged' }, o);
+    const outcome = await runActivity(
+      activities.refundPayment,
+      { orderId: o.orderId, paymentIntentId, amount: 1000, reason: 'damaged' },
+      o,
+    );
     expect(outcome).toMatchObject({ amount: 1000, currency: 'usd', status: 'succeeded', amountRefunded: 1000, amountPaid: 4999 });
     expect(lastRequest().method).toBe('GET'); // the refunded charge, read after the refund
-    expect(sandbox.stripe.requests.find((request) => request.path === '/v1/refunds' && request.method === 'POST')?.headers['idempotency-key']).toBe(`order-${o.orderId}/refund`);
+    expect(
+      sandbox.stripe.requests.find((request) => request.path === '/v1/refunds' && request.method === 'POST')?.headers['idempotency-key'],
+    ).toBe(`order-${o.orderId}/refund`);
   });
 
-  it('more than what is left: non-retryable RefundRefused with Stripe\'s code', async () => {
+  it("more than what is left: non-retryable RefundRefused with Stripe's code", async () => {
     const { o, paymentIntentId } = await paid();
-    const failure = await failureOf(runActivity(activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' }, o));
+    const failure = await failureOf(
+      runActivity(activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' }, o),
+    );
     expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
   });
 
@@ -187,7 +235,10 @@ describe('chargeCard (the legacy Charges API)', () => {
     expect(await runActivity(activities.chargeCard, o, o)).toMatchObject({ outcome: 'succeeded', chargeId: expect.stringMatching(/^ch_/) });
     expect(lastRequest().headers['idempotency-key']).toBe(`order-${o.orderId}/charge`);
     const declined = order('cus_decline_insufficient_funds');
-    expect(await runActivity(activities.chargeCard, declined, declined)).toMatchObject({ outcome: 'declined', declineCode: 'insufficient_funds' });
+    expect(await runActivity(activities.chargeCard, declined, declined)).toMatchObject({
+      outcome: 'declined',
+      declineCode: 'insufficient_funds',
+    });
   });
 
   it('Stripe unavailable: retryable; a refused request: non-retryable ChargeRejected', async () => {

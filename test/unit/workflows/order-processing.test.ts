@@ -88,9 +88,18 @@ describe('the paid path', () => {
     const order = unitOrder();
     const { stubs, handle, result } = await runOrder(order);
 
-    expect(result).toEqual({ orderId: order.orderId, status: 'paid', paymentIntentId: 'pi_stub', chargeId: 'ch_stub', receipt: 'sent', opsNotified: false });
+    expect(result).toEqual({
+      orderId: order.orderId,
+      status: 'paid',
+      paymentIntentId: 'pi_stub',
+      chargeId: 'ch_stub',
+      receipt: 'sent',
+      opsNotified: false,
+    });
     expect(names(stubs)).toEqual(['parseOrder', 'createPaymentIntent', 'confirmPaymentIntent', 'sendReceipt', 'updateOrderStatus']);
-    expect(stubs.inputsOf('updateOrderStatus')).toEqual([{ orderId: order.orderId, status: 'paid', paymentIntentId: 'pi_stub', chargeId: 'ch_stub' }]);
+    expect(stubs.inputsOf('updateOrderStatus')).toEqual([
+      { orderId: order.orderId, status: 'paid', paymentIntentId: 'pi_stub', chargeId: 'ch_stub' },
+    ]);
     expect(stubs.inputsOf('sendReceipt')[0]).toMatchObject({ order: { orderId: order.orderId }, chargeId: 'ch_stub' });
     expect(await handle.query(statusQuery)).toEqual({
       step: 'completed',
@@ -110,7 +119,12 @@ describe('the paid path', () => {
         throw ApplicationFailure.nonRetryable('Resend rejected the receipt (422 validation_error)', RECEIPT_REJECTED);
       },
     });
-    expect(result).toMatchObject({ status: 'paid', receipt: 'failed', opsNotified: true, reason: expect.stringContaining('Receipt not sent') });
+    expect(result).toMatchObject({
+      status: 'paid',
+      receipt: 'failed',
+      opsNotified: true,
+      reason: expect.stringContaining('Receipt not sent'),
+    });
     expect(alerts(stubs)).toEqual(['receipt-failed']);
     expect(statuses(stubs)).toEqual(['paid']);
   });
@@ -143,7 +157,12 @@ describe('orders that fail before any charge', () => {
     const { stubs, result } = await runOrder(unitOrder({ customerId: 'cus_no_payment_method' }), {
       createPaymentIntent: async () => ({ outcome: 'no_payment_method', reason: 'no_payment_method: no default payment method' }),
     });
-    expect(result).toMatchObject({ status: 'payment_failed', receipt: 'skipped', opsNotified: true, reason: expect.stringContaining('no_payment_method') });
+    expect(result).toMatchObject({
+      status: 'payment_failed',
+      receipt: 'skipped',
+      opsNotified: true,
+      reason: expect.stringContaining('no_payment_method'),
+    });
     expect(countOf(stubs, 'confirmPaymentIntent')).toBe(0);
     expect(alerts(stubs)).toEqual(['payment-failed']);
     expect(statuses(stubs)).toEqual(['payment_failed']);
@@ -179,9 +198,19 @@ describe('settling on what Stripe shows', () => {
     const { stubs, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async ({ paymentIntentId }) => declined(paymentIntentId, 'card_declined', 'insufficient_funds'),
     });
-    expect(result).toMatchObject({ status: 'payment_failed', paymentIntentId: 'pi_stub', declineCode: 'insufficient_funds', receipt: 'skipped', opsNotified: true });
+    expect(result).toMatchObject({
+      status: 'payment_failed',
+      paymentIntentId: 'pi_stub',
+      declineCode: 'insufficient_funds',
+      receipt: 'skipped',
+      opsNotified: true,
+    });
     expect(stubs.inputsOf('cancelPaymentIntent')).toEqual([{ orderId: expect.any(String), paymentIntentId: 'pi_stub' }]);
-    expect(stubs.inputsOf('notifyOps')[0]).toMatchObject({ kind: 'payment-failed', declineCode: 'insufficient_funds', paymentIntentId: 'pi_stub' });
+    expect(stubs.inputsOf('notifyOps')[0]).toMatchObject({
+      kind: 'payment-failed',
+      declineCode: 'insufficient_funds',
+      paymentIntentId: 'pi_stub',
+    });
     expect(statuses(stubs)).toEqual(['payment_failed']);
   });
 
@@ -196,19 +225,27 @@ describe('settling on what Stripe shows', () => {
     expect(statuses(stubs)).toEqual(['payment_failed']);
   });
 
-  it('a created PaymentIntent whose answer was lost is found by listing the customer\'s, then confirmed as planned', async () => {
+  it("a created PaymentIntent whose answer was lost is found by listing the customer's, then confirmed as planned", async () => {
     let creates = 0;
     const { stubs, result } = await runOrder(unitOrder(), {
       createPaymentIntent: async () => {
         creates += 1;
-        throw creates === 1 ? stripeUnavailable() : ApplicationFailure.nonRetryable('Stripe refused the idempotency key', CHARGE_OUTCOME_UNKNOWN);
+        throw creates === 1
+          ? stripeUnavailable()
+          : ApplicationFailure.nonRetryable('Stripe refused the idempotency key', CHARGE_OUTCOME_UNKNOWN);
       },
       lookUpPayment: async () => ({ id: 'pi_found', status: 'requires_confirmation' }),
       confirmPaymentIntent: async ({ paymentIntentId }) => ({ id: paymentIntentId, status: 'succeeded', chargeId: 'ch_found' }),
     });
     expect(result).toMatchObject({ status: 'paid', paymentIntentId: 'pi_found', chargeId: 'ch_found' });
     expect(stubs.inputsOf('confirmPaymentIntent')).toEqual([{ orderId: expect.any(String), paymentIntentId: 'pi_found' }]);
-    expect(names(stubs).slice(0, 5)).toEqual(['parseOrder', 'createPaymentIntent', 'createPaymentIntent', 'lookUpPayment', 'confirmPaymentIntent']);
+    expect(names(stubs).slice(0, 5)).toEqual([
+      'parseOrder',
+      'createPaymentIntent',
+      'createPaymentIntent',
+      'lookUpPayment',
+      'confirmPaymentIntent',
+    ]);
   });
 
   it('a confirmation whose outcome is unknown: Stripe is asked by ID, the card is not charged again', async () => {
@@ -223,7 +260,7 @@ describe('settling on what Stripe shows', () => {
     expect(stubs.inputsOf('lookUpPayment')[0]).toMatchObject({ paymentIntentId: 'pi_stub' });
   });
 
-  it('a PaymentIntent that succeeds while the run cancels it: Stripe\'s answer (succeeded) decides, the order is paid', async () => {
+  it("a PaymentIntent that succeeds while the run cancels it: Stripe's answer (succeeded) decides, the order is paid", async () => {
     const { stubs, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async () => {
         throw ApplicationFailure.nonRetryable('Stripe replays an error for this idempotency key (500)', CHARGE_OUTCOME_UNKNOWN);
@@ -261,7 +298,11 @@ describe('settling on what Stripe shows', () => {
       confirmPaymentIntent: async ({ paymentIntentId }) => ({ id: paymentIntentId, status: 'processing' }),
       lookUpPayment: async ({ paymentIntentId }) => ({ id: paymentIntentId!, status: 'processing' }),
     });
-    expect(result).toMatchObject({ status: 'payment_pending', paymentIntentId: 'pi_stub', reason: expect.stringContaining('has not decided') });
+    expect(result).toMatchObject({
+      status: 'payment_pending',
+      paymentIntentId: 'pi_stub',
+      reason: expect.stringContaining('has not decided'),
+    });
     expect(statuses(stubs)).toEqual(['payment_pending']);
     expect(alerts(stubs)).toEqual(['payment-waiting', 'payment-unresolved']);
     expect(countOf(stubs, 'cancelPaymentIntent')).toBe(0);
@@ -285,11 +326,20 @@ describe('a card that needs its holder (SCA)', () => {
         customerConfirmed ? { id: paymentIntentId!, status: 'succeeded', chargeId: 'ch_customer' } : needsHolder(paymentIntentId!),
     });
     await expect.poll(async () => (await handle.query(statusQuery)).step, { timeout: 15_000, interval: 100 }).toBe('customer-action');
-    expect(await handle.query(statusQuery)).toMatchObject({ status: 'payment_pending', reason: expect.stringContaining('confirm the payment') });
-    expect(stubs.inputsOf('sendPaymentAction')).toEqual([{ order: expect.objectContaining({ orderId: order.orderId }), until: expect.any(String) }]);
+    expect(await handle.query(statusQuery)).toMatchObject({
+      status: 'payment_pending',
+      reason: expect.stringContaining('confirm the payment'),
+    });
+    expect(stubs.inputsOf('sendPaymentAction')).toEqual([
+      { order: expect.objectContaining({ orderId: order.orderId }), until: expect.any(String) },
+    ]);
 
     customerConfirmed = true;
-    await handle.signal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL, { eventId: 'evt_1', type: 'payment_intent.succeeded', paymentIntentId: 'pi_stub' });
+    await handle.signal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL, {
+      eventId: 'evt_1',
+      type: 'payment_intent.succeeded',
+      paymentIntentId: 'pi_stub',
+    });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'paid', chargeId: 'ch_customer', receipt: 'sent', opsNotified: false });
     expect(statuses(stubs)).toEqual(['payment_pending', 'paid']);
@@ -338,7 +388,9 @@ describe('a paid order the backend refuses for good', () => {
       refund: { refundId: 're_stub', amount: 4999, backendRecorded: true, opsNotified: true },
       reason: expect.stringContaining('refused to record the payment'),
     });
-    expect(stubs.inputsOf('refundPayment')).toEqual([{ orderId: order.orderId, paymentIntentId: 'pi_stub', reason: expect.stringContaining('422') }]);
+    expect(stubs.inputsOf('refundPayment')).toEqual([
+      { orderId: order.orderId, paymentIntentId: 'pi_stub', reason: expect.stringContaining('422') },
+    ]);
     expect(statuses(stubs)).toEqual(['paid', 'refunded']);
     expect(alerts(stubs)).toEqual(['order-refunded']);
   });
@@ -355,7 +407,7 @@ describe('a paid order the backend refuses for good', () => {
     expect(alerts(stubs)).toEqual(['refund-failed']);
   });
 
-  it('a refused payment_failed record fails the run saying what the order\'s true status is', async () => {
+  it("a refused payment_failed record fails the run saying what the order's true status is", async () => {
     const order = unitOrder();
     const { failure } = await failOrder(order, {
       confirmPaymentIntent: async ({ paymentIntentId }) => declined(paymentIntentId),
@@ -364,7 +416,9 @@ describe('a paid order the backend refuses for good', () => {
       },
     });
     expect(failure.type).toBe(ORDER_STATUS_REJECTED);
-    expect(failure.message).toBe(`Order ${order.orderId} is payment_failed but its record could not be updated: Order backend answered 422`);
+    expect(failure.message).toBe(
+      `Order ${order.orderId} is payment_failed but its record could not be updated: Order backend answered 422`,
+    );
   });
 });
 

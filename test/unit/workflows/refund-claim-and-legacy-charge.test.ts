@@ -47,11 +47,18 @@ describe('refundOrder', () => {
 
   it('returns the refund Stripe made, for the PaymentIntent and amount asked', async () => {
     const { stubs, run } = refund({});
-    expect(await run).toEqual({ refundId: 're_stub', amount: 1000, currency: 'usd', status: 'succeeded', amountRefunded: 4999, amountPaid: 4999 });
+    expect(await run).toEqual({
+      refundId: 're_stub',
+      amount: 1000,
+      currency: 'usd',
+      status: 'succeeded',
+      amountRefunded: 4999,
+      amountPaid: 4999,
+    });
     expect(stubs.inputsOf('refundPayment')).toEqual([input]);
   });
 
-  it('a refund Stripe refuses fails the run as RefundRefused with Stripe\'s reason, at once', async () => {
+  it("a refund Stripe refuses fails the run as RefundRefused with Stripe's reason, at once", async () => {
     const { stubs, run } = refund({
       refundPayment: async () => {
         throw ApplicationFailure.nonRetryable('Stripe refused the refund of order ord_refund (amount_too_large): too much', REFUND_REFUSED);
@@ -63,7 +70,7 @@ describe('refundOrder', () => {
     expect(stubs.calls).toHaveLength(1);
   });
 
-  it('Stripe unavailable: four quick attempts, then the run fails with the activity\'s failure for the API to report', async () => {
+  it("Stripe unavailable: four quick attempts, then the run fails with the activity's failure for the API to report", async () => {
     const { stubs, run } = refund({
       refundPayment: async () => {
         throw ApplicationFailure.retryable('Stripe is unavailable to refund the payment (503)', STRIPE_UNAVAILABLE);
@@ -86,7 +93,11 @@ describe('idempotencyKeyClaim', () => {
   });
 
   it('runs as a workflow that only returns the order it was started for', async () => {
-    const run = env.client.workflow.execute(idempotencyKeyClaim, { args: ['order-ord_x'], workflowId: `claim-${randomUUID()}`, taskQueue: worker.taskQueue });
+    const run = env.client.workflow.execute(idempotencyKeyClaim, {
+      args: ['order-ord_x'],
+      workflowId: `claim-${randomUUID()}`,
+      taskQueue: worker.taskQueue,
+    });
     expect(await run).toBe('order-ord_x');
   });
 });
@@ -115,8 +126,18 @@ describe('Charge Card with the legacy Charges API (runs started before the payme
   });
 
   it('a decline is payment_failed with its decline code', async () => {
-    const { run } = charge(async () => ({ outcome: 'declined', chargeId: 'ch_declined', declineCode: 'insufficient_funds', reason: 'Your card has insufficient funds.' }));
-    expect(await run).toEqual({ status: 'payment_failed', reason: 'Your card has insufficient funds.', declineCode: 'insufficient_funds', cause: 'declined' });
+    const { run } = charge(async () => ({
+      outcome: 'declined',
+      chargeId: 'ch_declined',
+      declineCode: 'insufficient_funds',
+      reason: 'Your card has insufficient funds.',
+    }));
+    expect(await run).toEqual({
+      status: 'payment_failed',
+      reason: 'Your card has insufficient funds.',
+      declineCode: 'insufficient_funds',
+      cause: 'declined',
+    });
   });
 
   it('Stripe unavailable through all four attempts (5/10/20 s apart): payment_failed, flagged uncertain', async () => {
@@ -135,7 +156,12 @@ describe('Charge Card with the legacy Charges API (runs started before the payme
       throw ApplicationFailure.nonRetryable('Stripe rejected the request to charge the card (401)', CHARGE_REJECTED);
     });
     expect(await unknown.run).toMatchObject({ status: 'payment_failed', cause: 'uncertain', chargeUncertain: true });
-    expect(await rejected.run).toMatchObject({ status: 'payment_failed', cause: 'rejected', chargeUncertain: false, reason: expect.stringContaining('401') });
+    expect(await rejected.run).toMatchObject({
+      status: 'payment_failed',
+      cause: 'rejected',
+      chargeUncertain: false,
+      reason: expect.stringContaining('401'),
+    });
     expect(unknown.stubs.calls).toHaveLength(1);
     expect(rejected.stubs.calls).toHaveLength(1);
   });
