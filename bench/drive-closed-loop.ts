@@ -4,13 +4,12 @@
  * (the run's last workflow task is in on both sides); the pipeline's order starts with its HTTP trigger.
  */
 import { Client } from '@temporalio/client';
-import { TRIGGER_PATH } from '../src/api/app.js';
 import { loadCodecConfig } from '../src/config/codec.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
 import { workflowIdForOrder, type OrderResult } from '../src/domain/order.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { checkBaselineResult, startBaselineRun, type BaselineKind } from './drive-baseline.js';
-import { benchOrder } from './drive-pipeline.js';
+import { triggerOrder } from './drive-pipeline.js';
 import { deadline, orderIds } from './load.js';
 import { Progress } from './progress.js';
 import type { BenchStack } from './stack.js';
@@ -73,14 +72,7 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
 /** Runs one order to its end; `startedAfterMs`: how long its start took. */
 async function pipelineOrder(stack: BenchStack, client: Client, orderId: string): Promise<{ startedAfterMs: number }> {
   const started = performance.now();
-  const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ connectionId: 'bench', params: benchOrder(orderId) }),
-  });
-  const body = await response.text();
-  if (response.status !== 201)
-    throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+  await triggerOrder(stack, orderId);
   const startedAfterMs = performance.now() - started;
   const result = (await client.workflow.getHandle(workflowIdForOrder(orderId)).result()) as OrderResult;
   if (result.status !== 'paid') throw new Error(`Order ${orderId} ended ${result.status}, expected paid: ${JSON.stringify(result)}`);

@@ -12,8 +12,21 @@ import type { BenchStack } from './stack.js';
 
 const COMPLETION_POLL_MS = 25;
 
+/** The order every bench run sends: the pipeline and both baselines charge the same amount. */
 export function benchOrder(orderId: string): OrderParams {
   return { orderId, customerId: 'cus_bench', amount: 4999, currency: 'usd', email: 'bench@example.com' };
+}
+
+/** Triggers one order over the API, as a merchant's backend does; anything but 201 is an error. */
+export async function triggerOrder(stack: BenchStack, orderId: string): Promise<void> {
+  const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ connectionId: 'bench', params: benchOrder(orderId) }),
+  });
+  const body = await response.text();
+  if (response.status !== 201)
+    throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
 }
 
 /** Collects, from the backend stand-in's recorded requests, when each expected order's PATCH was answered. */
@@ -62,15 +75,7 @@ export async function drivePipeline(stack: BenchStack, options: PhaseOptions): P
     const orderId = ids[index];
     sentAt.set(orderId, Date.now());
     const started = performance.now();
-    const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ connectionId: 'bench', params: benchOrder(orderId) }),
-    });
-    const body = await response.text();
-    startLatenciesMs.push(performance.now() - started);
-    if (response.status !== 201)
-      throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+    await triggerOrder(stack, orderId).finally(() => startLatenciesMs.push(performance.now() - started));
   });
   let stopped = false;
   const completions = (async () => {

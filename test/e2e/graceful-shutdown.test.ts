@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type StartedProcess } from '../../dev/processes.js';
+import { answersOk, freePort, type StartedProcess } from '../../dev/processes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { requestsNaming } from '../support/sandbox-records.js';
 
@@ -61,16 +61,7 @@ describe('SIGTERM to the API', () => {
     const port = await freePort();
     const { child: api } = await harness.startApiProcess({ TRIGGER_API_KEYS: 'ask_shutdown_key', PORT: String(port), HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${port}`;
-    await expect
-      .poll(
-        () =>
-          fetch(`${base}/healthz`).then(
-            (r) => r.status,
-            () => 0,
-          ),
-        { timeout: 30_000 },
-      )
-      .toBe(200);
+    await expect.poll(() => answersOk(`${base}/healthz`), { timeout: 30_000 }).toBe(true);
 
     // No worker polls this run, so its status query keeps the request in flight for a few seconds.
     for (const { child } of replacements) child.kill('SIGKILL');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../dev/processes.js';
+import { answersOk, freePort } from '../../dev/processes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 // The production build as the image runs it: `npm run build`, then plain `node dist/...` (no tsx, no
@@ -87,16 +87,7 @@ describe('the compiled build (npm run build, node dist/...)', () => {
     expect(worker.output, 'the worker loads the bundle npm run build wrote, without bundling at start').toContain(
       `Workflow code from the prebuilt bundle ${join(DIST, 'workflow-bundle.js')}`,
     );
-    await expect
-      .poll(
-        () =>
-          fetch(`${base}/healthz`).then(
-            (r) => r.status,
-            () => 0,
-          ),
-        { timeout: 60_000 },
-      )
-      .toBe(200);
+    await expect.poll(() => answersOk(`${base}/healthz`), { timeout: 60_000 }).toBe(true);
 
     const order = sampleOrder();
     const triggered = await fetch(`${base}/api/workflows/order-processing/trigger`, {

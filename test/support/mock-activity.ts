@@ -1,14 +1,27 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { loadProviderConfig } from '../../src/config/worker.js';
 import { createActivities, type OrderActivities } from '../../src/activities/index.js';
-import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 
-/** The worker's activities, wired as the worker wires them, with the real SDK clients pointed at the sandbox's stand-ins. */
-export function activitiesFor(sandbox: Sandbox): OrderActivities {
-  return createActivities(loadProviderConfig(sandbox.env));
+export interface SandboxActivities {
+  /** The in-process stand-ins, on ports of their own. */
+  sandbox: Sandbox;
+  /** The worker's activities, wired as the worker wires them, with the real SDK clients pointed at the stand-ins. */
+  activities: OrderActivities;
+}
+
+/** The stand-ins and the activities for the calling test file: started before its tests, closed after. */
+export function useSandboxActivities(): SandboxActivities {
+  const suite = {} as SandboxActivities;
+  beforeAll(async () => {
+    suite.sandbox = await startSandbox();
+    suite.activities = createActivities(loadProviderConfig(suite.sandbox.env));
+  });
+  afterAll(async () => suite.sandbox?.close());
+  return suite;
 }
 
 /**

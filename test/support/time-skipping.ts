@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
@@ -20,8 +20,28 @@ Runtime.install({
 const DATA_CONVERTER = { failureConverterPath: FAILURE_CONVERTER_PATH };
 
 /** A time-skipping test server for one test file: timers and retry backoffs pass at once while a test awaits a result. */
-export function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return startTimeSkipping(inject('testServer'), { client: { dataConverter: DATA_CONVERTER } });
+}
+
+export interface TimeSkippingSuite {
+  env: TestWorkflowEnvironment;
+  /** The file's worker, on its own task queue. */
+  worker: UnitWorker;
+}
+
+/** One time-skipping server and one worker for the calling test file: started before its tests, stopped after. */
+export function useTimeSkippingWorker(): TimeSkippingSuite {
+  const suite = {} as TimeSkippingSuite;
+  beforeAll(async () => {
+    suite.env = await startTimeSkippingEnv();
+    suite.worker = await startUnitWorker(suite.env);
+  });
+  afterAll(async () => {
+    await suite.worker?.shutdown();
+    await suite.env?.teardown();
+  });
+  return suite;
 }
 
 /** One activity call as the workflow made it: the activity's name and its argument. */

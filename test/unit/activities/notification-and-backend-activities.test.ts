@@ -4,9 +4,8 @@
  * and which failures Temporal may retry.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../../dev/sandbox/index.js';
-import { createActivities, type OrderActivities } from '../../../src/activities/index.js';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../../src/activities/index.js';
 import { loadProviderConfig } from '../../../src/config/worker.js';
 import type { Order } from '../../../src/domain/order.js';
 import {
@@ -20,15 +19,9 @@ import {
   SLACK_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
 import { freePort } from '../../../dev/processes.js';
-import { activitiesFor, failureOf, runActivity } from '../../support/mock-activity.js';
+import { failureOf, runActivity, useSandboxActivities } from '../../support/mock-activity.js';
 
-let sandbox: Sandbox;
-let activities: OrderActivities;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  activities = activitiesFor(sandbox);
-});
-afterAll(async () => sandbox?.close());
+const suite = useSandboxActivities();
 
 function order(overrides: Partial<Order> = {}): Order {
   return {
@@ -44,8 +37,8 @@ function order(overrides: Partial<Order> = {}): Order {
 describe('parseOrder', () => {
   it('normalises a valid order; an invalid one is a non-retryable InvalidOrder naming the field', async () => {
     const o = order({ currency: 'USD' });
-    expect(await runActivity(activities.parseOrder, o, o)).toMatchObject({ orderId: o.orderId, currency: 'usd' });
-    const failure = await failureOf(runActivity(activities.parseOrder, { ...o, email: 'not an email' }, o));
+    expect(await runActivity(suite.activities.parseOrder, o, o)).toMatchObject({ orderId: o.orderId, currency: 'usd' });
+    const failure = await failureOf(runActivity(suite.activities.parseOrder, { ...o, email: 'not an email' }, o));
     expect(failure).toMatchObject({ type: INVALID_ORDER, nonRetryable: true, details: [{ field: 'email' }] });
   });
 });
@@ -53,8 +46,8 @@ describe('parseOrder', () => {
 describe('sendReceipt (Resend)', () => {
   it('emails the customer under the key order-<orderId>/receipt, the amount in its currency', async () => {
     const o = order({ amount: 500, currency: 'jpy' });
-    const { emailId } = await runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o);
-    const email = sandbox.resend.emails.find((sent) => sent.id === emailId);
+    const { emailId } = await runActivity(suite.activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o);
+    const email = suite.sandbox.resend.emails.find((sent) => sent.id === emailId);
     expect(email).toMatchObject({
       to: ['customer@example.com'],
       subject: `Receipt for order ${o.orderId}`,
@@ -65,8 +58,8 @@ describe('sendReceipt (Resend)', () => {
 
   it.each([429, 500, 503])('Resend answering %i: retryable ResendUnavailable', async (status) => {
     const o = order();
-    sandbox.resend.failNext(1, { status });
-    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
+    suite.sandbox.resend.failNext(1, { status });
+    expect(await failureOf(runActivity(suite.activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
       type: RESEND_UNAVAILABLE,
       nonRetryable: false,
     });
@@ -74,12 +67,12 @@ describe('sendReceipt (Resend)', () => {
 
   it('Resend refusing the email (422, a bad key): non-retryable ReceiptRejected', async () => {
     const o = order();
-    sandbox.resend.failNext(1, { status: 422 });
-    expect(await failureOf(runActivity(activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
+    suite.sandbox.resend.failNext(1, { status: 422 });
+    expect(await failureOf(runActivity(suite.activities.sendReceipt, { order: o, chargeId: 'ch_1' }, o))).toMatchObject({
       type: RECEIPT_REJECTED,
       nonRetryable: true,
     });
-    const wrongKey = createActivities(loadProviderConfig({ ...sandbox.env, RESEND_API_KEY: 'not-a-resend-key' }));
+    const wrongKey = createActivities(loadProviderConfig({ ...suite.sandbox.env, RESEND_API_KEY: 'not-a-resend-key' }));
     const failure = await failureOf(runActivity(wrongKey.sendReceipt, { order: o, chargeId: 'ch_1' }, o));
     expect(failure).toMatchObject({ type: RECEIPT_REJECTED, nonRetryable: true, message: expect.stringContaining('401') });
   });
@@ -88,8 +81,8 @@ describe('sendReceipt (Resend)', () => {
 describe('sendPaymentAction (Resend)', () => {
   it("asks the customer to confirm, with the merchant's link for the order, under order-<orderId>/payment-action", async () => {
     const o = order();
-    const { emailId } = await runActivity(activities.sendPaymentAction, { order: o, until: '2026-12-02T08:00:00.000Z' }, o);
-    const email = sandbox.resend.emails.find((sent) => sent.id === emailId);
+    const { emailId } = await runActivity(suite.activities.sendPaymentAction, { order: o, until: '2026-12-02T08:00:00.000Z' }, o);
+    const email = suite.sandbox.resend.emails.find((sent) => sent.id === emailId);
     expect(email?.idempotencyKey).toBe(`order-${o.orderId}/payment-action`);
     expect(email?.text).toContain(`/sandbox/pay/${o.orderId}`);
     expect(email?.text).toContain('2026-12-02T08:00:00.000Z');
@@ -97,8 +90,8 @@ describe('sendPaymentAction (Resend)', () => {
 
   it('a refused email is non-retryable PaymentActionEmailRejected', async () => {
     const o = order();
-    sandbox.resend.failNext(1, { status: 422 });
-    const failure = await failureOf(runActivity(activities.sendPaymentAction, { order: o, until: '2026-12-02T08:00:00.000Z' }, o));
+    suite.sandbox.resend.failNext(1, { status: 422 });
+    const failure = await failureOf(runActivity(suite.activities.sendPaymentAction, { order: o, until: '2026-12-02T08:00:00.000Z' }, o));
     expect(failure).toMatchObject({ type: PAYMENT_ACTION_EMAIL_REJECTED, nonRetryable: true });
   });
 });
@@ -107,12 +100,12 @@ describe('notifyOps (Slack)', () => {
   it("posts the alert to the channel: order, customer, amount and reason, never the customer's email", async () => {
     const o = order();
     const posted = await runActivity(
-      activities.notifyOps,
+      suite.activities.notifyOps,
       { kind: 'payment-failed', order: o, reason: 'Your card was declined.', declineCode: 'card_declined' },
       o,
     );
     expect(posted.channel).toBe('C0PAYMENTS');
-    const message = sandbox.slack.messages.find((sent) => sent.ts === posted.ts);
+    const message = suite.sandbox.slack.messages.find((sent) => sent.ts === posted.ts);
     expect(message?.channel).toBe('#payments-alerts');
     expect(message?.text).toContain(`order ${o.orderId} (customer cus_abc, $49.99)`);
     expect(message?.text).toContain('card_declined');
@@ -122,17 +115,20 @@ describe('notifyOps (Slack)', () => {
   it("Slack's ok:false errors: a permanent one (channel_not_found) is non-retryable SlackRejected; a transient one is retryable", async () => {
     const o = order();
     const alert = { kind: 'payment-settled', order: o } as const;
-    const elsewhere = createActivities(loadProviderConfig({ ...sandbox.env, SLACK_CHANNEL: '#nowhere' }));
+    const elsewhere = createActivities(loadProviderConfig({ ...suite.sandbox.env, SLACK_CHANNEL: '#nowhere' }));
     const failure = await failureOf(runActivity(elsewhere.notifyOps, alert, o));
     expect(failure).toMatchObject({ type: SLACK_REJECTED, nonRetryable: true, message: expect.stringContaining('channel_not_found') });
-    sandbox.slack.failNext(1, { status: 200 }); // ok: false, internal_error
-    expect(await failureOf(runActivity(activities.notifyOps, alert, o))).toMatchObject({ type: SLACK_UNAVAILABLE, nonRetryable: false });
+    suite.sandbox.slack.failNext(1, { status: 200 }); // ok: false, internal_error
+    expect(await failureOf(runActivity(suite.activities.notifyOps, alert, o))).toMatchObject({
+      type: SLACK_UNAVAILABLE,
+      nonRetryable: false,
+    });
   });
 
   it.each([429, 503])('Slack answering %i: retryable SlackUnavailable', async (status) => {
     const o = order();
-    sandbox.slack.failNext(1, { status });
-    expect(await failureOf(runActivity(activities.notifyOps, { kind: 'payment-settled', order: o }, o))).toMatchObject({
+    suite.sandbox.slack.failNext(1, { status });
+    expect(await failureOf(runActivity(suite.activities.notifyOps, { kind: 'payment-settled', order: o }, o))).toMatchObject({
       type: SLACK_UNAVAILABLE,
       nonRetryable: false,
     });
@@ -142,8 +138,12 @@ describe('notifyOps (Slack)', () => {
 describe('updateOrderStatus (the order backend)', () => {
   it('PATCHes the status under a key naming it, order-<orderId>/order-status/<status>', async () => {
     const o = order();
-    await runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid', paymentIntentId: 'pi_1', chargeId: 'ch_1' }, o);
-    expect(sandbox.backend.orders.get(o.orderId)).toMatchObject({
+    await runActivity(
+      suite.activities.updateOrderStatus,
+      { orderId: o.orderId, status: 'paid', paymentIntentId: 'pi_1', chargeId: 'ch_1' },
+      o,
+    );
+    expect(suite.sandbox.backend.orders.get(o.orderId)).toMatchObject({
       status: 'paid',
       paymentIntentId: 'pi_1',
       chargeId: 'ch_1',
@@ -153,8 +153,8 @@ describe('updateOrderStatus (the order backend)', () => {
 
   it.each([408, 429, 500, 503])('the backend answering %i: retryable OrderBackendUnavailable', async (status) => {
     const o = order();
-    sandbox.backend.failNext(1, { status });
-    const failure = await failureOf(runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
+    suite.sandbox.backend.failNext(1, { status });
+    const failure = await failureOf(runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
     expect(failure).toMatchObject({
       type: ORDER_BACKEND_UNAVAILABLE,
       nonRetryable: false,
@@ -164,7 +164,7 @@ describe('updateOrderStatus (the order backend)', () => {
 
   it('a refusal (422) is non-retryable OrderStatusRejected, with what the backend said', async () => {
     const o = order({ orderId: `ord_refuse_paid_${randomUUID().slice(0, 8)}` });
-    const failure = await failureOf(runActivity(activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
+    const failure = await failureOf(runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
     expect(failure).toMatchObject({
       type: ORDER_STATUS_REJECTED,
       nonRetryable: true,
@@ -174,7 +174,9 @@ describe('updateOrderStatus (the order backend)', () => {
 
   it('a backend nobody listens on: retryable OrderBackendUnavailable', async () => {
     const o = order();
-    const unreachable = createActivities(loadProviderConfig({ ...sandbox.env, API_BASE_URL: `http://127.0.0.1:${await freePort()}` }));
+    const unreachable = createActivities(
+      loadProviderConfig({ ...suite.sandbox.env, API_BASE_URL: `http://127.0.0.1:${await freePort()}` }),
+    );
     const failure = await failureOf(runActivity(unreachable.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
     expect(failure).toMatchObject({
       type: ORDER_BACKEND_UNAVAILABLE,

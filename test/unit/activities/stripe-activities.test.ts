@@ -4,20 +4,12 @@
  * retryable failure (Temporal tries again under the same idempotency key) and a non-retryable one.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../../dev/sandbox/index.js';
-import type { OrderActivities } from '../../../src/activities/index.js';
+import { describe, expect, it } from 'vitest';
 import type { Order } from '../../../src/domain/order.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_REFUSED, STRIPE_UNAVAILABLE } from '../../../src/domain/failures.js';
-import { activitiesFor, failureOf, runActivity } from '../../support/mock-activity.js';
+import { failureOf, runActivity, useSandboxActivities } from '../../support/mock-activity.js';
 
-let sandbox: Sandbox;
-let activities: OrderActivities;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  activities = activitiesFor(sandbox);
-});
-afterAll(async () => sandbox?.close());
+const suite = useSandboxActivities();
 
 function order(customerId = 'cus_abc'): Order {
   return { orderId: `ord_act_${randomUUID().slice(0, 8)}`, customerId, amount: 4999, currency: 'usd', email: 'customer@example.com' };
@@ -25,17 +17,17 @@ function order(customerId = 'cus_abc'): Order {
 
 /** Creates the order's PaymentIntent as the run's first Charge Card step does, and gives its ID. */
 async function created(forOrder: Order): Promise<string> {
-  const answer = await runActivity(activities.createPaymentIntent, forOrder, forOrder);
+  const answer = await runActivity(suite.activities.createPaymentIntent, forOrder, forOrder);
   if (answer.outcome !== 'created') throw new Error(`expected a PaymentIntent, got ${answer.outcome}`);
   return answer.paymentIntent.id;
 }
 
-const lastRequest = () => sandbox.stripe.requests.at(-1)!;
+const lastRequest = () => suite.sandbox.stripe.requests.at(-1)!;
 
 describe('createPaymentIntent', () => {
   it("creates it unconfirmed, for the customer's default card, under the key order-<orderId>/payment-intent", async () => {
     const o = order();
-    const answer = await runActivity(activities.createPaymentIntent, o, o);
+    const answer = await runActivity(suite.activities.createPaymentIntent, o, o);
     expect(answer).toMatchObject({ outcome: 'created', paymentIntent: { status: 'requires_confirmation' } });
     expect(lastRequest().headers['idempotency-key']).toBe(`order-${o.orderId}/payment-intent`);
     expect(decodeURIComponent(lastRequest().body)).toContain(`metadata[order_id]=${o.orderId}`);
@@ -43,11 +35,11 @@ describe('createPaymentIntent', () => {
 
   it('a customer without a default payment method: no_payment_method, nothing created', async () => {
     const o = order('cus_no_payment_method');
-    expect(await runActivity(activities.createPaymentIntent, o, o)).toMatchObject({
+    expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({
       outcome: 'no_payment_method',
       reason: expect.stringContaining('no default payment method'),
     });
-    expect(sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(0);
+    expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(0);
   });
 
   it.each([
@@ -56,8 +48,8 @@ describe('createPaymentIntent', () => {
     [409, { error: { type: 'idempotency_error', code: 'idempotency_key_in_use', message: 'A request with this key is in progress.' } }],
   ])('Stripe answering %i: retryable StripeUnavailable', async (status, body) => {
     const o = order();
-    sandbox.stripe.failNext(1, { status, ...(body && { body }) });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+    suite.sandbox.stripe.failNext(1, { status, ...(body && { body }) });
+    expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
       type: STRIPE_UNAVAILABLE,
       nonRetryable: false,
     });
@@ -66,8 +58,8 @@ describe('createPaymentIntent', () => {
   it('no answer (connection dropped): retryable StripeUnavailable', async () => {
     const o = order();
     // The SDK sends a request again once when its connection closed, even with its retries off.
-    sandbox.stripe.failNext(2, { drop: true });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+    suite.sandbox.stripe.failNext(2, { drop: true });
+    expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
       type: STRIPE_UNAVAILABLE,
       nonRetryable: false,
     });
@@ -75,16 +67,25 @@ describe('createPaymentIntent', () => {
 
   it('a request Stripe refuses (400, 401): non-retryable ChargeRejected on the first attempt', async () => {
     const o = order();
-    sandbox.stripe.failNext(1, { status: 400 });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({ type: CHARGE_REJECTED, nonRetryable: true });
-    sandbox.stripe.failNext(1, { status: 401, body: { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } } });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({ type: CHARGE_REJECTED, nonRetryable: true });
+    suite.sandbox.stripe.failNext(1, { status: 400 });
+    expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
+      type: CHARGE_REJECTED,
+      nonRetryable: true,
+    });
+    suite.sandbox.stripe.failNext(1, {
+      status: 401,
+      body: { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } },
+    });
+    expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
+      type: CHARGE_REJECTED,
+      nonRetryable: true,
+    });
   });
 
   it('the same refusal after an earlier attempt whose answer was lost: ChargeOutcomeUnknown (that attempt may have created it)', async () => {
     const o = order();
-    sandbox.stripe.failNext(1, { status: 400 });
-    const failure = await failureOf(runActivity(activities.createPaymentIntent, o, { ...o, attempt: 2 }));
+    suite.sandbox.stripe.failNext(1, { status: 400 });
+    const failure = await failureOf(runActivity(suite.activities.createPaymentIntent, o, { ...o, attempt: 2 }));
     expect(failure).toMatchObject({
       type: CHARGE_OUTCOME_UNKNOWN,
       nonRetryable: true,
@@ -94,11 +95,11 @@ describe('createPaymentIntent', () => {
 
   it('a refused idempotency key: ChargeOutcomeUnknown', async () => {
     const o = order();
-    sandbox.stripe.failNext(1, {
+    suite.sandbox.stripe.failNext(1, {
       status: 400,
       body: { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters.' } },
     });
-    expect(await failureOf(runActivity(activities.createPaymentIntent, o, o))).toMatchObject({
+    expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
       type: CHARGE_OUTCOME_UNKNOWN,
       nonRetryable: true,
     });
@@ -109,16 +110,16 @@ describe('confirmPaymentIntent', () => {
   it('charges off session under the key order-<orderId>/charge: succeeded, with its charge', async () => {
     const o = order();
     const paymentIntentId = await created(o);
-    const state = await runActivity(activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
+    const state = await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
     expect(state).toMatchObject({ id: paymentIntentId, status: 'succeeded', chargeId: expect.stringMatching(/^ch_/) });
     expect(lastRequest().headers['idempotency-key']).toBe(`order-${o.orderId}/charge`);
-    expect(sandbox.stripe.successfulCharges(o.orderId)).toHaveLength(1);
+    expect(suite.sandbox.stripe.successfulCharges(o.orderId)).toHaveLength(1);
   });
 
   it('a decline (402) is an outcome, not a failure: the PaymentIntent as Stripe left it, with the decline', async () => {
     const o = order('cus_decline_insufficient_funds');
     const paymentIntentId = await created(o);
-    const state = await runActivity(activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
+    const state = await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
     expect(state).toMatchObject({
       id: paymentIntentId,
       status: 'requires_payment_method',
@@ -130,17 +131,17 @@ describe('confirmPaymentIntent', () => {
     const o = order('cus_error_after_charge');
     const paymentIntentId = await created(o);
     const ref = { orderId: o.orderId, paymentIntentId };
-    expect(await failureOf(runActivity(activities.confirmPaymentIntent, ref, o))).toMatchObject({
+    expect(await failureOf(runActivity(suite.activities.confirmPaymentIntent, ref, o))).toMatchObject({
       type: STRIPE_UNAVAILABLE,
       nonRetryable: false,
     });
-    const replayed = await failureOf(runActivity(activities.confirmPaymentIntent, ref, { ...o, attempt: 2 }));
+    const replayed = await failureOf(runActivity(suite.activities.confirmPaymentIntent, ref, { ...o, attempt: 2 }));
     expect(replayed).toMatchObject({
       type: CHARGE_OUTCOME_UNKNOWN,
       nonRetryable: true,
       message: expect.stringContaining('began executing'),
     });
-    expect(sandbox.stripe.successfulCharges(o.orderId)).toHaveLength(1);
+    expect(suite.sandbox.stripe.successfulCharges(o.orderId)).toHaveLength(1);
   });
 });
 
@@ -150,23 +151,25 @@ describe('lookUpPayment', () => {
     const paymentIntentId = await created(o);
     const since = Date.now() - 1_000;
     expect(
-      await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, paymentIntentId, since }, o),
+      await runActivity(suite.activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, paymentIntentId, since }, o),
     ).toMatchObject({
       id: paymentIntentId,
       status: 'requires_confirmation',
     });
     expect(lastRequest().path).toBe(`/v1/payment_intents/${paymentIntentId}`);
-    expect(await runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since }, o)).toMatchObject({
+    expect(await runActivity(suite.activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since }, o)).toMatchObject({
       id: paymentIntentId,
     });
     expect(lastRequest().path).toMatch(/^\/v1\/payment_intents\?/);
-    expect(await runActivity(activities.lookUpPayment, { orderId: 'ord_never_charged', customerId: o.customerId, since }, o)).toBeNull();
+    expect(
+      await runActivity(suite.activities.lookUpPayment, { orderId: 'ord_never_charged', customerId: o.customerId, since }, o),
+    ).toBeNull();
   });
 
   it('Stripe down for the customer: retryable StripeUnavailable', async () => {
     const o = order('cus_down');
     const failure = await failureOf(
-      runActivity(activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since: Date.now() }, o),
+      runActivity(suite.activities.lookUpPayment, { orderId: o.orderId, customerId: o.customerId, since: Date.now() }, o),
     );
     expect(failure).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
   });
@@ -176,18 +179,22 @@ describe('cancelPaymentIntent', () => {
   it('cancels an open PaymentIntent; one that succeeded meanwhile is answered as succeeded, not as a failure', async () => {
     const open = order();
     const openId = await created(open);
-    expect(await runActivity(activities.cancelPaymentIntent, { orderId: open.orderId, paymentIntentId: openId }, open)).toMatchObject({
-      status: 'canceled',
-    });
+    expect(await runActivity(suite.activities.cancelPaymentIntent, { orderId: open.orderId, paymentIntentId: openId }, open)).toMatchObject(
+      {
+        status: 'canceled',
+      },
+    );
     // No key of ours: a key would replay a stale answer to every later attempt (the SDK adds its own per call).
     expect(lastRequest().headers['idempotency-key']).not.toContain(open.orderId);
 
     const paid = order();
     const paidId = await created(paid);
-    await runActivity(activities.confirmPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid);
-    expect(await runActivity(activities.cancelPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid)).toMatchObject({
-      status: 'succeeded',
-    });
+    await runActivity(suite.activities.confirmPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid);
+    expect(await runActivity(suite.activities.cancelPaymentIntent, { orderId: paid.orderId, paymentIntentId: paidId }, paid)).toMatchObject(
+      {
+        status: 'succeeded',
+      },
+    );
   });
 });
 
@@ -195,36 +202,38 @@ describe('refundPayment', () => {
   async function paid(): Promise<{ o: Order; paymentIntentId: string }> {
     const o = order();
     const paymentIntentId = await created(o);
-    await runActivity(activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
+    await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
     return { o, paymentIntentId };
   }
 
   it('refunds under the key order-<orderId>/refund and reports what is refunded of what was paid', async () => {
     const { o, paymentIntentId } = await paid();
     const outcome = await runActivity(
-      activities.refundPayment,
+      suite.activities.refundPayment,
       { orderId: o.orderId, paymentIntentId, amount: 1000, reason: 'damaged' },
       o,
     );
     expect(outcome).toMatchObject({ amount: 1000, currency: 'usd', status: 'succeeded', amountRefunded: 1000, amountPaid: 4999 });
     expect(lastRequest().method).toBe('GET'); // the refunded charge, read after the refund
     expect(
-      sandbox.stripe.requests.find((request) => request.path === '/v1/refunds' && request.method === 'POST')?.headers['idempotency-key'],
+      suite.sandbox.stripe.requests.find((request) => request.path === '/v1/refunds' && request.method === 'POST')?.headers[
+        'idempotency-key'
+      ],
     ).toBe(`order-${o.orderId}/refund`);
   });
 
   it("more than what is left: non-retryable RefundRefused with Stripe's code", async () => {
     const { o, paymentIntentId } = await paid();
     const failure = await failureOf(
-      runActivity(activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' }, o),
+      runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' }, o),
     );
     expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
   });
 
   it('Stripe unavailable: retryable StripeUnavailable', async () => {
     const { o, paymentIntentId } = await paid();
-    sandbox.stripe.failNext(1, { status: 502 });
-    const failure = await failureOf(runActivity(activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'r' }, o));
+    suite.sandbox.stripe.failNext(1, { status: 502 });
+    const failure = await failureOf(runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'r' }, o));
     expect(failure).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
   });
 });
@@ -232,10 +241,13 @@ describe('refundPayment', () => {
 describe('chargeCard (the legacy Charges API)', () => {
   it('a charge succeeds under the key order-<orderId>/charge; a decline is returned as an outcome', async () => {
     const o = order();
-    expect(await runActivity(activities.chargeCard, o, o)).toMatchObject({ outcome: 'succeeded', chargeId: expect.stringMatching(/^ch_/) });
+    expect(await runActivity(suite.activities.chargeCard, o, o)).toMatchObject({
+      outcome: 'succeeded',
+      chargeId: expect.stringMatching(/^ch_/),
+    });
     expect(lastRequest().headers['idempotency-key']).toBe(`order-${o.orderId}/charge`);
     const declined = order('cus_decline_insufficient_funds');
-    expect(await runActivity(activities.chargeCard, declined, declined)).toMatchObject({
+    expect(await runActivity(suite.activities.chargeCard, declined, declined)).toMatchObject({
       outcome: 'declined',
       declineCode: 'insufficient_funds',
     });
@@ -243,9 +255,12 @@ describe('chargeCard (the legacy Charges API)', () => {
 
   it('Stripe unavailable: retryable; a refused request: non-retryable ChargeRejected', async () => {
     const o = order();
-    sandbox.stripe.failNext(1, { status: 500 });
-    expect(await failureOf(runActivity(activities.chargeCard, o, o))).toMatchObject({ type: STRIPE_UNAVAILABLE, nonRetryable: false });
-    sandbox.stripe.failNext(1, { status: 400 });
-    expect(await failureOf(runActivity(activities.chargeCard, o, o))).toMatchObject({ type: CHARGE_REJECTED, nonRetryable: true });
+    suite.sandbox.stripe.failNext(1, { status: 500 });
+    expect(await failureOf(runActivity(suite.activities.chargeCard, o, o))).toMatchObject({
+      type: STRIPE_UNAVAILABLE,
+      nonRetryable: false,
+    });
+    suite.sandbox.stripe.failNext(1, { status: 400 });
+    expect(await failureOf(runActivity(suite.activities.chargeCard, o, o))).toMatchObject({ type: CHARGE_REJECTED, nonRetryable: true });
   });
 });

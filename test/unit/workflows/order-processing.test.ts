@@ -4,11 +4,10 @@
  * are on what the run did: its result or failure, the activity calls it made, the `status` query, its history.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { OrderActivities } from '../../../src/activities/index.js';
 import { orderProcessing, statusQuery } from '../../../src/workflows/index.js';
 import { STRIPE_EVENT_SIGNAL, type PaymentIntentState, type StripeEventHint } from '../../../src/domain/payment.js';
@@ -25,24 +24,15 @@ import {
   SLACK_REJECTED,
   STRIPE_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
-import { startTimeSkippingEnv, startUnitWorker, unitOrder, type StubbedActivities, type UnitWorker } from '../../support/time-skipping.js';
+import { startUnitWorker, unitOrder, useTimeSkippingWorker, type StubbedActivities, type UnitWorker } from '../../support/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let worker: UnitWorker;
-beforeAll(async () => {
-  env = await startTimeSkippingEnv();
-  worker = await startUnitWorker(env);
-});
-afterAll(async () => {
-  await worker?.shutdown();
-  await env?.teardown();
-});
+const suite = useTimeSkippingWorker();
 
 /** Starts an order's run on the file's worker with the activities its branch needs. */
-async function startOrder(order: OrderParams, overrides: Partial<OrderActivities> = {}, on: UnitWorker = worker) {
+async function startOrder(order: OrderParams, overrides: Partial<OrderActivities> = {}, on: UnitWorker = suite.worker) {
   const workflowId = `order-${order.orderId}`;
   const stubs = on.stub(workflowId, overrides);
-  const handle = await env.client.workflow.start(orderProcessing, { args: [order], workflowId, taskQueue: on.taskQueue });
+  const handle = await suite.env.client.workflow.start(orderProcessing, { args: [order], workflowId, taskQueue: on.taskQueue });
   return { stubs, handle };
 }
 
@@ -428,9 +418,9 @@ describe('cancellation', () => {
     const later = `unit-later-${randomUUID()}`;
     const order = unitOrder();
     const workflowId = `order-${order.orderId}`;
-    const handle = await env.client.workflow.start(orderProcessing, { args: [order], workflowId, taskQueue: later });
+    const handle = await suite.env.client.workflow.start(orderProcessing, { args: [order], workflowId, taskQueue: later });
     await handle.cancel();
-    const lateWorker = await startUnitWorker(env, later);
+    const lateWorker = await startUnitWorker(suite.env, later);
     try {
       const stubs = lateWorker.stub(workflowId);
       const error = await handle.result().catch((failure: unknown) => failure);

@@ -3,28 +3,18 @@
  * before the `payment-intents` patch do it, with stubbed activities on a time-skipping test server.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { OrderActivities } from '../../../src/activities/index.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_REFUSED, STRIPE_UNAVAILABLE } from '../../../src/domain/failures.js';
 import type { RefundOrderInput } from '../../../src/domain/payment.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../../src/start-order.js';
 import { idempotencyKeyClaim, refundOrder } from '../../../src/workflows/index.js';
 import { legacyCharge } from '../../support/time-skipping-workflows.js';
-import { startTimeSkippingEnv, startUnitWorker, unitOrder, type UnitWorker } from '../../support/time-skipping.js';
+import { unitOrder, useTimeSkippingWorker } from '../../support/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let worker: UnitWorker;
-beforeAll(async () => {
-  env = await startTimeSkippingEnv();
-  worker = await startUnitWorker(env);
-});
-afterAll(async () => {
-  await worker?.shutdown();
-  await env?.teardown();
-});
+const suite = useTimeSkippingWorker();
 
 /** The failure a run ended with, below WorkflowFailedError. */
 async function failureOf(run: Promise<unknown>): Promise<unknown> {
@@ -41,8 +31,8 @@ describe('refundOrder', () => {
 
   function refund(overrides: Partial<OrderActivities>) {
     const workflowId = `refund-${randomUUID()}`;
-    const stubs = worker.stub(workflowId, overrides);
-    return { stubs, run: env.client.workflow.execute(refundOrder, { args: [input], workflowId, taskQueue: worker.taskQueue }) };
+    const stubs = suite.worker.stub(workflowId, overrides);
+    return { stubs, run: suite.env.client.workflow.execute(refundOrder, { args: [input], workflowId, taskQueue: suite.worker.taskQueue }) };
   }
 
   it('returns the refund Stripe made, for the PaymentIntent and amount asked', async () => {
@@ -86,17 +76,17 @@ describe('refundOrder', () => {
 describe('idempotencyKeyClaim', () => {
   it('the first order to claim a key holds it; a later claim of the same key is told which order that is', async () => {
     const key = `key-${randomUUID()}`;
-    expect(await claimIdempotencyKey(env.client, worker.taskQueue, key, 'order-ord_first')).toBe('order-ord_first');
-    expect(await claimIdempotencyKey(env.client, worker.taskQueue, key, 'order-ord_second')).toBe('order-ord_first');
+    expect(await claimIdempotencyKey(suite.env.client, suite.worker.taskQueue, key, 'order-ord_first')).toBe('order-ord_first');
+    expect(await claimIdempotencyKey(suite.env.client, suite.worker.taskQueue, key, 'order-ord_second')).toBe('order-ord_first');
     // The claim run itself closes at once, naming the order.
-    expect(await env.client.workflow.getHandle(`idempotency-key-${key}`).result()).toBe('order-ord_first');
+    expect(await suite.env.client.workflow.getHandle(`idempotency-key-${key}`).result()).toBe('order-ord_first');
   });
 
   it('runs as a workflow that only returns the order it was started for', async () => {
-    const run = env.client.workflow.execute(idempotencyKeyClaim, {
+    const run = suite.env.client.workflow.execute(idempotencyKeyClaim, {
       args: ['order-ord_x'],
       workflowId: `claim-${randomUUID()}`,
-      taskQueue: worker.taskQueue,
+      taskQueue: suite.worker.taskQueue,
     });
     expect(await run).toBe('order-ord_x');
   });
@@ -105,9 +95,11 @@ describe('idempotencyKeyClaim', () => {
 describe('one run per order', () => {
   it('a second start of an order that already ran is refused instead of charging again', async () => {
     const order = unitOrder();
-    const stubs = worker.stub(`order-${order.orderId}`);
-    await (await startOrderWorkflow(env.client, worker.taskQueue, order)).result();
-    await expect(startOrderWorkflow(env.client, worker.taskQueue, order)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    const stubs = suite.worker.stub(`order-${order.orderId}`);
+    await (await startOrderWorkflow(suite.env.client, suite.worker.taskQueue, order)).result();
+    await expect(startOrderWorkflow(suite.env.client, suite.worker.taskQueue, order)).rejects.toBeInstanceOf(
+      WorkflowExecutionAlreadyStartedError,
+    );
     expect(stubs.inputsOf('confirmPaymentIntent')).toHaveLength(1);
   });
 });
@@ -116,8 +108,11 @@ describe('Charge Card with the legacy Charges API (runs started before the payme
   function charge(chargeCard: OrderActivities['chargeCard']) {
     const order = { ...unitOrder(), currency: 'usd' };
     const workflowId = `order-${order.orderId}`;
-    const stubs = worker.stub(workflowId, { chargeCard });
-    return { stubs, run: env.client.workflow.execute(legacyCharge, { args: [order], workflowId, taskQueue: worker.taskQueue }) };
+    const stubs = suite.worker.stub(workflowId, { chargeCard });
+    return {
+      stubs,
+      run: suite.env.client.workflow.execute(legacyCharge, { args: [order], workflowId, taskQueue: suite.worker.taskQueue }),
+    };
   }
 
   it('a succeeded charge is paid', async () => {
