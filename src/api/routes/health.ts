@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { healthSchema } from '../schemas.js';
-import { sendSearchAttributeMissing } from '../search-attributes.js';
+import { sendSearchAttributesMissing } from '../search-attributes.js';
 
 const READINESS_DEADLINE_MS = 2_000;
 
 /**
  * Probes: `/healthz` the process is up; `/readyz` Temporal answers and its namespace has the search
- * attribute keyed triggers need. Not rate limited.
+ * attributes the service writes (OrderOutcome, OrderIdempotencyKey). Not rate limited.
  */
-export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttribute }: ApiContext): void {
+export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttributes }: ApiContext): void {
   const probe = { rateLimit: false };
   app.get('/healthz', { config: probe, schema: { summary: 'Liveness', response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
   app.get(
@@ -18,7 +18,7 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
     {
       config: probe,
       schema: {
-        summary: 'Readiness: Temporal reachable, search attribute registered',
+        summary: 'Readiness: Temporal reachable, search attributes registered',
         response: { 200: healthSchema, 503: { $ref: 'Error#' } },
       },
     },
@@ -28,8 +28,8 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
       } catch {
         return sendError(reply, 503, 'temporal_unavailable', 'Temporal is not reachable');
       }
-      const missing = await findMissingSearchAttribute();
-      if (missing) return sendSearchAttributeMissing(reply, missing);
+      const missing = await findMissingSearchAttributes();
+      if (missing) return sendSearchAttributesMissing(reply, missing);
       return { status: 'ready' };
     },
   );
