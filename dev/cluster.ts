@@ -33,6 +33,7 @@ import {
   CODEC_SERVER,
   freePorts,
   hasExited,
+  isPortFree,
   spawnProcess,
   startProjectProcess,
   stopProcess,
@@ -129,13 +130,41 @@ export const DEFAULT_CLUSTER_PORTS: ClusterPorts = {
   workerMetrics: [19464, 19467],
 };
 
+/**
+ * Free ports for the server, one block of consecutive ones below 32768: Temporal stores membership
+ * ports as a PostgreSQL smallint, so the ephemeral ports `freePorts` hands out do not fit.
+ */
+async function freeServerPorts(): Promise<ServerPorts> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 1_200) * 10;
+    const ports = SERVER_PORT_VARIABLES.map((_, index) => base + index);
+    if ((await Promise.all(ports.map(isPortFree))).every(Boolean)) {
+      return Object.fromEntries(SERVER_PORT_VARIABLES.map((name, index) => [name, ports[index]])) as ServerPorts;
+    }
+  }
+}
+
 /** Every port free and different, for a cluster beside anything else (the cluster test). */
 export async function freeClusterPorts(): Promise<ClusterPorts> {
-  const ports = await freePorts(4 + SERVER_PORT_VARIABLES.length + 6);
+  const ports = await freePorts(9);
   const take = (count: number) => ports.splice(0, count);
   const [postgres, ui, codec] = take(3);
-  const server = Object.fromEntries(SERVER_PORT_VARIABLES.map((name) => [name, take(1)[0]])) as ServerPorts;
-  return { postgres, server, ui, codec, apis: take(2), apiMetrics: take(2), workerMetrics: take(2) };
+  return { postgres, server: await freeServerPorts(), ui, codec, apis: take(2), apiMetrics: take(2), workerMetrics: take(2) };
+}
+
+/** The variables of temporal-server.yaml the native cluster sets (compose sets its own values of the same). */
+export function temporalServerVariables(ports: ClusterPorts): Record<string, string> {
+  return {
+    POSTGRES_SEEDS: '127.0.0.1',
+    DB_PORT: String(ports.postgres),
+    POSTGRES_USER,
+    POSTGRES_PWD: POSTGRES_PASSWORD,
+    BIND_ON_IP: '127.0.0.1',
+    TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+    DYNAMIC_CONFIG_FILE_PATH: join(ROOT, DYNAMIC_CONFIG_FILE),
+    LOG_LEVEL: 'warn',
+    ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
+  };
 }
 
 export interface ClusterOptions {
@@ -333,20 +362,8 @@ export class Cluster {
   }
 
   private spawnServer(server: FoundTool): StartedProcess {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      POSTGRES_SEEDS: '127.0.0.1',
-      DB_PORT: String(this.options.ports.postgres),
-      POSTGRES_USER,
-      POSTGRES_PWD: POSTGRES_PASSWORD,
-      BIND_ON_IP: '127.0.0.1',
-      TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
-      DYNAMIC_CONFIG_FILE_PATH: join(ROOT, DYNAMIC_CONFIG_FILE),
-      LOG_LEVEL: 'warn',
-      ...Object.fromEntries(Object.entries(this.options.ports.server).map(([name, port]) => [name, String(port)])),
-    };
-    const args = SERVER_ARGS(ROOT, '.');
-    return spawnProcess('temporal server', server.path, args, { env, onLine: this.lines('temporal server') });
+    const env = { PATH: process.env.PATH ?? '', ...temporalServerVariables(this.options.ports) };
+    return spawnProcess('temporal server', server.path, SERVER_ARGS(ROOT, '.'), { env, onLine: this.lines('temporal server') });
   }
 
   /** The Temporal server, started and answering on its frontend. */

@@ -147,6 +147,15 @@ export async function stopProcess(child: ChildProcess, graceMs = 15_000, signal:
   return { killed };
 }
 
+/** Whether nothing listens on 127.0.0.1:`port`. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
 /** A free loopback port. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

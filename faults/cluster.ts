@@ -1,0 +1,360 @@
+/**
+ * `npm run test:cluster`: the production topology (dev/cluster.ts: PostgreSQL, the Temporal server on
+ * temporal-server.yaml, two workers, two APIs) under faults, on a fresh data folder and free ports.
+ *
+ *   1. Capacity with two workers: a burst of orders through both APIs, as fast as they are taken.
+ *   2. A steady stream of orders through both APIs while one worker is SIGKILLed (the other finishes
+ *      its work), the Temporal server is restarted, and PostgreSQL is stopped with a fast shutdown and
+ *      started again 10 s later. The client retries 5xx after Retry-After, as a well-behaved one does.
+ *   3. Capacity with the one worker left: another burst.
+ *
+ * Then the fault suite's invariants (faults/invariants.ts) over every order: nothing lost, no double
+ * charge, every order final and matching the provider; and what the API answered while the database was
+ * down: only `503 temporal_unavailable` with Retry-After, and `/readyz` 503. Prints the figures and
+ * exits 1 on any failed check; stops itself within the deadline.
+ *
+ *   npm run test:cluster -- [--orders 300] [--stream-seconds 75] [--burst 100] [--outage-seconds 10]
+ *                           [--seed 1] [--deadline-seconds 570]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TRIGGER_PATH } from '../src/api/app.js';
+import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/api/errors.js';
+import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
+import { Cluster, freeClusterPorts } from '../dev/cluster.js';
+import { waitUntil } from '../dev/processes.js';
+import { checkInvariants, type OrderPlan } from './invariants.js';
+import { seededRandom } from './random.js';
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '300' },
+    'stream-seconds': { type: 'string', default: '75' },
+    burst: { type: 'string', default: '100' },
+    'outage-seconds': { type: 'string', default: '10' },
+    seed: { type: 'string', default: String(Date.now() % 100_000) },
+    'deadline-seconds': { type: 'string', default: '570' },
+  },
+});
+const STREAM_ORDERS = Number(args.orders);
+const STREAM_MS = Number(args['stream-seconds']) * 1000;
+const BURST = Number(args.burst);
+const OUTAGE_MS = Number(args['outage-seconds']) * 1000;
+const SEED = Number(args.seed);
+const DEADLINE_MS = Number(args['deadline-seconds']) * 1000;
+const BURST_CONCURRENCY = 20;
+const DECLINE_SHARE = 0.1;
+const API_KEY = 'ask_cluster_test_key';
+const startedAt = Date.now();
+const random = seededRandom(SEED);
+
+function log(message: string): void {
+  console.log(`[cluster +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}`);
+}
+
+/** A 5xx the API answered, as the client saw it. */
+interface ServerError {
+  at: number;
+  status: number;
+  code: string | undefined;
+  retryAfter: string | null;
+}
+
+interface Fault {
+  name: string;
+  /** When it began (the kill, the stop) and when the part was back (for the worker: the kill). */
+  startedAt: number;
+  endedAt: number;
+  /** Orders accepted and not yet final when it began. */
+  inFlight: string[];
+}
+
+const plans: OrderPlan[] = [];
+const acceptedAt = new Map<string, number>();
+const serverErrors: ServerError[] = [];
+const faults: Fault[] = [];
+const readiness: Array<{ at: number; ready: boolean }> = [];
+const unexpectedExits: string[] = [];
+const checks: Array<{ name: string; passed: boolean; detail: string }> = [];
+let cluster: Cluster;
+
+function check(name: string, passed: boolean, detail = ''): void {
+  checks.push({ name, passed, detail });
+}
+
+function newOrder(phase: string, index: number): OrderPlan & { customerId: string } {
+  const declines = random() < DECLINE_SHARE;
+  const plan = { orderId: `ord_cluster_${SEED}_${phase}_${index}`, declines, backendRefusesPaid: false };
+  plans.push(plan);
+  return { ...plan, customerId: declines ? 'cus_decline' : 'cus_cluster' };
+}
+
+/** When the order backend recorded the order's final status (undefined while it is not final). */
+function finalAt(orderId: string): number | undefined {
+  const status = cluster.sandbox!.backend.orders.get(orderId)?.status;
+  if (status === undefined || status === 'payment_pending') return undefined;
+  return cluster.sandbox!.backend.requests.filter((request) => request.path === `/orders/${orderId}` && request.status === 204).at(-1)
+    ?.answeredAt;
+}
+
+/**
+ * Triggers one order through one of the APIs, like a well-behaved client: a 5xx or a refused
+ * connection is retried after Retry-After (or a short backoff), with the same body.
+ */
+async function trigger(order: ReturnType<typeof newOrder>, apiUrl: string): Promise<void> {
+  const body = JSON.stringify({
+    params: {
+      orderId: order.orderId,
+      customerId: order.customerId,
+      amount: 1000 + Math.floor(random() * 9000),
+      currency: 'usd',
+      email: 'buyer@example.com',
+    },
+  });
+  for (let attempt = 1; Date.now() - startedAt < DEADLINE_MS; attempt += 1) {
+    const response = await fetch(`${apiUrl}${TRIGGER_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(60_000),
+    }).catch(() => undefined);
+    if (response?.status === 201 || response?.status === 200) {
+      acceptedAt.set(order.orderId, Date.now());
+      return;
+    }
+    if (response && response.status < 500)
+      throw new Error(`order ${order.orderId} was refused with HTTP ${response.status}: ${await response.text()}`);
+    const retryAfter = response?.headers.get('retry-after') ?? null;
+    if (response) {
+      const code = ((await response.json().catch(() => undefined)) as { error?: { code?: string } } | undefined)?.error?.code;
+      serverErrors.push({ at: Date.now(), status: response.status, code, retryAfter });
+    }
+    await sleep(retryAfter ? Number(retryAfter) * 1000 : Math.min(250 * 2 ** attempt, 5_000));
+  }
+}
+
+/** Sends `orders` through both APIs in turn, `concurrency` at a time, each no earlier than `sendAt(i)`. */
+async function send(orders: Array<ReturnType<typeof newOrder>>, concurrency: number, sendAt: (index: number) => number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < orders.length) {
+        const index = next;
+        next += 1;
+        await sleep(Math.max(0, sendAt(index) - Date.now()));
+        await trigger(orders[index], cluster.apiUrls[index % cluster.apiUrls.length]);
+      }
+    }),
+  );
+}
+
+async function waitAllFinal(orderIds: string[], what: string): Promise<void> {
+  await waitUntil(() => orderIds.every((orderId) => finalAt(orderId) !== undefined), {
+    timeoutMs: Math.max(1_000, DEADLINE_MS - (Date.now() - startedAt)),
+    what,
+    intervalMs: 250,
+  });
+}
+
+/** A burst of orders as fast as the cluster takes them: orders per second from first trigger to last final status. */
+async function measureCapacity(phase: string): Promise<number> {
+  const orders = Array.from({ length: BURST }, (_, index) => newOrder(phase, index));
+  const firstSent = Date.now();
+  await send(orders, BURST_CONCURRENCY, () => 0);
+  await waitAllFinal(
+    orders.map(({ orderId }) => orderId),
+    `the ${phase} burst to be final`,
+  );
+  const lastFinal = Math.max(...orders.map(({ orderId }) => finalAt(orderId)!));
+  return BURST / ((lastFinal - firstSent) / 1000);
+}
+
+function inFlightNow(): string[] {
+  return [...acceptedAt.keys()].filter((orderId) => finalAt(orderId) === undefined);
+}
+
+/** Polls both APIs' /readyz, so the figures show when the cluster said it was not ready. */
+async function watchReadiness(until: () => boolean): Promise<void> {
+  while (!until()) {
+    const answers = await Promise.all(
+      cluster.apiUrls.map((url) =>
+        fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      ),
+    );
+    readiness.push({ at: Date.now(), ready: answers.every(Boolean) });
+    await sleep(250);
+  }
+}
+
+/** The stream of orders with the three faults spread over it. */
+async function streamWithFaults(): Promise<void> {
+  const orders = Array.from({ length: STREAM_ORDERS }, (_, index) => newOrder('stream', index));
+  const streamStart = Date.now();
+  const interval = STREAM_MS / STREAM_ORDERS;
+  let streaming = true;
+  const watcher = watchReadiness(() => !streaming);
+  const at = (share: number) => sleep(Math.max(0, streamStart + share * STREAM_MS - Date.now()));
+
+  const chaos = (async () => {
+    await at(0.12);
+    const killed = Date.now();
+    const inFlight = inFlightNow();
+    await cluster.workers[1].stop('SIGKILL');
+    faults.push({ name: 'worker SIGKILL', startedAt: killed, endedAt: killed, inFlight });
+    log(`worker 2 SIGKILLed with ${inFlight.length} orders in flight; worker 1 carries on alone`);
+
+    await at(0.35);
+    const serverStopped = Date.now();
+    const beforeRestart = inFlightNow();
+    await cluster.stopTemporal();
+    await sleep(2_000);
+    await cluster.startTemporal();
+    faults.push({ name: 'Temporal server restart', startedAt: serverStopped, endedAt: Date.now(), inFlight: beforeRestart });
+    log(`Temporal server restarted (${((Date.now() - serverStopped) / 1000).toFixed(1)} s from stop to serving)`);
+
+    await at(0.6);
+    const databaseStopped = Date.now();
+    const beforeOutage = inFlightNow();
+    await cluster.stopPostgres();
+    log(`PostgreSQL stopped (fast shutdown); starting it again in ${OUTAGE_MS / 1000} s`);
+    await sleep(OUTAGE_MS);
+    await cluster.startPostgres();
+    faults.push({ name: 'PostgreSQL fast restart', startedAt: databaseStopped, endedAt: Date.now(), inFlight: beforeOutage });
+    log('PostgreSQL accepting connections again');
+  })();
+
+  await send(orders, 100, (index) => streamStart + index * interval);
+  await chaos;
+  log(
+    `stream sent: ${orders.filter(({ orderId }) => acceptedAt.has(orderId)).length}/${orders.length} accepted; waiting for every order to be final`,
+  );
+  await waitAllFinal(
+    orders.map(({ orderId }) => orderId),
+    'every order of the stream to be final',
+  ).catch((error: Error) => log(error.message));
+  streaming = false;
+  await watcher;
+}
+
+/** From a fault's start until every order in flight then, and the APIs' readiness, had recovered. */
+function recoverySeconds(fault: Fault): number | undefined {
+  const finals = fault.inFlight.map(finalAt);
+  if (finals.some((at) => at === undefined)) return undefined;
+  const readyAgain = readiness.find(({ at, ready }) => at >= fault.endedAt && ready)?.at ?? fault.endedAt;
+  return (Math.max(readyAgain, ...(finals as number[])) - fault.startedAt) / 1000;
+}
+
+function report(capacityTwo: number, capacityOne: number): void {
+  const outage = faults.find(({ name }) => name.startsWith('PostgreSQL'))!;
+  const duringOutage = serverErrors.filter(({ at }) => at >= outage.startedAt && at <= outage.endedAt);
+  const properly = (error: ServerError) =>
+    error.status === 503 && error.code === 'temporal_unavailable' && error.retryAfter === String(TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS);
+  const readyzDuringOutage = readiness.filter(({ at }) => at >= outage.startedAt + 1_000 && at <= outage.endedAt - 1_000);
+  const invariants = checkInvariants(cluster.sandbox!, plans);
+  const notAccepted = plans.filter(({ orderId }) => !acceptedAt.has(orderId)).map(({ orderId }) => orderId);
+
+  check('every order accepted', notAccepted.length === 0, notAccepted.slice(0, 10).join(', '));
+  check(
+    "fault suite invariants: nothing lost, no double charge, every order final and matching Stripe's record",
+    invariants.violations.length === 0,
+    invariants.violations.map(({ rule, orderIds }) => `${rule}: ${orderIds.length} (${orderIds.slice(0, 5).join(', ')})`).join('; '),
+  );
+  check(
+    'every 5xx is 503 temporal_unavailable with Retry-After',
+    serverErrors.every(properly),
+    JSON.stringify(serverErrors.filter((e) => !properly(e)).slice(0, 5)),
+  );
+  check('/readyz answered 503 while PostgreSQL was down', readyzDuringOutage.length > 0 && readyzDuringOutage.every(({ ready }) => !ready));
+  check(
+    '/readyz answered 200 once PostgreSQL was back',
+    readiness.some(({ at, ready }) => at > outage.endedAt && ready),
+  );
+  check('no process exited unless stopped', unexpectedExits.length === 0, unexpectedExits.join(', '));
+  for (const fault of faults) check(`recovered from the ${fault.name}`, recoverySeconds(fault) !== undefined);
+
+  const seconds = (value: number | undefined) => (value === undefined ? 'never' : `${value.toFixed(1)} s`);
+  const figures: Array<[string, string | number]> = [
+    ['seed', SEED],
+    ['orders triggered / accepted (both APIs)', `${plans.length} / ${acceptedAt.size}`],
+    ['final: paid / payment_failed (declined by design)', `${invariants.paid} / ${invariants.paymentFailed}`],
+    ['orders/s with two workers (burst)', capacityTwo.toFixed(1)],
+    ['orders/s with one worker (burst)', capacityOne.toFixed(1)],
+    ...faults.map((fault): [string, string] => [
+      `${fault.name}: in flight / down / recovered after`,
+      `${fault.inFlight.length} / ${seconds((fault.endedAt - fault.startedAt) / 1000)} / ${seconds(recoverySeconds(fault))}`,
+    ]),
+    [
+      '5xx while PostgreSQL was down: total / 503 temporal_unavailable with Retry-After',
+      `${duringOutage.length} / ${duringOutage.filter(properly).length}`,
+    ],
+    ['5xx in the whole run (all faults)', serverErrors.length],
+    [
+      '/readyz polls while PostgreSQL was down: 503 / all',
+      `${readyzDuringOutage.filter(({ ready }) => !ready).length} / ${readyzDuringOutage.length}`,
+    ],
+    ['duration s', ((Date.now() - startedAt) / 1000).toFixed(1)],
+  ];
+  console.log('\nCluster test figures');
+  for (const [name, value] of figures) console.log(`  ${name.padEnd(82)} ${value}`);
+  console.log('\nChecks');
+  for (const { name, passed, detail } of checks)
+    console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name}${!passed && detail ? `: ${detail}` : ''}`);
+}
+
+async function main(): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'order-cluster-'));
+  cluster = new Cluster(
+    {
+      dataDir,
+      ports: await freeClusterPorts(),
+      codecKeys: DEV_CODEC_KEYS,
+      apiKey: API_KEY,
+      webhookSecret: 'whsec_cluster_test',
+      logLevel: 'error',
+      // The test drives far more than a merchant's per-key limit through one key.
+      apiEnv: { RATE_LIMIT_MAX: '1000000' },
+      onLine: (name, line) => {
+        if (/\b(ERROR|FATAL|PANIC)\b|"level":"(error|fatal|panic)"/i.test(line) && !name.startsWith('temporal server'))
+          console.log(`[${name}] ${line}`);
+      },
+      onUnexpectedExit: (name, how) => {
+        unexpectedExits.push(`${name} (${how})`);
+        log(`the ${name} exited unexpectedly (${how})`);
+      },
+    },
+    log,
+  );
+  const deadline = setTimeout(() => {
+    log(`deadline of ${DEADLINE_MS / 1000} s passed: stopping`);
+    void cluster.stop().finally(() => process.exit(1));
+  }, DEADLINE_MS + 30_000);
+  try {
+    log(`seed ${SEED}: starting the cluster on a fresh data folder (${dataDir})`);
+    await cluster.start();
+    log(`cluster up: Temporal ${cluster.address}, APIs ${cluster.apiUrls.join(' ')}`);
+    const capacityTwo = await measureCapacity('two-workers');
+    log(`two workers: ${capacityTwo.toFixed(1)} orders/s`);
+    await streamWithFaults();
+    const capacityOne = await measureCapacity('one-worker');
+    log(`one worker: ${capacityOne.toFixed(1)} orders/s`);
+    report(capacityTwo, capacityOne);
+  } catch (error) {
+    check('the run completed', false, (error as Error).stack ?? String(error));
+    console.log(`\nThe cluster test could not complete: ${(error as Error).stack ?? String(error)}`);
+  } finally {
+    clearTimeout(deadline);
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const failed = checks.filter(({ passed }) => !passed).length;
+  console.log(`\ncluster: ${checks.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(await main());
