@@ -23,6 +23,7 @@ import {
   acceptsConnections,
   findPostgres,
   initPostgres,
+  queryValue,
   spawnPostgres,
   type PostgresBinaries,
   type PostgresOptions,
@@ -153,8 +154,9 @@ export async function freeClusterPorts(): Promise<ClusterPorts> {
 }
 
 /** The variables of temporal-server.yaml the native cluster sets (compose sets its own values of the same). */
-export function temporalServerVariables(ports: ClusterPorts): Record<string, string> {
+export function temporalServerVariables(ports: ClusterPorts, historyShards?: number): Record<string, string> {
   return {
+    ...(historyShards !== undefined && { NUM_HISTORY_SHARDS: String(historyShards) }),
     POSTGRES_SEEDS: '127.0.0.1',
     DB_PORT: String(ports.postgres),
     POSTGRES_USER,
@@ -177,6 +179,8 @@ export interface ClusterOptions {
   webhookSecret: string;
   /** LOG_LEVEL of the workers, the APIs and the codec server; the Temporal server logs warnings and up. */
   logLevel: string;
+  /** History shards of a new cluster (temporal-server.yaml's default otherwise); fixed once its database exists. */
+  historyShards?: number;
   /** Extra variables of the API processes (the cluster test lifts the per-key rate limit). */
   apiEnv?: Record<string, string>;
   /** Each output line of a process, with its name ("worker 1", "temporal server"). */
@@ -230,6 +234,8 @@ export class Cluster {
   uiRoute = '';
   sandbox: Sandbox | undefined;
   private postgres: Part | undefined;
+  /** The codec server and the Web UI. */
+  private readonly others: Part[] = [];
   private server: Part | undefined;
   private readonly postgresOptions: PostgresOptions;
 
@@ -284,14 +290,15 @@ export class Cluster {
     const uiPart = this.part('web ui', () => this.spawnUi(ui));
     this.stack.add(() => uiPart.stop());
     uiPart.start();
+    this.others.push(codec, uiPart);
 
     this.sandbox = await this.stack.startSandbox();
     for (const index of this.options.ports.workerMetrics.keys()) {
-      const worker = this.part(`worker ${index + 1}`, () => this.startWorker(index));
+      const worker = this.part(`worker ${index + 1}`, () => this.spawnWorker(index));
       this.workers.push(worker);
       this.stack.add(() => worker.stop());
-      worker.start();
     }
+    await Promise.all(this.workers.map((_, index) => this.startWorker(index)));
     for (const index of this.options.ports.apis.keys()) {
       const api = this.part(`api ${index + 1}`, () => this.startApi(index));
       this.apis.push(api);
@@ -314,6 +321,15 @@ export class Cluster {
     });
   }
 
+  /** The running processes of the cluster, by part ("postgresql", "temporal server", "worker 1"...). */
+  processes(): Array<{ name: string; pid: number }> {
+    const parts = [this.postgres, this.server, ...this.others, ...this.workers, ...this.apis];
+    return parts.flatMap((part) => {
+      const pid = part?.current && !hasExited(part.current.child) ? part.current.child.pid : undefined;
+      return part && pid !== undefined ? [{ name: part.name, pid }] : [];
+    });
+  }
+
   /** Stops everything, newest part first: APIs, workers, stand-ins, UI, codec server, Temporal, PostgreSQL. */
   stop(): Promise<void> {
     return this.stack.stopAll();
@@ -326,6 +342,20 @@ export class Cluster {
   private lines(name: string): ((line: string) => void) | undefined {
     const onLine = this.options.onLine;
     return onLine && ((line) => onLine(name, line));
+  }
+
+  /**
+   * Persistence so far: transactions committed in all databases, and WAL bytes written (what the
+   * Temporal server asks of PostgreSQL, per order when taken before and after a burst).
+   */
+  persistenceCounters(): { commits: number; walBytes: number } {
+    const postgres = findPostgres();
+    const [commits, walBytes] = queryValue(
+      postgres,
+      this.postgresOptions,
+      "select (select sum(xact_commit) from pg_stat_database) || ',' || pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')",
+    ).split(',');
+    return { commits: Number(commits), walBytes: Number(walBytes) };
   }
 
   /** PostgreSQL, started and accepting connections. */
@@ -362,7 +392,7 @@ export class Cluster {
   }
 
   private spawnServer(server: FoundTool): StartedProcess {
-    const env = { PATH: process.env.PATH ?? '', ...temporalServerVariables(this.options.ports) };
+    const env = { PATH: process.env.PATH ?? '', ...temporalServerVariables(this.options.ports, this.options.historyShards) };
     return spawnProcess('temporal server', server.path, SERVER_ARGS(ROOT, '.'), { env, onLine: this.lines('temporal server') });
   }
 
@@ -475,7 +505,18 @@ export class Cluster {
     });
   }
 
-  private startWorker(index: number): StartedProcess {
+  /** Starts worker `index` (again, after a kill) and waits until it polls its task queue. */
+  async startWorker(index: number): Promise<void> {
+    const started = this.workers[index].start();
+    // src/worker.ts says so once Worker.create has connected and the workflow bundle is built.
+    await waitUntil(() => started.output().includes('Worker polling task queue'), {
+      timeoutMs: 120_000,
+      what: `${this.workers[index].name} to poll its task queue`,
+      process: started,
+    });
+  }
+
+  private spawnWorker(index: number): StartedProcess {
     const env = { ...this.commonEnv(), ...this.sandbox!.env, WORKER_METRICS_PORT: String(this.options.ports.workerMetrics[index]) };
     return startProjectProcess({ ...WORKER, name: `worker ${index + 1}` }, env, this.lines(`worker ${index + 1}`));
   }

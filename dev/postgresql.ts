@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { isExecutable } from './tools.js';
 import { spawnProcess, type StartedProcess } from './processes.js';
 
-/** The variable that may point at PostgreSQL's bin folder (initdb, postgres, pg_isready). */
+/** The variable that may point at PostgreSQL's bin folder (initdb, postgres, pg_isready, psql). */
 const BIN_DIR_VARIABLE = 'POSTGRES_BIN_DIR';
 const DEBIAN_ROOT = '/usr/lib/postgresql';
-const PROGRAMS = ['initdb', 'postgres', 'pg_isready'] as const;
+const PROGRAMS = ['initdb', 'postgres', 'pg_isready', 'psql'] as const;
 const HOW_TO_GET =
   'Install PostgreSQL 12 or newer: on Debian or Ubuntu `sudo apt-get install -y postgresql` (its programs land in ' +
-  `${DEBIAN_ROOT}/<version>/bin); elsewhere set ${BIN_DIR_VARIABLE} to the folder holding initdb, postgres and pg_isready.`;
+  `${DEBIAN_ROOT}/<version>/bin); elsewhere set ${BIN_DIR_VARIABLE} to the folder holding initdb, postgres, pg_isready and psql.`;
 
 export interface PostgresUser {
   /** The account the server runs as (`postgres` when this process is root). */
@@ -113,6 +113,14 @@ export function initPostgres(postgres: PostgresBinaries, { dataDir, user, passwo
 export function spawnPostgres(postgres: PostgresBinaries, { dataDir, port }: PostgresOptions): StartedProcess {
   const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   return spawnProcess('postgresql', join(postgres.binDir, 'postgres'), args, runAs(postgres.user));
+}
+
+/** One value from a query, through psql over loopback TCP as the cluster's superuser. */
+export function queryValue(postgres: PostgresBinaries, { port, user, password }: PostgresOptions, sql: string): string {
+  return execFileSync(join(postgres.binDir, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'postgres', '-Atqc', sql], {
+    encoding: 'utf8',
+    env: { ...process.env, PGPASSWORD: password },
+  }).trim();
 }
 
 /** Whether the server accepts connections (pg_isready: not while starting, recovering or shutting down). */

@@ -2,22 +2,22 @@
  * `npm run test:cluster`: the production topology (dev/cluster.ts: PostgreSQL, the Temporal server on
  * temporal-server.yaml, two workers, two APIs) under faults, on a fresh data folder and free ports.
  *
- *   1. Capacity with two workers: a burst of orders through both APIs, as fast as they are taken.
- *   2. A steady stream of orders through both APIs while one worker is SIGKILLed (the other finishes
+ *   1. A steady stream of orders through both APIs while one worker is SIGKILLed (the other finishes
  *      its work), the Temporal server is restarted, and PostgreSQL is stopped with a fast shutdown and
  *      started again 10 s later. The client retries 5xx after Retry-After, as a well-behaved one does.
- *   3. Capacity with the one worker left: another burst.
+ *   2. Capacity with the one worker left: a burst of orders through both APIs, as fast as they are
+ *      taken; then the killed worker is started again, and another burst measures two workers.
  *
  * Then the fault suite's invariants (faults/invariants.ts) over every order: nothing lost, no double
  * charge, every order final and matching the provider; and what the API answered while the database was
  * down: only `503 temporal_unavailable` with Retry-After, and `/readyz` 503. Prints the figures and
  * exits 1 on any failed check; stops itself within the deadline.
  *
- *   npm run test:cluster -- [--orders 300] [--stream-seconds 75] [--burst 100] [--outage-seconds 10]
- *                           [--seed 1] [--deadline-seconds 570]
+ *   npm run test:cluster -- [--orders 300] [--stream-seconds 50] [--burst 100] [--outage-seconds 10]
+ *                           [--seed 1] [--deadline-seconds 570] [--history-shards 16]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,17 +26,19 @@ import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/api/errors.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { Cluster, freeClusterPorts } from '../dev/cluster.js';
 import { waitUntil } from '../dev/processes.js';
+import { treeCpuSeconds } from '../bench/process-usage.js';
 import { checkInvariants, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 
 const { values: args } = parseArgs({
   options: {
     orders: { type: 'string', default: '300' },
-    'stream-seconds': { type: 'string', default: '75' },
+    'stream-seconds': { type: 'string', default: '50' },
     burst: { type: 'string', default: '100' },
     'outage-seconds': { type: 'string', default: '10' },
     seed: { type: 'string', default: String(Date.now() % 100_000) },
     'deadline-seconds': { type: 'string', default: '570' },
+    'history-shards': { type: 'string' },
   },
 });
 const STREAM_ORDERS = Number(args.orders);
@@ -45,18 +47,24 @@ const BURST = Number(args.burst);
 const OUTAGE_MS = Number(args['outage-seconds']) * 1000;
 const SEED = Number(args.seed);
 const DEADLINE_MS = Number(args['deadline-seconds']) * 1000;
+const HISTORY_SHARDS = args['history-shards'] === undefined ? undefined : Number(args['history-shards']);
 const BURST_CONCURRENCY = 20;
+/** Sent before the first measured burst, so that it does not pay for cold caches and JIT. */
+const WARM_UP_ORDERS = 20;
+const KILL_WHEN_IN_FLIGHT = 4;
 const DECLINE_SHARE = 0.1;
 const API_KEY = 'ask_cluster_test_key';
 const startedAt = Date.now();
+const LOAD_AT_START = loadavg()[0].toFixed(1);
 const random = seededRandom(SEED);
 
 function log(message: string): void {
   console.log(`[cluster +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}`);
 }
 
-/** A 5xx the API answered, as the client saw it. */
+/** A 5xx the API answered, as the client saw it: when the request was sent and answered. */
 interface ServerError {
+  sentAt: number;
   at: number;
   status: number;
   code: string | undefined;
@@ -115,6 +123,7 @@ async function trigger(order: ReturnType<typeof newOrder>, apiUrl: string): Prom
     },
   });
   for (let attempt = 1; Date.now() - startedAt < DEADLINE_MS; attempt += 1) {
+    const sentAt = Date.now();
     const response = await fetch(`${apiUrl}${TRIGGER_PATH}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
@@ -130,7 +139,7 @@ async function trigger(order: ReturnType<typeof newOrder>, apiUrl: string): Prom
     const retryAfter = response?.headers.get('retry-after') ?? null;
     if (response) {
       const code = ((await response.json().catch(() => undefined)) as { error?: { code?: string } } | undefined)?.error?.code;
-      serverErrors.push({ at: Date.now(), status: response.status, code, retryAfter });
+      serverErrors.push({ sentAt, at: Date.now(), status: response.status, code, retryAfter });
     }
     await sleep(retryAfter ? Number(retryAfter) * 1000 : Math.min(250 * 2 ** attempt, 5_000));
   }
@@ -159,9 +168,39 @@ async function waitAllFinal(orderIds: string[], what: string): Promise<void> {
   });
 }
 
-/** A burst of orders as fast as the cluster takes them: orders per second from first trigger to last final status. */
-async function measureCapacity(phase: string): Promise<number> {
-  const orders = Array.from({ length: BURST }, (_, index) => newOrder(phase, index));
+interface Capacity {
+  ordersPerSecond: number;
+  /** PostgreSQL transactions and WAL kilobytes per order. */
+  commitsPerOrder: number;
+  walKbPerOrder: number;
+  /** CPU milliseconds per order of each kind of part (all workers, all APIs...) during the burst. */
+  cpuMsPerOrder: Map<string, number>;
+}
+
+/** The kind of part a process is, for CPU figures: "worker 2" counts with "workers". */
+function kind(name: string): string {
+  return /^(worker|api) \d+$/.test(name) ? `${name.split(' ')[0]}s` : name;
+}
+
+/** CPU seconds so far by kind of part; this process holds the stand-ins and the load generator. */
+function cpuByKind(): Map<string, number> {
+  const totals = new Map<string, number>([
+    ['stand-ins and load generator', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6],
+  ]);
+  for (const { name, pid } of cluster.processes()) {
+    totals.set(kind(name), (totals.get(kind(name)) ?? 0) + (treeCpuSeconds(pid) ?? 0));
+  }
+  return totals;
+}
+
+/**
+ * A burst of orders as fast as the cluster takes them (BURST_CONCURRENCY in flight): orders per second
+ * from the first trigger to the last final status, and the CPU each kind of part spent per order.
+ */
+async function measureCapacity(phase: string, count = BURST): Promise<Capacity> {
+  const orders = Array.from({ length: count }, (_, index) => newOrder(phase, index));
+  const cpuBefore = cpuByKind();
+  const persistenceBefore = cluster.persistenceCounters();
   const firstSent = Date.now();
   await send(orders, BURST_CONCURRENCY, () => 0);
   await waitAllFinal(
@@ -169,7 +208,14 @@ async function measureCapacity(phase: string): Promise<number> {
     `the ${phase} burst to be final`,
   );
   const lastFinal = Math.max(...orders.map(({ orderId }) => finalAt(orderId)!));
-  return BURST / ((lastFinal - firstSent) / 1000);
+  const cpuMsPerOrder = new Map([...cpuByKind()].map(([name, seconds]) => [name, ((seconds - (cpuBefore.get(name) ?? 0)) * 1000) / count]));
+  const persistence = cluster.persistenceCounters();
+  return {
+    ordersPerSecond: count / ((lastFinal - firstSent) / 1000),
+    commitsPerOrder: (persistence.commits - persistenceBefore.commits) / count,
+    walKbPerOrder: (persistence.walBytes - persistenceBefore.walBytes) / 1024 / count,
+    cpuMsPerOrder,
+  };
 }
 
 function inFlightNow(): string[] {
@@ -202,14 +248,20 @@ async function streamWithFaults(): Promise<void> {
   const at = (share: number) => sleep(Math.max(0, streamStart + share * STREAM_MS - Date.now()));
 
   const chaos = (async () => {
-    await at(0.12);
+    await at(0.15);
+    // A kill that finds the worker idle proves nothing: wait (a few seconds at most) for orders in flight.
+    await waitUntil(() => inFlightNow().length >= KILL_WHEN_IN_FLIGHT, {
+      timeoutMs: 5_000,
+      what: 'orders in flight',
+      intervalMs: 20,
+    }).catch(() => undefined);
     const killed = Date.now();
     const inFlight = inFlightNow();
     await cluster.workers[1].stop('SIGKILL');
     faults.push({ name: 'worker SIGKILL', startedAt: killed, endedAt: killed, inFlight });
     log(`worker 2 SIGKILLed with ${inFlight.length} orders in flight; worker 1 carries on alone`);
 
-    await at(0.35);
+    await at(0.4);
     const serverStopped = Date.now();
     const beforeRestart = inFlightNow();
     await cluster.stopTemporal();
@@ -218,7 +270,7 @@ async function streamWithFaults(): Promise<void> {
     faults.push({ name: 'Temporal server restart', startedAt: serverStopped, endedAt: Date.now(), inFlight: beforeRestart });
     log(`Temporal server restarted (${((Date.now() - serverStopped) / 1000).toFixed(1)} s from stop to serving)`);
 
-    await at(0.6);
+    await at(0.65);
     const databaseStopped = Date.now();
     const beforeOutage = inFlightNow();
     await cluster.stopPostgres();
@@ -250,9 +302,10 @@ function recoverySeconds(fault: Fault): number | undefined {
   return (Math.max(readyAgain, ...(finals as number[])) - fault.startedAt) / 1000;
 }
 
-function report(capacityTwo: number, capacityOne: number): void {
+function report(capacityTwo: Capacity, capacityOne: Capacity): void {
   const outage = faults.find(({ name }) => name.startsWith('PostgreSQL'))!;
-  const duringOutage = serverErrors.filter(({ at }) => at >= outage.startedAt && at <= outage.endedAt);
+  // Requests in flight at any time while the database was down.
+  const duringOutage = serverErrors.filter(({ sentAt, at }) => sentAt <= outage.endedAt && at >= outage.startedAt);
   const properly = (error: ServerError) =>
     error.status === 503 && error.code === 'temporal_unavailable' && error.retryAfter === String(TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS);
   const readyzDuringOutage = readiness.filter(({ at }) => at >= outage.startedAt + 1_000 && at <= outage.endedAt - 1_000);
@@ -283,8 +336,18 @@ function report(capacityTwo: number, capacityOne: number): void {
     ['seed', SEED],
     ['orders triggered / accepted (both APIs)', `${plans.length} / ${acceptedAt.size}`],
     ['final: paid / payment_failed (declined by design)', `${invariants.paid} / ${invariants.paymentFailed}`],
-    ['orders/s with two workers (burst)', capacityTwo.toFixed(1)],
-    ['orders/s with one worker (burst)', capacityOne.toFixed(1)],
+    ['load average (1 min) at the start', LOAD_AT_START],
+    ['orders/s with two workers (burst)', capacityTwo.ordersPerSecond.toFixed(1)],
+    ['orders/s with one worker (burst)', capacityOne.ordersPerSecond.toFixed(1)],
+    [
+      'PostgreSQL transactions / WAL KB per order, two workers / one worker',
+      `${capacityTwo.commitsPerOrder.toFixed(0)} / ${capacityTwo.walKbPerOrder.toFixed(0)}, ${capacityOne.commitsPerOrder.toFixed(0)} / ${capacityOne.walKbPerOrder.toFixed(0)}`,
+    ],
+    ['history shards', HISTORY_SHARDS ?? 'temporal-server.yaml default'],
+    ...[...capacityTwo.cpuMsPerOrder.keys()].map((name): [string, string] => [
+      `CPU ms per order, two workers / one worker: ${name}`,
+      `${capacityTwo.cpuMsPerOrder.get(name)!.toFixed(1)} / ${capacityOne.cpuMsPerOrder.get(name)?.toFixed(1) ?? 'n/a'}`,
+    ]),
     ...faults.map((fault): [string, string] => [
       `${fault.name}: in flight / down / recovered after`,
       `${fault.inFlight.length} / ${seconds((fault.endedAt - fault.startedAt) / 1000)} / ${seconds(recoverySeconds(fault))}`,
@@ -319,6 +382,7 @@ async function main(): Promise<number> {
       logLevel: 'error',
       // The test drives far more than a merchant's per-key limit through one key.
       apiEnv: { RATE_LIMIT_MAX: '1000000' },
+      ...(HISTORY_SHARDS !== undefined && { historyShards: HISTORY_SHARDS }),
       onLine: (name, line) => {
         if (/\b(ERROR|FATAL|PANIC)\b|"level":"(error|fatal|panic)"/i.test(line) && !name.startsWith('temporal server'))
           console.log(`[${name}] ${line}`);
@@ -330,6 +394,15 @@ async function main(): Promise<number> {
     },
     log,
   );
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the cluster`);
+      void cluster.stop().finally(() => {
+        rmSync(dataDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
   const deadline = setTimeout(() => {
     log(`deadline of ${DEADLINE_MS / 1000} s passed: stopping`);
     void cluster.stop().finally(() => process.exit(1));
@@ -338,11 +411,14 @@ async function main(): Promise<number> {
     log(`seed ${SEED}: starting the cluster on a fresh data folder (${dataDir})`);
     await cluster.start();
     log(`cluster up: Temporal ${cluster.address}, APIs ${cluster.apiUrls.join(' ')}`);
-    const capacityTwo = await measureCapacity('two-workers');
-    log(`two workers: ${capacityTwo.toFixed(1)} orders/s`);
+    await measureCapacity('warm-up', WARM_UP_ORDERS);
     await streamWithFaults();
+    // Both bursts on a warm cluster, back to back: the one worker left, then with the killed one back.
     const capacityOne = await measureCapacity('one-worker');
-    log(`one worker: ${capacityOne.toFixed(1)} orders/s`);
+    log(`one worker: ${capacityOne.ordersPerSecond.toFixed(1)} orders/s`);
+    await cluster.startWorker(1);
+    const capacityTwo = await measureCapacity('two-workers');
+    log(`two workers (worker 2 started again): ${capacityTwo.ordersPerSecond.toFixed(1)} orders/s`);
     report(capacityTwo, capacityOne);
   } catch (error) {
     check('the run completed', false, (error as Error).stack ?? String(error));
