@@ -222,7 +222,7 @@ class Part {
 }
 
 export class Cluster {
-  readonly stack: LocalStack;
+  private readonly stack: LocalStack;
   readonly address: string;
   readonly apiUrls: string[];
   readonly uiUrl: string;

@@ -100,10 +100,15 @@ function newOrder(phase: string, index: number): OrderPlan & { customerId: strin
   return { ...plan, customerId: declines ? 'cus_decline' : 'cus_cluster' };
 }
 
+/** Whether the order backend holds the order's final status (payment_pending is recorded on the way). */
+function isFinal(orderId: string): boolean {
+  const status = cluster.sandbox!.backend.orders.get(orderId)?.status;
+  return status !== undefined && status !== 'payment_pending';
+}
+
 /** When the order backend recorded the order's final status (undefined while it is not final). */
 function finalAt(orderId: string): number | undefined {
-  const status = cluster.sandbox!.backend.orders.get(orderId)?.status;
-  if (status === undefined || status === 'payment_pending') return undefined;
+  if (!isFinal(orderId)) return undefined;
   return cluster.sandbox!.backend.requests.filter((request) => request.path === `/orders/${orderId}` && request.status === 204).at(-1)
     ?.answeredAt;
 }
@@ -161,7 +166,7 @@ async function send(orders: Array<ReturnType<typeof newOrder>>, concurrency: num
 }
 
 async function waitAllFinal(orderIds: string[], what: string): Promise<void> {
-  await waitUntil(() => orderIds.every((orderId) => finalAt(orderId) !== undefined), {
+  await waitUntil(() => orderIds.every(isFinal), {
     timeoutMs: Math.max(1_000, DEADLINE_MS - (Date.now() - startedAt)),
     what,
     intervalMs: 250,
@@ -219,7 +224,7 @@ async function measureCapacity(phase: string, count = BURST): Promise<Capacity> 
 }
 
 function inFlightNow(): string[] {
-  return [...acceptedAt.keys()].filter((orderId) => finalAt(orderId) === undefined);
+  return [...acceptedAt.keys()].filter((orderId) => !isFinal(orderId));
 }
 
 /** Polls both APIs' /readyz, so the figures show when the cluster said it was not ready. */
@@ -302,6 +307,15 @@ function recoverySeconds(fault: Fault): number | undefined {
   return (Math.max(readyAgain, ...(finals as number[])) - fault.startedAt) / 1000;
 }
 
+/** From the part's return (for the worker kill: the kill) until the first order accepted since then was final. */
+function firstNewOrderSeconds(fault: Fault): number | undefined {
+  const finals = [...acceptedAt]
+    .filter(([, accepted]) => accepted >= fault.endedAt)
+    .map(([orderId]) => finalAt(orderId))
+    .filter((at): at is number => at !== undefined);
+  return finals.length === 0 ? undefined : (Math.min(...finals) - fault.endedAt) / 1000;
+}
+
 function report(capacityTwo: Capacity, capacityOne: Capacity): void {
   const outage = faults.find(({ name }) => name.startsWith('PostgreSQL'))!;
   // Requests in flight at any time while the database was down.
@@ -349,8 +363,8 @@ function report(capacityTwo: Capacity, capacityOne: Capacity): void {
       `${capacityTwo.cpuMsPerOrder.get(name)!.toFixed(1)} / ${capacityOne.cpuMsPerOrder.get(name)?.toFixed(1) ?? 'n/a'}`,
     ]),
     ...faults.map((fault): [string, string] => [
-      `${fault.name}: in flight / down / recovered after`,
-      `${fault.inFlight.length} / ${seconds((fault.endedAt - fault.startedAt) / 1000)} / ${seconds(recoverySeconds(fault))}`,
+      `${fault.name}: in flight / down / first new order final after / recovered after`,
+      `${fault.inFlight.length} / ${seconds((fault.endedAt - fault.startedAt) / 1000)} / ${seconds(firstNewOrderSeconds(fault))} / ${seconds(recoverySeconds(fault))}`,
     ]),
     [
       '5xx while PostgreSQL was down: total / 503 temporal_unavailable with Retry-After',
