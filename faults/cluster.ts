@@ -378,7 +378,7 @@ function report(capacityTwo: Capacity, capacityOne: Capacity): void {
     ['duration s', ((Date.now() - startedAt) / 1000).toFixed(1)],
   ];
   console.log('\nCluster test figures');
-  for (const [name, value] of figures) console.log(`  ${name.padEnd(82)} ${value}`);
+  for (const [name, value] of figures) console.log(`  ${name.padEnd(92)} ${value}`);
   console.log('\nChecks');
   for (const { name, passed, detail } of checks)
     console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name}${!passed && detail ? `: ${detail}` : ''}`);

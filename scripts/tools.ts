@@ -23,12 +23,13 @@ try {
     console.log(`${tool.name}: ${ensureTool(tool).route}`);
   }
   console.log(`${TEMPORAL_UI_SERVER.name} configuration: ${ensureModuleFiles(TEMPORAL_UI_SERVER)}`);
-  console.log(`PostgreSQL: ${findPostgres().route}`);
   const testServer = await ensureTestServer();
   // Started once: the SDK's download happens here, and a server that cannot start fails here rather than in the tests.
   const env = await startTimeSkipping(testServer);
   await env.teardown();
   console.log(`temporal-test-server: ${testServer.route}`);
+  // Last, so that a machine without it still gets everything `npm test` needs.
+  console.log(`PostgreSQL (npm run cluster): ${findPostgres().route}`);
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);
