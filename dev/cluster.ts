@@ -393,7 +393,11 @@ export class Cluster {
 
   private spawnServer(server: FoundTool): StartedProcess {
     const env = { PATH: process.env.PATH ?? '', ...temporalServerVariables(this.options.ports, this.options.historyShards) };
-    return spawnProcess('temporal server', server.path, SERVER_ARGS(ROOT, '.'), { env, onLine: this.lines('temporal server') });
+    return spawnProcess('temporal server', server.path, SERVER_ARGS(ROOT, '.'), {
+      env,
+      onLine: this.lines('temporal server'),
+      detached: true,
+    });
   }
 
   /** The Temporal server, started and answering on its frontend. */
@@ -502,6 +506,7 @@ export class Cluster {
     return spawnProcess('web ui', ui.path, ['--root', root, '--config', 'config', '--env', 'docker', 'start'], {
       env,
       onLine: this.lines('web ui'),
+      detached: true,
     });
   }
 

@@ -112,7 +112,7 @@ export function initPostgres(postgres: PostgresBinaries, { dataDir, user, passwo
  */
 export function spawnPostgres(postgres: PostgresBinaries, { dataDir, port }: PostgresOptions): StartedProcess {
   const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
-  return spawnProcess('postgresql', join(postgres.binDir, 'postgres'), args, runAs(postgres.user));
+  return spawnProcess('postgresql', join(postgres.binDir, 'postgres'), args, { ...runAs(postgres.user), detached: true });
 }
 
 /** One value from a query, through psql over loopback TCP as the cluster's superuser. */

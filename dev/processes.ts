@@ -42,11 +42,21 @@ export interface SpawnOptions {
   /** Run as this user and group (a server that refuses to run as root: PostgreSQL). */
   uid?: number;
   gid?: number;
+  /**
+   * In a process group of its own, so that Ctrl-C in the terminal does not reach it: the caller stops
+   * it, in its turn (a database after the processes that use it).
+   */
+  detached?: boolean;
 }
 
 /** Starts a process with its output piped: kept as a tail for errors, and passed line by line to `onLine`. */
-export function spawnProcess(name: string, command: string, args: string[], { env, onLine, uid, gid }: SpawnOptions = {}): StartedProcess {
-  const child = spawn(command, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], uid, gid });
+export function spawnProcess(
+  name: string,
+  command: string,
+  args: string[],
+  { env, onLine, uid, gid, detached }: SpawnOptions = {},
+): StartedProcess {
+  const child = spawn(command, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], uid, gid, detached });
   let tail = '';
   for (const stream of [child.stdout, child.stderr]) {
     stream?.setEncoding('utf8');

@@ -14,6 +14,7 @@ const DATA_DIR = `${process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data'
 const API_KEY = process.env.TRIGGER_API_KEYS?.split(',')[0]?.trim() || 'ask_local_dev_key';
 const CODEC_KEYS = process.env.TEMPORAL_CODEC_KEYS?.trim() || DEV_CODEC_KEYS;
 
+let stopping = false;
 const cluster = new Cluster({
   dataDir: DATA_DIR,
   ports: DEFAULT_CLUSTER_PORTS,
@@ -21,14 +22,14 @@ const cluster = new Cluster({
   apiKey: API_KEY,
   webhookSecret: process.env.STRIPE_WEBHOOK_SECRET ?? `whsec_cluster_${randomBytes(16).toString('hex')}`,
   logLevel: process.env.LOG_LEVEL ?? 'warn',
-  onLine: (name, line) => console.log(`[${name}] ${line}`),
+  // Once stopping, the server's complaints about its own services going away are noise.
+  onLine: (name, line) => !(stopping && name === 'temporal server') && console.log(`[${name}] ${line}`),
   onUnexpectedExit: (name, how) => {
     console.error(`The ${name} exited unexpectedly (${how}); stopping the cluster.`);
     void stop(1);
   },
 });
 
-let stopping = false;
 async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
