@@ -3,7 +3,7 @@
  * `npm run test:cluster` puts it through faults): PostgreSQL from the machine's packages; the Temporal
  * server built from go.temporal.io/server, configured by the same temporal-server.yaml and
  * temporal-dynamic-config.yaml that compose mounts, on schemas set up by its schema tool; the namespace
- * and search attribute registered; the Web UI server; the codec server; two workers and two API
+ * and search attributes registered; the Web UI server; the codec server; two workers and two API
  * instances as their own processes; and the sandbox stand-ins for the providers. Each part is stopped
  * in order (APIs first, PostgreSQL last), also when start-up fails halfway.
  */
@@ -18,7 +18,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import { STRIPE_WEBHOOK_PATH } from '../src/api/app.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
-import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
+import { ORDER_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
 import {
   acceptsConnections,
   findPostgres,
@@ -415,8 +415,8 @@ export class Cluster {
   }
 
   /**
-   * The namespace and the search attribute the API's Idempotency-Key needs, each registered unless it
-   * is already; then waits until the frontend serves the namespace (it caches namespaces for a few seconds).
+   * The namespace and the search attributes the service writes (OrderOutcome, OrderIdempotencyKey),
+   * each registered unless it is already; then waits until the frontend serves the namespace (it caches namespaces for a few seconds).
    */
   private async registerNamespace(): Promise<void> {
     const connection = await Connection.connect({ address: this.address });
@@ -444,12 +444,15 @@ export class Cluster {
         },
       );
       const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
-      if (customAttributes?.[ORDER_IDEMPOTENCY_KEY.name] !== IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD) {
+      const missing = ORDER_SEARCH_ATTRIBUTES.map(({ key }) => key.name).filter(
+        (name) => customAttributes?.[name] !== IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      );
+      if (missing.length > 0) {
         await operatorService.addSearchAttributes({
           namespace,
-          searchAttributes: { [ORDER_IDEMPOTENCY_KEY.name]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+          searchAttributes: Object.fromEntries(missing.map((name) => [name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
         });
-        this.log(`Search attribute ${ORDER_IDEMPOTENCY_KEY.name} (Keyword) registered`);
+        this.log(`Search attributes ${missing.join(', ')} (Keyword) registered`);
       }
     } finally {
       await connection.close();

@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ORDER_IDEMPOTENCY_KEY } from '../src/start-order.js';
+import { ORDER_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
 import { freePort, spawnProcess, stopProcess, waitUntil } from './processes.js';
 import { buildWithGo, findTool, hasGo, TEMPORAL_CLI, type FoundTool } from './tools.js';
 
@@ -61,7 +61,7 @@ async function spawnDevServer(tool: FoundTool, options: DevServerOptions): Promi
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
-  args.push('--search-attribute', `${ORDER_IDEMPOTENCY_KEY.name}=Keyword`, ...sharedArgs(options));
+  args.push(...ORDER_SEARCH_ATTRIBUTES.flatMap(({ key }) => ['--search-attribute', `${key.name}=Keyword`]), ...sharedArgs(options));
   const server = spawnProcess('temporal server', tool.path, args);
   const address = `127.0.0.1:${port}`;
   try {
@@ -96,7 +96,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ...(options.dbFilename && { dbFilename: options.dbFilename }),
       extraArgs: sharedArgs(options),
       executable: { type: 'cached-download' },
-      searchAttributes: [ORDER_IDEMPOTENCY_KEY],
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES.map(({ key }) => key),
     },
   });
   return {

@@ -1,19 +1,18 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import {
-  defineSearchAttributeKey,
-  SearchAttributeType,
-  TypedSearchAttributes,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/common';
-import { ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams, type OrderResult } from './domain/order.js';
+import { TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { formatAmount } from './domain/money.js';
+import { DEFAULT_CURRENCY, ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams, type OrderResult } from './domain/order.js';
+import { ORDER_IDEMPOTENCY_KEY } from './domain/search-attributes.js';
 import { idempotencyKeyClaim } from './workflows/idempotency-key-claim.js';
 
-/**
- * The search attribute holding a trigger's Idempotency-Key, so a key can be traced to its run. The
- * local dev server registers it; on a cluster: `temporal operator search-attribute create --name
- * OrderIdempotencyKey --type Keyword`.
- */
-export const ORDER_IDEMPOTENCY_KEY = defineSearchAttributeKey('OrderIdempotencyKey', SearchAttributeType.KEYWORD);
+/** The run's summary in the Web UI list and its page: the order and its amount, never the customer's details. */
+export function orderRunSummary(params: OrderParams): string {
+  try {
+    return `Order ${params.orderId}: ${formatAmount(params.amount, params.currency ?? DEFAULT_CURRENCY)}`;
+  } catch {
+    return `Order ${params.orderId}`; // params Parse Order will refuse (an unknown currency): the run says why
+  }
+}
 
 /**
  * Starts an order's workflow under its business key `order-<orderId>`. One order, one run, ever:
@@ -25,6 +24,7 @@ export function startOrderWorkflow(client: Client, taskQueue: string, params: Or
     workflowId: workflowIdForOrder(params.orderId),
     taskQueue,
     args: [params],
+    staticSummary: orderRunSummary(params),
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     ...(idempotencyKey && { typedSearchAttributes: new TypedSearchAttributes([{ key: ORDER_IDEMPOTENCY_KEY, value: idempotencyKey }]) }),
   });

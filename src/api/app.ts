@@ -74,7 +74,7 @@ export function buildApp({
     taskQueue,
     webUiUrl: webUiUrl.replace(/\/$/, ''),
     cursors: createCursorCodec(triggerApiKeys),
-    findMissingSearchAttribute: createSearchAttributeCheck(client),
+    findMissingSearchAttributes: createSearchAttributeCheck(client),
   };
   void app.register(async (routes) => {
     registerTriggerRoute(routes, context);

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { CursorCodec } from './cursor.js';
-import type { MissingSearchAttribute } from './search-attributes.js';
+import type { MissingSearchAttributes } from './search-attributes.js';
 
 /** What the routes share: the process's one Temporal client and the service's settings. */
 export interface ApiContext {
@@ -10,6 +10,6 @@ export interface ApiContext {
   webUiUrl: string;
   /** Signs and checks the run list's page cursors. */
   cursors: CursorCodec;
-  /** The search attribute keyed triggers need, when the namespace lacks it (a found one is remembered). */
-  findMissingSearchAttribute: () => Promise<MissingSearchAttribute | undefined>;
+  /** The search attributes the service writes that the namespace lacks (once all are found, that is remembered). */
+  findMissingSearchAttributes: () => Promise<MissingSearchAttributes | undefined>;
 }

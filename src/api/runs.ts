@@ -1,9 +1,16 @@
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, arrayFromPayloads, WorkflowNotFoundError, type LoadedDataConverter } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  arrayFromPayloads,
+  defaultPayloadConverter,
+  WorkflowNotFoundError,
+  type LoadedDataConverter,
+} from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { decodeFailure, decodePayloads } from '../codec/decode.js';
 import { ORDER_WORKFLOW_TYPE, type OrderProgress, type OrderResult } from '../domain/order.js';
+import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
 import { statusQuery } from '../workflows/order-processing.js';
 import { buildTimeline, type TimelineStep } from './timeline.js';
 import { RUN_STATUSES, runStatus, type RunStatus } from './run-status.js';
@@ -14,6 +21,7 @@ export interface RunView {
   status: RunStatus;
   startTime: string;
   closeTime?: string;
+  outcome?: OrderOutcome;
   /** The `status` query's answer while the run is open (current step, outcome so far). */
   progress?: OrderProgress;
   result?: OrderResult;
@@ -29,6 +37,8 @@ export interface RunSummary {
   status: RunStatus;
   startTime?: string;
   closeTime?: string;
+  /** The run's OrderOutcome search attribute, once the outcome is known. */
+  outcome?: OrderOutcome;
 }
 
 type Failure = proto.temporal.api.failure.v1.IFailure;
@@ -78,12 +88,14 @@ export async function describeRun(client: Client, workflowId: string, webUiBaseU
   if (!description) return null;
   const history = await handle.fetchHistory();
   const converter = client.options.loadedDataConverter;
+  const outcome = description.typedSearchAttributes.get(ORDER_OUTCOME) as OrderOutcome | undefined;
   const view: RunView = {
     workflowId,
     runId: description.runId,
     status: runStatus(description.status.name),
     startTime: description.startTime.toISOString(),
     ...(description.closeTime && { closeTime: description.closeTime.toISOString() }),
+    ...(outcome && { outcome }),
     timeline: await buildTimeline(history.events ?? [], description.raw.pendingActivities ?? [], async (failure) => {
       const error = await decodeError(converter, failure);
       return ((error?.cause as Error | undefined) ?? error)?.message;
@@ -128,6 +140,7 @@ export async function readRunInput(client: Client, workflowId: string): Promise<
 
 export interface RunFilters {
   status?: (typeof RUN_STATUSES)[number];
+  outcome?: OrderOutcome;
   orderWorkflowId?: string;
   startedAfter?: Date;
   startedBefore?: Date;
@@ -145,6 +158,11 @@ const STATUS_QUERY_VALUES: Record<(typeof RUN_STATUSES)[number], string> = {
   continued_as_new: 'ContinuedAsNew',
 };
 
+/** The OrderOutcome of a listed run, from its Keyword payload (plain JSON, never encrypted: the server indexes it). */
+function outcomeOf(payload: Payload | undefined): { outcome?: OrderOutcome } {
+  return payload ? { outcome: defaultPayloadConverter.fromPayload<OrderOutcome>(payload) } : {};
+}
+
 /**
  * Order runs on this task queue from Temporal visibility, newest first, one page at a time. Every
  * value placed in the query is validated by the caller (an enum, a workflow ID of the order pattern,
@@ -157,6 +175,7 @@ export async function listRuns(
 ): Promise<{ runs: RunSummary[]; nextPageToken?: Uint8Array }> {
   const clauses = [`WorkflowType = '${ORDER_WORKFLOW_TYPE}'`, `TaskQueue = '${taskQueue}'`];
   if (filters.status) clauses.push(`ExecutionStatus = '${STATUS_QUERY_VALUES[filters.status]}'`);
+  if (filters.outcome) clauses.push(`${ORDER_OUTCOME.name} = '${filters.outcome}'`);
   if (filters.orderWorkflowId) clauses.push(`WorkflowId = '${filters.orderWorkflowId}'`);
   if (filters.startedAfter) clauses.push(`StartTime > '${filters.startedAfter.toISOString()}'`);
   if (filters.startedBefore) clauses.push(`StartTime < '${filters.startedBefore.toISOString()}'`);
@@ -172,6 +191,7 @@ export async function listRuns(
     status: runStatus(WorkflowExecutionStatus[execution.status ?? 0] ?? 'unknown'),
     ...(execution.startTime && { startTime: optionalTsToDate(execution.startTime)!.toISOString() }),
     ...(execution.closeTime && { closeTime: optionalTsToDate(execution.closeTime)!.toISOString() }),
+    ...outcomeOf(execution.searchAttributes?.indexedFields?.[ORDER_OUTCOME.name]),
   }));
   const token = response.nextPageToken;
   return { runs, ...(token && token.length > 0 && { nextPageToken: token }) };

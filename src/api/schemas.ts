@@ -5,6 +5,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { MAX_AMOUNT, orderParamsSchema } from '../domain/order-schema.js';
 import { ROUTED_STRIPE_EVENTS } from '../domain/payment.js';
+import { ORDER_OUTCOMES } from '../domain/search-attributes.js';
 import { RUN_STATUSES } from './run-status.js';
 
 export const errorSchema = {
@@ -106,6 +107,7 @@ const runSummaryProperties = {
   status: { type: 'string', enum: [...RUN_STATUSES, 'unknown'] },
   startTime: { type: 'string', format: 'date-time' },
   closeTime: { type: 'string', format: 'date-time' },
+  outcome: { type: 'string', enum: ORDER_OUTCOMES, description: "the run's OrderOutcome search attribute, once the outcome is known" },
 } as const;
 
 export const runViewSchema = {
@@ -130,6 +132,7 @@ export const runListQuerySchema = {
   additionalProperties: false,
   properties: {
     status: { type: 'string', enum: RUN_STATUSES },
+    outcome: { type: 'string', enum: ORDER_OUTCOMES, description: "the order's outcome (OrderOutcome search attribute)" },
     orderId: orderParamsSchema.properties.orderId,
     startedAfter: { type: 'string', format: 'date-time' },
     startedBefore: { type: 'string', format: 'date-time' },

@@ -2,26 +2,25 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import type { FastifyReply } from 'fastify';
-import { ORDER_IDEMPOTENCY_KEY } from '../start-order.js';
+import { ORDER_IDEMPOTENCY_KEY, ORDER_SEARCH_ATTRIBUTES, type OrderSearchAttribute } from '../domain/search-attributes.js';
 import { sendError } from './errors.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const CHECK_DEADLINE_MS = 2_000;
 const UNCHECKABLE = [GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNIMPLEMENTED];
 
-/** A search attribute the API needs that the namespace lacks, and the command that registers it. */
-export interface MissingSearchAttribute {
-  searchAttribute: string;
+/** The search attributes the service needs that the namespace lacks, and the command that registers them. */
+export interface MissingSearchAttributes {
+  missing: readonly OrderSearchAttribute[];
   namespace: string;
-  command: string;
 }
 
 /**
- * Finds whether the namespace lacks the Keyword search attribute a keyed trigger writes
- * (OrderIdempotencyKey). Once found registered, that answer is kept; while missing, each call asks
- * again, so registering it takes effect without a restart.
+ * Finds which of the Keyword search attributes the service writes (ORDER_SEARCH_ATTRIBUTES) the
+ * namespace lacks. Once all are found registered, that answer is kept; while any is missing, each call
+ * asks again, so registering it takes effect without a restart.
  */
-export function createSearchAttributeCheck(client: Client): () => Promise<MissingSearchAttribute | undefined> {
+export function createSearchAttributeCheck(client: Client): () => Promise<MissingSearchAttributes | undefined> {
   let registered = false;
   return async () => {
     if (registered) return undefined;
@@ -37,27 +36,30 @@ export function createSearchAttributeCheck(client: Client): () => Promise<Missin
       if (isGrpcServiceError(error) && UNCHECKABLE.includes(error.code)) return undefined;
       throw error;
     }
-    registered = customAttributes?.[ORDER_IDEMPOTENCY_KEY.name] === IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-    if (registered) return undefined;
-    const searchAttribute = ORDER_IDEMPOTENCY_KEY.name;
-    return {
-      searchAttribute,
-      namespace,
-      command: `temporal operator search-attribute create --namespace ${namespace} --name ${searchAttribute} --type Keyword`,
-    };
+    const missing = ORDER_SEARCH_ATTRIBUTES.filter(
+      ({ key }) => customAttributes?.[key.name] !== IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    );
+    registered = missing.length === 0;
+    return registered ? undefined : { missing, namespace };
   };
 }
 
-/** 503: the service cannot take keyed triggers until an operator registers the attribute. */
-export function sendSearchAttributeMissing(
-  reply: FastifyReply,
-  { searchAttribute, namespace, command }: MissingSearchAttribute,
-): FastifyReply {
+/** What a trigger needs: OrderOutcome always, OrderIdempotencyKey only when it carries a key. */
+export function missingForTrigger(found: MissingSearchAttributes | undefined, keyed: boolean): MissingSearchAttributes | undefined {
+  const missing = found?.missing.filter(({ key }) => keyed || key !== ORDER_IDEMPOTENCY_KEY) ?? [];
+  return found && missing.length > 0 ? { ...found, missing } : undefined;
+}
+
+/** 503: the service cannot go on until an operator registers the attributes; names each, why, and the command. */
+export function sendSearchAttributesMissing(reply: FastifyReply, { missing, namespace }: MissingSearchAttributes): FastifyReply {
+  const searchAttributes = missing.map(({ key }) => key.name);
+  const command = `temporal operator search-attribute create --namespace ${namespace} ${searchAttributes.map((name) => `--name ${name} --type Keyword`).join(' ')}`;
+  const why = missing.map(({ key, purpose }) => `${key.name} (Keyword: ${purpose})`).join('; ');
   return sendError(
     reply,
     503,
     'search_attribute_missing',
-    `Search attribute ${searchAttribute} (Keyword), which Idempotency-Key needs, is not registered in namespace ${namespace}; register it: ${command}`,
-    { searchAttribute, namespace, command },
+    `Namespace ${namespace} lacks the search attributes ${why}; register them: ${command}`,
+    { searchAttributes, namespace, command },
   );
 }

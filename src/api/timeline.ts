@@ -1,6 +1,7 @@
 import type { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
+import { stepName } from '../domain/steps.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
@@ -8,22 +9,6 @@ type Failure = temporal.api.failure.v1.IFailure;
 
 /** A failure's message for people, decoded (failure messages may be encrypted in the history). */
 export type DescribeFailure = (failure: Failure) => Promise<string | undefined>;
-
-/** The seed's node names, by activity type; Charge Card is several requests to Stripe. */
-const STEP_NAMES: Record<string, string> = {
-  parseOrder: 'Parse Order',
-  chargeCard: 'Charge Card',
-  createPaymentIntent: 'Charge Card: create PaymentIntent',
-  confirmPaymentIntent: 'Charge Card: confirm PaymentIntent',
-  lookUpPayment: 'Charge Card: ask Stripe',
-  cancelPaymentIntent: 'Charge Card: cancel PaymentIntent',
-  paymentSettings: 'Charge Card: read payment settings',
-  sendPaymentAction: 'Charge Card: ask the customer to confirm',
-  refundPayment: 'Refund',
-  sendReceipt: 'Send Receipt',
-  notifyOps: 'Notify Ops',
-  updateOrderStatus: 'Update Order Status',
-};
 
 type StepState = 'scheduled' | 'running' | 'retrying' | 'completed' | 'failed' | 'timed_out' | 'cancelled';
 
@@ -66,7 +51,7 @@ async function localActivityStep(event: HistoryEvent, describeFailure: DescribeF
   if (!marker || !payload) return undefined;
   const data = defaultPayloadConverter.fromPayload<LocalActivityMarkerData>(payload);
   const step: TimelineStep = {
-    name: STEP_NAMES[data.activity_type] ?? data.activity_type,
+    name: stepName(data.activity_type),
     activityType: data.activity_type,
     state: !marker.failure ? 'completed' : marker.failure.timeoutFailureInfo ? 'timed_out' : 'failed',
     attempts: data.attempt,
@@ -99,7 +84,7 @@ export async function buildTimeline(
     if (scheduled) {
       const activityType = scheduled.activityType?.name ?? 'unknown';
       const step = {
-        name: STEP_NAMES[activityType] ?? activityType,
+        name: stepName(activityType),
         activityType,
         activityId: scheduled.activityId ?? '',
         state: 'scheduled' as StepState,

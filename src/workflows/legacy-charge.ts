@@ -1,13 +1,13 @@
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import type { OrderActivities } from '../activities/index.js';
 import type { Order } from '../domain/order.js';
 import { CHARGE_OUTCOME_UNKNOWN } from '../domain/failures.js';
 import { CHARGE_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './failures.js';
+import { orderActivity } from './order-activities.js';
 import type { PaymentOutcome } from './payment.js';
 
-const { chargeCard } = proxyActivities<OrderActivities>(CHARGE_OPTIONS);
+const chargeCard = orderActivity('chargeCard', CHARGE_OPTIONS);
 
 /**
  * Charge Card as runs started before the `payment-intents` patch do it (the legacy Charges API, and an

@@ -6,18 +6,19 @@ import {
   defineSignal,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
 import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_REFUSED } from '../domain/failures.js';
+import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
 import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
 import { chargeWithChargesApi } from './legacy-charge.js';
+import { localOrderActivity, orderActivity } from './order-activities.js';
 import { OrderProgressState } from './order-progress.js';
 import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
 
@@ -35,12 +36,16 @@ const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
 const PAYMENT_INTENTS = 'payment-intents';
 /** A paid order the backend refuses for good is refunded; runs started before it fail saying so. */
 const REFUND_REFUSED_ORDERS = 'refund-refused-orders';
+/** The run's OrderOutcome search attribute; runs started before it carry none. */
+const ORDER_OUTCOME_SEARCH_ATTRIBUTE = 'order-outcome-search-attribute';
 
-const { parseOrder: parseOrderTask } = proxyActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
-const { parseOrder: parseOrderLocally } = proxyLocalActivities<OrderActivities>(PARSE_ORDER_OPTIONS);
-const { sendReceipt, sendPaymentAction, notifyOps } = proxyActivities<OrderActivities>(NOTIFICATION_OPTIONS);
-const { updateOrderStatus } = proxyActivities<OrderActivities>(ORDER_STATUS_OPTIONS);
-const { refundPayment } = proxyActivities<OrderActivities>(REFUSED_ORDER_REFUND_OPTIONS);
+const parseOrderTask = orderActivity('parseOrder', PARSE_ORDER_OPTIONS);
+const parseOrderLocally = localOrderActivity('parseOrder', PARSE_ORDER_OPTIONS);
+const sendReceipt = orderActivity('sendReceipt', NOTIFICATION_OPTIONS);
+const sendPaymentAction = orderActivity('sendPaymentAction', NOTIFICATION_OPTIONS);
+const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
+const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
+const refundPayment = orderActivity('refundPayment', REFUSED_ORDER_REFUND_OPTIONS);
 
 /**
  * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)
@@ -52,7 +57,7 @@ const { refundPayment } = proxyActivities<OrderActivities>(REFUSED_ORDER_REFUND_
  * unrecorded. The `status` query's `cancellation` field says which case applied.
  */
 export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
-  const progress = new OrderProgressState();
+  const progress = new OrderProgressState(recordOutcome);
   setHandler(statusQuery, () => progress.snapshot);
   let stripeEventsReceived = 0;
   setHandler(stripeEventSignal, () => {
@@ -84,6 +89,7 @@ async function parse(params: OrderParams): Promise<Order> {
   } catch (error) {
     if (failureType(error) !== INVALID_ORDER) throw error;
     countOrderEvent('invalid');
+    recordOutcome('invalid');
     throw ApplicationFailure.create({
       type: INVALID_ORDER,
       message: failureMessage(error),
@@ -264,6 +270,14 @@ async function record(
     receipt,
     opsNotified,
   };
+}
+
+/**
+ * OrderOutcome on the run, as soon as the outcome is known and again whenever it changes, so the Web UI
+ * list, `temporal workflow list --query` and `GET /api/runs?outcome=` show paid and failed orders apart.
+ */
+function recordOutcome(outcome: OrderOutcome): void {
+  if (patched(ORDER_OUTCOME_SEARCH_ATTRIBUTE)) upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
 }
 
 /** Update Order Status; when it cannot succeed, the run fails saying what the order's true status is. */

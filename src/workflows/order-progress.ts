@@ -1,11 +1,14 @@
-import type { OrderProgress } from '../domain/order.js';
+import type { OrderProgress, OrderRecordStatus } from '../domain/order.js';
 
 /**
  * What the `status` query answers: one plain value, replaced at step boundaries through `update` and
- * never changed in place, so each answer is a snapshot of the run at that moment.
+ * never changed in place, so each answer is a snapshot of the run at that moment. A change of the
+ * order's status is also handed to `onStatus` (the run's OrderOutcome search attribute).
  */
 export class OrderProgressState {
   #current: Readonly<OrderProgress> = Object.freeze({ step: 'parse-order' });
+
+  constructor(private readonly onStatus: (status: OrderRecordStatus) => void) {}
 
   get snapshot(): Readonly<OrderProgress> {
     return this.#current;
@@ -13,8 +16,10 @@ export class OrderProgressState {
 
   /** Sets the fields given; a field given as undefined is removed, so the answer never carries it. */
   update(change: Partial<OrderProgress>): void {
+    const previousStatus = this.#current.status;
     const next: Partial<OrderProgress> = { ...this.#current, ...change };
     for (const key of Object.keys(next) as (keyof OrderProgress)[]) if (next[key] === undefined) delete next[key];
     this.#current = Object.freeze(next as OrderProgress);
+    if (this.#current.status && this.#current.status !== previousStatus) this.onStatus(this.#current.status);
   }
 }

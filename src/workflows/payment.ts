@@ -1,15 +1,17 @@
-import { ActivityFailure, condition, patched, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import { ActivityFailure, condition, patched, sleep } from '@temporalio/workflow';
 import type { Order } from '../domain/order.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
 import { CHARGE_REJECTED } from '../domain/failures.js';
 import type { PaymentFailureCause } from '../metrics/names.js';
 import { CHARGE_OPTIONS, PAYMENT_SETTINGS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './failures.js';
+import { localOrderActivity, orderActivity } from './order-activities.js';
 
-const { createPaymentIntent, confirmPaymentIntent } = proxyActivities<OrderActivities>(CHARGE_OPTIONS);
-const { lookUpPayment, cancelPaymentIntent } = proxyActivities<OrderActivities>(STRIPE_QUESTION_OPTIONS);
-const { paymentSettings } = proxyLocalActivities<OrderActivities>(PAYMENT_SETTINGS_OPTIONS);
+const createPaymentIntent = orderActivity('createPaymentIntent', CHARGE_OPTIONS);
+const confirmPaymentIntent = orderActivity('confirmPaymentIntent', CHARGE_OPTIONS);
+const lookUpPayment = orderActivity('lookUpPayment', STRIPE_QUESTION_OPTIONS);
+const cancelPaymentIntent = orderActivity('cancelPaymentIntent', STRIPE_QUESTION_OPTIONS);
+const paymentSettings = localOrderActivity('paymentSettings', PAYMENT_SETTINGS_OPTIONS);
 
 /** The durable backoff between two questions to Stripe while it cannot answer or has not decided. */
 const FIRST_WAIT_MS = 5_000;

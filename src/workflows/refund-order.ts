@@ -1,11 +1,11 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { RefundOrderInput, RefundOutcome } from '../domain/payment.js';
 import { REFUND_REFUSED } from '../domain/failures.js';
 import { OPERATOR_REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf } from './failures.js';
+import { orderActivity } from './order-activities.js';
 
-const { refundPayment } = proxyActivities<OrderActivities>(OPERATOR_REFUND_OPTIONS);
+const refundPayment = orderActivity('refundPayment', OPERATOR_REFUND_OPTIONS);
 
 /**
  * Refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund), in full or in

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../dev/processes.js';
+import { findTool, TEMPORAL_CLI } from '../../dev/tools.js';
 import { buildApp } from '../../src/api/app.js';
 import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/api/errors.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
@@ -11,6 +14,7 @@ import type { OrderParams } from '../../src/domain/order.js';
 
 const API_KEY = 'ask_runs_key_0001';
 const auth = { authorization: `Bearer ${API_KEY}` };
+const execCli = promisify(execFile);
 let harness: Harness;
 let app: FastifyInstance;
 
@@ -185,9 +189,42 @@ describe('GET /api/runs', () => {
     expect(future.runs).toEqual([]);
   });
 
+  it("filters by the order's outcome, as `temporal workflow list --query \"OrderOutcome = '...'\"` does", async () => {
+    const before = new Date();
+    const [paid, declined] = [sampleOrder(), sampleOrder({ customerId: 'cus_decline' })];
+    await Promise.all([harness.runOrder(paid), harness.runOrder(declined)]);
+    const listed = async (outcome: string) =>
+      (await app.inject({ method: 'GET', url: `/api/runs?outcome=${outcome}&startedAfter=${before.toISOString()}`, headers: auth })).json()
+        .runs;
+
+    await expect
+      .poll(() => listed('payment_failed'), { timeout: 10_000 })
+      .toEqual([expect.objectContaining({ workflowId: `order-${declined.orderId}`, status: 'completed', outcome: 'payment_failed' })]);
+    expect(await listed('paid')).toEqual([expect.objectContaining({ workflowId: `order-${paid.orderId}`, outcome: 'paid' })]);
+    const run = (await getRun(`order-${declined.orderId}`)).json();
+    expect(run.outcome).toBe('payment_failed');
+
+    const cli = findTool(TEMPORAL_CLI);
+    expect(cli, 'the temporal CLI (TEMPORAL_CLI_PATH, PATH or .tools/bin; `npm run tools` gets it)').toBeDefined();
+    const query = `OrderOutcome = 'payment_failed' AND TaskQueue = '${harness.temporal.taskQueue}' AND StartTime > '${before.toISOString()}'`;
+    const { stdout } = await execCli(cli!.path, [
+      'workflow',
+      'list',
+      '--address',
+      inject('temporalAddress'),
+      '--query',
+      query,
+      '-o',
+      'json',
+    ]);
+    const workflowIds = (JSON.parse(stdout) as { execution: { workflowId: string } }[]).map(({ execution }) => execution.workflowId);
+    expect(workflowIds).toEqual([`order-${declined.orderId}`]);
+  });
+
   it('rejects malformed filters with 400', async () => {
     for (const query of [
       'status=paused',
+      'outcome=shipped',
       "orderId=x'%20OR%20'1'='1",
       'limit=1000',
       'startedAfter=yesterday',

@@ -49,6 +49,9 @@ describe('POST /api/workflows/order-processing/trigger', () => {
       result: { status: 'paid', receipt: 'sent' },
     });
     expect(harness.sandbox.stripe.successfulCharges(params.orderId)).toHaveLength(1);
+    // The Web UI's summary of the run: the order and its amount, no personal data.
+    const description = await harness.client.workflow.getHandle(body.workflowId).describe();
+    expect(await description.staticSummary()).toBe(`Order ${params.orderId}: $49.99`);
   });
 
   it('answers a repeat trigger with the existing run: one run, one charge', async () => {

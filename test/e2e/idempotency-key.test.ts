@@ -7,13 +7,13 @@ import proto from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import type { OrderParams } from '../../src/domain/order.js';
-import { claimIdempotencyKey, claimWorkflowId, ORDER_IDEMPOTENCY_KEY } from '../../src/start-order.js';
+import { claimIdempotencyKey, claimWorkflowId } from '../../src/start-order.js';
+import { ORDER_IDEMPOTENCY_KEY, ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { postTrigger } from '../support/trigger.js';
 
 const API_KEY = 'ask_idempotency_key_0001';
 const auth = { authorization: `Bearer ${API_KEY}` };
-const REGISTER_COMMAND = `--name ${ORDER_IDEMPOTENCY_KEY.name} --type Keyword`;
 let harness: Harness;
 let app: FastifyInstance;
 let baseUrl: string;
@@ -144,8 +144,8 @@ describe('Idempotency-Key', () => {
   });
 });
 
-describe(`a namespace without the ${ORDER_IDEMPOTENCY_KEY.name} search attribute`, () => {
-  const namespace = `no-idempotency-key-${randomUUID().slice(0, 8)}`;
+describe("a namespace without the service's search attributes", () => {
+  const namespace = `no-search-attributes-${randomUUID().slice(0, 8)}`;
   let connection: Connection;
   let client: Client;
   let bareApp: FastifyInstance;
@@ -165,33 +165,57 @@ describe(`a namespace without the ${ORDER_IDEMPOTENCY_KEY.name} search attribute
     await connection?.close();
   });
 
-  function expectNamesTheAttribute(error: { code: string; message: string; details: Record<string, unknown> }) {
+  const register = (...names: string[]) =>
+    `temporal operator search-attribute create --namespace ${namespace} ${names.map((name) => `--name ${name} --type Keyword`).join(' ')}`;
+
+  function expectNames(error: { code: string; message: string; details: Record<string, unknown> }, names: string[]) {
     expect(error.code).toBe('search_attribute_missing');
-    expect(error.message).toContain(ORDER_IDEMPOTENCY_KEY.name);
-    expect(error.message).toContain(`temporal operator search-attribute create --namespace ${namespace} ${REGISTER_COMMAND}`);
-    expect(error.details).toMatchObject({ searchAttribute: ORDER_IDEMPOTENCY_KEY.name, namespace });
+    for (const name of names) expect(error.message).toContain(`${name} (Keyword: `);
+    expect(error.message).toContain(register(...names));
+    expect(error.details).toEqual({ searchAttributes: names, namespace, command: register(...names) });
   }
 
-  it('answers /readyz with 503 naming the attribute and the command that registers it', async () => {
+  it('answers /readyz with 503 naming each attribute, what it is for, and the command that registers them', async () => {
     const response = await fetch(`${bareUrl}/readyz`);
     expect(response.status).toBe(503);
-    expectNamesTheAttribute(((await response.json()) as Answer['body']).error);
+    expectNames(((await response.json()) as Answer['body']).error, [ORDER_OUTCOME.name, ORDER_IDEMPOTENCY_KEY.name]);
   });
 
-  it('answers a keyed trigger with 503 naming the attribute, and neither claims the key nor starts a run', async () => {
+  it('answers a keyed trigger with 503 naming both, and neither claims the key nor starts a run', async () => {
     const key = uniqueKey();
     const order = sampleOrder();
     const answer = await trigger(order, key, bareUrl);
     expect(answer.status).toBe(503);
-    expectNamesTheAttribute(answer.body.error);
+    expectNames(answer.body.error, [ORDER_OUTCOME.name, ORDER_IDEMPOTENCY_KEY.name]);
     expect(await runExists(client, claimWorkflowId(key))).toBe(false);
     expect(await runExists(client, `order-${order.orderId}`)).toBe(false);
   });
 
-  it('becomes ready once the attribute is registered, without a restart', async () => {
+  it('answers a trigger without a key with 503 naming OrderOutcome only, and starts no run', async () => {
+    const order = sampleOrder();
+    const response = await postTrigger(bareUrl, API_KEY, { params: order });
+    expect(response.status).toBe(503);
+    expectNames(((await response.json()) as Answer['body']).error, [ORDER_OUTCOME.name]);
+    expect(await runExists(client, `order-${order.orderId}`)).toBe(false);
+  });
+
+  it('becomes ready once the attributes are registered, without a restart', async () => {
+    const { INDEXED_VALUE_TYPE_KEYWORD } = proto.temporal.api.enums.v1.IndexedValueType;
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: { [ORDER_IDEMPOTENCY_KEY.name]: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+      searchAttributes: { [ORDER_OUTCOME.name]: INDEXED_VALUE_TYPE_KEYWORD },
+    });
+    await vi.waitFor(
+      async () => {
+        const response = await fetch(`${bareUrl}/readyz`);
+        expect(response.status).toBe(503);
+        expectNames(((await response.json()) as Answer['body']).error, [ORDER_IDEMPOTENCY_KEY.name]);
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: { [ORDER_IDEMPOTENCY_KEY.name]: INDEXED_VALUE_TYPE_KEYWORD },
     });
     await vi.waitFor(async () => expect((await fetch(`${bareUrl}/readyz`)).status).toBe(200), { timeout: 15_000, interval: 250 });
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import proto from '@temporalio/proto';
 import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { startTimeSkipping } from '../../dev/java-test-server.js';
@@ -8,6 +9,7 @@ import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import type { OrderActivities } from '../../src/activities/index.js';
 import { parseOrder } from '../../src/activities/parse-order.js';
 import type { OrderParams } from '../../src/domain/order.js';
+import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 
 // Tests provoke activity failures on purpose: log errors only (the SDK's core too: the test server lacks
 // capabilities the core warns about). Once per test process, as the SDK requires.
@@ -16,12 +18,23 @@ Runtime.install({
   telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
 });
 
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+
 /** The service's failure converter, in the test's worker and client alike (payloads stay unencrypted here). */
 const DATA_CONVERTER = { failureConverterPath: FAILURE_CONVERTER_PATH };
 
-/** A time-skipping test server for one test file: timers and retry backoffs pass at once while a test awaits a result. */
-function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return startTimeSkipping(inject('testServer'), { client: { dataConverter: DATA_CONVERTER } });
+/**
+ * A time-skipping test server for one test file: timers and retry backoffs pass at once while a test
+ * awaits a result. The service's search attributes are registered, as on a real namespace: a run that
+ * writes an unregistered one never gets past that workflow task.
+ */
+async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await startTimeSkipping(inject('testServer'), { client: { dataConverter: DATA_CONVERTER } });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(ORDER_SEARCH_ATTRIBUTES.map(({ key }) => [key.name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
 }
 
 export interface TimeSkippingSuite {

@@ -3,7 +3,7 @@ import { builtinModules } from 'node:module';
 import { join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { ORDER_IDEMPOTENCY_KEY } from '../../src/start-order.js';
+import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 import {
   DEFAULT_CLUSTER_PORTS,
   DYNAMIC_CONFIG_FILE,
@@ -348,9 +348,9 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('registers the search attribute the API looks Idempotency-Keys up by, before the API starts', () => {
+  it('registers every search attribute the service writes (OrderOutcome, OrderIdempotencyKey), before the API starts', () => {
     const setup = service('temporal-setup');
-    expect(JSON.stringify(setup.command)).toContain(`--name ${ORDER_IDEMPOTENCY_KEY.name} --type Keyword`);
+    for (const { key } of ORDER_SEARCH_ATTRIBUTES) expect(JSON.stringify(setup.command)).toContain(`--name ${key.name} --type Keyword`);
     expect(service('api').depends_on).toMatchObject({ 'temporal-setup': { condition: 'service_completed_successfully' } });
   });
 

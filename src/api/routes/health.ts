@@ -4,16 +4,16 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.js';
 import { sendError, sendTemporalUnavailable } from '../errors.js';
 import { healthSchema } from '../schemas.js';
-import { sendSearchAttributeMissing } from '../search-attributes.js';
+import { sendSearchAttributesMissing } from '../search-attributes.js';
 
 const READINESS_DEADLINE_MS = 2_000;
 
 /**
  * Probes: `/healthz` the process is up; `/readyz` Temporal describes the namespace (which reads its
  * database, so a cluster whose database is down is not ready) and the namespace has the search
- * attribute keyed triggers need. Not rate limited.
+ * attributes the service writes (OrderOutcome, OrderIdempotencyKey). Not rate limited.
  */
-export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttribute }: ApiContext): void {
+export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttributes }: ApiContext): void {
   const probe = { rateLimit: false };
   app.get('/healthz', { config: probe, schema: { summary: 'Liveness', response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
   app.get(
@@ -21,7 +21,7 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
     {
       config: probe,
       schema: {
-        summary: 'Readiness: Temporal reachable, namespace readable, search attribute registered',
+        summary: 'Readiness: Temporal reachable, namespace readable, search attributes registered',
         response: { 200: healthSchema, 503: { $ref: 'Error#' } },
       },
     },
@@ -43,8 +43,8 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
         }
         return sendTemporalUnavailable(reply, `Temporal cannot describe namespace ${namespace}: it or its database is not reachable`);
       }
-      const missing = await findMissingSearchAttribute();
-      if (missing) return sendSearchAttributeMissing(reply, missing);
+      const missing = await findMissingSearchAttributes();
+      if (missing) return sendSearchAttributesMissing(reply, missing);
       return { status: 'ready' };
     },
   );

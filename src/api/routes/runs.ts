@@ -44,13 +44,14 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       preParsing: requireKey,
     },
     async (request, reply) => {
-      const { status, orderId, startedAfter, startedBefore, limit, cursor } = request.query;
+      const { status, outcome, orderId, startedAfter, startedBefore, limit, cursor } = request.query;
       const pageToken = cursor === undefined ? undefined : context.cursors.decode(cursor);
       if (cursor !== undefined && pageToken === undefined) {
         return sendError(reply, 400, 'invalid_request', 'cursor is not a nextCursor this API returned', { field: 'cursor' });
       }
       const { runs, nextPageToken } = await listRuns(client, context.taskQueue, {
         status,
+        outcome,
         ...(orderId && { orderWorkflowId: workflowIdForOrder(orderId) }),
         ...(startedAfter && { startedAfter: new Date(startedAfter) }),
         ...(startedBefore && { startedBefore: new Date(startedBefore) }),

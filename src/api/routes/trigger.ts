@@ -7,7 +7,7 @@ import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { readRunInput } from '../runs.js';
 import { runStatus } from '../run-status.js';
-import { sendSearchAttributeMissing } from '../search-attributes.js';
+import { missingForTrigger, sendSearchAttributesMissing } from '../search-attributes.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
@@ -27,8 +27,7 @@ function withStartDeadline<T>(context: ApiContext, start: () => Promise<T>): Pro
 
 /**
  * Claims a keyed trigger's Idempotency-Key for its order before the order's run starts, so one key
- * starts at most one run. When the key cannot be this order's it answers, 503 when the namespace
- * lacks the key's search attribute or 409 when the key belongs to another order, and returns true.
+ * starts at most one run. When the key belongs to another order it answers 409 and returns true.
  * (It returns a boolean, not the reply: an awaited reply is a thenable and resolves to undefined.)
  */
 async function refusedIdempotencyKey(
@@ -37,11 +36,6 @@ async function refusedIdempotencyKey(
   idempotencyKey: string,
   workflowId: string,
 ): Promise<boolean> {
-  const missing = await context.findMissingSearchAttribute();
-  if (missing) {
-    sendSearchAttributeMissing(reply, missing);
-    return true;
-  }
   const holder = await withStartDeadline(context, () => claimIdempotencyKey(context.client, context.taskQueue, idempotencyKey, workflowId));
   if (holder === workflowId) return false;
   sendError(reply, 409, 'idempotency_key_reused', `Idempotency-Key was already used for run ${holder}, a different order; use a new key`, {
@@ -80,6 +74,8 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
       }
       const workflowId = workflowIdForOrder(order.orderId);
       const idempotencyKey = request.headers['idempotency-key'];
+      const missing = missingForTrigger(await context.findMissingSearchAttributes(), Boolean(idempotencyKey));
+      if (missing) return sendSearchAttributesMissing(reply, missing);
       if (idempotencyKey && (await refusedIdempotencyKey(context, reply, idempotencyKey, workflowId))) return reply;
       const location = `/api/runs/${encodeURIComponent(workflowId)}`;
       try {

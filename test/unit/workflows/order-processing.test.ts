@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { OrderActivities } from '../../../src/activities/index.js';
 import { orderProcessing, statusQuery } from '../../../src/workflows/index.js';
 import { STRIPE_EVENT_SIGNAL, type PaymentIntentState, type StripeEventHint } from '../../../src/domain/payment.js';
 import type { OrderParams } from '../../../src/domain/order.js';
+import { ORDER_OUTCOME } from '../../../src/domain/search-attributes.js';
 import {
   CHARGE_OUTCOME_UNKNOWN,
   CHARGE_REJECTED,
@@ -67,6 +68,28 @@ function declined(id: string, code = 'card_declined', declineCode?: string): Pay
 
 const stripeUnavailable = () => ApplicationFailure.retryable('Stripe is unavailable to answer (503)', STRIPE_UNAVAILABLE);
 
+/**
+ * Every OrderOutcome the run wrote, in order, from its history, after checking that the last one is
+ * what the server indexed (what the Web UI list and `temporal workflow list --query` filter on).
+ */
+async function outcomesWritten(handle: WorkflowHandle): Promise<unknown[]> {
+  const { events } = await handle.fetchHistory();
+  const written = (events ?? [])
+    .map((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[ORDER_OUTCOME.name])
+    .filter((payload) => payload !== undefined && payload !== null)
+    .map((payload) => defaultPayloadConverter.fromPayload(payload));
+  expect((await handle.describe()).typedSearchAttributes.get(ORDER_OUTCOME)).toBe(written.at(-1));
+  return written;
+}
+
+/** The summaries the run's scheduled activities carry (the Web UI's step names), from its history. */
+async function activitySummaries(handle: WorkflowHandle): Promise<unknown[]> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? [])
+    .filter((event) => event.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    .map((event) => event.userMetadata?.summary && defaultPayloadConverter.fromPayload(event.userMetadata.summary));
+}
+
 /** How many timers the run started, from its history. */
 async function timersStarted(handle: WorkflowHandle): Promise<number> {
   const { events } = await handle.fetchHistory();
@@ -100,6 +123,14 @@ describe('the paid path', () => {
       receipt: 'sent',
       opsNotified: false,
     });
+    expect(await outcomesWritten(handle)).toEqual(['paid']);
+    // Parse Order is a local activity: recorded as a marker, not scheduled.
+    expect(await activitySummaries(handle)).toEqual([
+      'Charge Card: create PaymentIntent',
+      'Charge Card: confirm PaymentIntent',
+      'Send Receipt',
+      'Update Order Status',
+    ]);
   });
 
   it('a receipt Resend refuses: the order is still paid, ops are told to send it by hand', async () => {
@@ -141,6 +172,7 @@ describe('orders that fail before any charge', () => {
     expect(failure.details?.[0]).toMatchObject({ field: 'amount' });
     expect(names(stubs)).toEqual(['parseOrder']);
     expect(await handle.query(statusQuery)).toMatchObject({ step: 'failed', error: expect.stringContaining('Invalid order') });
+    expect(await outcomesWritten(handle)).toEqual(['invalid']);
   });
 
   it('a customer with no payment method: payment_failed, nothing created, ops told', async () => {
@@ -185,9 +217,10 @@ describe('orders that fail before any charge', () => {
 
 describe('settling on what Stripe shows', () => {
   it('a card declined: the PaymentIntent is cancelled so it can never succeed later; payment_failed with the decline code', async () => {
-    const { stubs, result } = await runOrder(unitOrder(), {
+    const { stubs, handle, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async ({ paymentIntentId }) => declined(paymentIntentId, 'card_declined', 'insufficient_funds'),
     });
+    expect(await outcomesWritten(handle)).toEqual(['payment_failed']);
     expect(result).toMatchObject({
       status: 'payment_failed',
       paymentIntentId: 'pi_stub',
@@ -277,6 +310,7 @@ describe('settling on what Stripe shows', () => {
     expect(result).toMatchObject({ status: 'paid', chargeId: 'ch_after_wait', receipt: 'sent', opsNotified: true });
     expect(result).not.toHaveProperty('reason');
     expect(statuses(stubs)).toEqual(['payment_pending', 'paid']);
+    expect(await outcomesWritten(handle)).toEqual(['payment_pending', 'paid']);
     expect(alerts(stubs)).toEqual(['payment-waiting', 'payment-settled']);
     // The run waited between its questions on durable timers (5, 10 and 20 s), not inside an activity.
     expect(await timersStarted(handle)).toBe(3);
@@ -294,6 +328,7 @@ describe('settling on what Stripe shows', () => {
       reason: expect.stringContaining('has not decided'),
     });
     expect(statuses(stubs)).toEqual(['payment_pending']);
+    expect(await outcomesWritten(handle)).toEqual(['payment_pending']);
     expect(alerts(stubs)).toEqual(['payment-waiting', 'payment-unresolved']);
     expect(countOf(stubs, 'cancelPaymentIntent')).toBe(0);
     // Backoff 5 s doubling to 15 min over 23 h: about a hundred questions, each after a durable timer.
@@ -371,7 +406,8 @@ describe('a paid order the backend refuses for good', () => {
 
   it('is refunded in full, ops are told, and the backend records it refunded', async () => {
     const order = unitOrder();
-    const { stubs, result } = await runOrder(order, refusesPaid);
+    const { stubs, handle, result } = await runOrder(order, refusesPaid);
+    expect(await outcomesWritten(handle)).toEqual(['paid', 'refunded']);
     expect(result).toMatchObject({
       status: 'refunded',
       paymentIntentId: 'pi_stub',
@@ -428,6 +464,7 @@ describe('cancellation', () => {
       expect(await handle.query(statusQuery)).toMatchObject({ step: 'cancelled', status: 'cancelled', cancellation: 'honoured' });
       expect(names(stubs)).toEqual(['parseOrder', 'updateOrderStatus']);
       expect(statuses(stubs)).toEqual(['cancelled']);
+      expect(await outcomesWritten(handle)).toEqual(['cancelled']);
     } finally {
       await lateWorker.shutdown();
     }
