@@ -4,10 +4,12 @@ import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/wor
 import { loadCodecConfig } from './config/codec.js';
 import { loadLogLevel } from './config/process.js';
 import { loadTemporalConfig } from './config/temporal.js';
-import { loadProviderConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
+import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
+import { RECONCILIATION_SCHEDULE_ID } from './domain/reconciliation.js';
 import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
+import { ensureReconciliationSchedule } from './reconciliation-schedule.js';
 import { runMain } from './run-main.js';
 
 // The compiled build (`npm run build`, the image) has the workflow code prebundled next to this file, so it
@@ -20,6 +22,7 @@ runMain(async () => {
   const providers = loadProviderConfig();
   const codec = loadCodecConfig();
   const metrics = loadWorkerMetricsConfig();
+  const reconciliation = loadReconciliationConfig();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
   const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
   const { worker, connection } = await createOrderWorker({
@@ -35,6 +38,15 @@ runMain(async () => {
   );
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
   if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
+  // Orders come first: a schedule that cannot be set up is reported, and the worker polls regardless.
+  await ensureReconciliationSchedule(worker.client!, temporal.taskQueue, reconciliation).then(
+    () =>
+      console.log(
+        `Reconciliation schedule "${RECONCILIATION_SCHEDULE_ID}": every ${reconciliation.intervalMs / 1000} s over the last ${reconciliation.windowMs / 1000} s`,
+      ),
+    (error: Error) =>
+      console.warn(`The reconciliation schedule "${RECONCILIATION_SCHEDULE_ID}" could not be created or updated: ${error.message}`),
+  );
   try {
     await worker.run();
   } finally {

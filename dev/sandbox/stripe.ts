@@ -389,6 +389,23 @@ export class StripeStandIn extends StandIn {
     return true;
   }
 
+  /**
+   * Plants a disagreement for the reconciliation sweep to find: the PaymentIntent's record is changed
+   * behind the order's run, as no request could change it. 'succeeded' charges its card (a succeeded
+   * charge); 'canceled' leaves it canceled with no succeeded payment. False when there is no such PaymentIntent.
+   */
+  plantPaymentIntentStatus(paymentIntentId: string, status: 'succeeded' | 'canceled'): boolean {
+    const stored = this.intents.get(paymentIntentId);
+    if (!stored) return false;
+    if (status === 'succeeded') {
+      const paymentMethod = stored.intent.payment_method ?? stored.intent.last_payment_error?.payment_method.id ?? 'pm_card_visa';
+      this.succeed(stored, paymentMethod, undefined);
+    } else {
+      this.update(stored, { status: 'canceled', amount_received: 0, latest_charge: null, canceled_at: Math.floor(this.now() / 1000) });
+    }
+    return true;
+  }
+
   /** From now on every event is POSTed to `url`, signed with `secret` (the endpoint's `whsec_...`). */
   sendWebhooksTo(url: string, secret: string): void {
     this.webhooks.sendTo(url, secret);

@@ -12,6 +12,7 @@ import { createSendPaymentAction } from './send-payment-action.js';
 import { createRefundPayment } from './refund-payment.js';
 import { createNotifyOps } from './notify-ops.js';
 import { createUpdateOrderStatus } from './update-order-status.js';
+import { createFindOutcomeMismatches } from './find-outcome-mismatches.js';
 
 /** Every activity of the order workflow, wired to the given provider clients and settings. */
 export function createActivities(config: ProviderConfig) {
@@ -33,6 +34,7 @@ export function createActivities(config: ProviderConfig) {
     sendReceipt: createSendReceipt(clients.resend, config.resend.from),
     notifyOps: createNotifyOps(clients.slack, config.slack.channel),
     updateOrderStatus: createUpdateOrderStatus(config.backend),
+    findOutcomeMismatches: createFindOutcomeMismatches(clients.stripe),
   };
 }
 

@@ -50,6 +50,14 @@ function opsAlertText(alert: OpsAlert): string {
         `The order stays payment_pending. Check ${stripeLookup(order.orderId, alert.paymentIntentId)}: if it succeeded, ` +
         'mark the order paid and send the receipt; otherwise cancel it there and mark the order payment_failed. Do not charge again before checking.'
       );
+    case 'order-reconciled':
+      return (
+        `:mag: Reconciliation: ${subject} was recorded ${alert.recorded}, but Stripe shows it ${alert.outcome} ` +
+        `(PaymentIntent ${alert.paymentIntentId}; ${alert.mismatch}). The order is now recorded ${alert.outcome}. ` +
+        (alert.outcome === 'paid'
+          ? 'The customer was charged: send the receipt and fulfil the order.'
+          : 'Check whether the order was fulfilled, and settle it with the customer.')
+      );
     case 'payment-failed': {
       const declineCode = alert.declineCode ? ` (decline code ${alert.declineCode})` : '';
       const uncertainty = alert.chargeUncertain

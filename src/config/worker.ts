@@ -20,14 +20,38 @@ const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
 /** Stripe replays a key's answer for 24 h; reconciliation ends inside that window. */
 const STRIPE_KEY_WINDOW_MS = 24 * 3_600_000;
 
-/** A duration such as 23h, 90m or 45s, from 1s to 24h (Stripe keeps idempotency keys 24 h). */
-function paymentDurationMs(env: Env, name: string, why: string): number {
-  const value = optional(env, name) ?? DEFAULT_PAYMENT_TIMEOUT;
+/** A duration such as 23h, 90m or 45s, from 1s to `maxHours`. */
+function durationMs(env: Env, name: string, fallback: string, maxHours: number, why: string): number {
+  const value = optional(env, name) ?? fallback;
   const match = /^(\d+)([smh])$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
-  if (ms < 1_000 || ms > STRIPE_KEY_WINDOW_MS)
-    throw new ConfigError(name, `must be a duration from 1s to 24h such as 23h, 90m or 45s (${why}), got "${value}"`);
+  if (ms < 1_000 || ms > maxHours * DURATION_UNITS_MS.h)
+    throw new ConfigError(name, `must be a duration from 1s to ${maxHours}h such as 23h, 90m or 45s (${why}), got "${value}"`);
   return ms;
+}
+
+/** A payment timeout, from 1s to 24h: Stripe keeps idempotency keys 24 h. */
+function paymentDurationMs(env: Env, name: string, why: string): number {
+  return durationMs(env, name, DEFAULT_PAYMENT_TIMEOUT, STRIPE_KEY_WINDOW_MS / DURATION_UNITS_MS.h, why);
+}
+
+export const DEFAULT_RECONCILIATION_INTERVAL = '1h';
+/** Past the longest a run waits for Stripe (PAYMENT_RECONCILE_TIMEOUT, at most 24 h), so every order is compared once it ended. */
+export const DEFAULT_RECONCILIATION_WINDOW = '25h';
+
+export interface ReconciliationConfig {
+  /** RECONCILIATION_INTERVAL: how often the `order-reconciliation` schedule sweeps. */
+  intervalMs: number;
+  /** RECONCILIATION_WINDOW: how far back each sweep compares Stripe's PaymentIntents with the recorded outcomes. */
+  windowMs: number;
+}
+
+/** The reconciliation sweep's schedule, which the worker creates (or updates) at start. */
+export function loadReconciliationConfig(env: Env = process.env): ReconciliationConfig {
+  return {
+    intervalMs: durationMs(env, 'RECONCILIATION_INTERVAL', DEFAULT_RECONCILIATION_INTERVAL, 24, 'how often the sweep runs'),
+    windowMs: durationMs(env, 'RECONCILIATION_WINDOW', DEFAULT_RECONCILIATION_WINDOW, 7 * 24, 'how far back a sweep compares'),
+  };
 }
 
 /** PAYMENT_ACTION_URL: the merchant's page where a customer confirms a payment, with `{orderId}` in it. */

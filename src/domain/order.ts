@@ -105,7 +105,16 @@ export type OpsAlert =
       reason: string;
     }
   | { kind: 'refund-failed'; order: Order; paymentIntentId: string; reason: string }
-  | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string };
+  | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string }
+  | {
+      kind: 'order-reconciled';
+      /** As Stripe knows the order (its PaymentIntent holds no email). */
+      order: Pick<Order, 'orderId' | 'customerId' | 'amount' | 'currency'>;
+      mismatch: string;
+      recorded: OrderRecordStatus;
+      outcome: OrderRecordStatus;
+      paymentIntentId: string;
+    };
 
 /** The workflow ID is the business key: one order, one run. */
 export function workflowIdForOrder(orderId: string): string {

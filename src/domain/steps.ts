@@ -17,6 +17,7 @@ export const STEP_NAMES = {
   sendReceipt: 'Send Receipt',
   notifyOps: 'Notify Ops',
   updateOrderStatus: 'Update Order Status',
+  findOutcomeMismatches: 'Reconcile: compare Stripe with the recorded outcomes',
 } as const satisfies Record<keyof OrderActivities, string>;
 
 /** The step an activity type belongs to; a type this build does not know (an older run's) is shown as is. */

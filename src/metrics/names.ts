@@ -34,6 +34,11 @@ export const WORKFLOW_COUNTERS = {
     name: 'order_processing_ops_alerts_failed',
     description: 'Slack alerts to the payments team that could not be posted',
   },
+  reconciliationMismatches: {
+    name: 'order_processing_reconciliation_mismatches',
+    description:
+      'Orders the reconciliation sweep found Stripe and the recorded outcome disagree on, by kind: charged-recorded-unpaid, failed-recorded-paid or refunded-recorded-paid (each starts a reconcile run)',
+  },
 } as const;
 
 export type WorkflowCounter = keyof typeof WORKFLOW_COUNTERS;

@@ -39,9 +39,9 @@ interface StoredView {
   /** The encodings of the payloads the workflow and activities wrote (inputs, results, details). */
   encodings: string[];
   /**
-   * The payloads the SDK writes for its own bookkeeping, plain JSON by design: the patch marker, the
-   * `TemporalChangeVersion` search attribute naming the patch, and the local-activity marker's data
-   * (activity type, attempt, times).
+   * The payloads written plain by design: the SDK's bookkeeping (the patch marker, the
+   * `TemporalChangeVersion` search attribute naming the patch, the local-activity marker's data:
+   * activity type, attempt, times) and the OrderOutcome search attribute.
    */
   sdkBookkeeping: { what: string; encoding: string; data: unknown }[];
 }
@@ -143,6 +143,14 @@ describe('personal data in Temporal', () => {
       },
       { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'payment-intents', deprecated: false } },
       { what: 'search attribute TemporalChangeVersion', encoding: 'json/plain', data: ['parse-order-local-activity', 'payment-intents'] },
+      { what: 'core_patch patch-data', encoding: 'json/plain', data: { id: 'order-outcome-search-attribute', deprecated: false } },
+      {
+        what: 'search attribute TemporalChangeVersion',
+        encoding: 'json/plain',
+        data: ['order-outcome-search-attribute', 'parse-order-local-activity', 'payment-intents'],
+      },
+      // The outcome, for the Web UI list and `temporal workflow list --query`: an indexed value, never personal data.
+      { what: 'search attribute OrderOutcome', encoding: 'json/plain', data: 'paid' },
     ]);
     // Nothing but identifiers, counters and times: a new field here needs a look before it is allowed.
     expect(Object.keys(stored.sdkBookkeeping[2].data as object).sort()).toEqual([

@@ -93,6 +93,7 @@ const AGREEABLE_ACTIVITIES: OrderActivities = {
     amountPaid: 4999,
   }),
   chargeCard: async () => ({ outcome: 'succeeded', chargeId: 'ch_legacy' }),
+  findOutcomeMismatches: async () => [],
   sendReceipt: async () => ({ emailId: 'email_receipt' }),
   notifyOps: async () => ({ channel: 'C0PAYMENTS', ts: '1.000001' }),
   updateOrderStatus: async () => undefined,

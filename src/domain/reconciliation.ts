@@ -1,0 +1,50 @@
+/**
+ * The reconciliation sweep: Stripe's PaymentIntents against the orders' recorded outcomes. Types and
+ * constants only (the workflow sandbox imports this module).
+ */
+import type { Order, OrderRecordStatus } from './order.js';
+
+/** The Temporal Schedule that runs the sweep (`temporal schedule describe --schedule-id order-reconciliation`). */
+export const RECONCILIATION_SCHEDULE_ID = 'order-reconciliation';
+
+/**
+ * What disagrees: `charged-recorded-unpaid` Stripe holds a succeeded, unrefunded payment for an order
+ * recorded payment_failed or payment_pending; `failed-recorded-paid` Stripe holds no succeeded payment
+ * (and none that can still succeed) for an order recorded paid; `refunded-recorded-paid` the order's
+ * payment was refunded in full, but the order is still recorded paid.
+ */
+export const MISMATCH_KINDS = ['charged-recorded-unpaid', 'failed-recorded-paid', 'refunded-recorded-paid'] as const;
+export type MismatchKind = (typeof MISMATCH_KINDS)[number];
+
+/** The outcome a reconcile run records for each kind of mismatch: Stripe's. */
+export const CORRECTED_OUTCOME: Record<MismatchKind, OrderRecordStatus> = {
+  'charged-recorded-unpaid': 'paid',
+  'failed-recorded-paid': 'payment_failed',
+  'refunded-recorded-paid': 'refunded',
+};
+
+export interface OutcomeMismatch {
+  kind: MismatchKind;
+  /** The order, as Stripe knows it (no email: Stripe's PaymentIntent does not hold it). */
+  order: Pick<Order, 'orderId' | 'customerId' | 'amount' | 'currency'>;
+  /** The outcome the orders' runs recorded. */
+  recorded: OrderRecordStatus;
+  /** The PaymentIntent Stripe's answer rests on. */
+  paymentIntentId: string;
+  /** Its succeeded charge, when there is one. */
+  chargeId?: string;
+}
+
+/** One sweep's input, from the schedule: how far back to compare. */
+export interface SweepInput {
+  windowMs: number;
+}
+
+/** The workflow ID of the reconcile run for one order and one kind of mismatch: a repeat sweep starts none again. */
+export function reconcileWorkflowId(orderId: string, kind: MismatchKind): string {
+  return `reconcile-order-${orderId}-${kind}`;
+}
+
+/** The workflow types of the sweep and of one order's correction. */
+export const SWEEP_WORKFLOW_TYPE = 'reconcileOrders';
+export const RECONCILE_WORKFLOW_TYPE = 'reconcileOrder';

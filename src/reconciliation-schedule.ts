@@ -1,0 +1,39 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { ReconciliationConfig } from './config/worker.js';
+import { RECONCILIATION_SCHEDULE_ID, SWEEP_WORKFLOW_TYPE, type SweepInput } from './domain/reconciliation.js';
+
+/**
+ * Creates the `order-reconciliation` schedule, or brings an existing one to this worker's task queue,
+ * interval and window; anything else about it (paused by an operator, its notes) is kept. A sweep still
+ * running when the next is due makes that one wait (BUFFER_ONE), so sweeps never overlap.
+ */
+export async function ensureReconciliationSchedule(
+  client: Client,
+  taskQueue: string,
+  { intervalMs, windowMs }: ReconciliationConfig,
+): Promise<void> {
+  const sweepInput: SweepInput = { windowMs };
+  const action = { type: 'startWorkflow' as const, workflowType: SWEEP_WORKFLOW_TYPE, taskQueue, args: [sweepInput] };
+  try {
+    await client.schedule.create({
+      scheduleId: RECONCILIATION_SCHEDULE_ID,
+      spec: { intervals: [{ every: intervalMs }] },
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE },
+    });
+    return;
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  const handle = client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID);
+  const current = await handle.describe();
+  const currentAction = current.action.type === 'startWorkflow' ? current.action : undefined;
+  const unchanged =
+    current.spec.intervals?.length === 1 &&
+    current.spec.intervals[0].every === intervalMs &&
+    currentAction?.taskQueue === taskQueue &&
+    currentAction.workflowType === SWEEP_WORKFLOW_TYPE &&
+    (currentAction.args?.[0] as SweepInput | undefined)?.windowMs === windowMs;
+  if (unchanged) return;
+  await handle.update((previous) => ({ ...previous, spec: { intervals: [{ every: intervalMs }] }, action }));
+}

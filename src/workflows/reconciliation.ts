@@ -1,0 +1,75 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ParentClosePolicy, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CORRECTED_OUTCOME,
+  reconcileWorkflowId,
+  type MismatchKind,
+  type OutcomeMismatch,
+  type SweepInput,
+} from '../domain/reconciliation.js';
+import { ORDER_OUTCOME } from '../domain/search-attributes.js';
+import { countOrderEvent, countReconciliationMismatch } from '../metrics/workflow-counters.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
+import { orderActivity } from './order-activities.js';
+
+const findOutcomeMismatches = orderActivity('findOutcomeMismatches', STRIPE_QUESTION_OPTIONS);
+const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
+const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
+
+export interface SweepResult {
+  /** The mismatches found, by kind. */
+  mismatches: Record<MismatchKind, number>;
+  /** The reconcile runs this sweep started (a mismatch already being corrected starts none). */
+  reconcileRunsStarted: string[];
+}
+
+/**
+ * The reconciliation sweep, run by the `order-reconciliation` schedule: compares Stripe's PaymentIntents
+ * of the window with the orders' recorded outcomes, counts each mismatch, and starts one reconcile run
+ * per order and kind. A later sweep that finds the same mismatch while it is corrected starts none; one
+ * whose reconcile run failed starts it again.
+ */
+export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
+  const found = await findOutcomeMismatches(input);
+  const mismatches: SweepResult['mismatches'] = { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0 };
+  const reconcileRunsStarted: string[] = [];
+  for (const mismatch of found) {
+    mismatches[mismatch.kind] += 1;
+    countReconciliationMismatch(mismatch.kind);
+    const workflowId = reconcileWorkflowId(mismatch.order.orderId, mismatch.kind);
+    try {
+      await startChild(reconcileOrder, {
+        workflowId,
+        args: [mismatch],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `Reconcile order ${mismatch.order.orderId}: ${mismatch.kind}`,
+      });
+      reconcileRunsStarted.push(workflowId);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+  return { mismatches, reconcileRunsStarted };
+}
+
+/**
+ * Sets one order right after the sweep found Stripe and the record disagree: records Stripe's outcome on
+ * this run (OrderOutcome) and in the order backend, and tells ops what changed and what to check.
+ */
+export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ orderId: string; outcome: string }> {
+  const outcome = CORRECTED_OUTCOME[mismatch.kind];
+  const { order, paymentIntentId, chargeId } = mismatch;
+  upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
+  await updateOrderStatus({ orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) });
+  // The correction is recorded; an alert Slack never takes must not fail it.
+  await notifyOps({
+    kind: 'order-reconciled',
+    order,
+    recorded: mismatch.recorded,
+    outcome,
+    mismatch: mismatch.kind,
+    paymentIntentId,
+  }).catch(() => countOrderEvent('opsAlertFailed'));
+  return { orderId: order.orderId, outcome };
+}

@@ -1,0 +1,146 @@
+/**
+ * The reconciliation sweep on a real server: orders run through the worker process, then the Stripe
+ * stand-in's records are changed behind them (one disagreement of each kind), and a sweep finds each,
+ * counts it, and its reconcile runs set the record right. The schedule is checked on a namespace of its own.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import Stripe from 'stripe';
+import { freePort } from '../../dev/processes.js';
+import { loadReconciliationConfig } from '../../src/config/worker.js';
+import { RECONCILIATION_SCHEDULE_ID, reconcileWorkflowId, type MismatchKind } from '../../src/domain/reconciliation.js';
+import { ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
+import { WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
+import { ensureReconciliationSchedule } from '../../src/reconciliation-schedule.js';
+import { reconcileOrder, reconcileOrders } from '../../src/workflows/index.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+
+describe('the reconciliation sweep', () => {
+  let harness: Harness;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    harness = await startHarness({ withoutWorker: true });
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    await harness.startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort) });
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  const sweep = () =>
+    harness.client.workflow.execute(reconcileOrders, {
+      workflowId: `reconcile-sweep-${randomUUID()}`,
+      taskQueue: harness.temporal.taskQueue,
+      args: [{ windowMs: 10 * 60_000 }],
+    });
+
+  it('finds each kind of disagreement with Stripe, counts it, and its reconcile run records what Stripe shows', async () => {
+    const [declined, paidThenCanceled, paidThenRefunded, paid] = [
+      sampleOrder({ customerId: 'cus_decline' }),
+      sampleOrder(),
+      sampleOrder(),
+      sampleOrder(),
+    ];
+    const results = await Promise.all([declined, paidThenCanceled, paidThenRefunded, paid].map((order) => harness.runOrder(order)));
+    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid']);
+    const paymentIntentOf = (orderId: string) => harness.sandbox.stripe.paymentIntentsFor(orderId)[0].id;
+
+    // Behind the runs: the declined card is charged after all, a paid PaymentIntent shows canceled, and
+    // one paid order is refunded in full from outside (as from the Dashboard), through Stripe's API.
+    expect(harness.sandbox.stripe.plantPaymentIntentStatus(paymentIntentOf(declined.orderId), 'succeeded')).toBe(true);
+    expect(harness.sandbox.stripe.plantPaymentIntentStatus(paymentIntentOf(paidThenCanceled.orderId), 'canceled')).toBe(true);
+    const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
+    const stripe = new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port });
+    await stripe.refunds.create({ payment_intent: paymentIntentOf(paidThenRefunded.orderId) });
+
+    // The orders' outcomes must be visible before a sweep can compare them.
+    await vi.waitFor(
+      async () => {
+        const query = `${ORDER_OUTCOME.name} = 'paid' AND TaskQueue = '${harness.temporal.taskQueue}'`;
+        expect((await harness.client.workflow.count(query)).count).toBe(3);
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    const expected: [MismatchKind, string, string][] = [
+      ['charged-recorded-unpaid', declined.orderId, 'paid'],
+      ['failed-recorded-paid', paidThenCanceled.orderId, 'payment_failed'],
+      ['refunded-recorded-paid', paidThenRefunded.orderId, 'refunded'],
+    ];
+    const first = await sweep();
+    expect(first.mismatches).toEqual({ 'charged-recorded-unpaid': 1, 'failed-recorded-paid': 1, 'refunded-recorded-paid': 1 });
+    expect(first.reconcileRunsStarted.sort()).toEqual(expected.map(([kind, orderId]) => reconcileWorkflowId(orderId, kind)).sort());
+
+    for (const [kind, orderId, outcome] of expected) {
+      const handle = harness.client.workflow.getHandle<typeof reconcileOrder>(reconcileWorkflowId(orderId, kind));
+      expect(await handle.result()).toEqual({ orderId, outcome });
+      expect((await handle.describe()).typedSearchAttributes.get(ORDER_OUTCOME)).toBe(outcome);
+      expect(harness.sandbox.backend.orders.get(orderId)?.status).toBe(outcome);
+      expect(harness.sandbox.slack.messages.some(({ text }) => text.includes('Reconciliation') && text.includes(orderId))).toBe(true);
+    }
+    expect(harness.sandbox.backend.orders.get(paid.orderId)?.statuses).toEqual(['paid']);
+
+    const metrics = await (await fetch(metricsUrl)).text();
+    for (const [kind] of expected) {
+      expect(metrics).toMatch(new RegExp(`^${WORKFLOW_COUNTERS.reconciliationMismatches.name}\\{[^}]*kind="${kind}"[^}]*\\} 1$`, 'm'));
+    }
+
+    // Once the corrections are visible, a later sweep finds nothing left to set right and starts nothing.
+    await vi.waitFor(
+      async () => {
+        const again = await sweep();
+        expect(again).toEqual({
+          mismatches: { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0 },
+          reconcileRunsStarted: [],
+        });
+      },
+      { timeout: 20_000, interval: 500 },
+    );
+  });
+});
+
+describe(`the ${RECONCILIATION_SCHEDULE_ID} schedule`, () => {
+  const namespace = `reconciliation-${randomUUID().slice(0, 8)}`;
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    await vi.waitFor(() => connection.operatorService.listSearchAttributes({ namespace }), { timeout: 30_000, interval: 250 });
+    client = new Client({ connection, namespace });
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+
+  it('is created hourly over 25 h by default, kept as it is on a repeat, and follows a changed interval and task queue', async () => {
+    const defaults = loadReconciliationConfig({});
+    expect(defaults).toEqual({ intervalMs: 3_600_000, windowMs: 25 * 3_600_000 });
+    await ensureReconciliationSchedule(client, 'orders-a', defaults);
+    const handle = client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID);
+    const created = await handle.describe();
+    expect(created.spec.intervals).toEqual([expect.objectContaining({ every: 3_600_000 })]);
+    expect(created.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileOrders', taskQueue: 'orders-a' });
+    expect(created.action.type === 'startWorkflow' && created.action.args).toEqual([{ windowMs: 25 * 3_600_000 }]);
+
+    // An operator paused it: a worker restart with the same settings leaves it paused and unchanged.
+    await handle.pause('checking Stripe by hand');
+    await ensureReconciliationSchedule(client, 'orders-a', defaults);
+    expect((await handle.describe()).state.paused).toBe(true);
+
+    await ensureReconciliationSchedule(client, 'orders-b', loadReconciliationConfig({ RECONCILIATION_INTERVAL: '15m' }));
+    const updated = await handle.describe();
+    expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 15 * 60_000 })]);
+    expect(updated.action).toMatchObject({ taskQueue: 'orders-b' });
+    expect(updated.state.paused).toBe(true);
+  });
+
+  it('refuses an interval or window that is not a duration, naming the variable', () => {
+    expect(() => loadReconciliationConfig({ RECONCILIATION_INTERVAL: 'hourly' })).toThrow(/RECONCILIATION_INTERVAL/);
+    expect(() => loadReconciliationConfig({ RECONCILIATION_WINDOW: '30d' })).toThrow(/RECONCILIATION_WINDOW/);
+  });
+});
