@@ -3,7 +3,7 @@
  * (macOS, Windows) every figure is null and is printed as 'n/a'.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface ProcessUsage {
   /** User + system CPU seconds spent during the measured phase. */
@@ -40,6 +40,47 @@ export function cpuSeconds(pid: number): number | null {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / ticksPerSecond() : null;
+}
+
+/** The parent of every process, from /proc (empty without it). */
+function parents(): Map<number, number> {
+  const parentOf = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return parentOf;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return parentOf;
+}
+
+/**
+ * CPU seconds of a process and its living descendants (PostgreSQL serves each connection from a child
+ * of its postmaster); null without /proc or once the process exited.
+ */
+export function treeCpuSeconds(pid: number): number | null {
+  const own = cpuSeconds(pid);
+  if (own === null) return null;
+  const parentOf = parents();
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parentOf) {
+      if (tree.has(parent) && !tree.has(child)) {
+        tree.add(child);
+        grew = true;
+      }
+    }
+  }
+  return [...tree].reduce((total, member) => total + (member === pid ? own : (cpuSeconds(member) ?? 0)), 0);
 }
 
 /** Peak resident set size in MB (VmHWM); null without /proc or once the process exited. */

@@ -32,16 +32,31 @@ export interface ProjectEntry {
 /** The entry points of `npm run worker` and `npm run api`. */
 export const WORKER: ProjectEntry = { name: 'worker', path: 'src/worker.ts' };
 export const API: ProjectEntry = { name: 'api', path: 'src/api/server.ts' };
+/** `npm run codec-server`. */
+export const CODEC_SERVER: ProjectEntry = { name: 'codec server', path: 'src/codec/server.ts' };
 
 export interface SpawnOptions {
   env?: Record<string, string>;
   /** Each non-empty output line, as it comes. */
   onLine?: (line: string) => void;
+  /** Run as this user and group (a server that refuses to run as root: PostgreSQL). */
+  uid?: number;
+  gid?: number;
+  /**
+   * In a process group of its own, so that Ctrl-C in the terminal does not reach it: the caller stops
+   * it, in its turn (a database after the processes that use it).
+   */
+  detached?: boolean;
 }
 
 /** Starts a process with its output piped: kept as a tail for errors, and passed line by line to `onLine`. */
-export function spawnProcess(name: string, command: string, args: string[], { env, onLine }: SpawnOptions = {}): StartedProcess {
-  const child = spawn(command, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(
+  name: string,
+  command: string,
+  args: string[],
+  { env, onLine, uid, gid, detached }: SpawnOptions = {},
+): StartedProcess {
+  const child = spawn(command, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], uid, gid, detached });
   let tail = '';
   for (const stream of [child.stdout, child.stderr]) {
     stream?.setEncoding('utf8');
@@ -126,19 +141,29 @@ export function answersOk(url: string, init?: RequestInit): Promise<boolean> {
 }
 
 /**
- * SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited, with whether it had to
- * be killed. The one stop-process of the local stack.
+ * SIGTERM (or the process's own stop signal: SIGINT is PostgreSQL's fast shutdown), then SIGKILL after
+ * `graceMs`; resolves when the process has exited, with whether it had to be killed. The one
+ * stop-process of the local stack.
  */
-export async function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<{ killed: boolean }> {
+export async function stopProcess(child: ChildProcess, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ killed: boolean }> {
   if (hasExited(child)) return { killed: false };
   const exited = once(child, 'exit');
   const grace = new AbortController();
-  child.kill('SIGTERM');
+  child.kill(signal);
   const killed = await Promise.race([exited.then(() => false), sleep(graceMs, true, { signal: grace.signal })]);
   grace.abort();
   if (killed) child.kill('SIGKILL');
   await exited;
   return { killed };
+}
+
+/** Whether nothing listens on 127.0.0.1:`port`. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** A free loopback port. */

@@ -29,7 +29,7 @@ export interface DevServer {
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** Whether the server at `address` answers gRPC. */
-async function answersGrpc(address: string): Promise<boolean> {
+export async function answersGrpc(address: string): Promise<boolean> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {

@@ -15,3 +15,16 @@ export function sendError(
   const body: ErrorBody = { error: { code, message, ...(details && { details }) } };
   return reply.code(statusCode).send(body);
 }
+
+/**
+ * How long a client should wait before retrying while Temporal is unavailable (`Retry-After`, seconds):
+ * a frontend or database restart takes seconds, and a client that waits this long sends far fewer
+ * doomed requests than one retrying at once.
+ */
+export const TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 temporal_unavailable, with Retry-After: the request may succeed later, unchanged. */
+export function sendTemporalUnavailable(reply: FastifyReply, message: string): FastifyReply {
+  reply.header('retry-after', String(TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS));
+  return sendError(reply, 503, 'temporal_unavailable', message);
+}

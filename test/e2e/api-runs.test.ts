@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../dev/processes.js';
 import { findTool, TEMPORAL_CLI } from '../../dev/tools.js';
 import { buildApp } from '../../src/api/app.js';
+import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/api/errors.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { injectTrigger } from '../support/trigger.js';
 import type { OrderParams } from '../../src/domain/order.js';
@@ -325,13 +326,17 @@ describe('hardening', () => {
     await limited.close();
   });
 
-  it('answers 503 when Temporal is unreachable, and /readyz says so', async () => {
+  it('answers 503 temporal_unavailable with Retry-After when Temporal is unreachable, and /readyz says so', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
     const response = await injectTrigger(offline, API_KEY, { params: sampleOrder() });
     expect(response.statusCode).toBe(503);
     expect(response.json().error.code).toBe('temporal_unavailable');
-    expect((await offline.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe(String(TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS));
+    const ready = await offline.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().error.code).toBe('temporal_unavailable');
+    expect(ready.headers['retry-after']).toBe(String(TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS));
     await offline.close();
     await connection.close();
   });

@@ -4,6 +4,17 @@ import { join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
+import {
+  DEFAULT_CLUSTER_PORTS,
+  DYNAMIC_CONFIG_FILE,
+  NAMESPACE_RETENTION_HOURS,
+  SERVER_ARGS,
+  SERVER_CONFIG_ENV,
+  SERVER_CONFIG_FILE,
+  SERVER_PORT_VARIABLES,
+  TEMPORAL_DATABASES,
+  temporalServerVariables,
+} from '../../dev/cluster.js';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import * as apiConfig from '../../src/config/api.js';
@@ -331,8 +342,10 @@ function packagesImportedBySrc(): Set<string> {
 }
 
 describe('docker-compose.yml', () => {
-  it('parses and defines postgresql, temporal, temporal-ui, worker and api', () => {
-    expect(Object.keys(loadCompose().services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api']));
+  it('parses and defines postgresql, temporal-schema, temporal, temporal-setup, temporal-ui, worker and api', () => {
+    expect(Object.keys(loadCompose().services)).toEqual(
+      expect.arrayContaining(['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'worker', 'api']),
+    );
   });
 
   it('registers every search attribute the service writes (OrderOutcome, OrderIdempotencyKey), before the API starts', () => {
@@ -434,17 +447,20 @@ describe('docker-compose.yml', () => {
     const api = temporalConfig.loadTemporalConfig(containerEnv('api'));
     expect(api.namespace).toBe(worker.namespace);
     expect(api.taskQueue).toBe(worker.taskQueue);
-    expect(containerEnv('temporal').DEFAULT_NAMESPACE ?? 'default', 'namespace auto-setup registers').toBe(worker.namespace);
+    expect(containerEnv('temporal-setup').TEMPORAL_NAMESPACE, 'namespace temporal-setup registers').toBe(worker.namespace);
+    expect(command('temporal-setup').join(' ')).toContain(`--retention ${NAMESPACE_RETENTION_HOURS}h`);
   });
 
   it('stores Temporal state in the postgresql service, on a named volume', () => {
     const temporal = containerEnv('temporal');
+    const schema = containerEnv('temporal-schema');
     const postgresql = containerEnv('postgresql');
-    expect(temporal.DB).toBe('postgres12');
     expect(temporal.POSTGRES_SEEDS, 'Temporal database host').toBe('postgresql');
     expect(temporal.DB_PORT).toBe('5432');
     expect(temporal.POSTGRES_USER).toBe(postgresql.POSTGRES_USER);
     expect(temporal.POSTGRES_PWD).toBe(postgresql.POSTGRES_PASSWORD);
+    expect(schema).toMatchObject({ SQL_PLUGIN: 'postgres12', SQL_HOST: 'postgresql', SQL_PORT: '5432' });
+    expect([schema.SQL_USER, schema.SQL_PASSWORD]).toEqual([postgresql.POSTGRES_USER, postgresql.POSTGRES_PASSWORD]);
 
     const dataVolume = (service('postgresql').volumes ?? [])
       .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]))
@@ -453,13 +469,62 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(loadCompose().volumes ?? {}), 'named volumes').toContain(dataVolume);
   });
 
+  it('runs the Temporal server on the configuration files `npm run cluster` uses, with its command line', () => {
+    const mounts = new Map(
+      (service('temporal').volumes ?? []).map((volume) => {
+        const [source, target] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+        return [resolve(ROOT, source ?? ''), target ?? ''];
+      }),
+    );
+    const serverConfig = mounts.get(resolve(ROOT, SERVER_CONFIG_FILE));
+    const dynamicConfig = mounts.get(resolve(ROOT, DYNAMIC_CONFIG_FILE));
+    expect(serverConfig, `${SERVER_CONFIG_FILE} mounted`).toBeDefined();
+    expect(dynamicConfig, `${DYNAMIC_CONFIG_FILE} mounted`).toBeDefined();
+    // Both in one folder, as they are in the project root the native cluster gives as its config folder.
+    expect(posix.dirname(dynamicConfig!)).toBe(posix.dirname(serverConfig!));
+    expect(containerEnv('temporal').DYNAMIC_CONFIG_FILE_PATH).toBe(dynamicConfig);
+
+    const script = command('temporal').join(' ');
+    const serverArgs = /\bexec temporal-server (.*)$/.exec(script)?.[1].split(/\s+/);
+    const root = serverArgs?.[serverArgs.indexOf('--root') + 1] ?? '';
+    const configDir = posix.relative(root, posix.dirname(serverConfig!));
+    expect(serverArgs, 'the temporal service execs temporal-server').toBeDefined();
+    expect(serverArgs).toEqual(SERVER_ARGS(root, configDir));
+    expect(posix.basename(serverConfig!)).toBe(`${SERVER_CONFIG_ENV}.yaml`);
+  });
+
+  it('sets only variables temporal-server.yaml reads, as the native cluster does', () => {
+    const templateVariables = new Set([...read(SERVER_CONFIG_FILE).matchAll(/\benv "(\w+)"/g)].map((match) => match[1]));
+    const composeSets = [
+      ...Object.keys(rawEnvironment('temporal')),
+      ...(/\b([A-Z_]+)=/.exec(command('temporal').join(' ')) ?? []).slice(1),
+    ];
+    expect(composeSets).toContain('TEMPORAL_BROADCAST_ADDRESS');
+    expect(
+      composeSets.filter((variable) => !templateVariables.has(variable)),
+      'compose variables the server config ignores',
+    ).toEqual([]);
+    const clusterSets = Object.keys(temporalServerVariables(DEFAULT_CLUSTER_PORTS));
+    expect(
+      clusterSets.filter((variable) => !templateVariables.has(variable)),
+      'cluster variables the server config ignores',
+    ).toEqual([]);
+    // What the cluster sets and compose leaves to the file's defaults: log level and ports only.
+    expect(clusterSets.filter((variable) => !composeSets.includes(variable)).sort()).toEqual(
+      ['LOG_LEVEL', ...SERVER_PORT_VARIABLES].sort(),
+    );
+  });
+
+  it('sets up both databases with the schemas `npm run cluster` sets up, before the server starts', () => {
+    const script = command('temporal-schema').join(' ');
+    for (const { database, schemaName } of TEMPORAL_DATABASES) expect(script).toContain(`${database}:${schemaName}`);
+    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema --schema-name']) expect(script).toContain(step);
+    expect(dependsOn('temporal')).toMatchObject({ 'temporal-schema': 'service_completed_successfully' });
+    expect(dependsOn('temporal-schema')).toMatchObject({ postgresql: 'service_healthy' });
+  });
+
   it('gives the temporal service the dynamic config file that enables eager activity dispatch', () => {
-    const path = containerEnv('temporal').DYNAMIC_CONFIG_FILE_PATH;
-    const mounted = (service('temporal').volumes ?? [])
-      .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]))
-      .find(([, target]) => target === path)?.[0];
-    expect(mounted, `a file mounted at DYNAMIC_CONFIG_FILE_PATH (${path})`).toBeDefined();
-    const dynamicConfig = parse(read(mounted!)) as Record<string, { value: unknown }[]>;
+    const dynamicConfig = parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, { value: unknown }[]>;
     expect(dynamicConfig['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
   });
 
@@ -467,8 +532,8 @@ describe('docker-compose.yml', () => {
     const healthcheck = (name: string) => [service(name).healthcheck?.test ?? []].flat().join(' ');
     expect(healthcheck('postgresql')).toContain('pg_isready');
     expect(healthcheck('temporal')).toContain('temporal operator');
-    expect(dependsOn('temporal')).toMatchObject({ postgresql: 'service_healthy' });
-    expect(dependsOn('worker')).toMatchObject({ temporal: 'service_healthy' });
+    expect(dependsOn('temporal-setup')).toMatchObject({ temporal: 'service_healthy' });
+    expect(dependsOn('worker')).toMatchObject({ 'temporal-setup': 'service_completed_successfully' });
     expect(dependsOn('api')).toHaveProperty('temporal');
     expect(dependsOn('temporal-ui')).toHaveProperty('temporal');
     for (const name of ['worker', 'api']) expect(service(name).restart, `${name} restart policy`).toBe('unless-stopped');

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin';
 import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describeSchemaError } from '../../domain/schema-errors.js';
-import { sendError } from '../errors.js';
+import { sendError, sendTemporalUnavailable } from '../errors.js';
 import { errorSchema } from '../schemas.js';
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */
@@ -64,7 +64,7 @@ async function errors(app: FastifyInstance): Promise<void> {
     }
     if (isTemporalUnavailable(error)) {
       request.log.warn({ err: error }, 'Temporal unavailable');
-      return sendError(reply, 503, 'temporal_unavailable', 'The workflow service is unavailable; retry later');
+      return sendTemporalUnavailable(reply, 'The workflow service is unavailable; retry after Retry-After seconds');
     }
     request.log.error({ err: error }, 'Unhandled error');
     return sendError(reply, 500, 'internal_error', 'Internal error');

@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { isGrpcServiceError } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.js';
-import { sendError } from '../errors.js';
+import { sendError, sendTemporalUnavailable } from '../errors.js';
 import { healthSchema } from '../schemas.js';
 import { sendSearchAttributesMissing } from '../search-attributes.js';
 
 const READINESS_DEADLINE_MS = 2_000;
 
 /**
- * Probes: `/healthz` the process is up; `/readyz` Temporal answers and its namespace has the search
+ * Probes: `/healthz` the process is up; `/readyz` Temporal describes the namespace (which reads its
+ * database, so a cluster whose database is down is not ready) and the namespace has the search
  * attributes the service writes (OrderOutcome, OrderIdempotencyKey). Not rate limited.
  */
 export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttributes }: ApiContext): void {
@@ -18,15 +21,27 @@ export function registerHealthRoutes(app: FastifyInstance, { client, findMissing
     {
       config: probe,
       schema: {
-        summary: 'Readiness: Temporal reachable, search attributes registered',
+        summary: 'Readiness: Temporal reachable, namespace readable, search attributes registered',
         response: { 200: healthSchema, 503: { $ref: 'Error#' } },
       },
     },
     async (_request, reply) => {
+      const { namespace } = client.options;
       try {
-        await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
-      } catch {
-        return sendError(reply, 503, 'temporal_unavailable', 'Temporal is not reachable');
+        await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () =>
+          client.workflowService.describeNamespace({ namespace }),
+        );
+      } catch (error) {
+        if (isGrpcServiceError(error) && error.code === GrpcStatus.NOT_FOUND) {
+          return sendError(
+            reply,
+            503,
+            'namespace_not_found',
+            `Namespace ${namespace} does not exist on this Temporal server; register it: temporal operator namespace create --namespace ${namespace}`,
+            { namespace },
+          );
+        }
+        return sendTemporalUnavailable(reply, `Temporal cannot describe namespace ${namespace}: it or its database is not reachable`);
       }
       const missing = await findMissingSearchAttributes();
       if (missing) return sendSearchAttributesMissing(reply, missing);
