@@ -27,7 +27,7 @@ import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { Cluster, freeClusterPorts } from '../dev/cluster.js';
 import { waitUntil } from '../dev/processes.js';
 import { treeCpuSeconds } from '../bench/process-usage.js';
-import { checkInvariants, type OrderPlan } from './invariants.js';
+import { checkInvariants, faultOrderBody, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 
 const { values: args } = parseArgs({
@@ -118,15 +118,7 @@ function finalAt(orderId: string): number | undefined {
  * connection is retried after Retry-After (or a short backoff), with the same body.
  */
 async function trigger(order: ReturnType<typeof newOrder>, apiUrl: string): Promise<void> {
-  const body = JSON.stringify({
-    params: {
-      orderId: order.orderId,
-      customerId: order.customerId,
-      amount: 1000 + Math.floor(random() * 9000),
-      currency: 'usd',
-      email: 'buyer@example.com',
-    },
-  });
+  const body = faultOrderBody(order.orderId, order.customerId, random);
   for (let attempt = 1; Date.now() - startedAt < DEADLINE_MS; attempt += 1) {
     const sentAt = Date.now();
     const response = await fetch(`${apiUrl}${TRIGGER_PATH}`, {

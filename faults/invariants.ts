@@ -8,6 +8,13 @@ export interface OrderPlan {
   backendRefusesPaid: boolean;
 }
 
+/** The trigger body a fault run sends for an order: its customer decides how it goes, the amount is random. */
+export function faultOrderBody(orderId: string, customerId: string, random: () => number): string {
+  return JSON.stringify({
+    params: { orderId, customerId, amount: 1000 + Math.floor(random() * 9000), currency: 'usd', email: 'buyer@example.com' },
+  });
+}
+
 interface Violation {
   rule: string;
   orderIds: string[];

@@ -31,7 +31,7 @@ import { DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
 import type { Fault, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
-import { checkInvariants, type OrderPlan } from './invariants.js';
+import { checkInvariants, faultOrderBody, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 
 const { values: args } = parseArgs({
@@ -113,15 +113,7 @@ interface FaultPlan extends OrderPlan {
 }
 
 async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefined> {
-  const body = JSON.stringify({
-    params: {
-      orderId: plan.orderId,
-      customerId: plan.customerId,
-      amount: 1000 + Math.floor(random() * 9000),
-      currency: 'usd',
-      email: 'buyer@example.com',
-    },
-  });
+  const body = faultOrderBody(plan.orderId, plan.customerId, random);
   const deadline = Date.now() + 120_000;
   for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 5_000)) {
     const status = await fetch(`${apiUrl}${TRIGGER_PATH}`, {
