@@ -9,9 +9,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.ts ./scripts/build.ts
 COPY src ./src
-# The build ID the worker joins its worker deployment as (package version + commit); the context has no .git.
-ARG GIT_COMMIT=unknown
-RUN GIT_COMMIT=$GIT_COMMIT npm run build
+RUN npm run build
 
 # Production dependencies alone, so no compiler, tsx or test tooling reaches the runtime stage. The lockfile
 # carries the prebuilt native packages (Temporal core bridge, swc) for linux x64 and arm64.

@@ -5,8 +5,6 @@
  * codec server that lets the Web UI and the CLI show the encrypted payloads. Runs one order through
  * it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
-import { Client, Connection } from '@temporalio/client';
-import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -240,10 +238,6 @@ try {
     process: processes[1],
   });
   sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
-  // The kept dev database may have an older commit's build current: the checkout that runs now takes over.
-  const connection = await Connection.connect({ address: server.address });
-  stack.add(() => connection.close());
-  await makeCurrentVersion(new Client({ connection, namespace: DEFAULT_NAMESPACE }), loadWorkerBuildId(), { force: true });
   await runDemoOrder(server.uiUrl);
   printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0);
 } catch (error) {

@@ -5,7 +5,6 @@
  * a deliberate, versioned change to the workflow's commands:
  *   npm run record-histories [-- <name> ...]
  */
-import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -92,19 +91,12 @@ try {
   const temporal = { connection: { address: server.address }, namespace: DEFAULT_NAMESPACE, taskQueue: DEFAULT_TASK_QUEUE };
   const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });
   const dataConverter = createDataConverter(codec);
-  const buildId = loadWorkerBuildId();
-  const { worker, connection: workerConnection } = await createOrderWorker({
-    temporal,
-    providers: loadProviderConfig(sandbox.env),
-    codec,
-    buildId,
-  });
+  const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env), codec });
   stack.add(() => workerConnection.close());
   const connection = await Connection.connect({ address: server.address });
   stack.add(() => connection.close());
   const client = new Client({ connection, dataConverter });
   await worker.runUntil(async () => {
-    await makeCurrentVersion(client, buildId);
     for (const [name, { params, runEnds, stripeFaults = [] }] of Object.entries(RECORDINGS)) {
       if (only.length > 0 && !only.includes(name)) continue;
       for (const [count, fault] of stripeFaults) sandbox.stripe.failNext(count, fault);
