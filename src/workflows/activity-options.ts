@@ -27,6 +27,15 @@ export const STRIPE_QUESTION_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 };
 
+/**
+ * The reconciliation sweep's comparison: it lists a day of Stripe's PaymentIntents and reads visibility,
+ * so minutes, not seconds; a few attempts, then the next scheduled sweep tries again.
+ */
+export const RECONCILIATION_SWEEP_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
+};
+
 /** The worker's payment timeouts, read by a local activity: nothing to retry beyond the default. */
 export const PAYMENT_SETTINGS_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '5 seconds' };
 

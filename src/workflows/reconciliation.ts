@@ -9,10 +9,10 @@ import {
 } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { countOrderEvent, countReconciliationMismatch } from '../metrics/workflow-counters.js';
-import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
 import { orderActivity } from './order-activities.js';
 
-const findOutcomeMismatches = orderActivity('findOutcomeMismatches', STRIPE_QUESTION_OPTIONS);
+const findOutcomeMismatches = orderActivity('findOutcomeMismatches', RECONCILIATION_SWEEP_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
 const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 
