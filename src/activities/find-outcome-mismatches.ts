@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import { ORDER_WORKFLOW_TYPE, type OrderRecordStatus } from '../domain/order.js';
+import { orderParamsSchema } from '../domain/order-schema.js';
 import { OPEN_PAYMENT_INTENT_STATUSES } from '../domain/payment.js';
 import { MISMATCH_KINDS, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
@@ -21,13 +22,19 @@ interface StripeOrderPayment {
 /** Visibility queries name at most this many workflow IDs each. */
 const IDS_PER_QUERY = 100;
 
+/**
+ * An order ID the trigger accepts. Another integration may put anything in a PaymentIntent's
+ * metadata.order_id; only IDs of this shape are ours and are safe inside a visibility query.
+ */
+const ORDER_ID = new RegExp(orderParamsSchema.properties.orderId.pattern);
+
 /** Stripe's PaymentIntents created since `since` that carry metadata.order_id, by order (newest first, as Stripe lists them). */
 async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<string, StripeOrderPayment>> {
   const byOrder = new Map<string, StripeOrderPayment>();
   const intents: Stripe.PaymentIntent[] = [];
   await callStripe('list the PaymentIntents of the reconciliation window', async () => {
     for await (const intent of stripe.paymentIntents.list({ created: { gte: Math.floor(since / 1000) }, limit: 100 })) {
-      if (intent.metadata.order_id) intents.push(intent);
+      if (ORDER_ID.test(intent.metadata.order_id ?? '')) intents.push(intent);
     }
   });
   for (const intent of intents) {

@@ -56,6 +56,8 @@ describe('the reconciliation sweep', () => {
     const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
     const stripe = new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port });
     await stripe.refunds.create({ payment_intent: paymentIntentOf(paidThenRefunded.orderId) });
+    // Another integration's PaymentIntent whose order_id is not one of ours (nor safe in a query): left alone.
+    await stripe.paymentIntents.create({ amount: 500, currency: 'usd', customer: 'cus_abc', metadata: { order_id: "x' OR '1'='1" } });
 
     // The orders' outcomes must be visible before a sweep can compare them.
     await vi.waitFor(
