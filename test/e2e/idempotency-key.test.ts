@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { claimIdempotencyKey, claimWorkflowId } from '../../src/start-order.js';
 import { ORDER_IDEMPOTENCY_KEY, ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
-import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { postTrigger } from '../support/trigger.js';
 
 const API_KEY = 'ask_idempotency_key_0001';
@@ -145,7 +144,7 @@ describe('Idempotency-Key', () => {
 });
 
 describe("a namespace without the service's search attributes", () => {
-  const namespace = `no-search-attributes-${randomUUID().slice(0, 8)}`;
+  let namespace: string;
   let connection: Connection;
   let client: Client;
   let bareApp: FastifyInstance;
@@ -153,9 +152,7 @@ describe("a namespace without the service's search attributes", () => {
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-    // A new namespace reaches the server's namespace cache after a moment.
-    await vi.waitFor(() => connection.operatorService.listSearchAttributes({ namespace }), { timeout: 30_000, interval: 250 });
+    namespace = await registerTestNamespace(connection, 'no-search-attributes');
     client = new Client({ connection, namespace });
     bareApp = buildApp({ client, taskQueue: `no-worker-${randomUUID()}`, triggerApiKeys: [API_KEY] });
     bareUrl = await bareApp.listen({ port: 0, host: '127.0.0.1' });

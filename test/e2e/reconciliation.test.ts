@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import Stripe from 'stripe';
 import { freePort } from '../../dev/processes.js';
 import { loadReconciliationConfig } from '../../src/config/worker.js';
@@ -15,7 +14,7 @@ import { ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
 import { WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
 import { ensureReconciliationSchedule } from '../../src/reconciliation-schedule.js';
 import { reconcileOrder, reconcileOrders } from '../../src/workflows/index.js';
-import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 describe('the reconciliation sweep', () => {
   let harness: Harness;
@@ -105,15 +104,12 @@ describe('the reconciliation sweep', () => {
 });
 
 describe(`the ${RECONCILIATION_SCHEDULE_ID} schedule`, () => {
-  const namespace = `reconciliation-${randomUUID().slice(0, 8)}`;
   let connection: Connection;
   let client: Client;
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-    await vi.waitFor(() => connection.operatorService.listSearchAttributes({ namespace }), { timeout: 30_000, interval: 250 });
-    client = new Client({ connection, namespace });
+    client = new Client({ connection, namespace: await registerTestNamespace(connection, 'reconciliation') });
   });
   afterAll(async () => {
     await connection?.close();

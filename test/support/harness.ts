@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig, type CodecConfig } from '../../src/config/codec.js';
@@ -116,4 +117,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await stack.stopAll();
     },
   };
+}
+
+/**
+ * A namespace of the test's own on the run's server (a fresh one lacks the service's search attributes,
+ * and holds schedules and deployments apart from the other files'), once the server serves it.
+ */
+export async function registerTestNamespace(connection: Connection, label: string): Promise<string> {
+  const namespace = `${label}-${randomUUID().slice(0, 8)}`;
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  // A new namespace reaches the server's namespace cache after a moment.
+  await vi.waitFor(() => connection.operatorService.listSearchAttributes({ namespace }), { timeout: 30_000, interval: 250 });
+  return namespace;
 }
