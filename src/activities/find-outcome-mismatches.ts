@@ -4,7 +4,7 @@ import type Stripe from 'stripe';
 import { ORDER_WORKFLOW_TYPE, type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
 import { OPEN_PAYMENT_INTENT_STATUSES } from '../domain/payment.js';
-import { MISMATCH_KINDS, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
+import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { callStripe } from './stripe-outcomes.js';
 
@@ -74,10 +74,9 @@ async function recordedOutcomes(client: Client, orderIds: string[], since: numbe
   const query = `WorkflowType = '${RECONCILE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND StartTime > '${new Date(since).toISOString()}'`;
   for await (const run of client.workflow.list({ query })) {
     const outcome = run.typedSearchAttributes.get(ORDER_OUTCOME);
-    const kind = MISMATCH_KINDS.find((candidate) => run.workflowId.endsWith(`-${candidate}`));
-    if (!outcome || !kind) continue;
-    const orderId = run.workflowId.slice('reconcile-order-'.length, -(kind.length + 1));
-    corrections.push({ orderId, outcome: outcome as OrderRecordStatus, startTime: run.startTime });
+    const reconciled = parseReconcileWorkflowId(run.workflowId);
+    if (!outcome || !reconciled) continue;
+    corrections.push({ orderId: reconciled.orderId, outcome: outcome as OrderRecordStatus, startTime: run.startTime });
   }
   corrections.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const { orderId, outcome } of corrections) if (recorded.has(orderId)) recorded.set(orderId, outcome);

@@ -40,9 +40,18 @@ export interface SweepInput {
   windowMs: number;
 }
 
+const RECONCILE_RUN_PREFIX = 'reconcile-order-';
+
 /** The workflow ID of the reconcile run for one order and one kind of mismatch: a repeat sweep starts none again. */
 export function reconcileWorkflowId(orderId: string, kind: MismatchKind): string {
-  return `reconcile-order-${orderId}-${kind}`;
+  return `${RECONCILE_RUN_PREFIX}${orderId}-${kind}`;
+}
+
+/** The order and kind a reconcile run's workflow ID names; undefined for any other workflow ID. */
+export function parseReconcileWorkflowId(workflowId: string): { orderId: string; kind: MismatchKind } | undefined {
+  const kind = MISMATCH_KINDS.find((candidate) => workflowId.endsWith(`-${candidate}`));
+  if (!kind || !workflowId.startsWith(RECONCILE_RUN_PREFIX)) return undefined;
+  return { orderId: workflowId.slice(RECONCILE_RUN_PREFIX.length, -(kind.length + 1)), kind };
 }
 
 /** The workflow types of the sweep and of one order's correction. */

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { ParentClosePolicy, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   CORRECTED_OUTCOME,
+  MISMATCH_KINDS,
   reconcileWorkflowId,
   type MismatchKind,
   type OutcomeMismatch,
@@ -31,7 +32,7 @@ export interface SweepResult {
  */
 export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
   const found = await findOutcomeMismatches(input);
-  const mismatches: SweepResult['mismatches'] = { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0 };
+  const mismatches = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, 0])) as SweepResult['mismatches'];
   const reconcileRunsStarted: string[] = [];
   for (const mismatch of found) {
     mismatches[mismatch.kind] += 1;
