@@ -57,6 +57,12 @@ const refundPayment = orderActivity('refundPayment', REFUSED_ORDER_REFUND_OPTION
  * unrecorded. The `status` query's `cancellation` field says which case applied.
  */
 export async function orderProcessing(params: OrderParams): Promise<OrderResult> {
+  // Every patch the run takes from the start is decided here, before its first await. A status query
+  // answered while Parse Order runs can end the first workflow task early, so a patched() call made after
+  // Parse Order may be recorded in the second task yet replayed in the first, where it would read false.
+  const parseLocally = patched(PARSE_ORDER_LOCAL_ACTIVITY);
+  const payWithIntents = patched(PAYMENT_INTENTS);
+  const recordOutcome = outcomeRecorder(patched(ORDER_OUTCOME_SEARCH_ATTRIBUTE));
   const progress = new OrderProgressState(recordOutcome);
   setHandler(statusQuery, () => progress.snapshot);
   let stripeEventsReceived = 0;
@@ -69,10 +75,10 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
   // Activities never see the cancellation: the decision above is the only one.
   return CancellationScope.nonCancellable(async () => {
     try {
-      const order = await parse(params);
+      const order = await parse(params, parseLocally, recordOutcome);
       progress.update({ orderId: order.orderId });
       if (progress.snapshot.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
-      const charged = await charge(order, progress, () => stripeEventsReceived);
+      const charged = await charge(order, progress, () => stripeEventsReceived, payWithIntents);
       const notified = await notify(order, charged, progress);
       return await record(order, charged, notified, progress);
     } catch (error) {
@@ -82,10 +88,10 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
   });
 }
 
-/** Parse Order: an invalid order fails the run at once, without retry, naming the field. */
-async function parse(params: OrderParams): Promise<Order> {
+/** Parse Order (a local activity unless the run predates it): an invalid order fails the run at once, without retry, naming the field. */
+async function parse(params: OrderParams, locally: boolean, recordOutcome: (outcome: OrderOutcome) => void): Promise<Order> {
   try {
-    return patched(PARSE_ORDER_LOCAL_ACTIVITY) ? await parseOrderLocally(params) : await parseOrderTask(params);
+    return locally ? await parseOrderLocally(params) : await parseOrderTask(params);
   } catch (error) {
     if (failureType(error) !== INVALID_ORDER) throw error;
     countOrderEvent('invalid');
@@ -115,7 +121,12 @@ interface Charged {
  * Charges API. While the run waits for Stripe or the customer, the order is recorded payment_pending,
  * once; neither that record nor an email holds up the questions to Stripe.
  */
-async function charge(order: Order, progress: OrderProgressState, stripeEventsReceived: () => number): Promise<Charged> {
+async function charge(
+  order: Order,
+  progress: OrderProgressState,
+  stripeEventsReceived: () => number,
+  payWithIntents: boolean,
+): Promise<Charged> {
   progress.update({ step: 'charge-card' });
   const waitingNotices: Promise<boolean>[] = [];
   let pendingRecorded: Promise<Error | void> | undefined;
@@ -127,7 +138,7 @@ async function charge(order: Order, progress: OrderProgressState, stripeEventsRe
       ...(paymentIntentId && { paymentIntentId }),
     }).catch((error: Error) => error);
   };
-  const payment = patched(PAYMENT_INTENTS)
+  const payment = payWithIntents
     ? await payWithPaymentIntent(order, {
         onPaymentIntent: (paymentIntentId) => progress.update({ paymentIntentId }),
         onWaiting: ({ reason, paymentIntentId, until }) => {
@@ -275,9 +286,12 @@ async function record(
 /**
  * OrderOutcome on the run, as soon as the outcome is known and again whenever it changes, so the Web UI
  * list, `temporal workflow list --query` and `GET /api/runs?outcome=` show paid and failed orders apart.
+ * Runs started before the patch record none.
  */
-function recordOutcome(outcome: OrderOutcome): void {
-  if (patched(ORDER_OUTCOME_SEARCH_ATTRIBUTE)) upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
+function outcomeRecorder(patchedIn: boolean): (outcome: OrderOutcome) => void {
+  return (outcome) => {
+    if (patchedIn) upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
+  };
 }
 
 /** Update Order Status; when it cannot succeed, the run fails saying what the order's true status is. */

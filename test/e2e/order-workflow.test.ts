@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
@@ -166,5 +168,28 @@ describe('orderProcessing', () => {
     await expect.poll(() => handle.query(statusQuery).then((progress) => progress.step), { timeout: 10_000 }).toBe('charge-card');
     await handle.result();
     expect(await handle.query(statusQuery)).toMatchObject({ step: 'completed', status: 'paid', receipt: 'sent', opsNotified: false });
+  });
+
+  it('replays runs whose status was queried while Parse Order ran (a query can end the first workflow task early)', async () => {
+    const orders = Array.from({ length: 16 }, () => sampleOrder());
+    const histories = await Promise.all(
+      orders.map(async (order) => {
+        const handle = await harness.startOrder(order);
+        for (let asked = 0; asked < 4; asked += 1) await handle.query(statusQuery);
+        expect(await handle.result()).toMatchObject({ status: 'paid' });
+        // A completed run is out of the worker's cache: the query replays its whole history.
+        expect(await handle.query(statusQuery)).toMatchObject({ step: 'completed', status: 'paid' });
+        return { workflowId: handle.workflowId, history: await handle.fetchHistory() };
+      }),
+    );
+    for (const { workflowId, history } of histories) {
+      await expect(
+        Worker.runReplayHistory(
+          { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: createDataConverter(harness.codec) },
+          history,
+          workflowId,
+        ),
+      ).resolves.toBeUndefined();
+    }
   });
 });
