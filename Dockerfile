@@ -9,6 +9,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.ts ./scripts/build.ts
 COPY src ./src
+# The build ID the worker joins its worker deployment as (package version + commit; RUN sees the ARG as an
+# environment variable): the context has no .git.
+ARG GIT_COMMIT=unknown
 RUN npm run build
 
 # Production dependencies alone, so no compiler, tsx or test tooling reaches the runtime stage. The lockfile

@@ -12,13 +12,14 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import { STRIPE_WEBHOOK_PATH } from '../src/api/app.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
+import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from '../src/worker-deployment.js';
 import {
   acceptsConnections,
   findPostgres,
@@ -299,6 +300,7 @@ export class Cluster {
       this.stack.add(() => worker.stop());
     }
     await Promise.all(this.workers.map((_, index) => this.startWorker(index)));
+    await this.makeBuildCurrent();
     for (const index of this.options.ports.apis.keys()) {
       const api = this.part(`api ${index + 1}`, () => this.startApi(index));
       this.apis.push(api);
@@ -412,6 +414,21 @@ export class Cluster {
 
   stopTemporal(): Promise<void> {
     return this.server!.stop();
+  }
+
+  /**
+   * The kept database may have an older commit's build current in the worker deployment: the checkout's
+   * build, which the workers just joined, takes over (docs/deploys.md).
+   */
+  private async makeBuildCurrent(): Promise<void> {
+    const connection = await Connection.connect({ address: this.address });
+    try {
+      const buildId = loadWorkerBuildId();
+      await makeCurrentVersion(new Client({ connection, namespace: DEFAULT_NAMESPACE }), buildId, { force: true });
+      this.log(`Build ${buildId} is the current version of worker deployment "${WORKER_DEPLOYMENT_NAME}"`);
+    } finally {
+      await connection.close();
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { Client, Connection } from '@temporalio/client';
 import { buildCodecApp } from '../src/codec/app.js';
 import { DEV_CODEC_KEYS } from './codec-dev-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
@@ -23,6 +24,7 @@ import type { Sandbox } from './sandbox/index.js';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import { answersOk, API, freePort, waitUntil, WORKER } from './processes.js';
 import { LocalStack } from './stack.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? DEFAULT_TEMPORAL_PORT);
@@ -238,6 +240,10 @@ try {
     process: processes[1],
   });
   sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
+  // The kept dev database may have an older commit's build current: the checkout that runs now takes over.
+  const connection = await Connection.connect({ address: server.address });
+  stack.add(() => connection.close());
+  await makeCurrentVersion(new Client({ connection, namespace: DEFAULT_NAMESPACE }), loadWorkerBuildId(), { force: true });
   await runDemoOrder(server.uiUrl);
   printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0);
 } catch (error) {

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleOrderWorkflows, WORKFLOW_BUNDLE_FILE } from '../src/order-worker.js';
+import { BUILD_ID_FILE, sourceBuildId } from '../src/worker-deployment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -14,6 +15,12 @@ const DIST = join(ROOT, 'dist');
 rmSync(DIST, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+// The build ID the compiled worker joins its worker deployment as: the package version plus the commit
+// (GIT_COMMIT where the build has no .git, as in the image).
+const buildId = sourceBuildId(process.env.GIT_COMMIT || undefined);
+writeFileSync(join(DIST, BUILD_ID_FILE), `${buildId}\n`);
 const bundlePath = join(DIST, WORKFLOW_BUNDLE_FILE);
 writeFileSync(bundlePath, await bundleOrderWorkflows());
-console.log(`Built ${DIST}: compiled src/ and the workflow bundle (${Math.round(statSync(bundlePath).size / 1024)} KB)`);
+console.log(
+  `Built ${DIST} as build ${buildId}: compiled src/ and the workflow bundle (${Math.round(statSync(bundlePath).size / 1024)} KB)`,
+);

@@ -18,6 +18,7 @@ import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { decodeHistory } from '../src/codec/history.js';
 import { LocalStack } from '../dev/stack.js';
 import { createOrderWorker } from '../src/order-worker.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
 import type { Fault } from '../dev/sandbox/stand-in.js';
 import { startOrderWorkflow } from '../src/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
@@ -91,12 +92,19 @@ try {
   const temporal = { connection: { address: server.address }, namespace: DEFAULT_NAMESPACE, taskQueue: DEFAULT_TASK_QUEUE };
   const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: DEV_CODEC_KEYS });
   const dataConverter = createDataConverter(codec);
-  const { worker, connection: workerConnection } = await createOrderWorker({ temporal, providers: loadProviderConfig(sandbox.env), codec });
+  const buildId = loadWorkerBuildId();
+  const { worker, connection: workerConnection } = await createOrderWorker({
+    temporal,
+    providers: loadProviderConfig(sandbox.env),
+    codec,
+    buildId,
+  });
   stack.add(() => workerConnection.close());
   const connection = await Connection.connect({ address: server.address });
   stack.add(() => connection.close());
   const client = new Client({ connection, dataConverter });
   await worker.runUntil(async () => {
+    await makeCurrentVersion(client, buildId);
     for (const [name, { params, runEnds, stripeFaults = [] }] of Object.entries(RECORDINGS)) {
       if (only.length > 0 && !only.includes(name)) continue;
       for (const [count, fault] of stripeFaults) sandbox.stripe.failNext(count, fault);

@@ -13,6 +13,7 @@ import type { TemporalConfig } from './config/temporal.js';
 import type { ProviderConfig } from './config/worker.js';
 import { createActivities } from './activities/index.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from './codec/data-converter.js';
+import { WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
 
 /** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows', import.meta.url));
@@ -42,6 +43,8 @@ export interface OrderWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long a stopping worker lets in-flight activities finish before it hands them back (SHUTDOWN_GRACE_SECONDS). */
   shutdownGraceMs?: number;
+  /** This build's ID in the `order-processing` worker deployment (WORKER_BUILD_ID; `loadWorkerBuildId`). */
+  buildId: string;
 }
 
 /** How long a starting worker waits for Temporal (a server restart, a deploy in progress) before it gives up. */
@@ -62,7 +65,14 @@ async function connectWithRetry(options: NativeConnectionOptions): Promise<Nativ
 }
 
 /** A worker for the order workflow and its activities, on its own connection. */
-export async function createOrderWorker({ temporal, providers, codec, workflowBundle, shutdownGraceMs = 10_000 }: OrderWorkerOptions) {
+export async function createOrderWorker({
+  temporal,
+  providers,
+  codec,
+  workflowBundle,
+  shutdownGraceMs = 10_000,
+  buildId,
+}: OrderWorkerOptions) {
   const connection = await connectWithRetry(temporal.connection);
   const worker = await Worker.create({
     connection,
@@ -72,6 +82,15 @@ export async function createOrderWorker({ temporal, providers, codec, workflowBu
     activities: createActivities(providers),
     dataConverter: createDataConverter(codec),
     shutdownGraceTime: shutdownGraceMs,
+    // Worker Versioning: every run is AUTO_UPGRADE, moving to the current build at its next workflow task.
+    // Orders settle in seconds, but a run may wait 23 h for Stripe or retry the order backend for 7 days;
+    // pinned, such runs would hold every old build up for days. Changes to workflow code stay behind
+    // patched(), and the replay tests check committed histories against them (docs/deploys.md).
+    workerDeploymentOptions: {
+      useWorkerVersioning: true,
+      version: { deploymentName: WORKER_DEPLOYMENT_NAME, buildId },
+      defaultVersioningBehavior: 'AUTO_UPGRADE',
+    },
   });
   return { worker, connection };
 }

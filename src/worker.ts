@@ -10,6 +10,7 @@ import { installWorkerRuntime } from './metrics/worker-runtime.js';
 import { RECONCILIATION_SCHEDULE_ID } from './domain/reconciliation.js';
 import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
 import { ensureReconciliationSchedule } from './reconciliation-schedule.js';
+import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
 import { runMain } from './run-main.js';
 
 // The compiled build (`npm run build`, the image) has the workflow code prebundled next to this file, so it
@@ -23,6 +24,7 @@ runMain(async () => {
   const codec = loadCodecConfig();
   const metrics = loadWorkerMetricsConfig();
   const reconciliation = loadReconciliationConfig();
+  const buildId = loadWorkerBuildId();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
   const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
   const { worker, connection } = await createOrderWorker({
@@ -31,6 +33,7 @@ runMain(async () => {
     codec,
     workflowBundle,
     shutdownGraceMs: loadWorkerShutdownGraceMs(),
+    buildId,
   });
   console.log(describeCodec(codec));
   console.log(
@@ -47,8 +50,22 @@ runMain(async () => {
     (error: Error) =>
       console.warn(`The reconciliation schedule "${RECONCILIATION_SCHEDULE_ID}" could not be created or updated: ${error.message}`),
   );
+  const running = worker.run();
   try {
-    await worker.run();
+    await makeCurrentVersion(worker.client!, buildId).then(
+      (decision) =>
+        console.log(
+          decision === 'made-current'
+            ? `Build ${buildId} is the current version of worker deployment "${WORKER_DEPLOYMENT_NAME}" (it had none)`
+            : `Build ${buildId} is in worker deployment "${WORKER_DEPLOYMENT_NAME}"; which build is current is the deploy's decision (docs/deploys.md)`,
+        ),
+      (error: Error) =>
+        console.warn(
+          `Could not check worker deployment "${WORKER_DEPLOYMENT_NAME}" (${error.message}); if it has no current version, new runs wait until one is set: ` +
+            `temporal worker deployment set-current-version --deployment-name ${WORKER_DEPLOYMENT_NAME} --build-id ${buildId} --yes`,
+        ),
+    );
+    await running;
   } finally {
     await connection.close();
   }

@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answersOk, freePort } from '../../dev/processes.js';
+import { BUILD_ID_FILE, sourceBuildId } from '../../src/worker-deployment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 // The production build as the image runs it: `npm run build`, then plain `node dist/...` (no tsx, no
@@ -66,7 +67,9 @@ describe('the compiled build (npm run build, node dist/...)', () => {
     }
     // Only src/ is compiled: no tests or dev tooling ship.
     const compiledSrc = readdirSync(join(ROOT, 'src')).map((name) => name.replace(/\.ts$/, '.js'));
-    expect(readdirSync(DIST).sort()).toEqual([...compiledSrc, 'workflow-bundle.js'].sort());
+    expect(readdirSync(DIST).sort()).toEqual([...compiledSrc, 'workflow-bundle.js', BUILD_ID_FILE].sort());
+    // The build ID the compiled worker joins its worker deployment as: the package version and the commit.
+    expect(readFileSync(join(DIST, BUILD_ID_FILE), 'utf8').trim()).toBe(sourceBuildId());
   });
 
   it('runs an order to paid through the compiled API and worker, which both exit 0 on SIGTERM', async () => {

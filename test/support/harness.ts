@@ -13,6 +13,7 @@ import { API, freePorts, WORKER, type StartedProcess } from '../../dev/processes
 import { LocalStack } from '../../dev/stack.js';
 import type { OrderParams, OrderResult } from '../../src/domain/order.js';
 import { startOrderWorkflow } from '../../src/start-order.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../../src/worker-deployment.js';
 
 export interface Harness {
   sandbox: Sandbox;
@@ -72,12 +73,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     taskQueue: `order-processing-test-${randomUUID()}`,
   };
   const providers = loadProviderConfig({ ...sandbox.env, ...options.env });
+  const buildId = loadWorkerBuildId({});
   const codec = loadCodecConfig({ TEMPORAL_CODEC_KEYS: inject('codecKeys') });
   let started: Awaited<ReturnType<typeof createOrderWorker>> | undefined;
   let workerRun: Promise<void> | undefined;
   const startWorker = async () => {
-    started = await createOrderWorker({ temporal, providers, codec, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    started = await createOrderWorker({ temporal, providers, codec, workflowBundle: { codePath: inject('workflowBundlePath') }, buildId });
     workerRun = started.worker.run();
+    await makeCurrentVersion(started.worker.client!, buildId);
   };
   if (!options.withoutWorker) await startWorker();
   const connection = await Connection.connect({ address });
