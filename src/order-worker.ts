@@ -13,7 +13,9 @@ import type { TemporalConfig } from './config/temporal.js';
 import type { ProviderConfig } from './config/worker.js';
 import { createActivities } from './activities/index.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from './codec/data-converter.js';
+import { TRACING_OFF, type Tracing } from './tracing.js';
 import { WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
+import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './worker-tracing.js';
 
 /** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows', import.meta.url));
@@ -21,11 +23,12 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows', import.meta.u
 /** The file name of the prebuilt workflow bundle that `npm run build` writes next to the compiled worker. */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 
-/** The workflow code as one bundle, built with the service's failure converter (for `npm run build` and the tests). */
+/** The workflow code as one bundle, built with the service's failure converter and tracing interceptors (for `npm run build` and the tests). */
 export async function bundleOrderWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     failureConverterPath: FAILURE_CONVERTER_PATH,
+    workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS],
     logger: new DefaultLogger('WARN'),
   });
   return code;
@@ -45,6 +48,8 @@ export interface OrderWorkerOptions {
   shutdownGraceMs?: number;
   /** This build's ID in the `order-processing` worker deployment (WORKER_BUILD_ID; `loadWorkerBuildId`). */
   buildId: string;
+  /** OpenTelemetry (OTEL_EXPORTER_OTLP_ENDPOINT; `startTracing`); off by default. */
+  tracing?: Tracing;
 }
 
 /** How long a starting worker waits for Temporal (a server restart, a deploy in progress) before it gives up. */
@@ -72,6 +77,7 @@ export async function createOrderWorker({
   workflowBundle,
   shutdownGraceMs = 10_000,
   buildId,
+  tracing = TRACING_OFF,
 }: OrderWorkerOptions) {
   const connection = await connectWithRetry(temporal.connection);
   const worker = await Worker.create({
@@ -82,6 +88,9 @@ export async function createOrderWorker({
     activities: createActivities(providers),
     dataConverter: createDataConverter(codec),
     shutdownGraceTime: shutdownGraceMs,
+    // A prebuilt bundle has the workflow interceptors built in (bundleOrderWorkflows).
+    interceptors: { activity: activityTracing(tracing), ...(!workflowBundle && { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }) },
+    sinks: workflowSpanSinks(tracing),
     // Worker Versioning: every run is AUTO_UPGRADE, moving to the current build at its next workflow task.
     // Orders settle in seconds, but a run may wait 23 h for Stripe or retry the order backend for 7 days;
     // pinned, such runs would hold every old build up for days. Changes to workflow code stay behind

@@ -4,12 +4,14 @@ import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/wor
 import { loadCodecConfig } from './config/codec.js';
 import { loadLogLevel } from './config/process.js';
 import { loadTemporalConfig } from './config/temporal.js';
+import { loadTracingConfig } from './config/tracing.js';
 import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
 import { RECONCILIATION_SCHEDULE_ID } from './domain/reconciliation.js';
 import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
 import { ensureReconciliationSchedule } from './reconciliation-schedule.js';
+import { startTracing } from './tracing.js';
 import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
 import { runMain } from './run-main.js';
 
@@ -25,7 +27,9 @@ runMain(async () => {
   const metrics = loadWorkerMetricsConfig();
   const reconciliation = loadReconciliationConfig();
   const buildId = loadWorkerBuildId();
+  const tracingConfig = loadTracingConfig('order-processing-worker');
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
+  const tracing = startTracing(tracingConfig);
   const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
   const { worker, connection } = await createOrderWorker({
     temporal,
@@ -34,6 +38,7 @@ runMain(async () => {
     workflowBundle,
     shutdownGraceMs: loadWorkerShutdownGraceMs(),
     buildId,
+    tracing,
   });
   console.log(describeCodec(codec));
   console.log(
@@ -41,6 +46,8 @@ runMain(async () => {
   );
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
   if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
+  if (tracingConfig)
+    console.log(`Traces over OTLP (${tracingConfig.protocol}) to ${tracingConfig.tracesUrl} as "${tracingConfig.serviceName}"`);
   // Orders come first: a schedule that cannot be set up is reported, and the worker polls regardless.
   await ensureReconciliationSchedule(worker.client!, temporal.taskQueue, reconciliation).then(
     () =>
@@ -68,5 +75,6 @@ runMain(async () => {
     await running;
   } finally {
     await connection.close();
+    await tracing.shutdown();
   }
 });

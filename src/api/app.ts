@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { LOG_REDACTIONS } from '../bearer-token.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_TEMPORAL_UI_URL, DEFAULT_WEBHOOK_RATE_LIMIT, type RateLimit } from '../config/api.js';
 import { STRICT_AJV_OPTIONS } from '../domain/validate-order.js';
+import type { Tracing } from '../tracing.js';
 import type { ApiContext } from './context.js';
 import { createCursorCodec } from './cursor.js';
 import { createSearchAttributeCheck } from './search-attributes.js';
@@ -12,6 +13,7 @@ import jsonBody from './plugins/json-body.js';
 import openapi from './plugins/openapi.js';
 import requestIdHeader, { requestIdOf } from './plugins/request-id.js';
 import security from './plugins/security.js';
+import requestTracing from './plugins/tracing.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerTriggerRoute, TRIGGER_PATH } from './routes/trigger.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   refundAnswerWaitMs?: number;
   /** Log level, and where log lines go (stdout by default); off when omitted. */
   log?: { level: string; stream?: NodeJS.WritableStream };
+  /** A span per request when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT; `startTracing`). */
+  tracing?: Tracing;
 }
 
 /**
@@ -53,6 +57,7 @@ export function buildApp({
   webhookRateLimit = DEFAULT_WEBHOOK_RATE_LIMIT,
   refundAnswerWaitMs = DEFAULT_REFUND_ANSWER_WAIT_MS,
   log,
+  tracing,
 }: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: log ? { level: log.level, redact: LOG_REDACTIONS, ...(log.stream && { stream: log.stream }) } : false,
@@ -62,6 +67,7 @@ export function buildApp({
     clientErrorHandler: answerClientError,
     genReqId: requestIdOf,
   });
+  if (tracing?.enabled) void app.register(requestTracing, { tracer: tracing.tracer });
   void app.register(apiMetrics, { triggerPath: TRIGGER_PATH });
   void app.register(requestIdHeader);
   void app.register(jsonBody);

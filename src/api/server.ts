@@ -3,8 +3,10 @@ import { loadApiConfig, loadApiMetricsConfig } from '../config/api.js';
 import { loadCodecConfig } from '../config/codec.js';
 import { loadLogLevel } from '../config/process.js';
 import { loadTemporalConfig } from '../config/temporal.js';
+import { loadTracingConfig } from '../config/tracing.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
+import { clientTracing, startTracing } from '../tracing.js';
 import { buildApp } from './app.js';
 import { serveApiMetrics } from './plugins/metrics.js';
 
@@ -15,10 +17,16 @@ runMain(async () => {
   const temporal = loadTemporalConfig();
   const codec = loadCodecConfig();
   const level = loadLogLevel();
+  const tracing = startTracing(loadTracingConfig('order-processing-api'));
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(temporal.connection);
   // The same keys as the worker: the API starts runs (encrypting their input) and reads their results.
-  const client = new Client({ connection, namespace: temporal.namespace, dataConverter: createDataConverter(codec) });
+  const client = new Client({
+    connection,
+    namespace: temporal.namespace,
+    dataConverter: createDataConverter(codec),
+    interceptors: { workflow: clientTracing(tracing) },
+  });
   const app = buildApp({
     client,
     taskQueue: temporal.taskQueue,
@@ -28,8 +36,12 @@ runMain(async () => {
     stripeWebhookSecret: api.stripeWebhookSecret,
     webhookRateLimit: api.webhookRateLimit,
     log: { level },
+    tracing,
   });
-  app.addHook('onClose', async () => connection.close());
+  app.addHook('onClose', async () => {
+    await connection.close();
+    await tracing.shutdown();
+  });
   let closing = false;
   // While draining, answers close their connection, so keep-alive clients do not hold the close open.
   app.addHook('onSend', async (_request, reply) => {

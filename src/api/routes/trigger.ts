@@ -1,6 +1,8 @@
+import { trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { workflowIdForOrder, type Order } from '../../domain/order.js';
+import { ORDER_ID_ATTRIBUTE } from '../../domain/tracing.js';
 import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
@@ -73,6 +75,7 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         return sendError(reply, 400, 'invalid_order', `${field} ${error.reason}`, { field, reason: error.reason });
       }
       const workflowId = workflowIdForOrder(order.orderId);
+      trace.getActiveSpan()?.setAttribute(ORDER_ID_ATTRIBUTE, order.orderId);
       const idempotencyKey = request.headers['idempotency-key'];
       const missing = missingForTrigger(await context.findMissingSearchAttributes(), Boolean(idempotencyKey));
       if (missing) return sendSearchAttributesMissing(reply, missing);

@@ -1,0 +1,30 @@
+/**
+ * The workflow side of tracing, bundled with the workflow code (`bundleOrderWorkflows`): the SDK's
+ * OpenTelemetry interceptors continue the trace the start carried in its headers, record the run and
+ * each activity it schedules, and hand the spans to the worker's `exporter` sink. The run's span also
+ * names its order.
+ */
+import { trace } from '@opentelemetry/api';
+import {
+  OpenTelemetryInboundInterceptor,
+  OpenTelemetryInternalsInterceptor,
+  OpenTelemetryOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
+import { workflowInfo, type WorkflowInboundCallsInterceptor, type WorkflowInterceptors } from '@temporalio/workflow';
+import { ORDER_ID_ATTRIBUTE, orderIdOfRun } from '../domain/tracing.js';
+
+/** Runs inside the SDK's run span: names the order on it. */
+class OrderOnRunSpan implements WorkflowInboundCallsInterceptor {
+  execute: NonNullable<WorkflowInboundCallsInterceptor['execute']> = (input, next) => {
+    const { workflowType, workflowId } = workflowInfo();
+    const orderId = orderIdOfRun(workflowType, workflowId);
+    if (orderId) trace.getActiveSpan()?.setAttribute(ORDER_ID_ATTRIBUTE, orderId);
+    return next(input);
+  };
+}
+
+export const interceptors = (): WorkflowInterceptors => ({
+  inbound: [new OpenTelemetryInboundInterceptor(), new OrderOnRunSpan()],
+  outbound: [new OpenTelemetryOutboundInterceptor()],
+  internals: [new OpenTelemetryInternalsInterceptor()],
+});
