@@ -4,7 +4,7 @@ import { DefaultLogger, type LogLevel as RuntimeLogLevel } from '@temporalio/wor
 import { loadCodecConfig } from './config/codec.js';
 import { loadLogLevel } from './config/process.js';
 import { loadTemporalConfig } from './config/temporal.js';
-import { loadTracingConfig } from './config/tracing.js';
+import { loadWorkerTracingConfig } from './config/tracing.js';
 import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
@@ -27,7 +27,7 @@ runMain(async () => {
   const metrics = loadWorkerMetricsConfig();
   const reconciliation = loadReconciliationConfig();
   const buildId = loadWorkerBuildId();
-  const tracingConfig = loadTracingConfig('order-processing-worker');
+  const tracingConfig = loadWorkerTracingConfig();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
   const tracing = startTracing(tracingConfig);
   const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;

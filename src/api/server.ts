@@ -3,7 +3,7 @@ import { loadApiConfig, loadApiMetricsConfig } from '../config/api.js';
 import { loadCodecConfig } from '../config/codec.js';
 import { loadLogLevel } from '../config/process.js';
 import { loadTemporalConfig } from '../config/temporal.js';
-import { loadTracingConfig } from '../config/tracing.js';
+import { loadApiTracingConfig } from '../config/tracing.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { clientTracing, startTracing } from '../tracing.js';
@@ -17,7 +17,7 @@ runMain(async () => {
   const temporal = loadTemporalConfig();
   const codec = loadCodecConfig();
   const level = loadLogLevel();
-  const tracing = startTracing(loadTracingConfig('order-processing-api'));
+  const tracing = startTracing(loadApiTracingConfig());
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(temporal.connection);
   // The same keys as the worker: the API starts runs (encrypting their input) and reads their results.

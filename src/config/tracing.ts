@@ -15,8 +15,22 @@ export interface TracingConfig {
 /** The traces path the OTLP/HTTP specification appends to OTEL_EXPORTER_OTLP_ENDPOINT. */
 const TRACES_PATH = 'v1/traces';
 
+/** The `service.name` of each process's spans unless OTEL_SERVICE_NAME says otherwise. */
+export const DEFAULT_WORKER_SERVICE_NAME = 'order-processing-worker';
+export const DEFAULT_API_SERVICE_NAME = 'order-processing-api';
+
+/** The worker's tracing: see `tracingConfig`. */
+export function loadWorkerTracingConfig(env: Env = process.env): TracingConfig | undefined {
+  return tracingConfig(env, DEFAULT_WORKER_SERVICE_NAME);
+}
+
+/** The API's tracing: see `tracingConfig`. */
+export function loadApiTracingConfig(env: Env = process.env): TracingConfig | undefined {
+  return tracingConfig(env, DEFAULT_API_SERVICE_NAME);
+}
+
 /** OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf, as the specification says) and OTEL_SERVICE_NAME. */
-export function loadTracingConfig(defaultServiceName: string, env: Env = process.env): TracingConfig | undefined {
+function tracingConfig(env: Env, defaultServiceName: string): TracingConfig | undefined {
   const endpoint = optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (endpoint === undefined) return undefined;
   const base = url('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint);

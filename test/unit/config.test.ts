@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../src/config/api.js';
 import { ConfigError } from '../../src/config/env.js';
 import { loadTemporalConfig } from '../../src/config/temporal.js';
-import { loadTracingConfig } from '../../src/config/tracing.js';
+import { loadApiTracingConfig, loadWorkerTracingConfig } from '../../src/config/tracing.js';
 import { loadProviderConfig } from '../../src/config/worker.js';
 
 const providerEnv = {
@@ -93,31 +93,30 @@ describe('configuration', () => {
 
 describe('tracing configuration (the standard OTEL_* variables)', () => {
   it('is off while OTEL_EXPORTER_OTLP_ENDPOINT is unset', () => {
-    expect(loadTracingConfig('order-processing-api', {})).toBeUndefined();
-    expect(
-      loadTracingConfig('order-processing-api', { OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
-    ).toBeUndefined();
+    expect(loadApiTracingConfig({})).toBeUndefined();
+    expect(loadWorkerTracingConfig({ OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toBeUndefined();
   });
 
   it('posts to the endpoint plus /v1/traces, in protobuf unless told http/json, as the service named', () => {
-    expect(loadTracingConfig('order-processing-api', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({
+    expect(loadApiTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({
       tracesUrl: 'http://collector:4318/v1/traces',
       protocol: 'http/protobuf',
       serviceName: 'order-processing-api',
     });
     expect(
-      loadTracingConfig('order-processing-worker', {
+      loadWorkerTracingConfig({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/ingest/',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'shop-orders',
       }),
     ).toEqual({ tracesUrl: 'https://otel.example.com/ingest/v1/traces', protocol: 'http/json', serviceName: 'shop-orders' });
+    expect(loadWorkerTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })?.serviceName).toBe('order-processing-worker');
   });
 
   it('refuses gRPC and a malformed endpoint, naming the variable', () => {
     expect(() =>
-      loadTracingConfig('api', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      loadWorkerTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
     ).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf or http\/json .*got "grpc"/);
-    expect(() => loadTracingConfig('api', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
+    expect(() => loadApiTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
   });
 });

@@ -22,13 +22,21 @@ import * as codecConfig from '../../src/config/codec.js';
 import { ConfigError } from '../../src/config/env.js';
 import * as processConfig from '../../src/config/process.js';
 import * as temporalConfig from '../../src/config/temporal.js';
+import * as tracingConfig from '../../src/config/tracing.js';
 import * as workerConfig from '../../src/config/worker.js';
 
 // Checks docker-compose.yml and the Dockerfile against the code they run: the config loaders each
 // entry point calls decide which variables are required and whether the stack's values are accepted.
 
 /** The loaders (load*) of the configuration modules the worker and the API may import. */
-const LOADERS: Record<string, unknown> = { ...apiConfig, ...codecConfig, ...processConfig, ...temporalConfig, ...workerConfig };
+const LOADERS: Record<string, unknown> = {
+  ...apiConfig,
+  ...codecConfig,
+  ...processConfig,
+  ...temporalConfig,
+  ...tracingConfig,
+  ...workerConfig,
+};
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string) => readFileSync(resolve(ROOT, file), 'utf8');
