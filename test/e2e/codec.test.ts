@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, type Payload } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation.js';
 import { loadCodecConfig, type CodecKey } from '../../src/config/codec.js';
 import { EncryptionCodec, UnknownEncryptionKeyError } from '../../src/codec/encryption-codec.js';
 import { decodeHistory } from '../../src/codec/history.js';
@@ -45,8 +44,6 @@ interface StoredView {
    * activity type, attempt, times) and the OrderOutcome search attribute.
    */
   sdkBookkeeping: { what: string; encoding: string; data: unknown }[];
-  /** The trace context each activity is scheduled with (the `_tracer-data` header): plain by design, IDs only. */
-  traceHeaders: { encoding: string; data: unknown }[];
 }
 
 /** A payload in the history's JSON, its metadata and data base64-decoded. */
@@ -54,7 +51,6 @@ type JsonPayload = { metadata: Record<string, string>; data: string };
 type JsonEvent = {
   markerRecordedEventAttributes?: { markerName: string; details: Record<string, { payloads: JsonPayload[] }> };
   upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes: { indexedFields: Record<string, JsonPayload> } };
-  activityTaskScheduledEventAttributes?: { header?: { fields?: Record<string, JsonPayload> } };
 };
 
 const fromBase64 = (text: string | undefined) => Buffer.from(text ?? '', 'base64').toString('utf8');
@@ -94,15 +90,6 @@ function takeSdkBookkeeping(event: JsonEvent): [string, JsonPayload][] {
   return [];
 }
 
-/** Removes the trace context header from an activity's scheduling event (as JSON) and returns it. */
-function takeTraceHeader(event: JsonEvent): JsonPayload[] {
-  const fields = event.activityTaskScheduledEventAttributes?.header?.fields;
-  const header = fields?.[TRACE_HEADER];
-  if (!header) return [];
-  delete fields[TRACE_HEADER];
-  return [header];
-}
-
 /** What the Temporal server stores for a run: the raw history, read without the codec. */
 async function storedHistory(workflowId: string): Promise<StoredView> {
   const history = await rawClient.workflow.getHandle(workflowId).fetchHistory();
@@ -117,13 +104,8 @@ async function storedHistory(workflowId: string): Promise<StoredView> {
     encoding: payload.metadata.encoding,
     data: JSON.parse(payload.data) as unknown,
   }));
-  const traceHeaders = events.flatMap(takeTraceHeader).map((payload) => ({
-    encoding: payload.metadata.encoding,
-    data: JSON.parse(payload.data) as unknown,
-  }));
   const payloads = [...payloadsIn(events)];
   return {
-    traceHeaders,
     text,
     payloadData: payloads.map((payload) => payload.data).join('\n'),
     encodings: payloads.map((payload) => payload.metadata.encoding),
@@ -180,13 +162,6 @@ describe('personal data in Temporal', () => {
       'original_schedule_time',
       'seq',
     ]);
-    // One per activity scheduled (Create, Confirm, Send Receipt, Update Order Status): a W3C traceparent and nothing else.
-    expect(stored.traceHeaders).toEqual(
-      Array.from({ length: 4 }, () => ({
-        encoding: 'json/plain',
-        data: { traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/) as unknown },
-      })),
-    );
     expect(stored.text).not.toContain(order.email);
     expect(stored.text).not.toContain(order.customerId);
     expect(stored.payloadData).not.toContain('7331');

@@ -3,6 +3,7 @@
  * worker (http/protobuf) run as processes configured by the standard OTEL_* variables only.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answersOk, freePort, waitUntil } from '../../dev/processes.js';
 import type { OrderParams } from '../../src/domain/order.js';
@@ -113,6 +114,15 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const refused = only(spans, 'RunActivity:sendReceipt');
     expect(refused.status.code).toBe(SPAN_STATUS_ERROR);
     expect(refused.events.map((event) => event.name)).toContain('exception');
+    // The run's history carries the trace on to each activity as a W3C traceparent, plain (headers are not encrypted): IDs only.
+    const events = (await harness.client.workflow.getHandle(`order-${order.orderId}`).fetchHistory()).events ?? [];
+    const traceHeaders = events.flatMap((event) => {
+      const header = event.activityTaskScheduledEventAttributes?.header?.fields?.[TRACE_HEADER];
+      return header ? [JSON.parse(Buffer.from(header.data!).toString('utf8')) as unknown] : [];
+    });
+    expect(traceHeaders).toHaveLength(events.filter((event) => event.activityTaskScheduledEventAttributes).length);
+    for (const header of traceHeaders)
+      expect(header).toEqual({ traceparent: expect.stringMatching(new RegExp(`^00-${callerTraceId}-[0-9a-f]{16}-01$`)) });
     const everything = JSON.stringify(receiver.rawRequests);
     for (const personal of [order.email, order.customerId, 'suppression list']) expect(everything).not.toContain(personal);
   });
