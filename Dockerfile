@@ -1,6 +1,6 @@
 # One image for both processes of the order service: the Temporal worker (the default command) and the
 # HTTP trigger API (`node dist/api/server.js`). Built in stages: the build stage has every dependency and
-# runs `npm run build` (src/ compiled to dist/, the workflow code prebundled in dist/workflow-bundle.js);
+# runs `npm run build` (src/ compiled to dist/, the workflow code prebundled in dist/workflow-bundle*.js);
 # the runtime stage gets only production dependencies and dist/, and runs plain node.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

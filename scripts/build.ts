@@ -6,7 +6,7 @@ import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleOrderWorkflows, WORKFLOW_BUNDLE_FILE } from '../src/order-worker.js';
+import { bundleOrderWorkflows, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from '../src/order-worker.js';
 import { BUILD_ID_FILE, sourceBuildId } from '../src/worker-deployment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -19,8 +19,13 @@ execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {
 // (GIT_COMMIT where the build has no .git, as in the image).
 const buildId = sourceBuildId(process.env.GIT_COMMIT || undefined);
 writeFileSync(join(DIST, BUILD_ID_FILE), `${buildId}\n`);
-const bundlePath = join(DIST, WORKFLOW_BUNDLE_FILE);
-writeFileSync(bundlePath, await bundleOrderWorkflows());
-console.log(
-  `Built ${DIST} as build ${buildId}: compiled src/ and the workflow bundle (${Math.round(statSync(bundlePath).size / 1024)} KB)`,
-);
+// The worker loads the traced bundle when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT), the plain one otherwise.
+const sizes: string[] = [];
+for (const [file, traced] of [
+  [WORKFLOW_BUNDLE_FILE, false],
+  [TRACED_WORKFLOW_BUNDLE_FILE, true],
+] as const) {
+  writeFileSync(join(DIST, file), await bundleOrderWorkflows({ traced }));
+  sizes.push(`${file} ${Math.round(statSync(join(DIST, file)).size / 1024)} KB`);
+}
+console.log(`Built ${DIST} as build ${buildId}: compiled src/ and the workflow bundles (${sizes.join(', ')})`);

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ACTIVITY_ATTEMPT_ATTRIBUTE, ORDER_ID_ATTRIBUTE, orderIdOfRun } from './domain/tracing.js';
 import type { Tracing } from './tracing.js';
 
-/** The workflow interceptors module every order workflow bundle includes (src/workflows/tracing-interceptors.ts). */
+/** The workflow interceptors module of the traced workflow bundle (src/workflows/tracing-interceptors.ts). */
 export const WORKFLOW_TRACING_INTERCEPTORS = fileURLToPath(new URL('./workflows/tracing-interceptors', import.meta.url));
 
 /** Runs inside the SDK's activity span: names the order and the attempt on it. */
@@ -31,19 +31,18 @@ class OrderOnActivitySpan implements ActivityInboundCallsInterceptor {
   };
 }
 
-/** The activity interceptors: the SDK's span first, then the order's attributes on it; none when tracing is off. */
+/** The activity interceptors: the SDK's span first, then the order's attributes on it. */
 export function activityTracing(tracing: Tracing): ActivityInterceptorsFactory[] {
-  if (!tracing.enabled) return [];
   return [
-    (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+    (ctx) => ({
+      inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
+      outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+    }),
     (ctx) => ({ inbound: new OrderOnActivitySpan(ctx) }),
   ];
 }
 
-/**
- * The sink the bundled workflow interceptors export their spans through. Every worker and replayer of
- * the order workflows registers it, tracing or not: a call to a missing sink is logged as an error.
- */
+/** The sink the traced bundle's workflow interceptors export their spans through. */
 export function workflowSpanSinks(tracing: Tracing): NonNullable<WorkerOptions['sinks']> {
   return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }

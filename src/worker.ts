@@ -9,7 +9,7 @@ import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, 
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './metrics/worker-runtime.js';
 import { RECONCILIATION_SCHEDULE_ID } from './domain/reconciliation.js';
-import { createOrderWorker, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
+import { createOrderWorker, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
 import { ensureReconciliationSchedule } from './reconciliation-schedule.js';
 import { startTracing } from './tracing.js';
 import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
@@ -17,7 +17,8 @@ import { runMain } from './run-main.js';
 
 // The compiled build (`npm run build`, the image) has the workflow code prebundled next to this file, so it
 // starts without webpack work; run from the sources (tsx), there is none and the worker bundles them at start.
-const prebuiltBundle = fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+const prebuiltBundle = (traced: boolean) =>
+  fileURLToPath(new URL(`./${traced ? TRACED_WORKFLOW_BUNDLE_FILE : WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 
 // Wiring only: read the configuration, connect, poll until SIGINT/SIGTERM (the SDK's default shutdown signals).
 runMain(async () => {
@@ -30,7 +31,8 @@ runMain(async () => {
   const tracingConfig = loadWorkerTracingConfig();
   const metricsUrl = installWorkerRuntime(new DefaultLogger(loadLogLevel().toUpperCase() as RuntimeLogLevel), metrics);
   const tracing = startTracing(tracingConfig);
-  const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
+  const bundlePath = prebuiltBundle(tracing.enabled);
+  const workflowBundle = existsSync(bundlePath) ? { codePath: bundlePath } : undefined;
   const { worker, connection } = await createOrderWorker({
     temporal,
     providers,
@@ -41,9 +43,7 @@ runMain(async () => {
     tracing,
   });
   console.log(describeCodec(codec));
-  console.log(
-    workflowBundle ? `Workflow code from the prebuilt bundle ${prebuiltBundle}` : 'Workflow code bundled from the sources at start',
-  );
+  console.log(workflowBundle ? `Workflow code from the prebuilt bundle ${bundlePath}` : 'Workflow code bundled from the sources at start');
   console.log(`Worker polling task queue "${temporal.taskQueue}" in namespace "${temporal.namespace}" at ${temporal.connection.address}`);
   if (metricsUrl) console.log(`Worker metrics for Prometheus at ${metricsUrl}`);
   if (tracingConfig)

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { createDataConverter } from '../../src/codec/data-converter.js';
-import { TRACING_OFF } from '../../src/tracing.js';
-import { workflowSpanSinks } from '../../src/worker-tracing.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
@@ -187,11 +185,7 @@ describe('orderProcessing', () => {
     for (const { workflowId, history } of histories) {
       await expect(
         Worker.runReplayHistory(
-          {
-            workflowBundle: { codePath: inject('workflowBundlePath') },
-            dataConverter: createDataConverter(harness.codec),
-            sinks: workflowSpanSinks(TRACING_OFF),
-          },
+          { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: createDataConverter(harness.codec) },
           history,
           workflowId,
         ),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answersOk, freePort } from '../../dev/processes.js';
 import { BUILD_ID_FILE, sourceBuildId } from '../../src/worker-deployment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { startOtlpReceiver } from '../support/otlp-receiver.js';
 
 // The production build as the image runs it: `npm run build`, then plain `node dist/...` (no tsx, no
 // npm), against the run's Temporal dev server and the provider stand-ins.
@@ -61,13 +62,24 @@ async function stopWithSigterm(child: ChildProcess): Promise<number | null> {
 }
 
 describe('the compiled build (npm run build, node dist/...)', () => {
-  it('holds the entry points, the failure converter loaded by path and the prebuilt workflow bundle', () => {
-    for (const file of ['worker.js', 'api/server.js', 'codec/server.js', 'codec/failure-converter.cjs', 'workflow-bundle.js']) {
+  it('holds the entry points, the failure converter loaded by path and the prebuilt workflow bundles', () => {
+    for (const file of [
+      'worker.js',
+      'api/server.js',
+      'codec/server.js',
+      'codec/failure-converter.cjs',
+      'workflow-bundle.js',
+      'workflow-bundle-traced.js',
+    ]) {
       expect(existsSync(join(DIST, file)), `dist/${file}`).toBe(true);
     }
     // Only src/ is compiled: no tests or dev tooling ship.
     const compiledSrc = readdirSync(join(ROOT, 'src')).map((name) => name.replace(/\.ts$/, '.js'));
-    expect(readdirSync(DIST).sort()).toEqual([...compiledSrc, 'workflow-bundle.js', BUILD_ID_FILE].sort());
+    expect(readdirSync(DIST).sort()).toEqual([...compiledSrc, 'workflow-bundle.js', 'workflow-bundle-traced.js', BUILD_ID_FILE].sort());
+    // Only the traced bundle carries the workflow tracing interceptors.
+    const bundle = (file: string) => readFileSync(join(DIST, file), 'utf8');
+    expect(bundle('workflow-bundle-traced.js')).toContain('OpenTelemetryInboundInterceptor');
+    expect(bundle('workflow-bundle.js')).not.toContain('OpenTelemetryInboundInterceptor');
     // The build ID the compiled worker joins its worker deployment as: the package version and the commit.
     expect(readFileSync(join(DIST, BUILD_ID_FILE), 'utf8').trim()).toBe(sourceBuildId());
   });
@@ -111,5 +123,34 @@ describe('the compiled build (npm run build, node dist/...)', () => {
 
     expect(await stopWithSigterm(api.child), `API exit code; its output:\n${api.output.join('\n')}`).toBe(0);
     expect(await stopWithSigterm(worker.child), `worker exit code; its output:\n${worker.output.join('\n')}`).toBe(0);
+  });
+
+  it('loads the traced bundle when tracing is on, and the run spans reach the OTLP endpoint', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const worker = startCompiled('dist/worker.js', {
+        ...harness.sandbox.env,
+        WORKER_METRICS_PORT: String(await freePort()),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      });
+      await expect
+        .poll(() => worker.output.some((line) => line.startsWith('Worker polling task queue')), { timeout: 60_000, interval: 100 })
+        .toBe(true);
+      expect(worker.output).toContain(`Workflow code from the prebuilt bundle ${join(DIST, 'workflow-bundle-traced.js')}`);
+      const order = sampleOrder();
+      expect(await harness.runOrder(order)).toMatchObject({ status: 'paid' });
+      await expect
+        .poll(
+          () =>
+            receiver.spans.find((span) => span.name === 'RunWorkflow:orderProcessing' && span.attributes['order.id'] === order.orderId)
+              ?.serviceName,
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBe('order-processing-worker');
+      expect(await stopWithSigterm(worker.child), `worker exit code; its output:\n${worker.output.join('\n')}`).toBe(0);
+    } finally {
+      await receiver.close();
+    }
   });
 });

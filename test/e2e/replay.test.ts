@@ -2,8 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, inject } from 'vitest';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { TRACING_OFF } from '../../src/tracing.js';
-import { workflowSpanSinks } from '../../src/worker-tracing.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -37,11 +35,7 @@ describe('determinism', () => {
     expect(ended, `the history ends with the run ${runEnds}`).toBeTruthy();
 
     await expect(
-      Worker.runReplayHistory(
-        { workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workflowSpanSinks(TRACING_OFF) },
-        history,
-        `order-${name}`,
-      ),
+      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, `order-${name}`),
     ).resolves.toBeUndefined();
   });
 });
