@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import { ORDER_WORKFLOW_TYPE, type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
-import { OPEN_PAYMENT_INTENT_STATUSES } from '../domain/payment.js';
+import { OPEN_PAYMENT_INTENT_STATUSES, REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO } from '../domain/payment.js';
 import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { callStripe } from './stripe-outcomes.js';
@@ -57,7 +57,7 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
 
 /**
  * The outcome recorded for each order whose run has ended: its run's OrderOutcome, or the outcome of the
- * latest reconcile run that corrected it. An order whose run is still open, or carries no outcome (runs
+ * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is still open, or carries no outcome (runs
  * started before OrderOutcome existed), is left out.
  */
 async function recordedOutcomes(client: Client, orderIds: string[], since: number): Promise<Map<string, OrderRecordStatus>> {
@@ -77,6 +77,12 @@ async function recordedOutcomes(client: Client, orderIds: string[], since: numbe
     const reconciled = parseReconcileWorkflowId(run.workflowId);
     if (!outcome || !reconciled) continue;
     corrections.push({ orderId: reconciled.orderId, outcome: outcome as OrderRecordStatus, startTime: run.startTime });
+  }
+  // Refunded in full through the API: the refund run records it (its memo names the order).
+  const refunds = `WorkflowType = '${REFUND_ORDER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND ${ORDER_OUTCOME.name} = 'refunded' AND StartTime > '${new Date(since).toISOString()}'`;
+  for await (const run of client.workflow.list({ query: refunds })) {
+    const orderId = run.memo?.[REFUNDED_ORDER_MEMO];
+    if (typeof orderId === 'string') corrections.push({ orderId, outcome: 'refunded', startTime: run.startTime });
   }
   corrections.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const { orderId, outcome } of corrections) if (recorded.has(orderId)) recorded.set(orderId, outcome);

@@ -68,6 +68,8 @@ export interface StripeEventHint {
 
 /** The workflow that refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund). */
 export const REFUND_ORDER_WORKFLOW_TYPE = 'refundOrder';
+/** The memo field of a refund run naming its order (its workflow ID cannot: order IDs and keys may both hold "-"). */
+export const REFUNDED_ORDER_MEMO = 'orderId';
 
 export interface RefundOrderInput {
   orderId: string;

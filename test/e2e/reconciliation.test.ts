@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
-import { freePort } from '../../dev/processes.js';
+import { answersOk, freePort, waitUntil } from '../../dev/processes.js';
 import { loadReconciliationConfig } from '../../src/config/worker.js';
 import { RECONCILIATION_SCHEDULE_ID, reconcileWorkflowId, type MismatchKind } from '../../src/domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
@@ -19,12 +19,17 @@ import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '
 describe('the reconciliation sweep', () => {
   let harness: Harness;
   let metricsUrl: string;
+  let apiUrl: string;
+  const apiKey = 'ask_reconciliation_test';
 
   beforeAll(async () => {
     harness = await startHarness({ withoutWorker: true });
-    const metricsPort = await freePort();
+    const [metricsPort, apiPort] = [await freePort(), await freePort()];
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     await harness.startWorkerProcess({ WORKER_METRICS_PORT: String(metricsPort) });
+    const api = await harness.startApiProcess({ TRIGGER_API_KEYS: apiKey, PORT: String(apiPort), HOST: '127.0.0.1' });
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitUntil(() => answersOk(`${apiUrl}/healthz`), { timeoutMs: 60_000, what: 'the API to answer', process: api });
   });
   afterAll(async () => {
     await harness?.close();
@@ -38,14 +43,26 @@ describe('the reconciliation sweep', () => {
     });
 
   it('finds each kind of disagreement with Stripe, counts it, and its reconcile run records what Stripe shows', async () => {
-    const [declined, paidThenCanceled, paidThenRefunded, paid] = [
+    const [declined, paidThenCanceled, paidThenRefunded, paid, refundedThroughApi] = [
       sampleOrder({ customerId: 'cus_decline' }),
       sampleOrder(),
       sampleOrder(),
       sampleOrder(),
+      sampleOrder(),
     ];
-    const results = await Promise.all([declined, paidThenCanceled, paidThenRefunded, paid].map((order) => harness.runOrder(order)));
-    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid']);
+    const results = await Promise.all(
+      [declined, paidThenCanceled, paidThenRefunded, paid, refundedThroughApi].map((order) => harness.runOrder(order)),
+    );
+    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid', 'paid']);
+    // Refunded in full by an operator through the API: its refund run records it, so the sweep finds nothing wrong.
+    const refunded = await fetch(`${apiUrl}/api/runs/order-${refundedThroughApi.orderId}/refund`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(refunded.status, await refunded.clone().text()).toBe(200);
+    const { workflowId: refundRunId } = (await refunded.json()) as { workflowId: string };
+    expect((await harness.client.workflow.getHandle(refundRunId).describe()).typedSearchAttributes.get(ORDER_OUTCOME)).toBe('refunded');
     const paymentIntentOf = (orderId: string) => harness.sandbox.stripe.paymentIntentsFor(orderId)[0].id;
 
     // Behind the runs: the declined card is charged after all, a paid PaymentIntent shows canceled, and
@@ -62,7 +79,8 @@ describe('the reconciliation sweep', () => {
     await vi.waitFor(
       async () => {
         const query = `${ORDER_OUTCOME.name} = 'paid' AND TaskQueue = '${harness.temporal.taskQueue}'`;
-        expect((await harness.client.workflow.count(query)).count).toBe(3);
+        expect((await harness.client.workflow.count(query)).count).toBe(4);
+        expect((await harness.client.workflow.count(`${ORDER_OUTCOME.name} = 'refunded' AND WorkflowId = '${refundRunId}'`)).count).toBe(1);
       },
       { timeout: 15_000, interval: 250 },
     );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { REFUND_REFUSED } from '../../domain/failures.js';
-import { REFUND_ORDER_WORKFLOW_TYPE, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
+import { REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { readOrderRun, readRunInput } from '../runs.js';
@@ -118,6 +118,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
             workflowId: refundWorkflowId,
             taskQueue,
             args: [input],
+            memo: { [REFUNDED_ORDER_MEMO]: orderId },
             // One refund per key, ever: a repeat after the first finished (or failed) gets the first's outcome.
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
             staticSummary: `Refund ${describeAmount(amount)} of order ${orderId}`,
