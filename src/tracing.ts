@@ -15,7 +15,6 @@ import { Resource } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
-  NoopSpanProcessor,
   type ReadableSpan,
   type SpanExporter,
   type SpanProcessor,
@@ -23,27 +22,26 @@ import {
 import type { TracingConfig } from './config/tracing.js';
 import { ORDER_ID_ATTRIBUTE, orderIdOfRun } from './domain/tracing.js';
 
-export interface Tracing {
-  /** Whether spans are exported; the client's and the activities' interceptors are installed only then. */
-  enabled: boolean;
-  /** The process's tracer (a no-op one when tracing is off). */
-  tracer: Tracer;
-  /** Receives the spans the workflow code records (through the worker's sink); drops them when tracing is off. */
-  spanProcessor: SpanProcessor;
-  resource: Resource;
-  /** Exports the spans still buffered, then stops; for a clean exit. */
-  shutdown(): Promise<void>;
-}
+/** This process's tracing: off (nothing is recorded), or on with the provider's processor and resource. */
+export type Tracing =
+  | { enabled: false; shutdown(): Promise<void> }
+  | {
+      enabled: true;
+      /** The process's tracer. */
+      tracer: Tracer;
+      /** Receives the spans the workflow code records (through the worker's sink). */
+      spanProcessor: SpanProcessor;
+      resource: Resource;
+      /** Exports the spans still buffered, then stops; for a clean exit. */
+      shutdown(): Promise<void>;
+    };
 
 const TRACER_NAME = 'order-processing';
 
-export const TRACING_OFF: Tracing = {
-  enabled: false,
-  tracer: trace.getTracer(TRACER_NAME),
-  spanProcessor: new NoopSpanProcessor(),
-  resource: Resource.EMPTY,
-  shutdown: () => Promise.resolve(),
-};
+export const TRACING_OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
+
+/** Tracing that is on. */
+export type TracingOn = Extract<Tracing, { enabled: true }>;
 
 /**
  * Tracing for this process when OTEL_EXPORTER_OTLP_ENDPOINT is set: a tracer provider registered

@@ -12,7 +12,7 @@ import {
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { ACTIVITY_ATTEMPT_ATTRIBUTE, ORDER_ID_ATTRIBUTE, orderIdOfRun } from './domain/tracing.js';
-import type { Tracing } from './tracing.js';
+import type { TracingOn } from './tracing.js';
 
 /** The workflow interceptors module of the traced workflow bundle (src/workflows/tracing-interceptors.ts). */
 export const WORKFLOW_TRACING_INTERCEPTORS = fileURLToPath(new URL('./workflows/tracing-interceptors', import.meta.url));
@@ -32,7 +32,7 @@ class OrderOnActivitySpan implements ActivityInboundCallsInterceptor {
 }
 
 /** The activity interceptors: the SDK's span first, then the order's attributes on it. */
-export function activityTracing(tracing: Tracing): ActivityInterceptorsFactory[] {
+export function activityTracing(tracing: TracingOn): ActivityInterceptorsFactory[] {
   return [
     (ctx) => ({
       inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
@@ -43,6 +43,6 @@ export function activityTracing(tracing: Tracing): ActivityInterceptorsFactory[]
 }
 
 /** The sink the traced bundle's workflow interceptors export their spans through. */
-export function workflowSpanSinks(tracing: Tracing): NonNullable<WorkerOptions['sinks']> {
+export function workflowSpanSinks(tracing: TracingOn): NonNullable<WorkerOptions['sinks']> {
   return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }
