@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
-import { ORDER_WORKFLOW_TYPE, type OrderRecordStatus } from '../domain/order.js';
+import { ORDER_WORKFLOW_TYPE, orderIdOfWorkflowId, workflowIdForOrder, type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO } from '../domain/payment.js';
 import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
@@ -57,29 +57,31 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
 
 /**
  * The outcome recorded for each order whose run has ended: its run's OrderOutcome, or the outcome of the
- * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is still open, or carries no outcome (runs
- * started before OrderOutcome existed), is left out.
+ * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is
+ * still open, or carries no outcome (runs started before OrderOutcome existed), is left out.
  */
 async function recordedOutcomes(client: Client, orderIds: string[], since: number): Promise<Map<string, OrderRecordStatus>> {
   const recorded = new Map<string, OrderRecordStatus>();
   for (let start = 0; start < orderIds.length; start += IDS_PER_QUERY) {
-    const ids = orderIds.slice(start, start + IDS_PER_QUERY).map((orderId) => `'order-${orderId}'`);
+    const ids = orderIds.slice(start, start + IDS_PER_QUERY).map((orderId) => `'${workflowIdForOrder(orderId)}'`);
     const query = `WorkflowType = '${ORDER_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND WorkflowId IN (${ids.join(', ')})`;
     for await (const run of client.workflow.list({ query })) {
       const outcome = run.typedSearchAttributes.get(ORDER_OUTCOME);
-      if (outcome && outcome !== 'invalid') recorded.set(run.workflowId.slice('order-'.length), outcome as OrderRecordStatus);
+      const orderId = orderIdOfWorkflowId(run.workflowId);
+      if (orderId && outcome && outcome !== 'invalid') recorded.set(orderId, outcome as OrderRecordStatus);
     }
   }
   const corrections: { orderId: string; outcome: OrderRecordStatus; startTime: Date }[] = [];
-  const query = `WorkflowType = '${RECONCILE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND StartTime > '${new Date(since).toISOString()}'`;
-  for await (const run of client.workflow.list({ query })) {
+  const completedInWindow = `ExecutionStatus = 'Completed' AND StartTime > '${new Date(since).toISOString()}'`;
+  const reconciles = `WorkflowType = '${RECONCILE_WORKFLOW_TYPE}' AND ${completedInWindow}`;
+  for await (const run of client.workflow.list({ query: reconciles })) {
     const outcome = run.typedSearchAttributes.get(ORDER_OUTCOME);
     const reconciled = parseReconcileWorkflowId(run.workflowId);
     if (!outcome || !reconciled) continue;
     corrections.push({ orderId: reconciled.orderId, outcome: outcome as OrderRecordStatus, startTime: run.startTime });
   }
   // Refunded in full through the API: the refund run records it (its memo names the order).
-  const refunds = `WorkflowType = '${REFUND_ORDER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND ${ORDER_OUTCOME.name} = 'refunded' AND StartTime > '${new Date(since).toISOString()}'`;
+  const refunds = `WorkflowType = '${REFUND_ORDER_WORKFLOW_TYPE}' AND ${ORDER_OUTCOME.name} = 'refunded' AND ${completedInWindow}`;
   for await (const run of client.workflow.list({ query: refunds })) {
     const orderId = run.memo?.[REFUNDED_ORDER_MEMO];
     if (typeof orderId === 'string') corrections.push({ orderId, outcome: 'refunded', startTime: run.startTime });

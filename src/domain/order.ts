@@ -116,7 +116,14 @@ export type OpsAlert =
       paymentIntentId: string;
     };
 
+const ORDER_RUN_PREFIX = 'order-';
+
 /** The workflow ID is the business key: one order, one run. */
 export function workflowIdForOrder(orderId: string): string {
-  return `order-${orderId}`;
+  return `${ORDER_RUN_PREFIX}${orderId}`;
+}
+
+/** The order an order run's workflow ID names (`workflowIdForOrder` reversed); undefined for any other ID. */
+export function orderIdOfWorkflowId(workflowId: string): string | undefined {
+  return workflowId.startsWith(ORDER_RUN_PREFIX) ? workflowId.slice(ORDER_RUN_PREFIX.length) : undefined;
 }

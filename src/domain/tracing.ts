@@ -1,5 +1,5 @@
 /** What the service adds to its OpenTelemetry spans: IDs and attempts, never personal data (docs/operations.md#tracing). */
-import { ORDER_WORKFLOW_TYPE, workflowIdForOrder } from './order.js';
+import { ORDER_WORKFLOW_TYPE, orderIdOfWorkflowId } from './order.js';
 import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE } from './reconciliation.js';
 
 export const ORDER_ID_ATTRIBUTE = 'order.id';
@@ -10,9 +10,7 @@ export const ACTIVITY_ATTEMPT_ATTRIBUTE = 'temporal.activity.attempt';
 
 /** The order a run is about: an order's own run (`order-<orderId>`) or a reconcile run; none for the sweep or a key claim. */
 export function orderIdOfRun(workflowType: string, workflowId: string): string | undefined {
-  const orderRunPrefix = workflowIdForOrder('');
-  if (workflowType === ORDER_WORKFLOW_TYPE)
-    return workflowId.startsWith(orderRunPrefix) ? workflowId.slice(orderRunPrefix.length) : undefined;
+  if (workflowType === ORDER_WORKFLOW_TYPE) return orderIdOfWorkflowId(workflowId);
   if (workflowType === RECONCILE_WORKFLOW_TYPE) return parseReconcileWorkflowId(workflowId)?.orderId;
   return undefined;
 }

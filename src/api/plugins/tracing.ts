@@ -1,8 +1,8 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ORDER_WORKFLOW_TYPE } from '../../domain/order.js';
-import { ORDER_ID_ATTRIBUTE, orderIdOfRun, REQUEST_ID_ATTRIBUTE } from '../../domain/tracing.js';
+import { orderIdOfWorkflowId } from '../../domain/order.js';
+import { ORDER_ID_ATTRIBUTE, REQUEST_ID_ATTRIBUTE } from '../../domain/tracing.js';
 import { UNMATCHED_ROUTE } from './metrics.js';
 
 export interface RequestTracingOptions {
@@ -31,7 +31,7 @@ async function requestTracing(app: FastifyInstance, { tracer }: RequestTracingOp
     const span = spans.get(request);
     if (!span) return done();
     const { workflowId } = request.params as { workflowId?: unknown };
-    const orderId = typeof workflowId === 'string' && orderIdOfRun(ORDER_WORKFLOW_TYPE, workflowId);
+    const orderId = typeof workflowId === 'string' && orderIdOfWorkflowId(workflowId);
     if (orderId) span.setAttribute(ORDER_ID_ATTRIBUTE, orderId);
     context.with(trace.setSpan(context.active(), span), done);
   });
