@@ -3,6 +3,7 @@ import {
   DefaultLogger,
   NativeConnection,
   Worker,
+  type ActivityInterceptorsFactory,
   type NativeConnectionOptions,
   type WorkerOptions,
 } from '@temporalio/worker';
@@ -74,6 +75,16 @@ async function connectWithRetry(options: NativeConnectionOptions): Promise<Nativ
   }
 }
 
+/**
+ * When the shutdown grace period runs out, the SDK cancels the activities still running, but an attempt
+ * ends only when its activity gives up, and the provider SDKs' requests cannot be aborted. So every
+ * activity gives up at its cancellation: the worker exits at once and its attempt is reported failed, for
+ * another worker to retry under the same idempotency key (the provider deduplicates the request left behind).
+ */
+const giveUpWhenCancelled: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: { execute: (input, next) => Promise.race([next(input), ctx.cancelled]) },
+});
+
 /** A worker for the order workflow and its activities, on its own connection. */
 export async function createOrderWorker({
   temporal,
@@ -93,16 +104,12 @@ export async function createOrderWorker({
     activities: createActivities(providers),
     dataConverter: createDataConverter(codec),
     shutdownGraceTime: shutdownGraceMs,
-    ...(tracing.enabled
-      ? {
-          // A prebuilt bundle has the workflow interceptors built in (bundleOrderWorkflows).
-          interceptors: {
-            activity: activityTracing(tracing),
-            ...(!workflowBundle && { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
-          },
-          sinks: workflowSpanSinks(tracing),
-        }
-      : {}),
+    interceptors: {
+      activity: [giveUpWhenCancelled, ...(tracing.enabled ? activityTracing(tracing) : [])],
+      // A prebuilt bundle has the workflow interceptors built in (bundleOrderWorkflows).
+      ...(tracing.enabled && !workflowBundle && { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
+    },
+    ...(tracing.enabled && { sinks: workflowSpanSinks(tracing) }),
     // Worker Versioning: every run is AUTO_UPGRADE, moving to the current build at its next workflow task.
     // Orders settle in seconds, but a run may wait 23 h for Stripe or retry the order backend for 7 days;
     // pinned, such runs would hold every old build up for days. Changes to workflow code stay behind

@@ -77,4 +77,6 @@ runMain(async () => {
     await connection.close();
     await tracing.shutdown();
   }
+  // Stopped: the activities handed back at shutdown may leave provider requests open, which must not keep the process.
+  process.exit(0);
 });

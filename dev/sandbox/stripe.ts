@@ -122,6 +122,7 @@ type Endpoint =
   | { name: 'searchIntents' }
   | { name: 'retrieveCharge'; id: string }
   | { name: 'createRefund' }
+  | { name: 'listRefunds' }
   | { name: 'retrieveRefund'; id: string };
 
 type EndpointName = Endpoint['name'];
@@ -236,6 +237,7 @@ const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
   searchIntents: ['query', 'limit', 'page'],
   retrieveCharge: [],
   createRefund: ['payment_intent', 'charge', 'amount', 'reason', 'metadata'],
+  listRefunds: ['payment_intent', 'charge', 'created', 'limit', 'starting_after'],
   retrieveRefund: [],
 };
 
@@ -259,6 +261,7 @@ const ROUTES: Array<{ method: string; path: RegExp; endpoint: (id: string) => En
   { method: 'POST', path: /^\/v1\/payment_intents\/([^/]+)\/cancel$/, endpoint: (id) => ({ name: 'cancelIntent', id }) },
   { method: 'GET', path: /^\/v1\/charges\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveCharge', id }) },
   { method: 'POST', path: /^\/v1\/refunds$/, endpoint: () => ({ name: 'createRefund' }) },
+  { method: 'GET', path: /^\/v1\/refunds$/, endpoint: () => ({ name: 'listRefunds' }) },
   { method: 'GET', path: /^\/v1\/refunds\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveRefund', id }) },
 ];
 
@@ -267,7 +270,7 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
 
 /**
  * A stand-in for the Stripe API as strict as Stripe: customers, PaymentIntents (create, confirm,
- * retrieve, list, search, cancel), refunds (create, retrieve), charges (retrieve) and the legacy
+ * retrieve, list, search, cancel), refunds (create, list, retrieve), charges (retrieve) and the legacy
  * `POST /v1/charges`, in Stripe's wire format (form-encoded requests, JSON answers, Stripe error
  * bodies, 402 for declines), with Stripe's idempotency rules: a POST whose endpoint began executing
  * stores its answer (500s included) under its Idempotency-Key and replays it for 24 h with
@@ -619,7 +622,8 @@ export class StripeStandIn extends StandIn {
         return /customer\s*:\s*['"]([^'"]+)['"]/.exec(params.query ?? '')?.[1];
       case 'retrieveCharge':
         return this.findCharge(endpoint.id)?.customer ?? undefined;
-      case 'createRefund': {
+      case 'createRefund':
+      case 'listRefunds': {
         const paid =
           params.payment_intent !== undefined ? this.intents.get(params.payment_intent)?.intent : this.findCharge(params.charge ?? '');
         return paid?.customer ?? undefined;
@@ -666,6 +670,8 @@ export class StripeStandIn extends StandIn {
         return this.planRetrieveCharge(endpoint.id);
       case 'createRefund':
         return this.planRefund(params, idempotencyKey);
+      case 'listRefunds':
+        return this.planListRefunds(params);
       case 'retrieveRefund':
         return this.planRetrieveRefund(endpoint.id);
     }
@@ -846,6 +852,28 @@ export class StripeStandIn extends StandIn {
     charge.amountRefunded += refund.amount;
     this.webhooks.emit('charge.refunded', chargeObject(charge), this.eventSubject(intent, fields.idempotencyKey));
     return refundObject(refund);
+  }
+
+  /** List: strongly consistent, newest first, cursor `starting_after`; by PaymentIntent or charge when named. */
+  private planListRefunds(params: Params): Work {
+    const limit = limitParam(params);
+    const inCreatedRange = createdFilter(params);
+    const { payment_intent: intentId, charge: chargeId, starting_after: after } = params;
+    if (after !== undefined && !this.refunds.some((refund) => refund.id === after))
+      throw new RefusedRequest(resourceMissing('refund', after, 'starting_after', 400));
+    return () => {
+      const newestFirst = [...this.refunds].reverse();
+      const matching = newestFirst
+        .slice(after === undefined ? 0 : newestFirst.findIndex((refund) => refund.id === after) + 1)
+        .filter(
+          (refund) =>
+            (intentId === undefined || refund.paymentIntentId === intentId) &&
+            (chargeId === undefined || refund.chargeId === chargeId) &&
+            inCreatedRange(refund.created),
+        );
+      const data = matching.slice(0, limit).map(refundObject);
+      return { reply: ok({ object: 'list', data, has_more: matching.length > limit, url: '/v1/refunds' }) };
+    };
   }
 
   private planRetrieveRefund(id: string): Work {

@@ -61,7 +61,7 @@ export function stripeFailure(error: Stripe.errors.StripeError, action: string):
   if (error.type === 'StripeIdempotencyError') {
     return ApplicationFailure.nonRetryable(`Stripe refused the idempotency key to ${action} ${detail}`, CHARGE_OUTCOME_UNKNOWN);
   }
-  if (error.statusCode !== undefined && error.statusCode >= 500 && error.headers?.['idempotent-replayed'] === 'true') {
+  if (replaysStoredError(error)) {
     return ApplicationFailure.nonRetryable(
       `Stripe replays an error to ${action} for this idempotency key: the first request began executing ${detail}`,
       CHARGE_OUTCOME_UNKNOWN,
@@ -71,6 +71,14 @@ export function stripeFailure(error: Stripe.errors.StripeError, action: string):
     return ApplicationFailure.nonRetryable(`Stripe rejected the request to ${action} ${detail}`, CHARGE_REJECTED);
   }
   return ApplicationFailure.retryable(`Stripe is unavailable to ${action} ${detail}`, STRIPE_UNAVAILABLE);
+}
+
+/**
+ * A 5xx that Stripe replays for the idempotency key (`Idempotent-Replayed: true`): the first request
+ * under the key began executing, so it may have done its work; every retry gets this same answer for 24 h.
+ */
+export function replaysStoredError(error: Stripe.errors.StripeError): boolean {
+  return error.statusCode !== undefined && error.statusCode >= 500 && error.headers?.['idempotent-replayed'] === 'true';
 }
 
 /** Runs a Stripe call, turning its errors into the activity failures above; other errors pass through. */

@@ -503,6 +503,16 @@ describe('refunds', () => {
       message: `Charge ${intent.latest_charge as string} has already been refunded.`,
     });
     expect(standIn.refundsFor('ord_partial').map((refund) => refund.amount)).toEqual([1000, 3999]);
+
+    // The list is Stripe's record of what was refunded: newest first, by PaymentIntent or by charge, paged.
+    const listed = await stripe.refunds.list({ payment_intent: intent.id });
+    expect(listed).toMatchObject({ object: 'list', url: '/v1/refunds', has_more: false });
+    expect(listed.data.map((refund) => refund.amount)).toEqual([3999, 1000]);
+    const byCharge = await stripe.refunds.list({ charge: intent.latest_charge as string, limit: 1 });
+    expect(byCharge).toMatchObject({ has_more: true, data: [{ amount: 3999 }] });
+    const next = await stripe.refunds.list({ charge: intent.latest_charge as string, starting_after: byCharge.data[0].id });
+    expect(next.data.map((refund) => refund.amount)).toEqual([1000]);
+    expect((await stripe.refunds.list({ payment_intent: 'pi_never_made' })).data).toEqual([]);
   });
 
   it("refuse more than what is left, in Stripe's words; the refusal is stored for the key", async () => {

@@ -230,6 +230,45 @@ describe('refundPayment', () => {
     expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
   });
 
+  it("the refund executed, then Stripe answered 500 and replays it: the retry finds the refund under its key in Stripe's records", async () => {
+    const { o, paymentIntentId } = await paid();
+    const input = { orderId: o.orderId, paymentIntentId, reason: 'backend refused' };
+    const earlierRequests = suite.sandbox.stripe.requests.length;
+    suite.sandbox.stripe.failNext(1, { statusAfterHandling: 500 });
+    expect(await failureOf(runActivity(suite.activities.refundPayment, input, o))).toMatchObject({
+      type: STRIPE_UNAVAILABLE,
+      nonRetryable: false,
+    });
+    const [made] = suite.sandbox.stripe.refundsFor(o.orderId);
+    expect(made.metadata).toMatchObject({ order_id: o.orderId, idempotency_key: `order-${o.orderId}/refund` });
+
+    const outcome = await runActivity(suite.activities.refundPayment, input, { ...o, attempt: 2 });
+    expect(outcome).toMatchObject({ refundId: made.id, amount: 4999, amountRefunded: 4999, amountPaid: 4999 });
+    expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(1);
+    const refundRequests = suite.sandbox.stripe.requests.slice(earlierRequests).filter((request) => request.path.startsWith('/v1/refunds'));
+    expect(refundRequests.map(({ method, status, replayed }) => `${method} ${status}${replayed ? ' replayed' : ''}`)).toEqual([
+      'POST 500',
+      'POST 500 replayed',
+      'GET 200',
+    ]);
+    expect(refundRequests[2].path).toBe(`/v1/refunds?payment_intent=${paymentIntentId}&limit=100`);
+  });
+
+  it('Stripe replays a 500 for the key and its records show no refund under it: non-retryable ChargeOutcomeUnknown saying so', async () => {
+    const { o, paymentIntentId } = await paid();
+    // Executing refuses the amount; the 500 that replaces the refusal is what Stripe stores for the key.
+    const input = { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' };
+    suite.sandbox.stripe.failNext(1, { statusAfterHandling: 500 });
+    await failureOf(runActivity(suite.activities.refundPayment, input, o));
+    const failure = await failureOf(runActivity(suite.activities.refundPayment, input, { ...o, attempt: 2 }));
+    expect(failure).toMatchObject({
+      type: CHARGE_OUTCOME_UNKNOWN,
+      nonRetryable: true,
+      message: expect.stringContaining('the refund was not made'),
+    });
+    expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(0);
+  });
+
   it('Stripe unavailable: retryable StripeUnavailable', async () => {
     const { o, paymentIntentId } = await paid();
     suite.sandbox.stripe.failNext(1, { status: 502 });
