@@ -47,10 +47,14 @@ async function runTraced(order: OrderParams, headers: Record<string, string>): P
   expect(await harness.client.workflow.getHandle(`order-${order.orderId}`).result()).toMatchObject({ status: 'paid' });
 }
 
-/** The spans of one trace, once the last step's span has arrived. */
+/**
+ * The spans of one trace, once the last step's span and the run's span have arrived: the run's span ends
+ * after the last step's, and each leaves its process in its own export batch.
+ */
 async function traceOf(traceId: () => string | undefined, lastSpan: (span: ReceivedSpan) => boolean): Promise<ReceivedSpan[]> {
   const spans = () => receiver.spans.filter((span) => span.traceId === traceId());
-  await expect.poll(() => spans().some(lastSpan), { timeout: 30_000, interval: 100 }).toBe(true);
+  const arrived = () => spans().some(lastSpan) && spans().some((span) => span.name === 'RunWorkflow:orderProcessing');
+  await expect.poll(arrived, { timeout: 30_000, interval: 100 }).toBe(true);
   return spans();
 }
 
