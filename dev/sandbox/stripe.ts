@@ -856,23 +856,15 @@ export class StripeStandIn extends StandIn {
 
   /** List: strongly consistent, newest first, cursor `starting_after`; by PaymentIntent or charge when named. */
   private planListRefunds(params: Params): Work {
-    const limit = limitParam(params);
-    const inCreatedRange = createdFilter(params);
-    const { payment_intent: intentId, charge: chargeId, starting_after: after } = params;
-    if (after !== undefined && !this.refunds.some((refund) => refund.id === after))
-      throw new RefusedRequest(resourceMissing('refund', after, 'starting_after', 400));
+    const page = listPaging(params, 'refund', (id) => this.refunds.some((refund) => refund.id === id));
+    const { payment_intent: intentId, charge: chargeId } = params;
     return () => {
-      const newestFirst = [...this.refunds].reverse();
-      const matching = newestFirst
-        .slice(after === undefined ? 0 : newestFirst.findIndex((refund) => refund.id === after) + 1)
-        .filter(
-          (refund) =>
-            (intentId === undefined || refund.paymentIntentId === intentId) &&
-            (chargeId === undefined || refund.chargeId === chargeId) &&
-            inCreatedRange(refund.created),
-        );
-      const data = matching.slice(0, limit).map(refundObject);
-      return { reply: ok({ object: 'list', data, has_more: matching.length > limit, url: '/v1/refunds' }) };
+      const { items, hasMore } = page(
+        [...this.refunds].reverse(),
+        (refund) =>
+          (intentId === undefined || refund.paymentIntentId === intentId) && (chargeId === undefined || refund.chargeId === chargeId),
+      );
+      return { reply: ok({ object: 'list', data: items.map(refundObject), has_more: hasMore, url: '/v1/refunds' }) };
     };
   }
 
@@ -890,18 +882,11 @@ export class StripeStandIn extends StandIn {
 
   /** List: strongly consistent, newest first, cursor `starting_after`. */
   private planList(params: Params): Work {
-    const limit = limitParam(params);
-    const inCreatedRange = createdFilter(params);
-    const after = params.starting_after;
-    if (after !== undefined && !this.intents.has(after))
-      throw new RefusedRequest(resourceMissing('payment_intent', after, 'starting_after', 400));
+    const page = listPaging(params, 'payment_intent', (id) => this.intents.has(id));
     return () => {
       const newestFirst = [...this.intents.values()].map((stored) => stored.intent).reverse();
-      const matching = newestFirst
-        .slice(after === undefined ? 0 : newestFirst.findIndex((intent) => intent.id === after) + 1)
-        .filter((intent) => (params.customer === undefined || intent.customer === params.customer) && inCreatedRange(intent.created));
-      const data = matching.slice(0, limit).map(snapshot);
-      return { reply: ok({ object: 'list', data, has_more: matching.length > limit, url: '/v1/payment_intents' }) };
+      const { items, hasMore } = page(newestFirst, (intent) => params.customer === undefined || intent.customer === params.customer);
+      return { reply: ok({ object: 'list', data: items.map(snapshot), has_more: hasMore, url: '/v1/payment_intents' }) };
     };
   }
 
@@ -1300,6 +1285,24 @@ function oneOfParam(params: Params, name: string, allowed: readonly string[]): s
   if (value !== undefined && !allowed.includes(value))
     throw new RefusedRequest(invalidParam(name, `Invalid ${name}: must be one of ${allowed.join(', ')}`));
   return value;
+}
+
+/**
+ * A list's paging (`limit`, `created`, `starting_after`), checked when the request is planned: a cursor
+ * that names no `object` of the list is refused. Then, over the objects newest first, the page of those
+ * that `matches` keeps, and whether more follow.
+ */
+function listPaging(params: Params, object: Parameters<typeof resourceMissing>[0], exists: (id: string) => boolean) {
+  const limit = limitParam(params);
+  const inCreatedRange = createdFilter(params);
+  const after = params.starting_after;
+  if (after !== undefined && !exists(after)) throw new RefusedRequest(resourceMissing(object, after, 'starting_after', 400));
+  return <T extends { id: string; created: number }>(newestFirst: T[], matches: (item: T) => boolean) => {
+    const matching = newestFirst
+      .slice(after === undefined ? 0 : newestFirst.findIndex((item) => item.id === after) + 1)
+      .filter((item) => matches(item) && inCreatedRange(item.created));
+    return { items: matching.slice(0, limit), hasMore: matching.length > limit };
+  };
 }
 
 function limitParam(params: Params): number {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { REFUND_REFUSED } from '../../domain/failures.js';
+import { orderIdOfWorkflowId } from '../../domain/order.js';
 import { REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
@@ -88,7 +89,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
     async (request, reply) => {
       const { workflowId } = request.params;
       const { amount } = request.body;
-      const orderId = workflowId.slice('order-'.length);
+      const orderId = orderIdOfWorkflowId(workflowId)!; // the params schema admits order runs' IDs only
       const run = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => readOrderRun(client, workflowId));
       if (!run) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
       const status = run.result?.status ?? run.status;
