@@ -2,7 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { ROUTED_STRIPE_EVENTS } from '../../src/domain/payment.js';
 
 /** The events the Stripe stand-in sends: the ones the service routes to an order's run. */
-export type StripeEventType = (typeof ROUTED_STRIPE_EVENTS)[number];
+/** The events the stand-in sends: those routed to runs, and a refund's settlement (runs ask Stripe about refunds on a backoff). */
+export type StripeEventType = (typeof ROUTED_STRIPE_EVENTS)[number] | 'charge.refund.updated';
 
 /**
  * How an event reaches the endpoint, to test a receiver against what Stripe documents it may do:

@@ -36,7 +36,10 @@ export interface RecordedCharge {
   metadata: Record<string, string>;
 }
 
-/** A refund the stand-in made (Stripe's refunds here always succeed at once). */
+/**
+ * A refund the stand-in made: `succeeded` at once, or `pending` for a while (cus_refund_pending,
+ * cus_refund_fails) and then `succeeded` or `failed`, as Stripe settles refunds.
+ */
 export interface RecordedRefund {
   id: string;
   amount: number;
@@ -50,7 +53,12 @@ export interface RecordedRefund {
   idempotencyKey?: string;
   /** Seconds since the epoch, on the stand-in's clock. */
   created: number;
+  status: RefundStatus;
+  /** Why a failed refund failed (Stripe's `failure_reason`). */
+  failureReason?: string;
 }
+
+type RefundStatus = 'pending' | 'succeeded' | 'failed';
 
 type PaymentIntentStatus =
   'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'succeeded' | 'canceled';
@@ -193,6 +201,11 @@ const OWN_CODE_DECLINES = new Set(['expired_card', 'incorrect_cvc', 'processing_
 const AUTHENTICATING_CUSTOMER = /^cus_authenticate(?:_abandons|_completes(?:_\d+)?)?$/;
 const SELF_AUTHENTICATING_CUSTOMER = /^cus_authenticate_completes(?:_(\d+))?$/;
 const DEFAULT_AUTHENTICATION_SECONDS = 3;
+/** Customers whose refunds stay `pending` for <s> seconds (default 3, real time), then succeed or fail. */
+const SLOW_REFUND_CUSTOMER = /^cus_refund_(pending|fails)(?:_(\d+))?$/;
+const DEFAULT_REFUND_SETTLE_SECONDS = 3;
+/** Stripe's failure_reason for a refund the card's bank could not take. */
+const REFUND_FAILURE_REASON = 'expired_or_canceled_card';
 /** Stripe's test payment method whose card always needs its holder. */
 const AUTHENTICATING_PAYMENT_METHOD = 'pm_card_authenticationRequired';
 
@@ -306,10 +319,14 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  *                                 retry under the key gets the stored answer (so only the first is lost)
  *   cus_slow[_<seconds>]          the confirmation charges at once but answers after <seconds>
  *                                 (default 25); the key is in use (409) meanwhile
+ *   cus_refund_pending[_<s>]      refunds answer `pending` and succeed <s> seconds later (default 3)
+ *   cus_refund_fails[_<s>]        refunds answer `pending` and fail <s> seconds later (default 3,
+ *                                 failure_reason expired_or_canceled_card): the amount returns to the
+ *                                 merchant (the charge's amount_refunded drops), charge.refund.updated is sent
  * Declining test payment methods: pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds,
  * pm_card_chargeDeclinedExpiredCard (and ...LostCard, ...StolenCard, ...IncorrectCvc,
  * ...ProcessingError); pm_card_authenticationRequired needs its holder as cus_authenticate does.
- * Any other `pm_...` is a card that pays. Refunds succeed at once; legacy charges are not refundable here.
+ * Any other `pm_...` is a card that pays. Other refunds succeed at once; legacy charges are not refundable here.
  */
 export class StripeStandIn extends StandIn {
   readonly charges: RecordedCharge[] = [];
@@ -847,11 +864,41 @@ export class StripeStandIn extends StandIn {
       paymentIntentId: intent.id,
       ...(intent.metadata.order_id !== undefined && { orderId: intent.metadata.order_id }),
       created: Math.floor(this.now() / 1000),
+      status: SLOW_REFUND_CUSTOMER.test(intent.customer ?? '') ? 'pending' : 'succeeded',
     };
     this.refunds.push(refund);
     charge.amountRefunded += refund.amount;
     this.webhooks.emit('charge.refunded', chargeObject(charge), this.eventSubject(intent, fields.idempotencyKey));
+    this.expectRefundSettled(intent, refund);
     return refundObject(refund);
+  }
+
+  /** cus_refund_pending / cus_refund_fails: the pending refund settles by itself <s> seconds (real time) later. */
+  private expectRefundSettled(intent: PaymentIntent, refund: RecordedRefund): void {
+    const slow = SLOW_REFUND_CUSTOMER.exec(intent.customer ?? '');
+    if (!slow) return;
+    const { signal } = this.closing;
+    void wait(Number(slow[2] ?? DEFAULT_REFUND_SETTLE_SECONDS) * 1000, signal).done.then(() => {
+      if (!signal.aborted) this.settleRefund(refund.id, slow[1] === 'pending' ? 'succeeded' : 'failed');
+    });
+  }
+
+  /**
+   * Settles a pending refund as Stripe would: `failed` gives the amount back to the merchant (the
+   * charge's amount_refunded drops). Sends charge.refund.updated. False if the refund is not pending.
+   */
+  settleRefund(refundId: string, outcome: 'succeeded' | 'failed'): boolean {
+    const refund = this.refunds.find((candidate) => candidate.id === refundId);
+    const charge = refund && this.findCharge(refund.chargeId);
+    const stored = refund && this.intents.get(refund.paymentIntentId);
+    if (refund?.status !== 'pending' || !charge || !stored) return false;
+    refund.status = outcome;
+    if (outcome === 'failed') {
+      refund.failureReason = REFUND_FAILURE_REASON;
+      charge.amountRefunded -= refund.amount;
+    }
+    this.webhooks.emit('charge.refund.updated', refundObject(refund), this.eventSubject(stored.intent, refund.idempotencyKey));
+    return true;
   }
 
   /** List: strongly consistent, newest first, cursor `starting_after`; by PaymentIntent or charge when named. */
@@ -1212,7 +1259,8 @@ function refundObject(refund: RecordedRefund): unknown {
     metadata: refund.metadata,
     payment_intent: refund.paymentIntentId,
     reason: refund.reason,
-    status: 'succeeded',
+    status: refund.status,
+    ...(refund.failureReason && { failure_reason: refund.failureReason }),
   };
 }
 

@@ -9,7 +9,7 @@ import { createLookUpPayment } from './look-up-payment.js';
 import { createCancelPaymentIntent } from './cancel-payment-intent.js';
 import { createSendReceipt } from './send-receipt.js';
 import { createSendPaymentAction } from './send-payment-action.js';
-import { createRefundPayment } from './refund-payment.js';
+import { createLookUpRefund, createRefundPayment } from './refund-payment.js';
 import { createNotifyOps } from './notify-ops.js';
 import { createUpdateOrderStatus } from './update-order-status.js';
 import { createFindOutcomeMismatches } from './find-outcome-mismatches.js';
@@ -30,6 +30,7 @@ export function createActivities(config: ProviderConfig) {
     cancelPaymentIntent: createCancelPaymentIntent(clients.stripe),
     sendPaymentAction: createSendPaymentAction(clients.resend, config.resend.from, config.payments.actionUrl),
     refundPayment: createRefundPayment(clients.stripe),
+    lookUpRefund: createLookUpRefund(clients.stripe),
     chargeCard: createChargeCard(clients.stripe),
     sendReceipt: createSendReceipt(clients.resend, config.resend.from),
     notifyOps: createNotifyOps(clients.slack, config.slack.channel),

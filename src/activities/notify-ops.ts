@@ -16,6 +16,7 @@ function stripeLookup(orderId: string, paymentIntentId: string | undefined): str
 
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
 function opsAlertText(alert: OpsAlert): string {
+  if (alert.kind === 'refund-not-returned' || alert.kind === 'refund-unrecorded') return refundAlertText(alert);
   const { order } = alert;
   const amount = formatAmount(order.amount, order.currency);
   const subject = `order ${order.orderId} (customer ${order.customerId}, ${amount})`;
@@ -38,6 +39,17 @@ function opsAlertText(alert: OpsAlert): string {
         `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}, Stripe status ${alert.refundStatus}): ${alert.reason}. ` +
         (alert.refundStatus === 'succeeded' ? 'The customer has the money back' : 'Check the refund in Stripe until it succeeds') +
         '; set the order right in the backend.'
+      );
+    case 'backend-misconfigured':
+      return (
+        `:wrench: The order backend cannot record ${subject} as ${alert.status}: ${alert.reason}. ` +
+        `This is our configuration or the backend's contract, not a refusal: nothing is refunded. The run asks again until ${alert.until}; ` +
+        "fix the worker's configuration or the backend and it records the order by itself."
+      );
+    case 'order-unrecorded':
+      return (
+        `:rotating_light: The order backend does not know that ${subject} is ${alert.status.toUpperCase()}: ${alert.reason}. ` +
+        `The run gave up; set the order to ${alert.status} in the backend by hand.`
       );
     case 'refund-failed':
       return (
@@ -66,6 +78,27 @@ function opsAlertText(alert: OpsAlert): string {
       return `:x: Payment failed for ${subject}: ${alert.reason}${declineCode}.${uncertainty}`;
     }
   }
+}
+
+/** An operator's refund (its run knows the order by ID and the refund as Stripe holds it). */
+function refundAlertText(alert: Extract<OpsAlert, { kind: 'refund-not-returned' | 'refund-unrecorded' }>): string {
+  const { refund } = alert;
+  const what = `Refund ${refund.refundId} of ${formatAmount(refund.amount, refund.currency)} for order ${alert.orderId} (PaymentIntent ${alert.paymentIntentId})`;
+  if (alert.kind === 'refund-unrecorded') {
+    return (
+      `:rotating_light: ${what} is ${refund.status} at Stripe, but the order backend could not be told: ${alert.reason}. ` +
+      `Set the order to ${alert.status} in the backend by hand.`
+    );
+  }
+  const failure = refund.failureReason ? ` (${refund.failureReason})` : '';
+  const state =
+    refund.status === 'failed' || refund.status === 'canceled'
+      ? `was ${refund.status} by Stripe${failure}: the money was NOT returned to the customer and stays with the merchant`
+      : `is still ${refund.status} at Stripe: the money is not back with the customer yet`;
+  return (
+    `:rotating_light: ${what} ${state}. The order is not recorded refunded. ` +
+    'Check the refund in the Stripe Dashboard, then refund again (a new Idempotency-Key) or settle with the customer another way.'
+  );
 }
 
 /** Notify Ops: posts the alert to the team's Slack channel. */

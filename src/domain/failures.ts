@@ -21,8 +21,17 @@ export const RESEND_UNAVAILABLE = 'ResendUnavailable';
 /** Slack answered with a permanent error (channel_not_found, invalid_auth, ...). */
 export const SLACK_REJECTED = 'SlackRejected';
 export const SLACK_UNAVAILABLE = 'SlackUnavailable';
-/** The order backend answered a 4xx other than 408/429: the status update cannot succeed as sent. */
+/** The order backend refused the order itself (409 Conflict, 410 Gone): it no longer accepts this status. */
 export const ORDER_STATUS_REJECTED = 'OrderStatusRejected';
+/**
+ * The order backend answered another 4xx (400, 401, 403, 404, 422...): our request or our credentials do
+ * not fit it (a rotated token, a wrong base URL, a stricter schema), not a refusal of the order.
+ */
+export const ORDER_BACKEND_MISCONFIGURED = 'OrderBackendMisconfigured';
 export const ORDER_BACKEND_UNAVAILABLE = 'OrderBackendUnavailable';
 /** Stripe refused the refund: more than what is left to refund, nothing paid, or already refunded in full. */
 export const REFUND_REFUSED = 'RefundRefused';
+/** Stripe accepted the refund, then failed or canceled it: the money was not returned. */
+export const REFUND_FAILED = 'RefundFailed';
+/** Stripe's record shows no refund under any of the step's keys (each answered with a stored error): nothing was refunded. */
+export const REFUND_NOT_MADE = 'RefundNotMade';

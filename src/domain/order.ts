@@ -2,6 +2,7 @@
  * The order domain shared by the API, the workflow and the activities.
  * Types only, plus constants that are safe inside the workflow sandbox.
  */
+import type { RefundOutcome } from './payment.js';
 
 export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
 export const DEFAULT_TASK_QUEUE = 'order-processing';
@@ -33,10 +34,11 @@ export type ChargeResult =
  */
 type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 /**
- * What the order backend is told: the payment outcome; `refunded` when it refused a paid order for good
- * and the payment was refunded; `cancelled` when the run was cancelled before the charge.
+ * What the order backend is told: the payment outcome; `refunded` once Stripe shows the whole payment
+ * refunded (the backend refused the paid order, or an operator refunded it), `partially_refunded` once
+ * Stripe shows part of it refunded; `cancelled` when the run was cancelled before the charge.
  */
-export type OrderRecordStatus = OrderStatus | 'refunded' | 'cancelled';
+export type OrderRecordStatus = OrderStatus | 'refunded' | 'partially_refunded' | 'cancelled';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
 type OrderStep =
@@ -105,7 +107,22 @@ export type OpsAlert =
       reason: string;
     }
   | { kind: 'refund-failed'; order: Order; paymentIntentId: string; reason: string }
+  /** An operator's refund Stripe failed, canceled or left pending: the money is not back with the customer. */
+  | { kind: 'refund-not-returned'; orderId: string; paymentIntentId: string; refund: RefundOutcome }
+  /** An operator's refund settled, but the backend could not be told. */
+  | {
+      kind: 'refund-unrecorded';
+      orderId: string;
+      paymentIntentId: string;
+      refund: RefundOutcome;
+      status: OrderRecordStatus;
+      reason: string;
+    }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string }
+  /** The backend answers as misconfigured (401, 404, 400...); the run asks again until `until`. */
+  | { kind: 'backend-misconfigured'; order: Order; status: OrderRecordStatus; reason: string; until: string }
+  /** The run ends and the backend does not know the order's status. */
+  | { kind: 'order-unrecorded'; order: Order; status: OrderRecordStatus; reason: string }
   | {
       kind: 'order-reconciled';
       /** As Stripe knows the order (its PaymentIntent holds no email). */

@@ -68,6 +68,8 @@ export interface StripeEventHint {
 
 /** The workflow that refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund). */
 export const REFUND_ORDER_WORKFLOW_TYPE = 'refundOrder';
+/** A refund run's query: the refund as the run last saw it at Stripe, null before Stripe answered. */
+export const REFUND_QUERY = 'refund';
 /** The memo field of a refund run naming its order (its workflow ID cannot: order IDs and keys may both hold "-"). */
 export const REFUNDED_ORDER_MEMO = 'orderId';
 
@@ -80,6 +82,9 @@ export interface RefundOrderInput {
   reason: string;
 }
 
+/** Refund statuses Stripe may still change: the run waits for them to settle. */
+export const UNSETTLED_REFUND_STATUSES: readonly string[] = ['pending', 'requires_action'];
+
 /** A refund as Stripe recorded it. */
 export interface RefundOutcome {
   refundId: string;
@@ -88,6 +93,8 @@ export interface RefundOutcome {
   currency: string;
   /** Stripe's refund status: succeeded, pending, requires_action, failed or canceled. */
   status: string;
+  /** Why Stripe failed the refund (its `failure_reason`), when it did. */
+  failureReason?: string;
   /** Everything refunded on the payment so far, this refund included. */
   amountRefunded: number;
   /** What the payment took. */

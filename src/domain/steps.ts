@@ -14,6 +14,7 @@ export const STEP_NAMES = {
   paymentSettings: 'Charge Card: read payment settings',
   sendPaymentAction: 'Charge Card: ask the customer to confirm',
   refundPayment: 'Refund',
+  lookUpRefund: 'Refund: ask Stripe',
   sendReceipt: 'Send Receipt',
   notifyOps: 'Notify Ops',
   updateOrderStatus: 'Update Order Status',

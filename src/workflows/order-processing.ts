@@ -7,13 +7,21 @@ import {
   log,
   patched,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
-import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_REFUSED } from '../domain/failures.js';
+import {
+  INVALID_ORDER,
+  ORDER_BACKEND_MISCONFIGURED,
+  ORDER_BACKEND_UNAVAILABLE,
+  ORDER_STATUS_REJECTED,
+  REFUND_FAILED,
+  REFUND_REFUSED,
+} from '../domain/failures.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
-import { STRIPE_EVENT_SIGNAL, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
+import { STRIPE_EVENT_SIGNAL, UNSETTLED_REFUND_STATUSES, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
@@ -21,6 +29,7 @@ import { chargeWithChargesApi } from './legacy-charge.js';
 import { localOrderActivity, orderActivity } from './order-activities.js';
 import { OrderProgressState } from './order-progress.js';
 import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
+import { settledRefund } from './refund-settlement.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
 /** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
@@ -36,8 +45,17 @@ const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
 const PAYMENT_INTENTS = 'payment-intents';
 /** A paid order the backend refuses for good is refunded; runs started before it fail saying so. */
 const REFUND_REFUSED_ORDERS = 'refund-refused-orders';
+/** That refund is recorded as Stripe settles it; runs started before it recorded Stripe's first answer. */
+const SETTLE_REFUNDS = 'settle-refunds';
 /** The run's OrderOutcome search attribute; runs started before it carry none. */
 const ORDER_OUTCOME_SEARCH_ATTRIBUTE = 'order-outcome-search-attribute';
+/** A run that ends with the backend unaware of the order's status tells ops first; runs started before it did not. */
+const TELL_OPS_UNRECORDED = 'tell-ops-unrecorded';
+
+/** A backend that answers as misconfigured (401, 404, 400...) is asked again on this durable backoff, for up to a week. */
+const FIRST_BACKEND_RETRY_MS = 60_000;
+const LONGEST_BACKEND_RETRY_MS = 60 * 60_000;
+const MISCONFIGURED_BACKEND_RETRY_LIMIT_MS = 7 * 24 * 60 * 60_000;
 
 const parseOrderTask = orderActivity('parseOrder', PARSE_ORDER_OPTIONS);
 const parseOrderLocally = localOrderActivity('parseOrder', PARSE_ORDER_OPTIONS);
@@ -77,10 +95,11 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
     try {
       const order = await parse(params, parseLocally, recordOutcome);
       progress.update({ orderId: order.orderId });
-      if (progress.snapshot.cancellation === 'honoured') return await cancelBeforeCharge(order, progress);
-      const charged = await charge(order, progress, () => stripeEventsReceived, payWithIntents);
+      const orderRecord = new OrderRecord(order);
+      if (progress.snapshot.cancellation === 'honoured') return await cancelBeforeCharge(order, orderRecord, progress);
+      const charged = await charge(order, orderRecord, progress, () => stripeEventsReceived, payWithIntents);
       const notified = await notify(order, charged, progress);
-      return await record(order, charged, notified, progress);
+      return await record(order, orderRecord, charged, notified, progress);
     } catch (error) {
       if (!(error instanceof CancelledFailure)) progress.update({ step: 'failed', error: failureMessage(error) });
       throw error;
@@ -123,6 +142,7 @@ interface Charged {
  */
 async function charge(
   order: Order,
+  orderRecord: OrderRecord,
   progress: OrderProgressState,
   stripeEventsReceived: () => number,
   payWithIntents: boolean,
@@ -132,11 +152,12 @@ async function charge(
   let pendingRecorded: Promise<Error | void> | undefined;
   const recordPending = (reason: string, paymentIntentId: string | undefined) => {
     progress.update({ status: 'payment_pending', reason });
-    pendingRecorded ??= recordOrderStatus({
-      orderId: order.orderId,
-      status: 'payment_pending',
-      ...(paymentIntentId && { paymentIntentId }),
-    }).catch((error: Error) => error);
+    pendingRecorded ??= orderRecord
+      .write({
+        status: 'payment_pending',
+        ...(paymentIntentId && { paymentIntentId }),
+      })
+      .catch((error: Error) => error);
   };
   const payment = payWithIntents
     ? await payWithPaymentIntent(order, {
@@ -227,6 +248,7 @@ async function notify(order: Order, { payment, waitingNotices }: Charged, progre
  */
 async function record(
   order: Order,
+  orderRecord: OrderRecord,
   charged: Charged,
   { receipt, opsNotified }: Notified,
   progress: OrderProgressState,
@@ -242,8 +264,7 @@ async function record(
         error: failureMessage(pendingFailure),
       });
     try {
-      await recordOrderStatus({
-        orderId: order.orderId,
+      await orderRecord.write({
         status,
         ...(paymentIntentId && { paymentIntentId }),
         ...(chargeId && { chargeId }),
@@ -266,6 +287,7 @@ async function record(
       };
     }
   } else if (pendingFailure) {
+    await orderRecord.tellOpsUnrecorded(status, failureMessage(pendingFailure));
     throw pendingFailure;
   }
 
@@ -294,17 +316,64 @@ function outcomeRecorder(patchedIn: boolean): (outcome: OrderOutcome) => void {
   };
 }
 
-/** Update Order Status; when it cannot succeed, the run fails saying what the order's true status is. */
-async function recordOrderStatus(update: Parameters<OrderActivities['updateOrderStatus']>[0]): Promise<void> {
-  try {
-    await updateOrderStatus(update);
-  } catch (error) {
-    throw ApplicationFailure.create({
-      // No type: the 7-day schedule-to-close timeout ran out while the backend stayed unavailable.
-      type: failureType(error) ?? ORDER_BACKEND_UNAVAILABLE,
-      message: `Order ${update.orderId} is ${update.status} but its record could not be updated: ${failureMessage(error)}`,
-      nonRetryable: true,
-    });
+type OrderStatusUpdate = Omit<Parameters<OrderActivities['updateOrderStatus']>[0], 'orderId'>;
+
+/**
+ * Update Order Status for one run's order. A backend that answers as misconfigured (401, 404, 400...:
+ * our token, URL or body does not fit it) is never taken for a refusal: ops are told once what to
+ * check, and the run asks again on a durable backoff for up to a week. When the record cannot be made,
+ * ops are told (unless it is a paid order the backend refused, which the run refunds) and the run
+ * fails saying what the order's true status is.
+ */
+class OrderRecord {
+  #misconfigurationTold = false;
+
+  constructor(private readonly order: Order) {}
+
+  async write(update: OrderStatusUpdate): Promise<void> {
+    const { order } = this;
+    let waitMs = FIRST_BACKEND_RETRY_MS;
+    let giveUpAt: number | undefined;
+    for (;;) {
+      try {
+        await updateOrderStatus({ orderId: order.orderId, ...update });
+        return;
+      } catch (error) {
+        if (failureType(error) === ORDER_BACKEND_MISCONFIGURED) {
+          giveUpAt ??= Date.now() + MISCONFIGURED_BACKEND_RETRY_LIMIT_MS;
+          if (!this.#misconfigurationTold) {
+            this.#misconfigurationTold = true;
+            await tryNotifyOps({
+              kind: 'backend-misconfigured',
+              order,
+              status: update.status,
+              reason: failureMessage(error),
+              until: new Date(giveUpAt).toISOString(),
+            });
+          }
+          if (Date.now() + waitMs < giveUpAt) {
+            await sleep(waitMs);
+            waitMs = Math.min(waitMs * 2, LONGEST_BACKEND_RETRY_MS);
+            continue;
+          }
+        }
+        const failure = ApplicationFailure.create({
+          // No type: the 7-day schedule-to-close timeout ran out while the backend stayed unavailable.
+          type: failureType(error) ?? ORDER_BACKEND_UNAVAILABLE,
+          message: `Order ${order.orderId} is ${update.status} but its record could not be updated: ${failureMessage(error)}`,
+          nonRetryable: true,
+        });
+        // The payment_pending record is final only if the run ends pending: record() tells ops then.
+        const refundable = update.status === 'paid' && failure.type === ORDER_STATUS_REJECTED;
+        if (!refundable && update.status !== 'payment_pending') await this.tellOpsUnrecorded(update.status, failureMessage(error));
+        throw failure;
+      }
+    }
+  }
+
+  /** The run ends with the backend unaware of the order's status: ops must hear of it. */
+  async tellOpsUnrecorded(status: OrderStatusUpdate['status'], reason: string): Promise<void> {
+    if (patched(TELL_OPS_UNRECORDED)) await tryNotifyOps({ kind: 'order-unrecorded', order: this.order, status, reason });
   }
 }
 
@@ -320,16 +389,28 @@ async function refundRefusedOrder(
   progress: OrderProgressState,
 ): Promise<NonNullable<OrderResult['refund']>> {
   progress.update({ step: 'refund', reason });
+  const refundFailed = async (type: string, failure: string): Promise<never> => {
+    await tryNotifyOps({ kind: 'refund-failed', order, paymentIntentId, reason: `${reason}; the refund failed: ${failure}` });
+    throw ApplicationFailure.create({
+      type,
+      message: `Order ${order.orderId} is paid (PaymentIntent ${paymentIntentId}) but its backend refused it and the refund failed: ${failure}`,
+      nonRetryable: true,
+    });
+  };
   let refund: RefundOutcome;
   try {
     refund = await refundPayment({ orderId: order.orderId, paymentIntentId, reason });
   } catch (error) {
-    await tryNotifyOps({ kind: 'refund-failed', order, paymentIntentId, reason: `${reason}; the refund failed: ${failureMessage(error)}` });
-    throw ApplicationFailure.create({
-      type: failureType(error) ?? REFUND_REFUSED,
-      message: `Order ${order.orderId} is paid (PaymentIntent ${paymentIntentId}) but its backend refused it and the refund failed: ${failureMessage(error)}`,
-      nonRetryable: true,
-    });
+    return await refundFailed(failureType(error) ?? REFUND_REFUSED, failureMessage(error));
+  }
+  if (patched(SETTLE_REFUNDS)) {
+    if (UNSETTLED_REFUND_STATUSES.includes(refund.status))
+      progress.update({ reason: `${reason}; waiting for Stripe to settle refund ${refund.refundId}` });
+    refund = await settledRefund(refund);
+    if (refund.status !== 'succeeded') {
+      const why = refund.failureReason ? ` (${refund.failureReason})` : '';
+      await refundFailed(REFUND_FAILED, `Stripe shows refund ${refund.refundId} ${refund.status}${why}: the money was not returned`);
+    }
   }
   countOrderEvent('refunded');
   progress.update({ status: 'refunded', step: 'notify-ops' });
@@ -343,7 +424,12 @@ async function refundRefusedOrder(
     reason,
   });
   progress.update({ step: 'update-order-status' });
-  const backendRecorded = await updateOrderStatus({ orderId: order.orderId, status: 'refunded', paymentIntentId }).then(
+  const backendRecorded = await updateOrderStatus({
+    orderId: order.orderId,
+    status: 'refunded',
+    paymentIntentId,
+    amountRefunded: refund.amountRefunded,
+  }).then(
     () => true,
     (error: unknown) => {
       log.warn('The order backend refused the refunded status too', { orderId: order.orderId, error: failureMessage(error) });
@@ -354,9 +440,9 @@ async function refundRefusedOrder(
 }
 
 /** Marks the order cancelled in the backend and ends the run as cancelled; nothing was charged. */
-async function cancelBeforeCharge(order: Order, progress: OrderProgressState): Promise<never> {
+async function cancelBeforeCharge(order: Order, orderRecord: OrderRecord, progress: OrderProgressState): Promise<never> {
   progress.update({ step: 'update-order-status', status: 'cancelled' });
-  await recordOrderStatus({ orderId: order.orderId, status: 'cancelled' });
+  await orderRecord.write({ status: 'cancelled' });
   progress.update({ step: 'cancelled' });
   throw new CancelledFailure(`Order ${order.orderId} was cancelled before the charge: nothing was charged`);
 }

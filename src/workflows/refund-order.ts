@@ -1,33 +1,67 @@
-import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import type { RefundOrderInput, RefundOutcome } from '../domain/payment.js';
+import { ApplicationFailure, defineQuery, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { REFUND_QUERY, type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
 import { REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { OPERATOR_REFUND_OPTIONS } from './activity-options.js';
-import { applicationFailureOf } from './failures.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
+import { applicationFailureOf, failureMessage } from './failures.js';
 import { orderActivity } from './order-activities.js';
+import { refundedStatus, settledRefund } from './refund-settlement.js';
 
-const refundPayment = orderActivity('refundPayment', OPERATOR_REFUND_OPTIONS);
+// Stripe unavailable is retried for up to 23 h (the key's lifetime): the API answers 202 meanwhile, never a guess.
+const refundPayment = orderActivity('refundPayment', REFUSED_ORDER_REFUND_OPTIONS);
+const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
+const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
+const refundQuery = defineQuery<RefundOutcome | null>(REFUND_QUERY);
+
 /** A refund that leaves nothing paid records OrderOutcome `refunded` on its run; runs started before this record none. */
 const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';
+/** The refund is recorded as Stripe settles it, and the backend is told; runs started before this returned Stripe's first answer. */
+const SETTLE_REFUNDS = 'settle-refunds';
 
 /**
  * Refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund), in full or in
  * part. Its workflow ID names the request, so a repeat returns the same refund and Stripe gets one
  * idempotency key per request. A refund Stripe refuses fails the run as RefundRefused with Stripe's reason.
- * Once the order is refunded in full, the run's OrderOutcome says `refunded`: operators find it, and the
- * reconciliation sweep takes it as the order's recorded outcome (the order's own run ended `paid`).
+ * A pending refund is waited for until Stripe settles it. Succeeded: the order backend is told
+ * (`refunded` or `partially_refunded` with the amount refunded so far) and, once nothing paid is left,
+ * the run's OrderOutcome says `refunded`, which the reconciliation sweep takes as the order's recorded
+ * outcome. Failed or canceled: ops are told the money was not returned, and the backend is not told.
+ * The `refund` query answers the refund as last seen.
  */
 export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcome> {
+  const settles = patched(SETTLE_REFUNDS);
+  let latest: RefundOutcome | null = null;
+  setHandler(refundQuery, () => latest);
   try {
-    const refund = await refundPayment(input);
-    // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md).
-    if (refund.amountRefunded >= refund.amountPaid && patched(REFUND_OUTCOME_SEARCH_ATTRIBUTE)) {
-      upsertSearchAttributes([{ key: ORDER_OUTCOME, value: 'refunded' }]);
-    }
-    return refund;
+    latest = await refundPayment(input);
   } catch (error) {
     const failure = applicationFailureOf(error);
     if (failure?.type !== REFUND_REFUSED) throw error;
     throw ApplicationFailure.create({ type: REFUND_REFUSED, message: failure.message, nonRetryable: true });
+  }
+  if (settles) latest = await settledRefund(latest);
+  const refund = latest;
+  const succeeded = !settles || refund.status === 'succeeded';
+  // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md).
+  if (succeeded && refundedStatus(refund) === 'refunded' && patched(REFUND_OUTCOME_SEARCH_ATTRIBUTE)) {
+    upsertSearchAttributes([{ key: ORDER_OUTCOME, value: 'refunded' }]);
+  }
+  if (settles) await tellOfRefund(input, refund);
+  return refund;
+}
+
+/** The backend hears of a succeeded refund; ops hear of one that did not return the money, or that the backend could not record. */
+async function tellOfRefund({ orderId, paymentIntentId }: RefundOrderInput, refund: RefundOutcome): Promise<void> {
+  const tellOps = (alert: Parameters<typeof notifyOps>[0]) =>
+    notifyOps(alert).then(
+      () => undefined,
+      () => undefined,
+    );
+  if (refund.status !== 'succeeded') return tellOps({ kind: 'refund-not-returned', orderId, paymentIntentId, refund });
+  const status = refundedStatus(refund);
+  try {
+    await updateOrderStatus({ orderId, status, paymentIntentId, amountRefunded: refund.amountRefunded });
+  } catch (error) {
+    await tellOps({ kind: 'refund-unrecorded', orderId, paymentIntentId, refund, status, reason: failureMessage(error) });
   }
 }

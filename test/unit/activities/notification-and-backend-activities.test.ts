@@ -10,6 +10,7 @@ import { loadProviderConfig } from '../../../src/config/worker.js';
 import type { Order } from '../../../src/domain/order.js';
 import {
   INVALID_ORDER,
+  ORDER_BACKEND_MISCONFIGURED,
   ORDER_BACKEND_UNAVAILABLE,
   ORDER_STATUS_REJECTED,
   PAYMENT_ACTION_EMAIL_REJECTED,
@@ -162,7 +163,7 @@ describe('updateOrderStatus (the order backend)', () => {
     });
   });
 
-  it('a refusal (422) is non-retryable OrderStatusRejected, with what the backend said', async () => {
+  it("a refusal (409, the contract's) is non-retryable OrderStatusRejected, with what the backend said", async () => {
     const o = order({ orderId: `ord_refuse_paid_${randomUUID().slice(0, 8)}` });
     const failure = await failureOf(runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
     expect(failure).toMatchObject({
@@ -170,6 +171,40 @@ describe('updateOrderStatus (the order backend)', () => {
       nonRetryable: true,
       message: expect.stringContaining('cannot be marked paid'),
     });
+  });
+
+  it('a rotated token (401) is OrderBackendMisconfigured, never a refusal, and says what to check', async () => {
+    const o = order();
+    suite.sandbox.backend.token = 'rotated';
+    try {
+      const failure = await failureOf(runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
+      expect(failure).toMatchObject({
+        type: ORDER_BACKEND_MISCONFIGURED,
+        nonRetryable: true,
+        message: expect.stringContaining('API_TOKEN'),
+      });
+      expect(failure.message).toContain('answered 401');
+    } finally {
+      suite.sandbox.backend.token = undefined;
+    }
+  });
+
+  it.each([
+    [400, 'PATCH body'],
+    [403, 'API_TOKEN'],
+    [404, 'API_BASE_URL'],
+    [422, 'PATCH body'],
+  ])('the backend answering %i is OrderBackendMisconfigured (%s to check), not a refusal', async (status, hint) => {
+    const o = order();
+    suite.sandbox.backend.failNext(1, { status });
+    const failure = await failureOf(runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'paid' }, o));
+    expect(failure).toMatchObject({ type: ORDER_BACKEND_MISCONFIGURED, nonRetryable: true, message: expect.stringContaining(hint) });
+  });
+
+  it('sends what was refunded so far with partially_refunded', async () => {
+    const o = order();
+    await runActivity(suite.activities.updateOrderStatus, { orderId: o.orderId, status: 'partially_refunded', amountRefunded: 1000 }, o);
+    expect(suite.sandbox.backend.orders.get(o.orderId)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
   });
 
   it('a backend nobody listens on: retryable OrderBackendUnavailable', async () => {

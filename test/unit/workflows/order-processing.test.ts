@@ -17,10 +17,12 @@ import {
   CHARGE_OUTCOME_UNKNOWN,
   CHARGE_REJECTED,
   INVALID_ORDER,
+  ORDER_BACKEND_MISCONFIGURED,
   ORDER_BACKEND_UNAVAILABLE,
   ORDER_STATUS_REJECTED,
   PAYMENT_ACTION_EMAIL_REJECTED,
   RECEIPT_REJECTED,
+  REFUND_FAILED,
   REFUND_REFUSED,
   SLACK_REJECTED,
   STRIPE_UNAVAILABLE,
@@ -397,10 +399,12 @@ describe('a card that needs its holder (SCA)', () => {
   });
 });
 
+const succeededRefund = { refundId: 're_stub', amount: 4999, currency: 'usd', status: 'succeeded', amountRefunded: 4999, amountPaid: 4999 };
+
 describe('a paid order the backend refuses for good', () => {
   const refusesPaid: Partial<OrderActivities> = {
     updateOrderStatus: async ({ status }) => {
-      if (status === 'paid') throw ApplicationFailure.nonRetryable('Order backend answered 422', ORDER_STATUS_REJECTED);
+      if (status === 'paid') throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
     },
   };
 
@@ -415,10 +419,38 @@ describe('a paid order the backend refuses for good', () => {
       reason: expect.stringContaining('refused to record the payment'),
     });
     expect(stubs.inputsOf('refundPayment')).toEqual([
-      { orderId: order.orderId, paymentIntentId: 'pi_stub', reason: expect.stringContaining('422') },
+      { orderId: order.orderId, paymentIntentId: 'pi_stub', reason: expect.stringContaining('409') },
     ]);
     expect(statuses(stubs)).toEqual(['paid', 'refunded']);
     expect(alerts(stubs)).toEqual(['order-refunded']);
+  });
+
+  it('a refund Stripe answers pending is waited for: recorded refunded only once Stripe shows it succeeded', async () => {
+    const order = unitOrder();
+    let asked = 0;
+    const { stubs, handle, result } = await runOrder(order, {
+      ...refusesPaid,
+      refundPayment: async () => ({ ...succeededRefund, status: 'pending' }),
+      lookUpRefund: async () => ({ ...succeededRefund, status: ++asked < 3 ? 'pending' : 'succeeded' }),
+    });
+    expect(result).toMatchObject({ status: 'refunded', refund: { refundId: 're_stub', backendRecorded: true } });
+    expect(countOf(stubs, 'lookUpRefund')).toBe(3);
+    expect(await timersStarted(handle)).toBe(3);
+    expect(statuses(stubs)).toEqual(['paid', 'refunded']);
+    expect(stubs.inputsOf('updateOrderStatus')[1]).toMatchObject({ status: 'refunded', amountRefunded: 4999 });
+    expect(stubs.inputsOf('notifyOps')).toEqual([expect.objectContaining({ kind: 'order-refunded', refundStatus: 'succeeded' })]);
+  });
+
+  it('a pending refund Stripe then fails: never recorded refunded; ops are told the money was not returned; the run fails RefundFailed', async () => {
+    const { stubs, failure } = await failOrder(unitOrder(), {
+      ...refusesPaid,
+      refundPayment: async () => ({ ...succeededRefund, status: 'pending' }),
+      lookUpRefund: async () => ({ ...succeededRefund, status: 'failed', failureReason: 'expired_or_canceled_card', amountRefunded: 0 }),
+    });
+    expect(failure.type).toBe(REFUND_FAILED);
+    expect(failure.message).toContain('Stripe shows refund re_stub failed (expired_or_canceled_card): the money was not returned');
+    expect(statuses(stubs)).toEqual(['paid']);
+    expect(alerts(stubs)).toEqual(['refund-failed']);
   });
 
   it('a refund Stripe refuses fails the run as RefundRefused, after telling ops', async () => {
@@ -433,18 +465,64 @@ describe('a paid order the backend refuses for good', () => {
     expect(alerts(stubs)).toEqual(['refund-failed']);
   });
 
-  it("a refused payment_failed record fails the run saying what the order's true status is", async () => {
+  it("a refused payment_failed record fails the run saying what the order's true status is, after telling ops", async () => {
     const order = unitOrder();
-    const { failure } = await failOrder(order, {
+    const { stubs, failure } = await failOrder(order, {
       confirmPaymentIntent: async ({ paymentIntentId }) => declined(paymentIntentId),
       updateOrderStatus: async () => {
-        throw ApplicationFailure.nonRetryable('Order backend answered 422', ORDER_STATUS_REJECTED);
+        throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
       },
     });
     expect(failure.type).toBe(ORDER_STATUS_REJECTED);
     expect(failure.message).toBe(
-      `Order ${order.orderId} is payment_failed but its record could not be updated: Order backend answered 422`,
+      `Order ${order.orderId} is payment_failed but its record could not be updated: Order backend answered 409`,
     );
+    expect(alerts(stubs)).toEqual(['payment-failed', 'order-unrecorded']);
+  });
+});
+
+describe('a backend that answers as misconfigured (401, 404, 400...)', () => {
+  const misconfigured = () =>
+    ApplicationFailure.nonRetryable("Order backend answered 401; check the worker's API_TOKEN", ORDER_BACKEND_MISCONFIGURED);
+
+  it('is never taken for a refusal: ops are told once, the run asks again on a durable backoff until the backend records the order', async () => {
+    let answers = 0;
+    const { stubs, result } = await runOrder(unitOrder(), {
+      updateOrderStatus: async () => {
+        answers += 1;
+        if (answers <= 3) throw misconfigured();
+      },
+    });
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent' });
+    expect(countOf(stubs, 'refundPayment')).toBe(0);
+    expect(statuses(stubs)).toEqual(['paid', 'paid', 'paid', 'paid']);
+    expect(alerts(stubs)).toEqual(['backend-misconfigured']);
+    expect(stubs.inputsOf('notifyOps')[0]).toMatchObject({ status: 'paid', reason: expect.stringContaining('API_TOKEN') });
+  });
+
+  it('still misconfigured after a week: the run fails without refunding, and ops are told the backend does not know', async () => {
+    const { stubs, handle, failure } = await failOrder(unitOrder(), {
+      updateOrderStatus: async () => {
+        throw misconfigured();
+      },
+    });
+    expect(failure.type).toBe(ORDER_BACKEND_MISCONFIGURED);
+    expect(countOf(stubs, 'refundPayment')).toBe(0);
+    expect(alerts(stubs)).toEqual(['backend-misconfigured', 'order-unrecorded']);
+    // 1 min doubling to 1 h: about 170 asks in 7 days, not one every second.
+    expect(countOf(stubs, 'updateOrderStatus')).toBeGreaterThan(100);
+    expect(countOf(stubs, 'updateOrderStatus')).toBeLessThan(250);
+    expect(await timersStarted(handle)).toBe(countOf(stubs, 'updateOrderStatus') - 1);
+  });
+
+  it('a backend unavailable for its whole 7-day window: ops are told the order is unrecorded before the run fails', async () => {
+    const { stubs, failure } = await failOrder(unitOrder(), {
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend unreachable', ORDER_BACKEND_UNAVAILABLE);
+      },
+    });
+    expect(failure.type).toBe(ORDER_BACKEND_UNAVAILABLE);
+    expect(alerts(stubs)).toEqual(['order-unrecorded']);
   });
 });
 

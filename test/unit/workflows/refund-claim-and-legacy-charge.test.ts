@@ -4,15 +4,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { OrderActivities } from '../../../src/activities/index.js';
-import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_REFUSED, STRIPE_UNAVAILABLE } from '../../../src/domain/failures.js';
+import {
+  CHARGE_OUTCOME_UNKNOWN,
+  CHARGE_REJECTED,
+  ORDER_BACKEND_MISCONFIGURED,
+  REFUND_REFUSED,
+  STRIPE_UNAVAILABLE,
+} from '../../../src/domain/failures.js';
 import type { RefundOrderInput } from '../../../src/domain/payment.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../../src/start-order.js';
 import { idempotencyKeyClaim, refundOrder } from '../../../src/workflows/index.js';
 import { legacyCharge } from '../../support/time-skipping-workflows.js';
-import { unitOrder, useTimeSkippingWorker } from '../../support/time-skipping.js';
+import { unitOrder, useTimeSkippingWorker, type StubbedActivities } from '../../support/time-skipping.js';
 
 const suite = useTimeSkippingWorker();
 
@@ -35,17 +41,71 @@ describe('refundOrder', () => {
     return { stubs, run: suite.env.client.workflow.execute(refundOrder, { args: [input], workflowId, taskQueue: suite.worker.taskQueue }) };
   }
 
-  it('returns the refund Stripe made, for the PaymentIntent and amount asked', async () => {
-    const { stubs, run } = refund({});
-    expect(await run).toEqual({
-      refundId: 're_stub',
-      amount: 1000,
-      currency: 'usd',
-      status: 'succeeded',
-      amountRefunded: 4999,
-      amountPaid: 4999,
-    });
+  const refundOf = (status: string, amountRefunded = 1000) => ({
+    refundId: 're_stub',
+    amount: 1000,
+    currency: 'usd',
+    status,
+    amountRefunded,
+    amountPaid: 4999,
+  });
+  const statuses = (stubs: StubbedActivities) => stubs.inputsOf('updateOrderStatus');
+  const alerts = (stubs: StubbedActivities) => stubs.inputsOf('notifyOps').map((alert) => alert.kind);
+
+  it('returns the refund Stripe made, for the PaymentIntent and amount asked, and tells the backend partially_refunded', async () => {
+    const { stubs, run } = refund({ refundPayment: async () => refundOf('succeeded') });
+    expect(await run).toEqual(refundOf('succeeded'));
     expect(stubs.inputsOf('refundPayment')).toEqual([input]);
+    expect(statuses(stubs)).toEqual([
+      { orderId: 'ord_refund', status: 'partially_refunded', paymentIntentId: 'pi_paid', amountRefunded: 1000 },
+    ]);
+    expect(alerts(stubs)).toEqual([]);
+  });
+
+  it('a refund that leaves nothing paid tells the backend refunded', async () => {
+    const { stubs, run } = refund({ refundPayment: async () => refundOf('succeeded', 4999) });
+    expect(await run).toMatchObject({ status: 'succeeded', amountRefunded: 4999 });
+    expect(statuses(stubs)).toEqual([{ orderId: 'ord_refund', status: 'refunded', paymentIntentId: 'pi_paid', amountRefunded: 4999 }]);
+  });
+
+  it('a pending refund is asked about on a backoff; the backend hears of it only once Stripe shows it succeeded', async () => {
+    let asked = 0;
+    const { stubs, run } = refund({
+      refundPayment: async () => refundOf('pending'),
+      lookUpRefund: async () => refundOf(++asked < 4 ? 'pending' : 'succeeded'),
+    });
+    expect(await run).toMatchObject({ status: 'succeeded' });
+    expect(stubs.calls.map((call) => call.name)).toEqual([
+      'refundPayment',
+      'lookUpRefund',
+      'lookUpRefund',
+      'lookUpRefund',
+      'lookUpRefund',
+      'updateOrderStatus',
+    ]);
+  });
+
+  it('a pending refund Stripe then fails: the backend is not told, ops hear the money was not returned, the run answers failed', async () => {
+    const { stubs, run } = refund({
+      refundPayment: async () => refundOf('pending'),
+      lookUpRefund: async () => ({ ...refundOf('failed', 0), failureReason: 'expired_or_canceled_card' }),
+    });
+    expect(await run).toMatchObject({ status: 'failed', failureReason: 'expired_or_canceled_card', amountRefunded: 0 });
+    expect(statuses(stubs)).toEqual([]);
+    expect(alerts(stubs)).toEqual(['refund-not-returned']);
+  });
+
+  it('a backend that cannot record the refund: ops are told what to set by hand; the refund stands', async () => {
+    const { stubs, run } = refund({
+      refundPayment: async () => refundOf('succeeded'),
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend answered 401', ORDER_BACKEND_MISCONFIGURED);
+      },
+    });
+    expect(await run).toMatchObject({ status: 'succeeded' });
+    expect(stubs.inputsOf('notifyOps')).toEqual([
+      expect.objectContaining({ kind: 'refund-unrecorded', status: 'partially_refunded', reason: 'Order backend answered 401' }),
+    ]);
   });
 
   it("a refund Stripe refuses fails the run as RefundRefused with Stripe's reason, at once", async () => {
@@ -60,16 +120,16 @@ describe('refundOrder', () => {
     expect(stubs.calls).toHaveLength(1);
   });
 
-  it("Stripe unavailable: four quick attempts, then the run fails with the activity's failure for the API to report", async () => {
-    const { stubs, run } = refund({
+  it('Stripe unavailable: the refund is retried beyond a few attempts (the API answers 202 meanwhile), never reported failed', async () => {
+    let attempts = 0;
+    const { run } = refund({
       refundPayment: async () => {
-        throw ApplicationFailure.retryable('Stripe is unavailable to refund the payment (503)', STRIPE_UNAVAILABLE);
+        if (++attempts <= 8) throw ApplicationFailure.retryable('Stripe is unavailable to refund the payment (503)', STRIPE_UNAVAILABLE);
+        return refundOf('succeeded');
       },
     });
-    const failure = await failureOf(run);
-    expect(failure).toBeInstanceOf(ActivityFailure);
-    expect((failure as ActivityFailure).cause).toMatchObject({ type: STRIPE_UNAVAILABLE });
-    expect(stubs.calls).toHaveLength(4);
+    expect(await run).toMatchObject({ status: 'succeeded' });
+    expect(attempts).toBe(9);
   });
 });
 
