@@ -201,6 +201,10 @@ const OWN_CODE_DECLINES = new Set(['expired_card', 'incorrect_cvc', 'processing_
 const AUTHENTICATING_CUSTOMER = /^cus_authenticate(?:_abandons|_completes(?:_\d+)?)?$/;
 const SELF_AUTHENTICATING_CUSTOMER = /^cus_authenticate_completes(?:_(\d+))?$/;
 const DEFAULT_AUTHENTICATION_SECONDS = 3;
+/** Customers for whom Stripe burns the first <N> keys (default 1) of each kind of request of an order: a stored 500, nothing done. */
+const KEY_BURNING_CUSTOMER = /^cus_burns_keys(?:_x(\d+))?$/;
+/** The requests whose keys cus_burns_keys burns. */
+const KEY_BURNING_ENDPOINTS = new Set<EndpointName>(['createIntent', 'confirmIntent', 'createRefund']);
 /** Customers whose refunds stay `pending` for <s> seconds (default 3, real time), then succeed or fail. */
 const SLOW_REFUND_CUSTOMER = /^cus_refund_(pending|fails)(?:_(\d+))?$/;
 const DEFAULT_REFUND_SETTLE_SECONDS = 3;
@@ -319,6 +323,9 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  *                                 retry under the key gets the stored answer (so only the first is lost)
  *   cus_slow[_<seconds>]          the confirmation charges at once but answers after <seconds>
  *                                 (default 25); the key is in use (409) meanwhile
+ *   cus_burns_keys[_x<N>]         the first N keys (default 1) an order uses to create, confirm or
+ *                                 refund its PaymentIntent are burnt: Stripe stores a 500 for the key
+ *                                 without doing anything, and replays it to every retry under the key
  *   cus_refund_pending[_<s>]      refunds answer `pending` and succeed <s> seconds later (default 3)
  *   cus_refund_fails[_<s>]        refunds answer `pending` and fail <s> seconds later (default 3,
  *                                 failure_reason expired_or_canceled_card): the amount returns to the
@@ -345,6 +352,8 @@ export class StripeStandIn extends StandIn {
   /** Requests that executed under a key, so a fault after handling can replace the stored answer. */
   private readonly executedUnderKey = new WeakMap<StandInRequest, { key: string; fingerprint: string }>();
   private readonly failedAttempts = new Map<string, number>();
+  /** cus_burns_keys: the keys burnt so far, by kind of request and order. */
+  private readonly burntKeys = new Map<string, Set<string>>();
   private readonly downSince = new Map<string, number>();
   /** Aborted by close(): ends every timer and pending webhook delivery. */
   private readonly closing = new AbortController();
@@ -535,9 +544,35 @@ export class StripeStandIn extends StandIn {
     if (earlier) return earlier;
     const work = this.plan(call);
     if (work instanceof RefusedRequest) return work.reply;
+    if (key !== undefined && this.burnsKey(call, key)) {
+      const burnt = { status: 500, body: this.errorBody(500) };
+      this.storeAnswer(key, call.fingerprint, burnt);
+      return burnt;
+    }
     const execution = key === undefined ? await this.execute(work) : await this.executeUnderKey(work, call, key);
     // cus_lost_after_charge: the answer of an execution never arrives; a replay (of the stored answer) does.
     return execution.paidBy === 'cus_lost_after_charge' ? { ...execution.reply, dropConnection: true } : execution.reply;
+  }
+
+  /**
+   * cus_burns_keys[_x<N>]: whether Stripe fails this request after it began executing (its 500 is
+   * stored for the key) yet before it did anything: true for the first N keys of each kind of request
+   * of one order.
+   */
+  private burnsKey(call: Call, key: string): boolean {
+    const burning = KEY_BURNING_CUSTOMER.exec(this.customerOf(call) ?? '');
+    if (!burning || !KEY_BURNING_ENDPOINTS.has(call.endpoint.name)) return false;
+    const orderId =
+      call.endpoint.name === 'createIntent'
+        ? call.params['metadata[order_id]']
+        : this.intents.get(call.endpoint.name === 'confirmIntent' ? call.endpoint.id : (call.params.payment_intent ?? ''))?.intent.metadata
+            .order_id;
+    const kind = `${call.endpoint.name}:${orderId ?? ''}`;
+    const burnt = this.burntKeys.get(kind) ?? new Set<string>();
+    this.burntKeys.set(kind, burnt);
+    if (burnt.size >= Number(burning[1] ?? 1)) return false;
+    burnt.add(key);
+    return true;
   }
 
   /** The key is in use while the work runs; then it holds the answer, whatever it is. */

@@ -9,15 +9,22 @@ export interface PaymentIntentRef {
   paymentIntentId: string;
 }
 
+export interface Confirmation extends PaymentIntentRef {
+  /** Which of the run's confirmation keys to send under: a later one once Stripe showed the earlier burnt (1 when omitted). */
+  keyGeneration?: number;
+}
+
 /**
  * Charge Card, second half: confirms the order's PaymentIntent off session (the customer is not
  * there), which charges the card. Answers the PaymentIntent as Stripe left it: `succeeded`, or back in
- * `requires_payment_method` with the decline. The idempotency key is the one charges always had.
+ * `requires_payment_method` with the decline. The idempotency key is the one charges always had,
+ * `order-<orderId>/charge`, or its later generation (`.../charge/2`) after Stripe burnt it.
  */
 export function createConfirmPaymentIntent(stripe: Stripe) {
-  return async function confirmPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
+  return async function confirmPaymentIntent({ orderId, paymentIntentId, keyGeneration }: Confirmation): Promise<PaymentIntentState> {
+    const idempotencyKey = idempotencyKeyFor('charge', keyGeneration);
     const intent = await callStripeOnIntent('confirm the PaymentIntent', () =>
-      stripe.paymentIntents.confirm(paymentIntentId, { off_session: true }, { idempotencyKey: idempotencyKeyFor('charge') }),
+      stripe.paymentIntents.confirm(paymentIntentId, { off_session: true }, { idempotencyKey }),
     );
     log.info('PaymentIntent confirmed', { orderId, paymentIntentId, status: intent.status, code: intent.lastError?.code });
     return intent;

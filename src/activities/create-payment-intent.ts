@@ -17,12 +17,13 @@ async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise
 /**
  * Charge Card, first half: creates the order's PaymentIntent, unconfirmed, so its ID is in the run's
  * history before any money moves. The card is the order's `paymentMethodId`, else the customer's
- * default payment method; with neither, nothing is created and the run takes the failure path.
+ * default payment method; with neither, nothing is created and the run takes the failure path. The key
+ * is `order-<orderId>/payment-intent`, or its later generation after Stripe burnt it.
  */
 export function createCreatePaymentIntent(stripe: Stripe) {
-  return async function createPaymentIntent(order: Order): Promise<CreatedPayment> {
+  return async function createPaymentIntent(order: Order, keyGeneration?: number): Promise<CreatedPayment> {
     try {
-      return await createUnconfirmed(stripe, order);
+      return await createUnconfirmed(stripe, order, idempotencyKeyFor('payment-intent', keyGeneration));
     } catch (error) {
       // A refusal after an earlier attempt whose answer never came: that attempt may have created the PaymentIntent.
       if (error instanceof ApplicationFailure && error.type === CHARGE_REJECTED && activityInfo().attempt > 1) {
@@ -36,7 +37,7 @@ export function createCreatePaymentIntent(stripe: Stripe) {
   };
 }
 
-async function createUnconfirmed(stripe: Stripe, order: Order): Promise<CreatedPayment> {
+async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: string): Promise<CreatedPayment> {
   const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
   if (!paymentMethod) {
     return {
@@ -58,7 +59,7 @@ async function createUnconfirmed(stripe: Stripe, order: Order): Promise<CreatedP
         description: `Order ${order.orderId}`,
         metadata: { order_id: order.orderId },
       },
-      { idempotencyKey: idempotencyKeyFor('payment-intent') },
+      { idempotencyKey },
     ),
   );
   log.info('PaymentIntent created', { orderId: order.orderId, paymentIntentId: intent.id });

@@ -14,6 +14,3 @@ export function idempotencyKeyFor(
   if (!workflow) throw new Error(`The ${step} idempotency key comes from the workflow ID: run this activity from the order workflow`);
   return `${workflow.workflowId}/${step}${generation > 1 ? `/${generation}` : ''}`;
 }
-
-/** How many keys a step may burn (a replayed 5xx, and Stripe's record shows nothing done) before it gives up. */
-export const KEY_GENERATIONS = 3;

@@ -1,8 +1,8 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import Stripe from 'stripe';
-import type { RefundOrderInput, RefundOutcome } from '../domain/payment.js';
+import { KEY_GENERATIONS, type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
 import { REFUND_NOT_MADE, REFUND_REFUSED } from '../domain/failures.js';
-import { idempotencyKeyFor, KEY_GENERATIONS } from './idempotency.js';
+import { idempotencyKeyFor } from './idempotency.js';
 import { callStripe, replaysStoredError, stripeFailure } from './stripe-outcomes.js';
 
 /** Stripe's answers to a refund it will not make: retrying cannot change them. */

@@ -29,6 +29,13 @@ export interface PaymentIntentState {
  */
 export type CreatedPayment = { outcome: 'created'; paymentIntent: PaymentIntentState } | { outcome: 'no_payment_method'; reason: string };
 
+/**
+ * How many idempotency keys one Stripe request of a run may use: a key is burnt when Stripe replays a
+ * 5xx for it and its record shows nothing done under it; the request is then sent under the next
+ * (`.../charge/2`), up to this many, and then the run gives up as if Stripe refused.
+ */
+export const KEY_GENERATIONS = 3;
+
 /** Statuses from which a PaymentIntent can still succeed without the run: the run cancels them before recording a failure. */
 export const OPEN_PAYMENT_INTENT_STATUSES: readonly PaymentIntentStatus[] = [
   'requires_payment_method',

@@ -1,7 +1,7 @@
 import { ActivityFailure, condition, patched, sleep } from '@temporalio/workflow';
 import type { Order } from '../domain/order.js';
-import { OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
-import { CHARGE_REJECTED } from '../domain/failures.js';
+import { KEY_GENERATIONS, OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED } from '../domain/failures.js';
 import type { PaymentFailureCause } from '../metrics/names.js';
 import { CHARGE_OPTIONS, PAYMENT_SETTINGS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './failures.js';
@@ -25,6 +25,8 @@ const LONGEST_CUSTOMER_POLL_MS = 60 * 60_000;
 
 /** A card that needs its holder (SCA): the customer is asked to confirm, runs started before this cancel at once. */
 const CUSTOMER_ACTION = 'customer-action';
+/** A request Stripe's record shows did nothing is sent again under a fresh key; runs started before this gave up. */
+const FRESH_KEYS = 'fresh-idempotency-keys';
 const AUTHENTICATION_REQUIRED = 'authentication_required';
 
 /** What Stripe's records say of the order's payment, as the order backend will record it. */
@@ -56,8 +58,12 @@ export interface PaymentWatcher {
 interface Settling {
   state?: PaymentIntentState | null;
   paymentIntentId?: string;
-  /** Whether the run has sent the confirmation (the charge): a PaymentIntent found unconfirmed is confirmed, not cancelled. */
-  confirmSent: boolean;
+  /** How many create keys the run has used (the first included). */
+  creations: number;
+  /** How many confirmation keys the run has used: a PaymentIntent found unconfirmed is confirmed (again), not cancelled. */
+  confirmations: number;
+  /** The last create or confirmation left its outcome unknown (Stripe replays an error for its key, or refused the key). */
+  keyBurnt: boolean;
   reason: string;
   declineCode?: string;
   cause: PaymentFailureCause;
@@ -80,7 +86,9 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     return await settle(order, since, watcher, {
       state: confirmed,
       paymentIntentId,
-      confirmSent: true,
+      creations: 1,
+      confirmations: 1,
+      keyBurnt: false,
       reason: 'The payment was not completed',
       cause: 'rejected',
     });
@@ -91,8 +99,10 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     if (rejected && !paymentIntentId) return { status: 'payment_failed', reason: failureMessage(error), cause: 'rejected' };
     return await settle(order, since, watcher, {
       paymentIntentId,
+      creations: 1,
       // A failed create sent no confirmation; a failed confirmation may have charged.
-      confirmSent: paymentIntentId !== undefined,
+      confirmations: paymentIntentId === undefined ? 0 : 1,
+      keyBurnt: failureType(error) === CHARGE_OUTCOME_UNKNOWN,
       reason: failureMessage(error),
       cause: rejected ? 'rejected' : 'not_charged',
     });
@@ -107,7 +117,7 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
  */
 async function settle(order: Order, since: number, watcher: PaymentWatcher, settling: Settling): Promise<PaymentOutcome> {
   const { orderId } = order;
-  let { state, paymentIntentId, confirmSent, reason, declineCode, cause } = settling;
+  let { state, paymentIntentId, creations, confirmations, keyBurnt, reason, declineCode, cause } = settling;
   let waitMs = FIRST_WAIT_MS;
   let until: number | undefined;
   let customerAsked = false;
@@ -122,6 +132,21 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
       }
     }
     if (state === null) {
+      // Nothing was created under the earlier key (it may be burnt for 24 h): the sale is not lost, create it under the next.
+      if (keyBurnt && creations < KEY_GENERATIONS && patched(FRESH_KEYS)) {
+        creations += 1;
+        try {
+          const created = await createPaymentIntent(order, creations);
+          if (created.outcome === 'no_payment_method')
+            return { status: 'payment_failed', reason: created.reason, cause: 'no_payment_method' };
+          [state, keyBurnt] = [created.paymentIntent, false];
+        } catch (error) {
+          if (!(error instanceof ActivityFailure)) throw error;
+          if (failureType(error) === CHARGE_REJECTED) return { status: 'payment_failed', reason: failureMessage(error), cause: 'rejected' };
+          [state, reason, keyBurnt] = [undefined, failureMessage(error), failureType(error) === CHARGE_OUTCOME_UNKNOWN];
+        }
+        continue;
+      }
       return { status: 'payment_failed', reason: `${reason}. Stripe shows no PaymentIntent for the order: nothing was charged`, cause };
     }
     if (state) {
@@ -137,15 +162,20 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
         if (customerTimedOut) [reason, cause] = [`${customerTimedOut} (${reason})`, 'customer_action_timeout'];
         return { status: 'payment_failed', paymentIntentId, reason, ...(declineCode && { declineCode }), cause };
       }
-      // Created while Stripe's answer was lost: charge it as planned.
-      if (state.status === 'requires_confirmation' && !confirmSent) {
-        confirmSent = true;
+      // Created while Stripe's answer was lost: charge it as planned. Confirmed, yet still unconfirmed: the
+      // confirmation did nothing (its key may be burnt for 24 h), so it is sent again under the next key.
+      const confirmable =
+        state.status === 'requires_confirmation' &&
+        (confirmations === 0 || (keyBurnt && confirmations < KEY_GENERATIONS && patched(FRESH_KEYS)));
+      if (confirmable) {
+        confirmations += 1;
         try {
-          state = await confirmPaymentIntent({ orderId, paymentIntentId });
+          state = await confirmPaymentIntent({ orderId, paymentIntentId, ...(confirmations > 1 && { keyGeneration: confirmations }) });
+          keyBurnt = false;
           continue;
         } catch (error) {
           if (!(error instanceof ActivityFailure)) throw error;
-          [state, reason] = [undefined, failureMessage(error)];
+          [state, reason, keyBurnt] = [undefined, failureMessage(error), failureType(error) === CHARGE_OUTCOME_UNKNOWN];
           continue;
         }
       }

@@ -28,16 +28,17 @@ export function useSandboxActivities(): SandboxActivities {
  * Runs one activity as attempt `attempt` of the order's run `order-<orderId>` (its idempotency keys
  * come from that workflow ID). Only errors reach the test's output.
  */
-export function runActivity<A, R>(
-  activity: (input: A) => Promise<R>,
+export function runActivity<A, R, More extends unknown[] = []>(
+  activity: (input: A, ...more: More) => Promise<R>,
   input: A,
   { orderId, attempt = 1 }: { orderId: string; attempt?: number },
+  ...more: More
 ): Promise<R> {
   const env = new MockActivityEnvironment(
     { workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' }, attempt },
     { logger: new DefaultLogger('ERROR') },
   );
-  return env.run(activity, input);
+  return env.run(activity, input, ...more);
 }
 
 /** The ApplicationFailure an activity threw: its `type` and `nonRetryable` are what Temporal's retry policy reads. */

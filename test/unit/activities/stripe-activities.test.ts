@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Order } from '../../../src/domain/order.js';
-import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_REFUSED, STRIPE_UNAVAILABLE } from '../../../src/domain/failures.js';
+import {
+  CHARGE_OUTCOME_UNKNOWN,
+  CHARGE_REJECTED,
+  REFUND_NOT_MADE,
+  REFUND_REFUSED,
+  STRIPE_UNAVAILABLE,
+} from '../../../src/domain/failures.js';
 import { failureOf, runActivity, useSandboxActivities } from '../../support/mock-activity.js';
 
 const suite = useSandboxActivities();
@@ -254,19 +260,81 @@ describe('refundPayment', () => {
     expect(refundRequests[2].path).toBe(`/v1/refunds?payment_intent=${paymentIntentId}&limit=100`);
   });
 
-  it('Stripe replays a 500 for the key and its records show no refund under it: non-retryable ChargeOutcomeUnknown saying so', async () => {
+  it('Stripe replays a 500 for the key and its records show no refund under it: the refund is sent under the next key', async () => {
     const { o, paymentIntentId } = await paid();
     // Executing refuses the amount; the 500 that replaces the refusal is what Stripe stores for the key.
     const input = { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' };
     suite.sandbox.stripe.failNext(1, { statusAfterHandling: 500 });
     await failureOf(runActivity(suite.activities.refundPayment, input, o));
+    // Under the next key Stripe executes it, and refuses the amount as it should.
     const failure = await failureOf(runActivity(suite.activities.refundPayment, input, { ...o, attempt: 2 }));
+    expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
+    const keys = suite.sandbox.stripe.requests
+      .filter((request) => request.path === '/v1/refunds' && request.method === 'POST')
+      .map((request) => request.headers['idempotency-key']);
+    expect(keys.slice(-3)).toEqual([`order-${o.orderId}/refund`, `order-${o.orderId}/refund`, `order-${o.orderId}/refund/2`]);
+  });
+
+  /** A paid PaymentIntent of a cus_burns_keys_x<N> customer: each step burns its first N keys, so it is sent under the next. */
+  async function paidThroughBurntKeys(o: Order, burnt: number): Promise<string> {
+    for (let generation = 1; generation <= burnt; generation += 1) {
+      expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o, generation))).toMatchObject({
+        type: STRIPE_UNAVAILABLE,
+      });
+    }
+    const intent = await runActivity(suite.activities.createPaymentIntent, o, o, burnt + 1);
+    if (intent.outcome !== 'created') throw new Error('expected a PaymentIntent');
+    const ref = { orderId: o.orderId, paymentIntentId: intent.paymentIntent.id };
+    for (let generation = 1; generation <= burnt; generation += 1) {
+      await failureOf(runActivity(suite.activities.confirmPaymentIntent, { ...ref, keyGeneration: generation }, o));
+    }
+    expect(await runActivity(suite.activities.confirmPaymentIntent, { ...ref, keyGeneration: burnt + 1 }, o)).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
+    return intent.paymentIntent.id;
+  }
+
+  it('a key Stripe burnt (a stored 500, nothing refunded): the retry refunds under order-<orderId>/refund/2, once', async () => {
+    const o = order('cus_burns_keys');
+    const paymentIntentId = await paidThroughBurntKeys(o, 1);
+    const input = { orderId: o.orderId, paymentIntentId, reason: 'backend refused' };
+    expect(await failureOf(runActivity(suite.activities.refundPayment, input, o))).toMatchObject({ type: STRIPE_UNAVAILABLE });
+    expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(0);
+    const outcome = await runActivity(suite.activities.refundPayment, input, { ...o, attempt: 2 });
+    expect(outcome).toMatchObject({ status: 'succeeded', amountRefunded: 4999 });
+    const refunds = suite.sandbox.stripe.refundsFor(o.orderId);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].idempotencyKey).toBe(`order-${o.orderId}/refund/2`);
+    expect(refunds[0].metadata.idempotency_key).toBe(`order-${o.orderId}/refund/2`);
+  });
+
+  it('every key burnt: non-retryable RefundNotMade, saying Stripe shows no refund', async () => {
+    const o = order('cus_burns_keys_x3');
+    const input = { orderId: o.orderId, paymentIntentId: await paidThroughBurntKeys(o, 3), reason: 'r' };
+    for (const attempt of [1, 2, 3]) await failureOf(runActivity(suite.activities.refundPayment, input, { ...o, attempt }));
+    const failure = await failureOf(runActivity(suite.activities.refundPayment, input, { ...o, attempt: 4 }));
     expect(failure).toMatchObject({
-      type: CHARGE_OUTCOME_UNKNOWN,
+      type: REFUND_NOT_MADE,
       nonRetryable: true,
       message: expect.stringContaining('the refund was not made'),
     });
     expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(0);
+  });
+
+  it('a pending refund is answered pending; Look Up Refund sees Stripe fail it, and the amount back with the merchant', async () => {
+    const o = order('cus_refund_fails_3600');
+    const paymentIntentId = await created(o);
+    await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
+    const refund = await runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'r' }, o);
+    expect(refund).toMatchObject({ status: 'pending', amountRefunded: 4999 });
+    expect(suite.sandbox.stripe.settleRefund(refund.refundId, 'failed')).toBe(true);
+    expect(await runActivity(suite.activities.lookUpRefund, { refundId: refund.refundId }, o)).toMatchObject({
+      status: 'failed',
+      failureReason: 'expired_or_canceled_card',
+      amountRefunded: 0,
+      amountPaid: 4999,
+    });
   });
 
   it('Stripe unavailable: retryable StripeUnavailable', async () => {

@@ -285,6 +285,47 @@ describe('settling on what Stripe shows', () => {
     expect(stubs.inputsOf('lookUpPayment')[0]).toMatchObject({ paymentIntentId: 'pi_stub' });
   });
 
+  const burnt = () => ApplicationFailure.nonRetryable('Stripe replays an error for this idempotency key (500)', CHARGE_OUTCOME_UNKNOWN);
+
+  it('a confirmation Stripe burnt (still requires_confirmation): confirmed again under the next key, and paid', async () => {
+    const { stubs, result } = await runOrder(unitOrder(), {
+      confirmPaymentIntent: async ({ paymentIntentId, keyGeneration }) => {
+        if (keyGeneration === undefined) throw burnt();
+        return { id: paymentIntentId, status: 'succeeded', chargeId: 'ch_second_key' };
+      },
+      lookUpPayment: async ({ paymentIntentId }) => ({ id: paymentIntentId!, status: 'requires_confirmation' }),
+    });
+    expect(result).toMatchObject({ status: 'paid', chargeId: 'ch_second_key' });
+    expect(stubs.inputsOf('confirmPaymentIntent').map((input) => input.keyGeneration)).toEqual([undefined, 2]);
+    expect(countOf(stubs, 'cancelPaymentIntent')).toBe(0);
+  });
+
+  it('every confirmation key burnt: after the third, the PaymentIntent is cancelled and the order is payment_failed', async () => {
+    const { stubs, result } = await runOrder(unitOrder(), {
+      confirmPaymentIntent: async () => {
+        throw burnt();
+      },
+      lookUpPayment: async ({ paymentIntentId }) => ({ id: paymentIntentId!, status: 'requires_confirmation' }),
+    });
+    expect(result).toMatchObject({ status: 'payment_failed' });
+    expect(stubs.inputsOf('confirmPaymentIntent').map((input) => input.keyGeneration)).toEqual([undefined, 2, 3]);
+    expect(countOf(stubs, 'cancelPaymentIntent')).toBe(1);
+  });
+
+  it('a create Stripe burnt (its record shows no PaymentIntent): created again under the next key, confirmed, and paid', async () => {
+    let creates = 0;
+    const { stubs, result } = await runOrder(unitOrder(), {
+      createPaymentIntent: async () => {
+        if (++creates === 1) throw burnt();
+        return { outcome: 'created', paymentIntent: { id: 'pi_second_key', status: 'requires_confirmation' } };
+      },
+      lookUpPayment: async () => null,
+    });
+    expect(result).toMatchObject({ status: 'paid', paymentIntentId: 'pi_second_key' });
+    expect(names(stubs).slice(1, 5)).toEqual(['createPaymentIntent', 'lookUpPayment', 'createPaymentIntent', 'confirmPaymentIntent']);
+    expect(stubs.inputsOf('confirmPaymentIntent')).toEqual([{ orderId: expect.any(String), paymentIntentId: 'pi_second_key' }]);
+  });
+
   it("a PaymentIntent that succeeds while the run cancels it: Stripe's answer (succeeded) decides, the order is paid", async () => {
     const { stubs, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async () => {
