@@ -246,6 +246,7 @@ const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
     'description',
     'metadata',
     'automatic_payment_methods',
+    'allowed_payment_method_types',
   ],
   retrieveIntent: [],
   confirmIntent: ['payment_method', 'off_session'],
@@ -340,6 +341,9 @@ export class StripeStandIn extends StandIn {
   readonly refunds: RecordedRefund[] = [];
   /** How long after a change a PaymentIntent's new state is found by search. */
   searchLagMs = 60_000;
+  /** Search requests a second before Stripe answers 429 rate_limit (live mode allows about 20); undefined: no limit. */
+  searchRatePerSecond: number | undefined;
+  private readonly searchTimes: number[] = [];
   /** Requests stripe-mock refused (400, 404) or could not check, once `checkSpecAgainst` was called. */
   readonly specViolations: SpecViolation[] = [];
   /** Requests sent to stripe-mock for checking. */
@@ -518,7 +522,7 @@ export class StripeStandIn extends StandIn {
         body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${request.path}).` } },
       };
     }
-    const reply = this.outage(call) ?? (request.method === 'POST' ? await this.post(call) : this.get(call));
+    const reply = this.outage(call) ?? this.searchThrottled(call) ?? (request.method === 'POST' ? await this.post(call) : this.get(call));
     return withKeyEcho(reply, call.idempotencyKey);
   }
 
@@ -627,6 +631,27 @@ export class StripeStandIn extends StandIn {
     const slow = /^cus_slow(?:_(\d+))?$/.exec(customer);
     if (slow) await sleep(Number(slow[1] ?? DEFAULT_SLOW_SECONDS) * 1000);
     return execution;
+  }
+
+  /** Search's own rate limit: beyond `searchRatePerSecond` in the last second, 429 rate_limit, as Stripe answers. */
+  private searchThrottled(call: Call): StandInReply | undefined {
+    if (call.endpoint.name !== 'searchIntents' || this.searchRatePerSecond === undefined) return undefined;
+    const now = this.now();
+    while (this.searchTimes.length > 0 && now - this.searchTimes[0] >= 1000) this.searchTimes.shift();
+    if (this.searchTimes.length >= this.searchRatePerSecond) {
+      return {
+        status: 429,
+        body: {
+          error: {
+            type: 'invalid_request_error',
+            code: 'rate_limit',
+            message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+          },
+        },
+      };
+    }
+    this.searchTimes.push(now);
+    return undefined;
   }
 
   /** A failure before executing, by the customer the request is about: cus_down, cus_fail. */
@@ -798,7 +823,7 @@ export class StripeStandIn extends StandIn {
       customer,
       description: params.description ?? null,
       metadata: metadataParam(params),
-      automatic_payment_methods: automaticPaymentMethodsParam(params),
+      ...paymentMethodTypesParams(params),
       payment_method: paymentMethod ?? null,
     };
     return () => {
@@ -1015,7 +1040,14 @@ export class StripeStandIn extends StandIn {
   private createIntent(
     fields: Pick<
       PaymentIntent,
-      'amount' | 'currency' | 'customer' | 'description' | 'metadata' | 'automatic_payment_methods' | 'payment_method'
+      | 'amount'
+      | 'currency'
+      | 'customer'
+      | 'description'
+      | 'metadata'
+      | 'automatic_payment_methods'
+      | 'payment_method_types'
+      | 'payment_method'
     >,
   ): StoredIntent {
     const id = `pi_${randomBytes(12).toString('hex')}`;
@@ -1035,7 +1067,6 @@ export class StripeStandIn extends StandIn {
       latest_charge: null,
       livemode: false,
       next_action: null,
-      payment_method_types: ['card'],
       status: fields.payment_method ? 'requires_confirmation' : 'requires_payment_method',
     };
     const stored: StoredIntent = { intent, versions: [] };
@@ -1432,6 +1463,24 @@ function metadataParam(params: Params): Record<string, string> {
   }
   if (Object.keys(metadata).length > 50) throw new RefusedRequest(invalidParam('metadata', 'Metadata can have up to 50 keys.'));
   return metadata;
+}
+
+/**
+ * `allowed_payment_method_types[]`, the methods the PaymentIntent may use (the stand-in models cards
+ * only), beside `automatic_payment_methods`; the answer's `payment_method_types` is what is left: cards.
+ */
+function paymentMethodTypesParams(params: Params): Pick<PaymentIntent, 'automatic_payment_methods' | 'payment_method_types'> {
+  const automatic = automaticPaymentMethodsParam(params);
+  const allowed = Object.entries(params)
+    .filter(([name]) => /^allowed_payment_method_types\[\d*\]$/.test(name))
+    .map(([, value]) => value ?? '');
+  const unmodelled = allowed.find((type) => type !== 'card');
+  if (unmodelled !== undefined) {
+    throw new RefusedRequest(
+      invalidParam('allowed_payment_method_types', `The Stripe stand-in models card payments only, not ${JSON.stringify(unmodelled)}.`),
+    );
+  }
+  return { automatic_payment_methods: automatic, payment_method_types: ['card'] };
 }
 
 function automaticPaymentMethodsParam(params: Params): PaymentIntent['automatic_payment_methods'] {

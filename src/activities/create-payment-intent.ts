@@ -1,10 +1,10 @@
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import type { Order } from '../domain/order.js';
 import type { CreatedPayment } from '../domain/payment.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED } from '../domain/failures.js';
 import { idempotencyKeyFor } from './idempotency.js';
-import { callStripe, paymentIntentState } from './stripe-outcomes.js';
+import { callStripe, paymentIntentState, stripeFailure } from './stripe-outcomes.js';
 
 /** The customer's default payment method (`invoice_settings.default_payment_method`), if any. */
 async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise<string | undefined> {
@@ -37,7 +37,37 @@ export function createCreatePaymentIntent(stripe: Stripe) {
   };
 }
 
+/** A PaymentIntent in these statuses has taken, or is taking, the order's money. */
+const PAID_STATUSES = new Set<Stripe.PaymentIntent.Status>(['succeeded', 'processing']);
+
+/**
+ * The order's PaymentIntent that Stripe shows succeeded or processing, whenever it was made: an order
+ * sent again after its run was deleted (retention) and its keys forgotten (24 h) must not be charged
+ * twice. Search by metadata.order_id lags about a minute, while the workflow ID still deduplicates.
+ * Search has its own rate limit (about 20 requests a second in live mode): when Stripe refuses it (429),
+ * the customer's newest PaymentIntents are read instead (list: the general limit, one page).
+ */
+async function paidBefore(stripe: Stripe, order: Order): Promise<Stripe.PaymentIntent | undefined> {
+  let found: Stripe.PaymentIntent[];
+  try {
+    found = (await stripe.paymentIntents.search({ query: `metadata['order_id']:'${order.orderId}'`, limit: 100 })).data;
+  } catch (error) {
+    if (!(error instanceof Stripe.errors.StripeRateLimitError))
+      throw error instanceof Stripe.errors.StripeError ? stripeFailure(error, "search the order's PaymentIntents") : error;
+    const listed = await callStripe("list the customer's PaymentIntents", () =>
+      stripe.paymentIntents.list({ customer: order.customerId, limit: 100 }),
+    );
+    found = listed.data.filter((intent) => intent.metadata.order_id === order.orderId);
+  }
+  return found.find((intent) => PAID_STATUSES.has(intent.status));
+}
+
 async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: string): Promise<CreatedPayment> {
+  const earlier = await paidBefore(stripe, order);
+  if (earlier) {
+    log.warn('The order was paid before this run: not charged again', { orderId: order.orderId, paymentIntentId: earlier.id });
+    return { outcome: 'paid_before', paymentIntent: paymentIntentState(earlier) };
+  }
   const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
   if (!paymentMethod) {
     return {
@@ -54,8 +84,8 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
         currency: order.currency,
         customer: order.customerId,
         payment_method: paymentMethod,
-        // Off-session payments cannot send the customer to a redirect.
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+        // Cards only: a bank debit would wait days in `processing` (docs/payments.md, "Cards only").
+        allowed_payment_method_types: ['card'],
         description: `Order ${order.orderId}`,
         metadata: { order_id: order.orderId },
       },

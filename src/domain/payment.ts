@@ -24,10 +24,15 @@ export interface PaymentIntentState {
 }
 
 /**
- * Create PaymentIntent's answer: the intent, unconfirmed, or no payment method to charge (the customer
- * has no default one and the order names none), in which case nothing was created.
+ * Create PaymentIntent's answer: the intent, unconfirmed; no payment method to charge (the customer
+ * has no default one and the order names none), in which case nothing was created; or a PaymentIntent
+ * of the order that Stripe already holds succeeded or processing (the order was sent again after its
+ * run was gone), in which case nothing was created and the order must not be charged again.
  */
-export type CreatedPayment = { outcome: 'created'; paymentIntent: PaymentIntentState } | { outcome: 'no_payment_method'; reason: string };
+export type CreatedPayment =
+  | { outcome: 'created'; paymentIntent: PaymentIntentState }
+  | { outcome: 'no_payment_method'; reason: string }
+  | { outcome: 'paid_before'; paymentIntent: PaymentIntentState };
 
 /**
  * How many idempotency keys one Stripe request of a run may use: a key is burnt when Stripe replays a

@@ -221,6 +221,11 @@ async function notify(order: Order, { payment, waitingNotices }: Charged, progre
     progress.update({ reason: payment.reason, ...(declineCode && { declineCode }), step: 'notify-ops' });
     return { receipt: 'skipped', opsNotified: await tryNotifyOps(paymentAlert(order, payment)) };
   }
+  if (payment.paidBefore) {
+    // The customer had their receipt from the run that charged them.
+    progress.update({ reason: `Paid before this run by PaymentIntent ${payment.paymentIntentId}: not charged again, no second receipt` });
+    return { receipt: 'skipped', opsNotified: false };
+  }
   progress.update({ reason: undefined }); // why the run had to wait, if it did: settled now
   let opsNotified = false;
   if (waitingAlertPosted) {

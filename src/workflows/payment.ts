@@ -31,7 +31,13 @@ const AUTHENTICATION_REQUIRED = 'authentication_required';
 
 /** What Stripe's records say of the order's payment, as the order backend will record it. */
 export type PaymentOutcome =
-  | { status: 'paid'; paymentIntentId?: string; chargeId: string }
+  | {
+      status: 'paid';
+      paymentIntentId?: string;
+      chargeId: string;
+      /** Paid before this run (the order was sent again after its run was gone): not charged again. */
+      paidBefore?: true;
+    }
   | {
       status: 'payment_failed';
       paymentIntentId?: string;
@@ -82,6 +88,18 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
     if (created.outcome === 'no_payment_method') return { status: 'payment_failed', reason: created.reason, cause: 'no_payment_method' };
     paymentIntentId = created.paymentIntent.id;
     watcher.onPaymentIntent(paymentIntentId);
+    if (created.outcome === 'paid_before') {
+      const settled = await settle(order, since, watcher, {
+        state: created.paymentIntent,
+        paymentIntentId,
+        creations: 1,
+        confirmations: 1,
+        keyBurnt: false,
+        reason: `The order was paid before, by PaymentIntent ${paymentIntentId}`,
+        cause: 'rejected',
+      });
+      return settled.status === 'paid' ? { ...settled, paidBefore: true } : settled;
+    }
     const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId });
     return await settle(order, since, watcher, {
       state: confirmed,

@@ -39,6 +39,61 @@ describe('createPaymentIntent', () => {
     expect(decodeURIComponent(lastRequest().body)).toContain(`metadata[order_id]=${o.orderId}`);
   });
 
+  it('asks Stripe for cards only (allowed_payment_method_types), so no bank debit waits days in processing', async () => {
+    const o = order();
+    await runActivity(suite.activities.createPaymentIntent, o, o);
+    expect(decodeURIComponent(lastRequest().body)).toContain('allowed_payment_method_types[0]=card');
+    expect(decodeURIComponent(lastRequest().body)).not.toContain('automatic_payment_methods');
+  });
+
+  describe('an order Stripe shows paid before (sent again after its run was deleted and its keys forgotten)', () => {
+    /** Pays the order as an earlier run did, then lets Stripe forget the keys and its search catch up. */
+    async function paidLongAgo(o: Order): Promise<string> {
+      const paymentIntentId = await created(o);
+      await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
+      suite.sandbox.stripe.advanceClock(25 * 60 * 60 * 1000);
+      return paymentIntentId;
+    }
+
+    it('found by search on metadata.order_id: paid_before with that PaymentIntent, nothing created', async () => {
+      const o = order();
+      const paymentIntentId = await paidLongAgo(o);
+      expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toEqual({
+        outcome: 'paid_before',
+        paymentIntent: expect.objectContaining({ id: paymentIntentId, status: 'succeeded' }),
+      });
+      expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
+      expect(lastRequest().path).toMatch(/^\/v1\/payment_intents\/search\?query=/);
+    });
+
+    it("search refused for its rate limit (429): the customer's PaymentIntents are listed instead, and decide the same", async () => {
+      const o = order();
+      const paymentIntentId = await paidLongAgo(o);
+      suite.sandbox.stripe.searchRatePerSecond = 0;
+      try {
+        expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({
+          outcome: 'paid_before',
+          paymentIntent: { id: paymentIntentId },
+        });
+      } finally {
+        suite.sandbox.stripe.searchRatePerSecond = undefined;
+      }
+      expect(
+        suite.sandbox.stripe.requests.slice(-2).map(({ method, path, status }) => `${method} ${path.split('?')[0]} ${status}`),
+      ).toEqual(['GET /v1/payment_intents/search 429', 'GET /v1/payment_intents 200']);
+      expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
+    });
+
+    it('a declined earlier PaymentIntent does not count: a new one is created', async () => {
+      const o = order('cus_decline');
+      const first = await created(o);
+      await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId: first }, o);
+      suite.sandbox.stripe.advanceClock(25 * 60 * 60 * 1000);
+      expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({ outcome: 'created' });
+      expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(2);
+    });
+  });
+
   it('a customer without a default payment method: no_payment_method, nothing created', async () => {
     const o = order('cus_no_payment_method');
     expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({
@@ -54,7 +109,8 @@ describe('createPaymentIntent', () => {
     [409, { error: { type: 'idempotency_error', code: 'idempotency_key_in_use', message: 'A request with this key is in progress.' } }],
   ])('Stripe answering %i: retryable StripeUnavailable', async (status, body) => {
     const o = order();
-    suite.sandbox.stripe.failNext(1, { status, ...(body && { body }) });
+    // The first request is the search for an earlier payment; a 429 there is search's own limit, answered by a list.
+    suite.sandbox.stripe.failNext(status === 429 ? 2 : 1, { status, ...(body && { body }) });
     expect(await failureOf(runActivity(suite.activities.createPaymentIntent, o, o))).toMatchObject({
       type: STRIPE_UNAVAILABLE,
       nonRetryable: false,

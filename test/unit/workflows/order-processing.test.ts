@@ -326,6 +326,24 @@ describe('settling on what Stripe shows', () => {
     expect(stubs.inputsOf('confirmPaymentIntent')).toEqual([{ orderId: expect.any(String), paymentIntentId: 'pi_second_key' }]);
   });
 
+  it('an order Stripe shows paid before this run: recorded paid without a confirmation or a second receipt', async () => {
+    const { stubs, result } = await runOrder(unitOrder(), {
+      createPaymentIntent: async () => ({
+        outcome: 'paid_before',
+        paymentIntent: { id: 'pi_earlier', status: 'succeeded', chargeId: 'ch_earlier' },
+      }),
+    });
+    expect(result).toMatchObject({
+      status: 'paid',
+      paymentIntentId: 'pi_earlier',
+      chargeId: 'ch_earlier',
+      receipt: 'skipped',
+      reason: expect.stringContaining('Paid before this run by PaymentIntent pi_earlier: not charged again'),
+    });
+    expect(names(stubs)).toEqual(['parseOrder', 'createPaymentIntent', 'updateOrderStatus']);
+    expect(statuses(stubs)).toEqual(['paid']);
+  });
+
   it("a PaymentIntent that succeeds while the run cancels it: Stripe's answer (succeeded) decides, the order is paid", async () => {
     const { stubs, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async () => {
