@@ -11,7 +11,7 @@ export interface OrderRecord {
   idempotencyKeys: string[];
 }
 
-const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled', 'refunded']);
+const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled', 'refunded', 'disputed']);
 
 /** Orders the backend will never mark paid (422), to test a run that charged a card the merchant then refuses. */
 const REFUSES_PAID = 'ord_refuse_paid';

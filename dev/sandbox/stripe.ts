@@ -446,8 +446,9 @@ export class StripeStandIn extends StandIn {
 
   /**
    * Plants a disagreement for the reconciliation sweep to find: the PaymentIntent's record is changed
-   * behind the order's run, as no request could change it. 'succeeded' charges its card (a succeeded
-   * charge); 'canceled' leaves it canceled with no succeeded payment. False when there is no such PaymentIntent.
+   * behind the order's run, as no request could change it, with the event Stripe would create for the
+   * change. 'succeeded' charges its card (a succeeded charge); 'canceled' leaves it canceled with no
+   * succeeded payment. False when there is no such PaymentIntent.
    */
   plantPaymentIntentStatus(paymentIntentId: string, status: 'succeeded' | 'canceled'): boolean {
     const stored = this.intents.get(paymentIntentId);
@@ -457,6 +458,7 @@ export class StripeStandIn extends StandIn {
       this.succeed(stored, paymentMethod, undefined);
     } else {
       this.update(stored, { status: 'canceled', amount_received: 0, latest_charge: null, canceled_at: Math.floor(this.now() / 1000) });
+      this.emitIntentEvent('payment_intent.canceled', stored.intent, undefined);
     }
     return true;
   }

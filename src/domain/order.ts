@@ -3,6 +3,8 @@
  * Types only, plus constants that are safe inside the workflow sandbox.
  */
 
+import type { PaymentDispute } from './payment.js';
+
 export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
 export const DEFAULT_TASK_QUEUE = 'order-processing';
 export const DEFAULT_CURRENCY = 'usd';
@@ -34,9 +36,10 @@ export type ChargeResult =
 type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 /**
  * What the order backend is told: the payment outcome; `refunded` when it refused a paid order for good
- * and the payment was refunded; `cancelled` when the run was cancelled before the charge.
+ * and the payment was refunded; `cancelled` when the run was cancelled before the charge; `disputed`
+ * when the reconciliation sweep found the card holder disputing the payment.
  */
-export type OrderRecordStatus = OrderStatus | 'refunded' | 'cancelled';
+export type OrderRecordStatus = OrderStatus | 'refunded' | 'cancelled' | 'disputed';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
 type OrderStep =
@@ -114,6 +117,8 @@ export type OpsAlert =
       recorded: OrderRecordStatus;
       outcome: OrderRecordStatus;
       paymentIntentId: string;
+      /** The dispute, when the card holder disputed the payment. */
+      dispute?: PaymentDispute;
     };
 
 const ORDER_RUN_PREFIX = 'order-';
