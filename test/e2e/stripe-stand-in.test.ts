@@ -895,7 +895,7 @@ describe('spec checking against stripe-mock', () => {
       await stripe.events.list({ created: { gte: 0 }, types: ['charge.refunded', 'payment_intent.succeeded'], limit: 100 });
       const [event] = (await stripe.events.list({ type: 'payment_intent.*', limit: 1 })).data;
       await stripe.events.list({ starting_after: event.id });
-      await stripe.disputes.list({ created: { gte: 0 }, limit: 100, expand: ['data.payment_intent'] });
+      await stripe.disputes.list({ created: { gte: 0 }, limit: 100, expand: ['data.charge', 'data.payment_intent'] });
       expect(standIn.specViolations).toEqual([]);
       expect(standIn.specChecked).toBe(15);
 
