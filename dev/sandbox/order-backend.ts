@@ -13,7 +13,7 @@ export interface OrderRecord {
   idempotencyKeys: string[];
 }
 
-const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled', 'refunded', 'partially_refunded']);
+const ORDER_STATUSES = new Set(['paid', 'payment_failed', 'payment_pending', 'cancelled', 'refunded', 'partially_refunded', 'disputed']);
 
 /** Orders the backend will never mark paid (409, the contract's refusal), to test a run that charged a card the merchant then refuses. */
 const REFUSES_PAID = 'ord_refuse_paid';

@@ -1,9 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { ROUTED_STRIPE_EVENTS } from '../../src/domain/payment.js';
+import { ROUTED_STRIPE_EVENTS } from '../../src/domain/payment.js';
+import { ListIndex } from './list-index.js';
 
-/** The events the Stripe stand-in sends: the ones the service routes to an order's run. */
-/** The events the stand-in sends: those routed to runs, and a refund's settlement (runs ask Stripe about refunds on a backoff). */
-export type StripeEventType = (typeof ROUTED_STRIPE_EVENTS)[number] | 'charge.refund.updated';
+/** The events the service's webhook endpoint subscribes to: the ones it routes to an order's run. */
+type SubscribedEventType = (typeof ROUTED_STRIPE_EVENTS)[number];
+
+/**
+ * The events the Stripe stand-in creates: the subscribed ones, which it also sends; disputes and a
+ * refund's settlement, which it only lists (runs ask Stripe about a pending refund on a backoff).
+ */
+export type StripeEventType = SubscribedEventType | 'charge.dispute.created' | 'charge.refund.updated';
 
 /**
  * How an event reaches the endpoint, to test a receiver against what Stripe documents it may do:
@@ -53,11 +59,12 @@ export interface EventSubject {
   created: number;
 }
 
-interface Outgoing {
+/** An event as the stand-in keeps it: listed by `GET /v1/events`, and delivered. */
+export interface RecordedEvent {
   event: StripeEvent;
   subject: EventSubject;
-  /** Serialized once, so a repeated delivery sends the same bytes. */
-  payload: string;
+  /** Serialized at the first delivery, once, so a repeated delivery sends the same bytes. */
+  payload?: string;
 }
 
 /** The API version the events say they were rendered with: the one the project's stripe SDK pins. */
@@ -78,7 +85,8 @@ export class StripeWebhooks {
   lateMs = 5_000;
   random: RandomWebhookDelivery | undefined;
   private endpoint: { url: string; secret: string } | undefined;
-  private readonly outgoing = new Map<string, Outgoing>();
+  /** Every event, oldest first, indexed for `GET /v1/events`. */
+  readonly recorded = new ListIndex<RecordedEvent>(({ event }) => event);
   private readonly inFlight = new Set<Promise<void>>();
   /** The release of the out-of-order event held for a PaymentIntent (one at a time: later ones overtake it). */
   private readonly held = new Map<string, () => void>();
@@ -87,34 +95,35 @@ export class StripeWebhooks {
 
   /** Every event created, oldest first. */
   get events(): StripeEvent[] {
-    return [...this.outgoing.values()].map((outgoing) => outgoing.event);
+    return this.recorded.values().map(({ event }) => event);
   }
 
   sendTo(url: string, secret: string): void {
     this.endpoint = { url, secret };
   }
 
-  /** Creates the event and, with an endpoint set, starts its delivery without waiting for it. */
+  /** Creates the event and, when the endpoint subscribes to its type, starts its delivery without waiting for it. */
   emit(type: StripeEventType, object: unknown, subject: EventSubject): void {
+    const delivered = this.endpoint !== undefined && (ROUTED_STRIPE_EVENTS as readonly string[]).includes(type);
     const event: StripeEvent = {
       id: `evt_${randomBytes(12).toString('hex')}`,
       object: 'event',
       api_version: API_VERSION,
       created: subject.created,
       livemode: false,
-      pending_webhooks: this.endpoint ? 1 : 0,
+      pending_webhooks: delivered ? 1 : 0,
       request: { id: null, idempotency_key: subject.idempotencyKey ?? null },
       type,
       data: { object },
     };
-    const outgoing: Outgoing = { event, subject, payload: JSON.stringify(event) };
-    this.outgoing.set(event.id, outgoing);
-    if (this.endpoint) void this.track(this.dispatch(outgoing, this.nextMode()));
+    const outgoing: RecordedEvent = { event, subject };
+    this.recorded.push(outgoing);
+    if (delivered) void this.track(this.dispatch(outgoing, this.nextMode()));
   }
 
   /** Delivers an earlier event again, now; resolves once it was attempted (retries included). */
   resend(eventId: string): Promise<void> {
-    const outgoing = this.outgoing.get(eventId);
+    const outgoing = this.recorded.get(eventId);
     if (!outgoing) throw new Error(`No such event: ${eventId}`);
     if (!this.endpoint) throw new Error('No webhook endpoint: call sendWebhooksTo first');
     return this.track(this.deliver(outgoing));
@@ -137,7 +146,7 @@ export class StripeWebhooks {
     return random.modes[Math.floor(random.random() * random.modes.length)];
   }
 
-  private async dispatch(outgoing: Outgoing, mode: WebhookDeliveryMode): Promise<void> {
+  private async dispatch(outgoing: RecordedEvent, mode: WebhookDeliveryMode): Promise<void> {
     switch (mode) {
       case 'on_time':
         return this.deliver(outgoing);
@@ -155,7 +164,7 @@ export class StripeWebhooks {
   }
 
   /** Held until a later event about the same PaymentIntent was sent; an event arriving while one is held overtakes it. */
-  private async deliverOutOfOrder(outgoing: Outgoing): Promise<void> {
+  private async deliverOutOfOrder(outgoing: RecordedEvent): Promise<void> {
     const key = outgoing.subject.paymentIntentId;
     if (this.held.has(key)) return this.deliver(outgoing);
     const hold = wait(OUT_OF_ORDER_HOLD_MS, this.signal);
@@ -166,7 +175,7 @@ export class StripeWebhooks {
   }
 
   /** The first attempt, then Stripe's retries while the endpoint fails; events held behind this one go once it was sent. */
-  private async deliver(outgoing: Outgoing): Promise<void> {
+  private async deliver(outgoing: RecordedEvent): Promise<void> {
     for (let attempt = 1; attempt <= ATTEMPTS && !this.signal.aborted; attempt += 1) {
       const status = await this.attempt(outgoing, attempt);
       if (attempt === 1) this.releaseHeldBehind(outgoing.subject.paymentIntentId);
@@ -181,8 +190,10 @@ export class StripeWebhooks {
     release?.();
   }
 
-  private async attempt({ event, subject, payload }: Outgoing, attempt: number): Promise<number> {
+  private async attempt(outgoing: RecordedEvent, attempt: number): Promise<number> {
     const { url, secret } = this.endpoint!;
+    const { event, subject } = outgoing;
+    const payload = (outgoing.payload ??= JSON.stringify(event));
     let status = 0;
     try {
       const response = await fetch(url, {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ListIndex, type CreatedRange } from './list-index.js';
 import { bearerToken, StandIn, type StandInReply, type StandInRequest } from './stand-in.js';
 import {
   StripeWebhooks,
@@ -29,6 +30,8 @@ export interface RecordedCharge {
   declineCode?: string;
   /** What refunds gave back so far, minor units. */
   amountRefunded: number;
+  /** The dispute the card holder opened on it, if any (one per charge, as at Stripe). */
+  disputeId?: string;
   /** Seconds since the epoch, on the stand-in's clock. */
   created: number;
   description: string | null;
@@ -59,6 +62,27 @@ export interface RecordedRefund {
 }
 
 type RefundStatus = 'pending' | 'succeeded' | 'failed';
+
+/** Why a card holder disputes a payment, as Stripe names it (the common ones). */
+export type DisputeReason = 'fraudulent' | 'product_not_received' | 'product_unacceptable' | 'duplicate' | 'unrecognized' | 'general';
+
+/** A dispute in Stripe's wire shape (the fields the stand-in models); the card holder's bank opened it. */
+export interface Dispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  balance_transactions: [];
+  charge: string;
+  created: number;
+  currency: string;
+  evidence_details: { due_by: number; has_evidence: false; past_due: false; submission_count: 0 };
+  is_charge_refundable: false;
+  livemode: false;
+  metadata: Record<string, string>;
+  payment_intent: string | null;
+  reason: DisputeReason;
+  status: 'needs_response';
+}
 
 type PaymentIntentStatus =
   'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'succeeded' | 'canceled';
@@ -131,7 +155,9 @@ type Endpoint =
   | { name: 'retrieveCharge'; id: string }
   | { name: 'createRefund' }
   | { name: 'listRefunds' }
-  | { name: 'retrieveRefund'; id: string };
+  | { name: 'retrieveRefund'; id: string }
+  | { name: 'listDisputes' }
+  | { name: 'listEvents' };
 
 type EndpointName = Endpoint['name'];
 
@@ -179,6 +205,14 @@ class RefusedRequest extends Error {
 }
 
 const IDEMPOTENCY_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
+/** Stripe lists the events of the last 30 days only. */
+const EVENT_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+/** At most this many event types in one `types` filter. */
+const MAX_EVENT_TYPES = 20;
+/** How long the merchant has to answer a dispute with evidence (`evidence_details.due_by`). */
+const DISPUTE_EVIDENCE_SECONDS = 7 * 24 * 60 * 60;
+/** What a dispute list may expand: the disputed charge or PaymentIntent, as Stripe allows. */
+const DISPUTE_EXPANSIONS = ['data.charge', 'data.payment_intent'];
 const DEFAULT_SLOW_SECONDS = 25;
 const DEFAULT_PAYMENT_METHOD = 'pm_card_visa';
 
@@ -257,6 +291,8 @@ const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
   createRefund: ['payment_intent', 'charge', 'amount', 'reason', 'metadata'],
   listRefunds: ['payment_intent', 'charge', 'created', 'limit', 'starting_after'],
   retrieveRefund: [],
+  listDisputes: ['payment_intent', 'charge', 'created', 'limit', 'starting_after', 'expand'],
+  listEvents: ['type', 'types', 'created', 'limit', 'starting_after'],
 };
 
 /** Endpoints that charge, or may charge, a card: the ones `cus_fail_*` fails. */
@@ -281,6 +317,8 @@ const ROUTES: Array<{ method: string; path: RegExp; endpoint: (id: string) => En
   { method: 'POST', path: /^\/v1\/refunds$/, endpoint: () => ({ name: 'createRefund' }) },
   { method: 'GET', path: /^\/v1\/refunds$/, endpoint: () => ({ name: 'listRefunds' }) },
   { method: 'GET', path: /^\/v1\/refunds\/([^/]+)$/, endpoint: (id) => ({ name: 'retrieveRefund', id }) },
+  { method: 'GET', path: /^\/v1\/disputes$/, endpoint: () => ({ name: 'listDisputes' }) },
+  { method: 'GET', path: /^\/v1\/events$/, endpoint: () => ({ name: 'listEvents' }) },
 ];
 
 /** The page a customer visits to authenticate a payment: no API key, for a person. */
@@ -288,7 +326,8 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
 
 /**
  * A stand-in for the Stripe API as strict as Stripe: customers, PaymentIntents (create, confirm,
- * retrieve, list, search, cancel), refunds (create, list, retrieve), charges (retrieve) and the legacy
+ * retrieve, list, search, cancel), refunds (create, list, retrieve), charges (retrieve), disputes (list;
+ * a card holder opens one with `openDispute`), events (list, the last 30 days) and the legacy
  * `POST /v1/charges`, in Stripe's wire format (form-encoded requests, JSON answers, Stripe error
  * bodies, 402 for declines), with Stripe's idempotency rules: a POST whose endpoint began executing
  * stores its answer (500s included) under its Idempotency-Key and replays it for 24 h with
@@ -298,7 +337,8 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  * the stand-in's clock (`now`, `advanceClock`).
  *
  * Webhooks: after `sendWebhooksTo(url, secret)` every payment_intent.succeeded, .payment_failed,
- * .canceled and charge.refunded event is POSTed to `url` signed as Stripe signs (`Stripe-Signature`),
+ * .canceled and charge.refunded event (the ones the endpoint subscribes to; charge.dispute.created is
+ * listed, not sent) is POSTed to `url` signed as Stripe signs (`Stripe-Signature`),
  * never delaying the answer that caused it, retried on a non-2xx answer, in the `webhookDelivery`
  * mode (see WebhookDeliveryMode). `events` holds every event; `webhookDeliveries` every attempt.
  *
@@ -337,8 +377,10 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  * Any other `pm_...` is a card that pays. Other refunds succeed at once; legacy charges are not refundable here.
  */
 export class StripeStandIn extends StandIn {
-  readonly charges: RecordedCharge[] = [];
-  readonly refunds: RecordedRefund[] = [];
+  // Each list indexed by ID, oldest first, so 100,000 objects page and look up without scans.
+  private readonly chargeList = new ListIndex<RecordedCharge>((charge) => charge);
+  private readonly refundList = new ListIndex<RecordedRefund>((refund) => refund);
+  private readonly disputes = new ListIndex<Dispute>((dispute) => dispute);
   /** How long after a change a PaymentIntent's new state is found by search. */
   searchLagMs = 60_000;
   /** Search requests a second before Stripe answers 429 rate_limit (live mode allows about 20); undefined: no limit. */
@@ -351,7 +393,7 @@ export class StripeStandIn extends StandIn {
   private specUrl: string | undefined;
   private clockOffsetMs = 0;
   private readonly openedAt = Date.now();
-  private readonly intents = new Map<string, StoredIntent>();
+  private readonly intents = new ListIndex<StoredIntent>((stored) => stored.intent);
   private readonly keys = new Map<string, KeyRecord>();
   /** Requests that executed under a key, so a fault after handling can replace the stored answer. */
   private readonly executedUnderKey = new WeakMap<StandInRequest, { key: string; fingerprint: string }>();
@@ -387,9 +429,19 @@ export class StripeStandIn extends StandIn {
     this.specUrl = url;
   }
 
+  /** Every charge, oldest first. */
+  get charges(): readonly RecordedCharge[] {
+    return this.chargeList.values();
+  }
+
+  /** Every refund, oldest first. */
+  get refunds(): readonly RecordedRefund[] {
+    return this.refundList.values();
+  }
+
   /** Every PaymentIntent, oldest first, as it is now. */
   get paymentIntents(): readonly PaymentIntent[] {
-    return [...this.intents.values()].map((stored) => stored.intent);
+    return this.intents.values().map((stored) => stored.intent);
   }
 
   /** PaymentIntents for one order (by metadata.order_id), oldest first. */
@@ -424,8 +476,9 @@ export class StripeStandIn extends StandIn {
 
   /**
    * Plants a disagreement for the reconciliation sweep to find: the PaymentIntent's record is changed
-   * behind the order's run, as no request could change it. 'succeeded' charges its card (a succeeded
-   * charge); 'canceled' leaves it canceled with no succeeded payment. False when there is no such PaymentIntent.
+   * behind the order's run, as no request could change it, with the event Stripe would create for the
+   * change. 'succeeded' charges its card (a succeeded charge); 'canceled' leaves it canceled with no
+   * succeeded payment. False when there is no such PaymentIntent.
    */
   plantPaymentIntentStatus(paymentIntentId: string, status: 'succeeded' | 'canceled'): boolean {
     const stored = this.intents.get(paymentIntentId);
@@ -435,8 +488,42 @@ export class StripeStandIn extends StandIn {
       this.succeed(stored, paymentMethod, undefined);
     } else {
       this.update(stored, { status: 'canceled', amount_received: 0, latest_charge: null, canceled_at: Math.floor(this.now() / 1000) });
+      this.emitIntentEvent('payment_intent.canceled', stored.intent, undefined);
     }
     return true;
+  }
+
+  /**
+   * The card holder disputes a succeeded charge of a PaymentIntent through their bank, as can happen
+   * weeks after the payment: Stripe records a dispute for the charge's amount (`needs_response`, evidence
+   * due in 7 days), marks the charge `disputed` and creates a charge.dispute.created event. Undefined,
+   * changing nothing, for a charge that is unknown, failed, legacy or already disputed.
+   */
+  openDispute(chargeId: string, reason: DisputeReason = 'fraudulent'): Dispute | undefined {
+    const charge = this.findCharge(chargeId);
+    const stored = this.intents.get(charge?.paymentIntentId ?? '');
+    if (!charge || !stored || charge.status !== 'succeeded' || charge.disputeId !== undefined) return undefined;
+    const created = Math.floor(this.now() / 1000);
+    const dispute: Dispute = {
+      id: `dp_${randomBytes(12).toString('hex')}`,
+      object: 'dispute',
+      amount: charge.amount,
+      balance_transactions: [],
+      charge: charge.id,
+      created,
+      currency: charge.currency,
+      evidence_details: { due_by: created + DISPUTE_EVIDENCE_SECONDS, has_evidence: false, past_due: false, submission_count: 0 },
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: stored.intent.id,
+      reason,
+      status: 'needs_response',
+    };
+    charge.disputeId = dispute.id;
+    this.disputes.push(dispute);
+    this.webhooks.emit('charge.dispute.created', structuredClone(dispute), this.eventSubject(stored.intent, undefined));
+    return structuredClone(dispute);
   }
 
   /** From now on every event is POSTed to `url`, signed with `secret` (the endpoint's `whsec_...`). */
@@ -706,9 +793,12 @@ export class StripeStandIn extends StandIn {
         return paid?.customer ?? undefined;
       }
       case 'retrieveRefund': {
-        const refund = this.refunds.find((candidate) => candidate.id === endpoint.id);
+        const refund = this.refundList.get(endpoint.id);
         return refund ? (this.intents.get(refund.paymentIntentId)?.intent.customer ?? undefined) : undefined;
       }
+      case 'listDisputes':
+      case 'listEvents':
+        return undefined;
     }
   }
 
@@ -751,6 +841,10 @@ export class StripeStandIn extends StandIn {
         return this.planListRefunds(params);
       case 'retrieveRefund':
         return this.planRetrieveRefund(endpoint.id);
+      case 'listDisputes':
+        return this.planListDisputes(params);
+      case 'listEvents':
+        return this.planListEvents(params);
     }
   }
 
@@ -926,7 +1020,7 @@ export class StripeStandIn extends StandIn {
       created: Math.floor(this.now() / 1000),
       status: SLOW_REFUND_CUSTOMER.test(intent.customer ?? '') ? 'pending' : 'succeeded',
     };
-    this.refunds.push(refund);
+    this.refundList.push(refund);
     charge.amountRefunded += refund.amount;
     this.webhooks.emit('charge.refunded', chargeObject(charge), this.eventSubject(intent, fields.idempotencyKey));
     this.expectRefundSettled(intent, refund);
@@ -963,11 +1057,10 @@ export class StripeStandIn extends StandIn {
 
   /** List: strongly consistent, newest first, cursor `starting_after`; by PaymentIntent or charge when named. */
   private planListRefunds(params: Params): Work {
-    const page = listPaging(params, 'refund', (id) => this.refunds.some((refund) => refund.id === id));
+    const page = listPaging(params, 'refund', this.refundList);
     const { payment_intent: intentId, charge: chargeId } = params;
     return () => {
       const { items, hasMore } = page(
-        [...this.refunds].reverse(),
         (refund) =>
           (intentId === undefined || refund.paymentIntentId === intentId) && (chargeId === undefined || refund.chargeId === chargeId),
       );
@@ -976,9 +1069,41 @@ export class StripeStandIn extends StandIn {
   }
 
   private planRetrieveRefund(id: string): Work {
-    const refund = this.refunds.find((candidate) => candidate.id === id);
+    const refund = this.refundList.get(id);
     if (!refund) throw new RefusedRequest(resourceMissing('refund', id, 'id', 404));
     return () => ({ reply: ok(refundObject(refund)) });
+  }
+
+  /** List: newest first, by PaymentIntent or charge when named; `expand` gives each dispute's charge or PaymentIntent in place of its ID. */
+  private planListDisputes(params: Params): Work {
+    const page = listPaging(params, 'dispute', this.disputes);
+    const expand = arrayParam(params, 'expand') ?? [];
+    const refused = expand.find((field) => !DISPUTE_EXPANSIONS.includes(field));
+    if (refused !== undefined) throw new RefusedRequest(invalidParam('expand', `This property cannot be expanded (${refused}).`));
+    const { payment_intent: intentId, charge: chargeId } = params;
+    return () => {
+      const { items, hasMore } = page(
+        (dispute) =>
+          (intentId === undefined || dispute.payment_intent === intentId) && (chargeId === undefined || dispute.charge === chargeId),
+      );
+      const data = items.map((dispute) => ({
+        ...dispute,
+        ...(expand.includes('data.charge') && { charge: chargeObject(this.findCharge(dispute.charge)!) }),
+        ...(expand.includes('data.payment_intent') &&
+          dispute.payment_intent !== null && { payment_intent: snapshot(this.intents.get(dispute.payment_intent)!.intent) }),
+      }));
+      return { reply: ok({ object: 'list', data, has_more: hasMore, url: '/v1/disputes' }) };
+    };
+  }
+
+  /** Events of the last 30 days, newest first, by `type` or `types`; each carries its object as it was when the event was created. */
+  private planListEvents(params: Params): Work {
+    const ofType = eventTypeFilter(params);
+    const page = listPaging(params, 'event', this.webhooks.recorded, Math.floor(this.now() / 1000) - EVENT_RETENTION_SECONDS);
+    return () => {
+      const { items, hasMore } = page(({ event }) => ofType(event.type));
+      return { reply: ok({ object: 'list', data: items.map(({ event }) => event), has_more: hasMore, url: '/v1/events' }) };
+    };
   }
 
   private planRetrieveCharge(id: string): Work {
@@ -989,11 +1114,12 @@ export class StripeStandIn extends StandIn {
 
   /** List: strongly consistent, newest first, cursor `starting_after`. */
   private planList(params: Params): Work {
-    const page = listPaging(params, 'payment_intent', (id) => this.intents.has(id));
+    const page = listPaging(params, 'payment_intent', this.intents);
     return () => {
-      const newestFirst = [...this.intents.values()].map((stored) => stored.intent).reverse();
-      const { items, hasMore } = page(newestFirst, (intent) => params.customer === undefined || intent.customer === params.customer);
-      return { reply: ok({ object: 'list', data: items.map(snapshot), has_more: hasMore, url: '/v1/payment_intents' }) };
+      const { items, hasMore } = page((stored) => params.customer === undefined || stored.intent.customer === params.customer);
+      return {
+        reply: ok({ object: 'list', data: items.map((stored) => snapshot(stored.intent)), has_more: hasMore, url: '/v1/payment_intents' }),
+      };
     };
   }
 
@@ -1070,7 +1196,7 @@ export class StripeStandIn extends StandIn {
       status: fields.payment_method ? 'requires_confirmation' : 'requires_payment_method',
     };
     const stored: StoredIntent = { intent, versions: [] };
-    this.intents.set(id, stored);
+    this.intents.push(stored);
     this.index(stored);
     return stored;
   }
@@ -1203,12 +1329,12 @@ export class StripeStandIn extends StandIn {
       amountRefunded: 0,
       created: Math.floor(this.now() / 1000),
     };
-    this.charges.push(charge);
+    this.chargeList.push(charge);
     return charge;
   }
 
   private findCharge(id: string): RecordedCharge | undefined {
-    return this.charges.find((charge) => charge.id === id);
+    return this.chargeList.get(id);
   }
 
   /** Sends the request to stripe-mock too, and records it if stripe-mock refuses it or does not answer. */
@@ -1242,7 +1368,7 @@ function parseCall(request: StandInRequest): Call | undefined {
   for (const route of ROUTES) {
     const match = route.path.exec(url.pathname);
     if (route.method !== request.method || !match) continue;
-    const params: Params = Object.fromEntries(new URLSearchParams(request.method === 'POST' ? request.body : url.search));
+    const params = formParams(new URLSearchParams(request.method === 'POST' ? request.body : url.search));
     const idempotencyKey = request.method === 'POST' ? (request.headers['idempotency-key'] as string | undefined) : undefined;
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([request.method, url.pathname, Object.entries(params).sort()]))
@@ -1250,6 +1376,23 @@ function parseCall(request: StandInRequest): Call | undefined {
     return { request, endpoint: route.endpoint(decodeURIComponent(match[1] ?? '')), params, idempotencyKey, fingerprint };
   }
   return undefined;
+}
+
+/** The request's parameters; an array sent as `types[]=a&types[]=b` is numbered as the SDK numbers it, `types[0]=a&types[1]=b`. */
+function formParams(encoded: URLSearchParams): Params {
+  const params: Params = {};
+  const arrayLengths = new Map<string, number>();
+  for (const [name, value] of encoded) {
+    if (!name.endsWith('[]')) {
+      params[name] = value;
+      continue;
+    }
+    const array = name.slice(0, -2);
+    const index = arrayLengths.get(array) ?? 0;
+    arrayLengths.set(array, index + 1);
+    params[`${array}[${index}]`] = value;
+  }
+  return params;
 }
 
 /** What `cus_fail_*` counts attempts by: the idempotency key, else the request itself. */
@@ -1303,6 +1446,7 @@ function chargeObject(charge: RecordedCharge): unknown {
     currency: charge.currency,
     customer: charge.customer,
     description: charge.description,
+    disputed: charge.disputeId !== undefined,
     failure_code: failure?.code ?? null,
     failure_message: failure?.message ?? null,
     livemode: false,
@@ -1403,20 +1547,44 @@ function oneOfParam(params: Params, name: string, allowed: readonly string[]): s
 
 /**
  * A list's paging (`limit`, `created`, `starting_after`), checked when the request is planned: a cursor
- * that names no `object` of the list is refused. Then, over the objects newest first, the page of those
- * that `matches` keeps, and whether more follow.
+ * that names no `object` of the list is refused. Then, newest first, the page of the objects that
+ * `matches` keeps, and whether more follow; `oldestListed` (seconds) hides older objects, as Stripe's
+ * 30 days of events.
  */
-function listPaging(params: Params, object: Parameters<typeof resourceMissing>[0], exists: (id: string) => boolean) {
+function listPaging<T>(params: Params, object: Parameters<typeof resourceMissing>[0], list: ListIndex<T>, oldestListed = 0) {
   const limit = limitParam(params);
-  const inCreatedRange = createdFilter(params);
-  const after = params.starting_after;
-  if (after !== undefined && !exists(after)) throw new RefusedRequest(resourceMissing(object, after, 'starting_after', 400));
-  return <T extends { id: string; created: number }>(newestFirst: T[], matches: (item: T) => boolean) => {
-    const matching = newestFirst
-      .slice(after === undefined ? 0 : newestFirst.findIndex((item) => item.id === after) + 1)
-      .filter((item) => matches(item) && inCreatedRange(item.created));
-    return { items: matching.slice(0, limit), hasMore: matching.length > limit };
+  const requested = createdRange(params);
+  const created: CreatedRange = {
+    since: Math.max(requested.since, oldestListed),
+    includes: (seconds) => seconds >= oldestListed && requested.includes(seconds),
   };
+  const after = params.starting_after;
+  if (after !== undefined && !list.has(after)) throw new RefusedRequest(resourceMissing(object, after, 'starting_after', 400));
+  return (matches: (item: T) => boolean) => list.page({ after, limit, created, matches });
+}
+
+/** An array parameter (`expand[0]=...&expand[1]=...`), in order; undefined when absent. */
+function arrayParam(params: Params, name: string): string[] | undefined {
+  if (params[name] !== undefined) throw new RefusedRequest(invalidParam(name, `Invalid array: ${name} must be sent as ${name}[]=...`));
+  const values: string[] = [];
+  for (let value = params[`${name}[0]`]; value !== undefined; value = params[`${name}[${values.length}]`]) values.push(value);
+  return values.length > 0 ? values : undefined;
+}
+
+/** `type` (one event type, or a group such as `charge.*`) or `types` (up to 20), as a test on an event's type. */
+function eventTypeFilter(params: Params): (type: string) => boolean {
+  const type = params.type;
+  const types = arrayParam(params, 'types');
+  if (type !== undefined && types !== undefined)
+    throw new RefusedRequest(invalidParam('types', 'You may pass either type or types, but not both.'));
+  if (types !== undefined) {
+    if (types.length > MAX_EVENT_TYPES)
+      throw new RefusedRequest(invalidParam('types', `types can have at most ${MAX_EVENT_TYPES} event types; it has ${types.length}.`));
+    return (eventType) => types.includes(eventType);
+  }
+  if (type === undefined) return () => true;
+  if (type.endsWith('*')) return (eventType) => eventType.startsWith(type.slice(0, -1));
+  return (eventType) => eventType === type;
 }
 
 function limitParam(params: Params): number {
@@ -1508,14 +1676,17 @@ function automaticPaymentMethodsParam(params: Params): PaymentIntent['automatic_
   return { enabled, ...(allowRedirects !== undefined && { allow_redirects: allowRedirects }) };
 }
 
-/** `created=<s>` or `created[gt|gte|lt|lte]=<s>`, as a test on a PaymentIntent's `created`. */
-function createdFilter(params: Params): (created: number) => boolean {
+/** `created=<s>` or `created[gt|gte|lt|lte]=<s>`: the oldest second asked for, and a test on an object's `created`. */
+function createdRange(params: Params): CreatedRange {
   const exact = integerParam(params, 'created', 0);
   const gt = integerParam(params, 'created[gt]', 0) ?? -Infinity;
   const gte = integerParam(params, 'created[gte]', 0) ?? -Infinity;
   const lt = integerParam(params, 'created[lt]', 0) ?? Infinity;
   const lte = integerParam(params, 'created[lte]', 0) ?? Infinity;
-  return (created) => (exact === undefined || created === exact) && created > gt && created >= gte && created < lt && created <= lte;
+  return {
+    since: Math.max(exact ?? -Infinity, gt + 1, gte),
+    includes: (created) => (exact === undefined || created === exact) && created > gt && created >= gte && created < lt && created <= lte,
+  };
 }
 
 /** One clause of a search query: `customer:'cus_x'`, `status:'succeeded'` or `metadata['key']:'value'`. */
@@ -1548,7 +1719,7 @@ function invalidParam(param: string, message: string, code?: string): StandInRep
 
 /** Stripe's answer for an ID it does not know: 404 when it is the URL's, 400 when it is a parameter's. */
 function resourceMissing(
-  kind: 'customer' | 'payment_intent' | 'charge' | 'refund',
+  kind: 'customer' | 'payment_intent' | 'charge' | 'refund' | 'dispute' | 'event',
   id: string,
   param: string,
   status: 400 | 404,

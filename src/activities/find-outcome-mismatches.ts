@@ -3,24 +3,34 @@ import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import { ORDER_WORKFLOW_TYPE, orderIdOfWorkflowId, workflowIdForOrder, type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
-import { OPEN_PAYMENT_INTENT_STATUSES, REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO } from '../domain/payment.js';
+import {
+  OPEN_PAYMENT_INTENT_STATUSES,
+  REFUND_ORDER_WORKFLOW_TYPE,
+  REFUNDED_ORDER_MEMO,
+  ROUTED_STRIPE_EVENTS,
+  type PaymentDispute,
+} from '../domain/payment.js';
 import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { callStripe } from './stripe-outcomes.js';
 
-/** What Stripe shows for one order over the window. */
+/** What Stripe shows for one order, from the changes of the window. */
 interface StripeOrderPayment {
   order: OutcomeMismatch['order'];
   /** A succeeded PaymentIntent of the order, and whether its charge was refunded in full. */
   succeeded?: { paymentIntentId: string; chargeId?: string; refunded: boolean };
   /** A PaymentIntent that can still succeed: Stripe has not decided, so the order is left alone. */
   open: boolean;
-  /** The newest PaymentIntent of the order. */
+  /** The PaymentIntent that changed last. */
   latestPaymentIntentId: string;
+  /** A dispute the card holder opened in the window. */
+  dispute?: PaymentDispute;
 }
 
 /** Visibility queries name at most this many workflow IDs each. */
 const IDS_PER_QUERY = 100;
+/** Stripe's largest page: one request per 100 changes. */
+const PAGE_SIZE = 100;
 
 /**
  * An order ID the trigger accepts. Another integration may put anything in a PaymentIntent's
@@ -28,31 +38,68 @@ const IDS_PER_QUERY = 100;
  */
 const ORDER_ID = new RegExp(orderParamsSchema.properties.orderId.pattern);
 
-/** Stripe's PaymentIntents created since `since` that carry metadata.order_id, by order (newest first, as Stripe lists them). */
+function idOf(field: string | { id: string } | null): string | undefined {
+  return typeof field === 'string' ? field : field?.id;
+}
+
+/**
+ * Stripe's payments of our orders (by metadata.order_id) that changed since `since`, whenever they were
+ * made: one request per page of events (late successes and failures, cancels, refunds; each carries its
+ * object as the change left it) and per page of disputes (each with its charge expanded, which carries
+ * the order's metadata: no request per charge).
+ */
 async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<string, StripeOrderPayment>> {
-  const byOrder = new Map<string, StripeOrderPayment>();
-  const intents: Stripe.PaymentIntent[] = [];
-  await callStripe('list the PaymentIntents of the reconciliation window', async () => {
-    for await (const intent of stripe.paymentIntents.list({ created: { gte: Math.floor(since / 1000) }, limit: 100 })) {
-      if (ORDER_ID.test(intent.metadata.order_id ?? '')) intents.push(intent);
+  const payments = new Map<string, StripeOrderPayment>();
+  const paymentOf = (orderId: string, order: Omit<OutcomeMismatch['order'], 'orderId'>, paymentIntentId: string) => {
+    const payment = payments.get(orderId) ?? { order: { orderId, ...order }, open: false, latestPaymentIntentId: paymentIntentId };
+    payments.set(orderId, payment);
+    return payment;
+  };
+  // A charge (refunded, or disputed) shows the payment succeeded; `refunded` is its state when the change was made.
+  const takeCharge = (charge: Stripe.Charge): StripeOrderPayment | undefined => {
+    const orderId = charge.metadata.order_id ?? '';
+    const paymentIntentId = idOf(charge.payment_intent);
+    if (!ORDER_ID.test(orderId) || !paymentIntentId) return undefined;
+    const order = { customerId: idOf(charge.customer) ?? '', amount: charge.amount, currency: charge.currency };
+    const payment = paymentOf(orderId, order, paymentIntentId);
+    payment.succeeded ??= { paymentIntentId, chargeId: charge.id, refunded: charge.refunded };
+    return payment;
+  };
+  const takeIntent = (intent: Stripe.PaymentIntent) => {
+    const orderId = intent.metadata.order_id ?? '';
+    if (!ORDER_ID.test(orderId)) return;
+    const payment = paymentOf(
+      orderId,
+      { customerId: idOf(intent.customer) ?? '', amount: intent.amount, currency: intent.currency },
+      intent.id,
+    );
+    if ((OPEN_PAYMENT_INTENT_STATUSES as readonly string[]).includes(intent.status)) payment.open = true;
+    const chargeId = idOf(intent.latest_charge);
+    if (intent.status === 'succeeded') payment.succeeded ??= { paymentIntentId: intent.id, ...(chargeId && { chargeId }), refunded: false };
+  };
+
+  const created = { gte: Math.floor(since / 1000) };
+  // Newest first: the first event about an object shows its latest state; older ones are passed over.
+  const latestSeen = new Set<string>();
+  await callStripe("list the window's payment events", async () => {
+    // The changes a webhook routes to an order's run are the ones that change what its payment shows.
+    for await (const event of stripe.events.list({ created, types: [...ROUTED_STRIPE_EVENTS], limit: PAGE_SIZE })) {
+      const object = event.data.object as Stripe.PaymentIntent | Stripe.Charge;
+      if (latestSeen.has(object.id)) continue;
+      latestSeen.add(object.id);
+      if (object.object === 'payment_intent') takeIntent(object);
+      else takeCharge(object);
     }
   });
-  for (const intent of intents) {
-    const orderId = intent.metadata.order_id;
-    const customer = typeof intent.customer === 'string' ? intent.customer : (intent.customer?.id ?? '');
-    const payment = byOrder.get(orderId) ?? {
-      order: { orderId, customerId: customer, amount: intent.amount, currency: intent.currency },
-      open: false,
-      latestPaymentIntentId: intent.id,
-    };
-    byOrder.set(orderId, payment);
-    if ((OPEN_PAYMENT_INTENT_STATUSES as readonly string[]).includes(intent.status)) payment.open = true;
-    if (intent.status !== 'succeeded' || payment.succeeded) continue;
-    const chargeId = typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.latest_charge?.id;
-    const charge = chargeId ? await callStripe("retrieve the PaymentIntent's charge", () => stripe.charges.retrieve(chargeId)) : undefined;
-    payment.succeeded = { paymentIntentId: intent.id, ...(chargeId && { chargeId }), refunded: charge?.refunded ?? false };
-  }
-  return byOrder;
+  await callStripe("list the window's disputes", async () => {
+    for await (const dispute of stripe.disputes.list({ created, limit: PAGE_SIZE, expand: ['data.charge'] })) {
+      const payment = takeCharge(dispute.charge as Stripe.Charge);
+      if (!payment) continue;
+      const evidenceDueBy = new Date((dispute.evidence_details.due_by ?? dispute.created) * 1000).toISOString();
+      payment.dispute ??= { disputeId: dispute.id, amount: dispute.amount, reason: dispute.reason, evidenceDueBy };
+    }
+  });
+  return payments;
 }
 
 /**
@@ -93,12 +140,22 @@ async function recordedOutcomes(client: Client, orderIds: string[], since: numbe
 
 /** The mismatch between what Stripe shows and what was recorded for one order, if any. */
 function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): OutcomeMismatch | undefined {
-  const { order, succeeded, open, latestPaymentIntentId } = payment;
+  const { order, succeeded, open, latestPaymentIntentId, dispute } = payment;
   if (succeeded && !succeeded.refunded && (recorded === 'payment_failed' || recorded === 'payment_pending')) {
     return { kind: 'charged-recorded-unpaid', order, recorded, paymentIntentId: succeeded.paymentIntentId, chargeId: succeeded.chargeId };
   }
   if (succeeded?.refunded && recorded === 'paid') {
     return { kind: 'refunded-recorded-paid', order, recorded, paymentIntentId: succeeded.paymentIntentId, chargeId: succeeded.chargeId };
+  }
+  if (succeeded && dispute && recorded === 'paid') {
+    return {
+      kind: 'disputed-recorded-paid',
+      order,
+      recorded,
+      paymentIntentId: succeeded.paymentIntentId,
+      chargeId: succeeded.chargeId,
+      dispute,
+    };
   }
   if (!succeeded && !open && recorded === 'paid') {
     return { kind: 'failed-recorded-paid', order, recorded, paymentIntentId: latestPaymentIntentId };
@@ -107,9 +164,9 @@ function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): O
 }
 
 /**
- * Compares Stripe's PaymentIntents created in the sweep's window that carry metadata.order_id with the
- * outcomes recorded for those orders, and answers every disagreement. Orders Stripe has not decided,
- * and orders whose run is still open, are not compared.
+ * Compares what changed in Stripe's payments of our orders over the sweep's window (whenever the payment
+ * was made) with the outcomes recorded for those orders, and answers every disagreement. Orders Stripe
+ * has not decided, and orders whose run is still open, are not compared.
  */
 export function createFindOutcomeMismatches(stripe: Stripe) {
   return async function findOutcomeMismatches({ windowMs }: SweepInput): Promise<OutcomeMismatch[]> {

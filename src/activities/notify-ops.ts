@@ -14,6 +14,21 @@ function stripeLookup(orderId: string, paymentIntentId: string | undefined): str
     : `the customer's PaymentIntents in the Stripe Dashboard, for one with metadata order_id=${orderId}`;
 }
 
+/** What ops do about an order the sweep set right. */
+function reconciledAdvice(alert: Extract<OpsAlert, { kind: 'order-reconciled' }>): string {
+  const { dispute } = alert;
+  if (dispute) {
+    return (
+      `The card holder disputes ${formatAmount(dispute.amount, alert.order.currency)} (dispute ${dispute.disputeId}, reason ${dispute.reason}): ` +
+      'hold the order if it has not shipped, and answer the dispute in the Stripe Dashboard with evidence (receipt, proof of delivery) ' +
+      `before ${dispute.evidenceDueBy}, or accept it. Unanswered, it is lost.`
+    );
+  }
+  return alert.outcome === 'paid'
+    ? 'The customer was charged: send the receipt and fulfil the order.'
+    : 'Check whether the order was fulfilled, and settle it with the customer.';
+}
+
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
 function opsAlertText(alert: OpsAlert): string {
   if (alert.kind === 'refund-not-returned' || alert.kind === 'refund-unrecorded') return refundAlertText(alert);
@@ -66,9 +81,7 @@ function opsAlertText(alert: OpsAlert): string {
       return (
         `:mag: Reconciliation: ${subject} was recorded ${alert.recorded}, but Stripe shows it ${alert.outcome} ` +
         `(PaymentIntent ${alert.paymentIntentId}; ${alert.mismatch}). The order is now recorded ${alert.outcome}. ` +
-        (alert.outcome === 'paid'
-          ? 'The customer was charged: send the receipt and fulfil the order.'
-          : 'Check whether the order was fulfilled, and settle it with the customer.')
+        reconciledAdvice(alert)
       );
     case 'payment-failed': {
       const declineCode = alert.declineCode ? ` (decline code ${alert.declineCode})` : '';

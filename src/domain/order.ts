@@ -2,7 +2,7 @@
  * The order domain shared by the API, the workflow and the activities.
  * Types only, plus constants that are safe inside the workflow sandbox.
  */
-import type { RefundOutcome } from './payment.js';
+import type { PaymentDispute, RefundOutcome } from './payment.js';
 
 export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
 export const DEFAULT_TASK_QUEUE = 'order-processing';
@@ -36,9 +36,10 @@ type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
 /**
  * What the order backend is told: the payment outcome; `refunded` once Stripe shows the whole payment
  * refunded (the backend refused the paid order, or an operator refunded it), `partially_refunded` once
- * Stripe shows part of it refunded; `cancelled` when the run was cancelled before the charge.
+ * Stripe shows part of it refunded; `cancelled` when the run was cancelled before the charge; `disputed`
+ * when the reconciliation sweep found the card holder disputing the payment.
  */
-export type OrderRecordStatus = OrderStatus | 'refunded' | 'partially_refunded' | 'cancelled';
+export type OrderRecordStatus = OrderStatus | 'refunded' | 'partially_refunded' | 'cancelled' | 'disputed';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
 type OrderStep =
@@ -131,6 +132,8 @@ export type OpsAlert =
       recorded: OrderRecordStatus;
       outcome: OrderRecordStatus;
       paymentIntentId: string;
+      /** The dispute, when the card holder disputed the payment. */
+      dispute?: PaymentDispute;
     };
 
 const ORDER_RUN_PREFIX = 'order-';

@@ -112,3 +112,14 @@ export interface RefundOutcome {
   /** What the payment took. */
   amountPaid: number;
 }
+
+/** A dispute the card holder opened on a payment, as Stripe records it; the merchant must answer it by `evidenceDueBy`. */
+export interface PaymentDispute {
+  disputeId: string;
+  /** Minor units, in the payment's currency. */
+  amount: number;
+  /** Stripe's reason: fraudulent, product_not_received, ... */
+  reason: string;
+  /** ISO 8601: when Stripe stops taking evidence (the dispute's `evidence_details.due_by`). */
+  evidenceDueBy: string;
+}

@@ -1,8 +1,9 @@
 /**
- * The reconciliation sweep: Stripe's PaymentIntents against the orders' recorded outcomes. Types and
+ * The reconciliation sweep: what changed in Stripe's payments against the orders' recorded outcomes. Types and
  * constants only (the workflow sandbox imports this module).
  */
 import type { Order, OrderRecordStatus } from './order.js';
+import type { PaymentDispute } from './payment.js';
 
 /** The Temporal Schedule that runs the sweep (`temporal schedule describe --schedule-id order-reconciliation`). */
 export const RECONCILIATION_SCHEDULE_ID = 'order-reconciliation';
@@ -11,9 +12,15 @@ export const RECONCILIATION_SCHEDULE_ID = 'order-reconciliation';
  * What disagrees: `charged-recorded-unpaid` Stripe holds a succeeded, unrefunded payment for an order
  * recorded payment_failed or payment_pending; `failed-recorded-paid` Stripe holds no succeeded payment
  * (and none that can still succeed) for an order recorded paid; `refunded-recorded-paid` the order's
- * payment was refunded in full, but the order is still recorded paid.
+ * payment was refunded in full, but the order is still recorded paid; `disputed-recorded-paid` the card
+ * holder disputed the payment of an order recorded paid.
  */
-export const MISMATCH_KINDS = ['charged-recorded-unpaid', 'failed-recorded-paid', 'refunded-recorded-paid'] as const;
+export const MISMATCH_KINDS = [
+  'charged-recorded-unpaid',
+  'failed-recorded-paid',
+  'refunded-recorded-paid',
+  'disputed-recorded-paid',
+] as const;
 export type MismatchKind = (typeof MISMATCH_KINDS)[number];
 
 /** The outcome a reconcile run records for each kind of mismatch: Stripe's. */
@@ -21,6 +28,7 @@ export const CORRECTED_OUTCOME: Record<MismatchKind, OrderRecordStatus> = {
   'charged-recorded-unpaid': 'paid',
   'failed-recorded-paid': 'payment_failed',
   'refunded-recorded-paid': 'refunded',
+  'disputed-recorded-paid': 'disputed',
 };
 
 export interface OutcomeMismatch {
@@ -33,6 +41,8 @@ export interface OutcomeMismatch {
   paymentIntentId: string;
   /** Its succeeded charge, when there is one. */
   chargeId?: string;
+  /** The card holder's dispute (`disputed-recorded-paid` only). */
+  dispute?: PaymentDispute;
 }
 
 /** One sweep's input, from the schedule: how far back to compare. */

@@ -37,7 +37,7 @@ export const WORKFLOW_COUNTERS = {
   reconciliationMismatches: {
     name: 'order_processing_reconciliation_mismatches',
     description:
-      'Orders the reconciliation sweep found Stripe and the recorded outcome disagree on, by kind: charged-recorded-unpaid, failed-recorded-paid or refunded-recorded-paid (each starts a reconcile run)',
+      'Orders the reconciliation sweep found Stripe and the recorded outcome disagree on, by kind: charged-recorded-unpaid, failed-recorded-paid, refunded-recorded-paid or disputed-recorded-paid (each starts a reconcile run)',
   },
 } as const;
 

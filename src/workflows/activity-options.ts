@@ -28,8 +28,8 @@ export const STRIPE_QUESTION_OPTIONS: ActivityOptions = {
 };
 
 /**
- * The reconciliation sweep's comparison: it lists a day of Stripe's PaymentIntents and reads visibility,
- * so minutes, not seconds; a few attempts, then the next scheduled sweep tries again.
+ * The reconciliation sweep's comparison: it pages a day of Stripe's events and reads visibility, so
+ * minutes, not seconds (bench/reconciliation-sweep.ts); a few attempts, then the next scheduled sweep tries again.
  */
 export const RECONCILIATION_SWEEP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '15 minutes',

@@ -25,8 +25,8 @@ export interface SweepResult {
 }
 
 /**
- * The reconciliation sweep, run by the `order-reconciliation` schedule: compares Stripe's PaymentIntents
- * of the window with the orders' recorded outcomes, counts each mismatch, and starts one reconcile run
+ * The reconciliation sweep, run by the `order-reconciliation` schedule: compares what changed in Stripe's
+ * payments over the window with the orders' recorded outcomes, counts each mismatch, and starts one reconcile run
  * per order and kind. A later sweep that finds the same mismatch while it is corrected starts none; one
  * whose reconcile run failed starts it again.
  */
@@ -60,7 +60,7 @@ export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
  */
 export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ orderId: string; outcome: string }> {
   const outcome = CORRECTED_OUTCOME[mismatch.kind];
-  const { order, paymentIntentId, chargeId } = mismatch;
+  const { order, paymentIntentId, chargeId, dispute } = mismatch;
   upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
   await updateOrderStatus({ orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) });
   // The correction is recorded; an alert Slack never takes must not fail it.
@@ -71,6 +71,7 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
     outcome,
     mismatch: mismatch.kind,
     paymentIntentId,
+    ...(dispute && { dispute }),
   }).catch(() => countOrderEvent('opsAlertFailed'));
   return { orderId: order.orderId, outcome };
 }

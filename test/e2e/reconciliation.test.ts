@@ -1,9 +1,11 @@
 /**
  * The reconciliation sweep on a real server: orders run through the worker process, then the Stripe
- * stand-in's records are changed behind them (one disagreement of each kind), and a sweep finds each,
- * counts it, and its reconcile runs set the record right. The schedule is checked on a namespace of its own.
+ * stand-in's records are changed behind them (one disagreement of each kind, also long after the
+ * payment), and a sweep finds each, counts it, and its reconcile runs set the record right. The schedule
+ * is checked on a namespace of its own.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
@@ -35,12 +37,23 @@ describe('the reconciliation sweep', () => {
     await harness?.close();
   });
 
-  const sweep = () =>
+  const sweep = (windowMs = 10 * 60_000) =>
     harness.client.workflow.execute(reconcileOrders, {
       workflowId: `reconcile-sweep-${randomUUID()}`,
       taskQueue: harness.temporal.taskQueue,
-      args: [{ windowMs: 10 * 60_000 }],
+      args: [{ windowMs }],
     });
+  const paymentIntentOf = (orderId: string) => harness.sandbox.stripe.paymentIntentsFor(orderId)[0].id;
+  const stripeClient = () => {
+    const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
+    return new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port });
+  };
+  const noMismatches = {
+    'charged-recorded-unpaid': 0,
+    'failed-recorded-paid': 0,
+    'refunded-recorded-paid': 0,
+    'disputed-recorded-paid': 0,
+  };
 
   it('finds each kind of disagreement with Stripe, counts it, and its reconcile run records what Stripe shows', async () => {
     const [declined, paidThenCanceled, paidThenRefunded, paid, refundedThroughApi] = [
@@ -63,14 +76,12 @@ describe('the reconciliation sweep', () => {
     expect(refunded.status, await refunded.clone().text()).toBe(200);
     const { workflowId: refundRunId } = (await refunded.json()) as { workflowId: string };
     expect((await harness.client.workflow.getHandle(refundRunId).describe()).typedSearchAttributes.get(ORDER_OUTCOME)).toBe('refunded');
-    const paymentIntentOf = (orderId: string) => harness.sandbox.stripe.paymentIntentsFor(orderId)[0].id;
 
     // Behind the runs: the declined card is charged after all, a paid PaymentIntent shows canceled, and
     // one paid order is refunded in full from outside (as from the Dashboard), through Stripe's API.
     expect(harness.sandbox.stripe.plantPaymentIntentStatus(paymentIntentOf(declined.orderId), 'succeeded')).toBe(true);
     expect(harness.sandbox.stripe.plantPaymentIntentStatus(paymentIntentOf(paidThenCanceled.orderId), 'canceled')).toBe(true);
-    const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
-    const stripe = new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port });
+    const stripe = stripeClient();
     await stripe.refunds.create({ payment_intent: paymentIntentOf(paidThenRefunded.orderId) });
     // Another integration's PaymentIntent whose order_id is not one of ours (nor safe in a query): left alone.
     await stripe.paymentIntents.create({ amount: 500, currency: 'usd', customer: 'cus_abc', metadata: { order_id: "x' OR '1'='1" } });
@@ -90,7 +101,12 @@ describe('the reconciliation sweep', () => {
       ['refunded-recorded-paid', paidThenRefunded.orderId, 'refunded'],
     ];
     const first = await sweep();
-    expect(first.mismatches).toEqual({ 'charged-recorded-unpaid': 1, 'failed-recorded-paid': 1, 'refunded-recorded-paid': 1 });
+    expect(first.mismatches).toEqual({
+      ...noMismatches,
+      'charged-recorded-unpaid': 1,
+      'failed-recorded-paid': 1,
+      'refunded-recorded-paid': 1,
+    });
     expect(first.reconcileRunsStarted.sort()).toEqual(expected.map(([kind, orderId]) => reconcileWorkflowId(orderId, kind)).sort());
 
     for (const [kind, orderId, outcome] of expected) {
@@ -111,13 +127,72 @@ describe('the reconciliation sweep', () => {
     await vi.waitFor(
       async () => {
         const again = await sweep();
-        expect(again).toEqual({
-          mismatches: { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0 },
-          reconcileRunsStarted: [],
-        });
+        expect(again).toEqual({ mismatches: noMismatches, reconcileRunsStarted: [] });
       },
       { timeout: 20_000, interval: 500 },
     );
+  });
+
+  it('finds the changes of its window to payments made before it: a late success and failure, a refund and a dispute', async () => {
+    const [declined, paidThenCanceled, paidThenRefunded, paidThenDisputed] = [
+      sampleOrder({ customerId: 'cus_decline' }),
+      sampleOrder(),
+      sampleOrder(),
+      sampleOrder(),
+    ];
+    const results = await Promise.all(
+      [declined, paidThenCanceled, paidThenRefunded, paidThenDisputed].map((order) => harness.runOrder(order)),
+    );
+    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid']);
+    // The payments must be older than the sweep's window, which starts 5 s before the changes (the sweep's
+    // own start-up): only time passing makes them so.
+    await sleep(7_000);
+    const changesFrom = Date.now();
+
+    const { stripe: stripeStandIn } = harness.sandbox;
+    expect(stripeStandIn.plantPaymentIntentStatus(paymentIntentOf(declined.orderId), 'succeeded')).toBe(true);
+    expect(stripeStandIn.plantPaymentIntentStatus(paymentIntentOf(paidThenCanceled.orderId), 'canceled')).toBe(true);
+    await stripeClient().refunds.create({ payment_intent: paymentIntentOf(paidThenRefunded.orderId) });
+    const [disputedCharge] = stripeStandIn.successfulCharges(paidThenDisputed.orderId);
+    const dispute = stripeStandIn.openDispute(disputedCharge.id, 'product_not_received')!;
+
+    const result = await sweep(Date.now() - changesFrom + 5_000);
+    const expected: [MismatchKind, string, string][] = [
+      ['charged-recorded-unpaid', declined.orderId, 'paid'],
+      ['failed-recorded-paid', paidThenCanceled.orderId, 'payment_failed'],
+      ['refunded-recorded-paid', paidThenRefunded.orderId, 'refunded'],
+      ['disputed-recorded-paid', paidThenDisputed.orderId, 'disputed'],
+    ];
+    expect(result.mismatches).toEqual({
+      'charged-recorded-unpaid': 1,
+      'failed-recorded-paid': 1,
+      'refunded-recorded-paid': 1,
+      'disputed-recorded-paid': 1,
+    });
+    expect(result.reconcileRunsStarted.sort()).toEqual(expected.map(([kind, orderId]) => reconcileWorkflowId(orderId, kind)).sort());
+    for (const [kind, orderId, outcome] of expected) {
+      expect(await harness.client.workflow.getHandle<typeof reconcileOrder>(reconcileWorkflowId(orderId, kind)).result()).toEqual({
+        orderId,
+        outcome,
+      });
+      expect(harness.sandbox.backend.orders.get(orderId)?.status).toBe(outcome);
+    }
+    // The dispute reached the backend and ops, with what to do and by when.
+    expect(harness.sandbox.backend.orders.get(paidThenDisputed.orderId)).toMatchObject({
+      statuses: ['paid', 'disputed'],
+      chargeId: disputedCharge.id,
+    });
+    const alert = harness.sandbox.slack.messages.find(({ text }) => text.includes(paidThenDisputed.orderId))?.text;
+    expect(alert).toContain(dispute.id);
+    expect(alert).toContain('product_not_received');
+    expect(alert).toContain(new Date(dispute.evidence_details.due_by * 1000).toISOString());
+    expect(alert).toMatch(/answer the dispute in the Stripe Dashboard/);
+    // One request per page of changes, none per charge.
+    const sweepPaths = harness.sandbox.stripe.requests
+      .filter(({ receivedAt }) => receivedAt >= changesFrom)
+      .map(({ path }) => new URL(path, 'http://stripe.invalid').pathname);
+    expect(sweepPaths).toEqual(expect.arrayContaining(['/v1/events', '/v1/disputes']));
+    expect(sweepPaths.filter((path) => path.startsWith('/v1/charges/'))).toEqual([]);
   });
 });
 

@@ -451,6 +451,96 @@ describe('list and search', () => {
   });
 });
 
+describe('events', () => {
+  it('list the last 30 days newest first, by type or types, paged with starting_after; each carries its object as it was then', async () => {
+    const paid = await stripe.paymentIntents.create(payment('ord_events'));
+    const refund = await stripe.refunds.create({ payment_intent: paid.id });
+    await stripe.paymentIntents.cancel((await stripe.paymentIntents.create({ amount: 100, currency: 'usd' })).id);
+    const types = ['payment_intent.succeeded', 'charge.refunded'];
+
+    const first = await stripe.events.list({ types, limit: 1 });
+    expect(first).toMatchObject({ object: 'list', has_more: true, url: '/v1/events' });
+    expect(first.data.map((event) => event.type)).toEqual(['charge.refunded']);
+    const all = await stripe.events.list({ types, limit: 1 }).autoPagingToArray({ limit: 10 });
+    expect(all.map((event) => event.type)).toEqual(['charge.refunded', 'payment_intent.succeeded']);
+    // The PaymentIntent as it was when it succeeded; the charge as the refund left it, with the order's metadata.
+    expect(all[1].data.object).toMatchObject({
+      id: paid.id,
+      object: 'payment_intent',
+      status: 'succeeded',
+      metadata: { order_id: 'ord_events' },
+    });
+    expect(all[0].data.object).toMatchObject({
+      object: 'charge',
+      payment_intent: paid.id,
+      refunded: true,
+      amount_refunded: refund.amount,
+      metadata: { order_id: 'ord_events' },
+    });
+
+    // `type` takes one type or a group; `types[]=` as a browser encodes it works as the SDK's `types[0]=`.
+    expect((await stripe.events.list({ type: 'payment_intent.*' })).data.map((event) => event.type)).toEqual([
+      'payment_intent.canceled',
+      'payment_intent.succeeded',
+    ]);
+    const raw = await fetch(`${baseUrl}/v1/events?types[]=payment_intent.canceled&types[]=charge.refunded`, {
+      headers: { authorization: 'Bearer sk_test_x' },
+    });
+    expect(((await raw.json()) as Stripe.ApiList<Stripe.Event>).data.map((event) => event.type)).toEqual([
+      'payment_intent.canceled',
+      'charge.refunded',
+    ]);
+    const now = Math.floor(standIn.now() / 1000);
+    expect((await stripe.events.list({ created: { gt: now } })).data).toEqual([]);
+    await expect(stripe.events.list({ type: 'charge.refunded', types })).rejects.toMatchObject({ statusCode: 400, param: 'types' });
+    await expect(stripe.events.list({ starting_after: 'evt_missing' })).rejects.toMatchObject({ statusCode: 400, param: 'starting_after' });
+
+    standIn.advanceClock(31 * DAY_MS);
+    expect((await stripe.events.list({ types })).data).toEqual([]);
+  });
+});
+
+describe('disputes', () => {
+  it("openDispute: Stripe's dispute on the charge, the charge disputed, the dispute listed and a charge.dispute.created event", async () => {
+    const paid = await stripe.paymentIntents.create(payment('ord_dispute'));
+    const chargeId = paid.latest_charge as string;
+    const dispute = standIn.openDispute(chargeId, 'product_not_received');
+    expect(dispute).toMatchObject({
+      object: 'dispute',
+      amount: 4999,
+      currency: 'usd',
+      charge: chargeId,
+      payment_intent: paid.id,
+      reason: 'product_not_received',
+      status: 'needs_response',
+    });
+    expect(dispute!.id).toMatch(/^dp_/);
+    expect(dispute!.evidence_details.due_by).toBe(dispute!.created + 7 * 24 * 60 * 60);
+    expect(standIn.openDispute(chargeId)).toBeUndefined();
+    expect((await stripe.charges.retrieve(chargeId)).disputed).toBe(true);
+
+    const [event] = (await stripe.events.list({ type: 'charge.dispute.created' })).data;
+    expect(event.data.object).toEqual(dispute);
+    // Listed with the PaymentIntent in place of its ID: the order's metadata in one request per page.
+    const listed = await stripe.disputes.list({ created: { gte: dispute!.created }, expand: ['data.payment_intent'] });
+    expect(listed.data).toHaveLength(1);
+    expect(listed.data[0]).toMatchObject({ id: dispute!.id, payment_intent: { id: paid.id, metadata: { order_id: 'ord_dispute' } } });
+    expect((await stripe.disputes.list({ payment_intent: 'pi_other' })).data).toEqual([]);
+    await expect(stripe.disputes.list({ expand: ['data.balance_transactions'] })).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'expand',
+    });
+  });
+
+  it('are not opened on a declined charge or an unknown one', async () => {
+    await stripe.paymentIntents.create(payment('ord_dispute_declined', 'cus_decline')).catch(() => undefined);
+    const [declined] = standIn.charges;
+    expect(standIn.openDispute(declined.id)).toBeUndefined();
+    expect(standIn.openDispute('ch_missing')).toBeUndefined();
+    expect((await stripe.events.list({ type: 'charge.dispute.created' })).data).toEqual([]);
+  });
+});
+
 describe('refunds', () => {
   it('refund the whole payment by default: the refund, the charge marked refunded, the record by order', async () => {
     const intent = await stripe.paymentIntents.create(payment('ord_refund'));
@@ -801,8 +891,13 @@ describe('spec checking against stripe-mock', () => {
       });
       await stripe.refunds.retrieve(refund.id);
       await stripe.charges.retrieve(refund.charge as string);
+      standIn.openDispute(refund.charge as string);
+      await stripe.events.list({ created: { gte: 0 }, types: ['charge.refunded', 'payment_intent.succeeded'], limit: 100 });
+      const [event] = (await stripe.events.list({ type: 'payment_intent.*', limit: 1 })).data;
+      await stripe.events.list({ starting_after: event.id });
+      await stripe.disputes.list({ created: { gte: 0 }, limit: 100, expand: ['data.charge', 'data.payment_intent'] });
       expect(standIn.specViolations).toEqual([]);
-      expect(standIn.specChecked).toBe(11);
+      expect(standIn.specChecked).toBe(15);
 
       await post('/v1/payment_intents', { amount: 100, currency: 'usd', colour: 'red' });
       expect(standIn.specViolations).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/payment_intents', status: 400 })]);

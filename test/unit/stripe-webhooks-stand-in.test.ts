@@ -182,6 +182,17 @@ describe('events', () => {
     });
   });
 
+  it('charge.dispute.created is created, but not sent: the endpoint subscribes to the routed events only', async () => {
+    const intent = await stripe.paymentIntents.create(payment('ord_disputed'));
+    standIn.openDispute(intent.latest_charge as string);
+    await standIn.webhooksSettled();
+    expect(standIn.events.map((event) => [event.type, event.pending_webhooks])).toEqual([
+      ['payment_intent.succeeded', 1],
+      ['charge.dispute.created', 0],
+    ]);
+    expect(receivedTypes()).toEqual(['payment_intent.succeeded']);
+  });
+
   it('are created without an endpoint too, and sent to none', async () => {
     const quiet = new StripeStandIn();
     const client = new Stripe('sk_test_x', {

@@ -17,6 +17,8 @@ function mismatch(kind: OutcomeMismatch['kind'], recorded: OutcomeMismatch['reco
   return { kind, recorded, order: { orderId, customerId: 'cus_abc', amount: 4999, currency: 'usd' }, paymentIntentId: `pi_${orderId}` };
 }
 
+const dispute = { disputeId: 'dp_unit', amount: 4999, reason: 'fraudulent', evidenceDueBy: '2030-01-08T00:00:00.000Z' };
+
 function sweep(found: OutcomeMismatch[]) {
   const workflowId = `sweep-${randomUUID()}`;
   const stubs = suite.worker.stub(workflowId, { findOutcomeMismatches: async () => found });
@@ -35,18 +37,32 @@ describe('reconcileOrders', () => {
       mismatch('charged-recorded-unpaid', 'payment_failed'),
       mismatch('failed-recorded-paid', 'paid'),
       mismatch('refunded-recorded-paid', 'paid'),
+      { ...mismatch('disputed-recorded-paid', 'paid'), chargeId: 'ch_unit', dispute },
     ];
     const { stubs, corrections, run } = sweep(found);
     const result = await run;
     expect(stubs.inputsOf('findOutcomeMismatches')).toEqual([{ windowMs: 60_000 }]);
-    expect(result.mismatches).toEqual({ 'charged-recorded-unpaid': 1, 'failed-recorded-paid': 1, 'refunded-recorded-paid': 1 });
+    expect(result.mismatches).toEqual({
+      'charged-recorded-unpaid': 1,
+      'failed-recorded-paid': 1,
+      'refunded-recorded-paid': 1,
+      'disputed-recorded-paid': 1,
+    });
     expect(result.reconcileRunsStarted).toEqual(found.map((each) => reconcileWorkflowId(each.order.orderId, each.kind)));
 
     const outcomes = await Promise.all(
       result.reconcileRunsStarted.map((workflowId) => suite.env.client.workflow.getHandle<typeof reconcileOrder>(workflowId).result()),
     );
-    expect(outcomes.map((each) => each.outcome)).toEqual(['paid', 'payment_failed', 'refunded']);
-    expect(corrections.map((stubbed) => stubbed.inputsOf('updateOrderStatus')[0].status)).toEqual(['paid', 'payment_failed', 'refunded']);
+    expect(outcomes.map((each) => each.outcome)).toEqual(['paid', 'payment_failed', 'refunded', 'disputed']);
+    expect(corrections.map((stubbed) => stubbed.inputsOf('updateOrderStatus')[0].status)).toEqual([
+      'paid',
+      'payment_failed',
+      'refunded',
+      'disputed',
+    ]);
+    // The disputed order's backend record and ops' alert name the charge and the dispute.
+    expect(corrections[3].inputsOf('updateOrderStatus')[0]).toMatchObject({ chargeId: 'ch_unit' });
+    expect(corrections[3].inputsOf('notifyOps')[0]).toMatchObject({ dispute });
     expect(corrections.map((stubbed) => stubbed.inputsOf('notifyOps')[0])).toEqual(
       found.map((each, index) =>
         expect.objectContaining({
@@ -70,7 +86,7 @@ describe('reconcileOrders', () => {
 
   it('a sweep that finds nothing starts nothing', async () => {
     expect(await sweep([]).run).toEqual({
-      mismatches: { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0 },
+      mismatches: { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0, 'disputed-recorded-paid': 0 },
       reconcileRunsStarted: [],
     });
   });
