@@ -31,16 +31,26 @@ describe('order backend stand-in', () => {
     });
   });
 
-  it('ord_refuse_paid*: every PATCH to paid gets 422, other statuses are accepted', async () => {
+  it("ord_refuse_paid*: every PATCH to paid gets 409 (the contract's refusal), other statuses are accepted", async () => {
     expect(await patch('ord_refuse_paid_1', 'payment_pending')).toEqual({ status: 204, body: undefined });
     for (let attempt = 0; attempt < 2; attempt += 1) {
       expect(await patch('ord_refuse_paid_1', 'paid')).toEqual({
-        status: 422,
+        status: 409,
         body: { error: 'order ord_refuse_paid_1 cannot be marked paid' },
       });
     }
     expect((await patch('ord_refuse_paid_1', 'refunded')).status).toBe(204);
     expect(backend.orders.get('ord_refuse_paid_1')?.statuses).toEqual(['payment_pending', 'refunded']);
+  });
+
+  it('with a token set, a PATCH without it gets 401 and changes nothing', async () => {
+    backend.token = 'tok_current';
+    try {
+      expect(await patch('ord_token', 'paid')).toMatchObject({ status: 401 });
+      expect(backend.orders.has('ord_token')).toBe(false);
+    } finally {
+      backend.token = undefined;
+    }
   });
 
   it('still refuses a status it does not know', async () => {
