@@ -197,7 +197,7 @@ export const refundBodySchema = {
 export type RefundBody = FromSchema<typeof refundBodySchema>;
 
 export const refundHeadersSchema = idempotencyKeyHeaders(
-  "optional, at most 100 characters (it goes into Stripe's 255-character key with the order's workflow ID); one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs). Without it, every request is a new refund",
+  "required (400 idempotency_key_required without it), at most 100 characters (it goes into Stripe's 255-character key with the order's workflow ID); one refund per key and order: a repeat with the same key answers with that refund's outcome (409 if its amount differs)",
   '^[A-Za-z0-9_.:/+=-]{1,100}$',
 );
 export type RefundHeaders = FromSchema<typeof refundHeadersSchema>;
@@ -206,11 +206,14 @@ const refundOutcomeSchema = {
   type: 'object',
   required: ['workflowId', 'refundId', 'amount', 'currency', 'status', 'amountRefunded', 'amountPaid'],
   properties: {
-    workflowId: { type: 'string', description: 'the refund run: refund-<order workflow ID>-<Idempotency-Key or request ID>' },
+    workflowId: { type: 'string', description: 'the refund run: refund-<order workflow ID>-<Idempotency-Key>' },
     refundId: { type: 'string', examples: ['re_123'] },
     amount: { type: 'integer', description: "this refund's amount, minor units" },
     currency: { type: 'string', examples: ['usd'] },
-    status: { type: 'string', description: "Stripe's refund status: succeeded, pending, requires_action, failed or canceled" },
+    status: {
+      type: 'string',
+      description: "Stripe's refund status; a 200 answer is always succeeded (a failed refund is 409 refund_failed)",
+    },
     amountRefunded: { type: 'integer', description: 'all refunded on the payment so far, this refund included' },
     amountPaid: { type: 'integer', description: 'what the payment took' },
   },
@@ -222,7 +225,9 @@ const refundPendingSchema = {
   properties: {
     workflowId: { type: 'string' },
     status: { type: 'string', enum: ['pending'] },
-    message: { type: 'string' },
+    refundId: { type: 'string', description: 'the refund, once Stripe answered' },
+    refundStatus: { type: 'string', description: "Stripe's status of the refund so far: pending or requires_action" },
+    message: { type: 'string', description: 'what is known, and how to watch for the outcome (Retry-After says when to ask again)' },
   },
 } as const;
 

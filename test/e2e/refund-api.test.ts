@@ -25,6 +25,8 @@ let harness: Harness;
 let app: FastifyInstance;
 /** The same API with refunds started on a task queue no worker polls, and a short wait: refunds stay pending. */
 let unattended: FastifyInstance;
+/** The same API with a short wait: a refund still pending after a second is answered 202. */
+let briefly: FastifyInstance;
 const openRuns: WorkflowHandle[] = [];
 
 beforeAll(async () => {
@@ -36,11 +38,18 @@ beforeAll(async () => {
     triggerApiKeys: [API_KEY],
     refundAnswerWaitMs: 1_000,
   });
+  briefly = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [API_KEY],
+    refundAnswerWaitMs: 1_000,
+  });
 });
 afterAll(async () => {
   await Promise.all(openRuns.map((handle) => handle.terminate('refund-api.test.ts is done').catch(() => undefined)));
   await app?.close();
   await unattended?.close();
+  await briefly?.close();
   await harness?.close();
 });
 
@@ -59,8 +68,8 @@ function refund(workflowId: string, { body, headers = {}, on = app }: RefundRequ
   });
 }
 
-async function paidOrder(amount = 4999) {
-  const order = sampleOrder({ customerId: 'cus_abc', amount });
+async function paidOrder(amount = 4999, customerId = 'cus_abc') {
+  const order = sampleOrder({ customerId, amount });
   const result = await harness.runOrder(order);
   expect(result).toMatchObject({ status: 'paid', paymentIntentId: expect.stringMatching(/^pi_/) });
   return { order, workflowId: workflowIdForOrder(order.orderId), result };
@@ -105,11 +114,11 @@ async function legacyPaidOrder(): Promise<{ workflowId: string; chargeId: string
 
 describe('POST /api/runs/:workflowId/refund: who can be refunded', () => {
   it('answers 404 for an unknown run, 400 for an ID that is not an order run, 401 without the API key', async () => {
-    const unknown = await refund('order-no-such-order', { body: {} });
+    const unknown = await refund('order-no-such-order', { body: {}, headers: { 'idempotency-key': 'unknown-1' } });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({ error: { code: 'run_not_found', message: 'No run with workflow ID "order-no-such-order"' } });
 
-    const notAnOrder = await refund('refund-order-x-key', { body: {} });
+    const notAnOrder = await refund('refund-order-x-key', { body: {}, headers: { 'idempotency-key': 'not-an-order-1' } });
     expect(notAnOrder.statusCode).toBe(400);
     expect(notAnOrder.json().error.details.field).toBe('workflowId');
 
@@ -144,7 +153,7 @@ describe('POST /api/runs/:workflowId/refund: who can be refunded', () => {
     const order = sampleOrder();
     const handle = await startOrderWorkflow(harness.client, `refund-idle-orders-${randomUUID()}`, order);
     openRuns.push(handle);
-    const response = await refund(handle.workflowId);
+    const response = await refund(handle.workflowId, { headers: { 'idempotency-key': 'open-1' } });
     expect(response.statusCode).toBe(409);
     expect(response.json().error).toEqual({
       code: 'not_paid',
@@ -165,7 +174,7 @@ describe('POST /api/runs/:workflowId/refund: who can be refunded', () => {
   it('answers 503 when Temporal is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const offline = buildApp({ client: new Client({ connection }), taskQueue: 'nowhere', triggerApiKeys: [API_KEY] });
-    const response = await refund('order-offline-1', { body: {}, on: offline });
+    const response = await refund('order-offline-1', { body: {}, headers: { 'idempotency-key': 'offline-1' }, on: offline });
     expect(response.statusCode).toBe(503);
     expect(response.json().error.code).toBe('temporal_unavailable');
     await offline.close();
@@ -210,21 +219,35 @@ describe('POST /api/runs/:workflowId/refund: the body', () => {
     expect(longKey.json().error.details.field).toBe('idempotency-key');
   });
 
+  it('refuses a refund without an Idempotency-Key (400 idempotency_key_required), before anything is read or started', async () => {
+    const { workflowId } = await paidOrder();
+    const requestId = `req-no-key-${randomUUID()}`;
+    const response = await refund(workflowId, { body: {}, headers: { 'x-request-id': requestId } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({
+      code: 'idempotency_key_required',
+      message: expect.stringContaining('Idempotency-Key'),
+      details: { field: 'idempotency-key' },
+    });
+    await expectNoRefundRun(`refund-${workflowId}-${requestId}`);
+  });
+
   it('starts refundOrder with the contract input: no body, an empty JSON body and {} each mean a full refund', async () => {
     const { order, workflowId, result } = await paidOrder();
     const requests = [
-      { label: 'no body', request: { headers: { 'x-request-id': `req-none-${randomUUID()}` } } },
-      { label: 'empty JSON body', request: { body: '', headers: { 'x-request-id': `req-empty-${randomUUID()}` } } },
-      { label: '{}', request: { body: {}, headers: { 'x-request-id': `req-object-${randomUUID()}` } } },
+      { label: 'no body', request: { headers: { 'idempotency-key': `none-${randomUUID()}` } } },
+      { label: 'empty JSON body', request: { body: '', headers: { 'idempotency-key': `empty-${randomUUID()}` } } },
+      { label: '{}', request: { body: {}, headers: { 'idempotency-key': `object-${randomUUID()}` } } },
     ];
     for (const { label, request } of requests) {
       const response = await refund(workflowId, { ...request, on: unattended });
-      const refundWorkflowId = `refund-${workflowId}-${request.headers['x-request-id']}`;
+      const refundWorkflowId = `refund-${workflowId}-${request.headers['idempotency-key']}`;
       expect(response.statusCode, label).toBe(202);
+      expect(response.headers['retry-after'], label).toBe('5');
       expect(response.json(), label).toEqual({
         workflowId: refundWorkflowId,
         status: 'pending',
-        message: expect.stringContaining(request.headers['x-request-id']),
+        message: expect.stringContaining(`temporal workflow show --workflow-id ${refundWorkflowId}`),
       });
       const handle = harness.client.workflow.getHandle(refundWorkflowId);
       openRuns.push(handle);
@@ -343,14 +366,55 @@ describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
     ]);
   });
 
-  it('answers 502 refund_failed, naming the PaymentIntent to check, when Stripe cannot be reached through every attempt', async () => {
-    const { order, workflowId, result } = await paidOrder();
-    harness.sandbox.stripe.failNext(4, { status: 503 });
-    const failed = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'stripe-down-1' } });
-    expect(failed.statusCode).toBe(502);
-    expect(failed.json().error).toMatchObject({ code: 'refund_failed', details: { paymentIntentId: result.paymentIntentId } });
-    expect(failed.json().error.message).toContain('Stripe is unavailable to refund the payment (503');
-    expect(harness.sandbox.stripe.refundsFor(order.orderId)).toHaveLength(0);
+  it('tells the order backend: partially_refunded with the amount so far, then refunded once nothing paid is left', async () => {
+    const { order, workflowId } = await paidOrder(4999);
+    expect((await refund(workflowId, { body: { amount: 1000 }, headers: { 'idempotency-key': 'backend-part' } })).statusCode).toBe(200);
+    expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
+    expect((await refund(workflowId, { headers: { 'idempotency-key': 'backend-rest' } })).statusCode).toBe(200);
+    expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({
+      status: 'refunded',
+      amountRefunded: 4999,
+      statuses: ['paid', 'partially_refunded', 'refunded'],
+    });
+  });
+
+  it('a refund Stripe answers pending is answered 202 with the refund, then 200 once Stripe shows it succeeded', async () => {
+    const { order, workflowId } = await paidOrder(4999, 'cus_refund_pending_4');
+    const pending = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'pending-1' }, on: briefly });
+    expect(pending.statusCode).toBe(202);
+    expect(pending.json()).toMatchObject({ status: 'pending', refundId: expect.stringMatching(/^re_/), refundStatus: 'pending' });
+    expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
+    const settled = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'pending-1' } });
+    expect(settled.statusCode).toBe(200);
+    expect(settled.json()).toMatchObject({ refundId: pending.json().refundId, status: 'succeeded', amountRefunded: 4999 });
+    expect(harness.sandbox.backend.orders.get(order.orderId)).toMatchObject({ status: 'refunded', amountRefunded: 4999 });
+  });
+
+  it('a pending refund Stripe then fails: 409 refund_failed, the backend still says paid, ops hear the money was not returned', async () => {
+    const { order, workflowId } = await paidOrder(4999, 'cus_refund_fails_1');
+    const answer = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'fails-1' } });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json().error).toMatchObject({
+      code: 'refund_failed',
+      message: expect.stringContaining('the money was not returned to the customer'),
+      details: { status: 'failed', failureReason: 'expired_or_canceled_card', amountRefunded: 0 },
+    });
+    expect(harness.sandbox.backend.orders.get(order.orderId)?.statuses).toEqual(['paid']);
+    const alert = harness.sandbox.slack.messages.find(
+      (message) => message.text.includes(order.orderId) && message.text.includes('NOT returned'),
+    );
+    expect(alert?.text).toContain('expired_or_canceled_card');
+  });
+
+  it('Stripe unreachable for a while: answered 202 (the run keeps trying), never "did not go through"; the repeat gets the refund', async () => {
+    const { order, workflowId } = await paidOrder();
+    // Three attempts of the refund meet a 503 (1 s, 2 s, 4 s apart), where they used to be all it got.
+    harness.sandbox.stripe.failNext(3, { status: 503 });
+    const first = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'down-1' }, on: briefly });
+    expect(first.statusCode).toBe(202);
+    const later = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'down-1' } });
+    expect(later.statusCode).toBe(200);
+    expect(harness.sandbox.stripe.refundsFor(order.orderId)).toHaveLength(1);
   });
 
   it('is documented in /openapi.json with its body', async () => {

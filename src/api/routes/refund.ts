@@ -1,9 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { REFUND_REFUSED } from '../../domain/failures.js';
+import { CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../../domain/failures.js';
 import { orderIdOfWorkflowId } from '../../domain/order.js';
-import { REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
+import {
+  REFUND_ORDER_WORKFLOW_TYPE,
+  REFUND_QUERY,
+  REFUNDED_ORDER_MEMO,
+  UNSETTLED_REFUND_STATUSES,
+  type RefundOrderInput,
+  type RefundOutcome,
+} from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { readOrderRun, readRunInput } from '../runs.js';
@@ -21,16 +28,27 @@ export const REFUND_PATH = '/api/runs/:workflowId/refund';
 /** How long the route waits for a refund's outcome before it answers 202 (buildApp's refundAnswerWaitMs). */
 export const DEFAULT_REFUND_ANSWER_WAIT_MS = 30_000;
 const START_DEADLINE_MS = 10_000;
+/** How long the 202 answer waits for the refund run to say what Stripe answered so far. */
+const QUERY_DEADLINE_MS = 2_000;
+/** The Retry-After of a 202: when a repeat of the request may know more. */
+const RETRY_AFTER_SECONDS = 5;
 const REFUND_REASON = 'requested by an operator through the API';
 
 type RefundHandle = WorkflowHandle<(input: RefundOrderInput) => Promise<RefundOutcome>>;
 
-/** The REFUND_REFUSED failure somewhere in a failed refund run's cause chain (raised by the workflow or its activity). */
-function refusal(error: unknown): ApplicationFailure | undefined {
+/** The first ApplicationFailure of one of `types` in a failed refund run's cause chain (raised by the workflow or its activity). */
+function failureOfType(error: unknown, types: readonly string[]): ApplicationFailure | undefined {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof ApplicationFailure && cause.type === REFUND_REFUSED) return cause;
+    if (cause instanceof ApplicationFailure && types.includes(cause.type ?? '')) return cause;
   }
   return undefined;
+}
+
+/** What the refund run has seen of the refund at Stripe so far, if it answers within a moment. */
+async function refundSoFar(context: ApiContext, handle: RefundHandle): Promise<RefundOutcome | null> {
+  return context.client.connection
+    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<RefundOutcome | null>(REFUND_QUERY))
+    .catch(() => null);
 }
 
 /**
@@ -59,9 +77,11 @@ function describeAmount(amount: number | undefined): string {
 }
 
 /**
- * POST a paid order's refund, in full or in part: runs the refundOrder workflow on the API's task
- * queue and answers with Stripe's refund (200), 202 while it has not finished within the wait, or
- * 409 when the order is not paid, was charged before PaymentIntents, or Stripe refuses the refund.
+ * POST a paid order's refund, in full or in part, under a required Idempotency-Key: runs the
+ * refundOrder workflow on the API's task queue and answers what Stripe's record shows: the succeeded
+ * refund (200); 202 while it is pending or unanswered within the wait; 409 when Stripe failed it, when
+ * the order is not paid, was charged before PaymentIntents, or Stripe refuses the refund; 502 only
+ * when Stripe's record shows the refund was not made (or, after a day of retries, nothing is known).
  * Registered in a context of its own whose JSON parser reads an empty body as `{}`.
  */
 export function registerRefundRoute(app: FastifyInstance, context: ApiContext, answerWaitMs: number): void {
@@ -72,8 +92,10 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       schema: {
         summary: 'Refund a paid order, in full or in part',
         description:
-          "Runs the refundOrder workflow (workflow ID refund-<workflowId>-<Idempotency-Key, else the request ID>) and waits for Stripe's refund. " +
-          '409 not_paid unless the order run completed with status paid; 409 refund_refused when Stripe refuses (more than is left, already refunded).',
+          "Runs the refundOrder workflow (workflow ID refund-<workflowId>-<Idempotency-Key>) and answers what Stripe's record shows: 200 succeeded; " +
+          '202 pending (Stripe has not settled it, or has not answered yet; Retry-After); 409 refund_failed when Stripe failed or canceled it. ' +
+          '400 idempotency_key_required without the header; 409 not_paid unless the order run completed with status paid; 409 refund_refused when ' +
+          "Stripe refuses (more than is left, already refunded); 502 refund_not_made only when Stripe shows no refund under the run's keys.",
         security: [{ apiKey: [] }],
         params: runParamsSchema,
         headers: refundHeadersSchema,
@@ -89,6 +111,16 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
     async (request, reply) => {
       const { workflowId } = request.params;
       const { amount } = request.body;
+      const idempotencyKey = request.headers['idempotency-key'];
+      if (!idempotencyKey) {
+        return sendError(
+          reply,
+          400,
+          'idempotency_key_required',
+          'A refund needs an Idempotency-Key header (at most 100 of A-Z a-z 0-9 _ . : / + = -): a retry with the same key never refunds twice',
+          { field: 'idempotency-key' },
+        );
+      }
       const orderId = orderIdOfWorkflowId(workflowId)!; // the params schema admits order runs' IDs only
       const run = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => readOrderRun(client, workflowId));
       if (!run) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
@@ -108,9 +140,8 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
         );
       }
 
-      const idempotencyKey = request.headers['idempotency-key'];
-      // Stripe takes idempotency keys of at most 255 characters; the activity's is `<this ID>/refund` (the header's length is capped for it).
-      const refundWorkflowId = `refund-${workflowId}-${idempotencyKey ?? request.id}`;
+      // Stripe takes idempotency keys of at most 255 characters; the activity's is `<this ID>/refund/<n>` (the header's length is capped for it).
+      const refundWorkflowId = `refund-${workflowId}-${idempotencyKey}`;
       const input: RefundOrderInput = { orderId, paymentIntentId, ...(amount !== undefined && { amount }), reason: REFUND_REASON };
       let handle: RefundHandle;
       try {
@@ -156,24 +187,51 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
         outcome = await outcomeWithin(context, handle, answerWaitMs);
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
-        const refused = refusal(error);
+        const refused = failureOfType(error, [REFUND_REFUSED]);
         if (refused) return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundWorkflowId });
-        // Stripe unavailable through every attempt, or an answer that leaves the outcome unknown.
+        // Stripe's record shows no refund under the run's keys, or Stripe refused the request itself: nothing was refunded.
+        const notMade = failureOfType(error, [REFUND_NOT_MADE, CHARGE_REJECTED]);
+        if (notMade) {
+          return sendError(
+            reply,
+            502,
+            'refund_not_made',
+            `The refund of order ${orderId} was not made: ${notMade.message}. Try again with a new Idempotency-Key`,
+            { workflowId: refundWorkflowId, paymentIntentId },
+          );
+        }
         return sendError(
           reply,
           502,
-          'refund_failed',
-          `The refund of order ${orderId} did not go through: ${rootMessage(error)}. Check the refunds of PaymentIntent ${paymentIntentId} in Stripe before trying again with a new Idempotency-Key`,
+          'refund_outcome_unknown',
+          `The refund of order ${orderId} has no known outcome: ${rootMessage(error)}. Check the refunds of PaymentIntent ${paymentIntentId} in Stripe before refunding again`,
           { workflowId: refundWorkflowId, paymentIntentId },
         );
       }
-      if (outcome === undefined) {
-        const repeat = idempotencyKey ? 'the same Idempotency-Key' : `X-Request-Id: ${request.id}`;
-        return reply.code(202).send({
-          workflowId: refundWorkflowId,
-          status: 'pending',
-          message: `The refund has not finished within ${answerWaitMs / 1000} s; it goes on. Repeat this request with ${repeat} to get its outcome`,
-        });
+      if (outcome === undefined || UNSETTLED_REFUND_STATUSES.includes(outcome.status)) {
+        const seen = outcome ?? (await refundSoFar(context, handle));
+        const state = seen
+          ? `Stripe holds refund ${seen.refundId} as ${seen.status}; the run records it once Stripe settles it`
+          : `The refund has not finished within ${answerWaitMs / 1000} s; it goes on`;
+        return reply
+          .code(202)
+          .header('retry-after', String(RETRY_AFTER_SECONDS))
+          .send({
+            workflowId: refundWorkflowId,
+            status: 'pending',
+            ...(seen && { refundId: seen.refundId, refundStatus: seen.status }),
+            message: `${state}. Repeat this request with the same Idempotency-Key to get its outcome, or watch it with temporal workflow show --workflow-id ${refundWorkflowId}`,
+          });
+      }
+      if (outcome.status !== 'succeeded') {
+        const reason = outcome.failureReason ? ` (${outcome.failureReason})` : '';
+        return sendError(
+          reply,
+          409,
+          'refund_failed',
+          `Stripe ${outcome.status === 'canceled' ? 'canceled' : 'failed'} refund ${outcome.refundId} of order ${orderId}${reason}: the money was not returned to the customer, and ops were told. Refund again with a new Idempotency-Key once the cause is fixed`,
+          { workflowId: refundWorkflowId, ...outcome },
+        );
       }
       request.log.info(
         { workflowId: refundWorkflowId, refundId: outcome.refundId, amount: outcome.amount, status: outcome.status },
