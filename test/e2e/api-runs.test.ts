@@ -86,7 +86,7 @@ describe('GET /api/runs/:workflowId', () => {
   });
 
   it('shows the current step while the run is open', async () => {
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();
@@ -241,7 +241,7 @@ describe('GET /api/runs', () => {
 
 describe('POST /api/runs/:workflowId/cancel', () => {
   it('once the charge is in flight: 200 too_late, and the run records the true outcome', async () => {
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const started = (await trigger(order)).json();

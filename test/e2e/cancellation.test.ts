@@ -32,6 +32,7 @@ describe('cancelling an order', () => {
   });
 
   it('once the charge is in flight: the run finishes and records the true payment outcome', async () => {
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
     const order = sampleOrder();
     const handle = await harness.startOrder(order);

@@ -18,16 +18,18 @@ describe('orderProcessing when Stripe refuses or asks to retry', () => {
     const result = await harness.runOrder(order);
 
     expect(result).toMatchObject({ status: 'payment_failed', opsNotified: true });
-    expect(result.reason).toContain('Stripe rejected the request to read the customer (401)');
+    expect(result.reason).toContain("Stripe rejected the request to search the order's PaymentIntents (401)");
     expect(harness.sandbox.stripe.paymentIntentsFor(order.orderId)).toHaveLength(0);
     expect(
-      harness.sandbox.stripe.requests.filter((request) => request.path === '/v1/customers/cus_abc').map((request) => request.status),
+      harness.sandbox.stripe.requests
+        .filter((request) => request.path.startsWith('/v1/payment_intents/search'))
+        .map((request) => request.status),
     ).toContain(401);
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('payment_failed');
   });
 
   it('retries a 409 (key in use by a request still running) and charges once', async () => {
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
     harness.sandbox.stripe.failNext(1, {
       status: 409,
       body: {

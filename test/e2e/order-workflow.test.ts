@@ -139,8 +139,8 @@ describe('orderProcessing', () => {
     expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
   });
 
-  it("fails the run with a clear error when the backend rejects an unpaid order's update (a paid one is refunded instead)", async () => {
-    harness.sandbox.backend.failNext(1, { status: 404, body: { error: 'no such order' } });
+  it("fails the run with a clear error when the backend refuses an unpaid order's update (a paid one is refunded instead)", async () => {
+    harness.sandbox.backend.failNext(1, { status: 409, body: { error: 'order closed' } });
     const order = sampleOrder({ customerId: 'cus_decline' });
     const failure = await harness.runOrder(order).catch((error: unknown) => error);
 
@@ -148,7 +148,7 @@ describe('orderProcessing', () => {
     const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('OrderStatusRejected');
     expect(cause.message).toContain(`Order ${order.orderId} is payment_failed but its record could not be updated`);
-    expect(cause.message).toContain('404');
+    expect(cause.message).toContain('409');
     expect(requestsFor(order.orderId).backend).toHaveLength(1);
   });
 
@@ -162,7 +162,7 @@ describe('orderProcessing', () => {
   });
 
   it('answers the status query during and after the run', async () => {
-    harness.sandbox.stripe.failNext(1, { delayMs: 1_500 });
+    harness.sandbox.stripe.failNext(1, { delayMs: 1_500 }); // the check for an earlier payment
     const order = sampleOrder();
     const handle = await harness.startOrder(order);
     await expect.poll(() => handle.query(statusQuery).then((progress) => progress.step), { timeout: 10_000 }).toBe('charge-card');

@@ -148,7 +148,7 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
 
   it("a 500 Stripe stores after creating the PaymentIntent: finds it by listing the customer's, confirms it and records paid", async () => {
     const order = sampleOrder({ customerId: 'cus_create_lost' });
-    harness.sandbox.stripe.failNext(1, { delayMs: 0 }); // the customer read passes
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the check for an earlier payment and the customer read pass
     harness.sandbox.stripe.failNext(1, { statusAfterHandling: 500 }); // the create executes, then answers 500
     const result = await harness.runOrder(order);
 
@@ -194,9 +194,9 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(sent.backend.map((request) => request.body.status)).toEqual(['payment_failed']);
   });
 
-  it('a refused idempotency key: retrieves the PaymentIntent, cancels it as still unpaid, records payment_failed', async () => {
+  it('a refused idempotency key: retrieves the PaymentIntent, finds it unconfirmed, confirms it under the next key, records paid', async () => {
     const order = sampleOrder();
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer and the create pass
     harness.sandbox.stripe.failNext(1, {
       status: 400,
       body: {
@@ -209,17 +209,48 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     const result = await harness.runOrder(order);
 
     const sent = sentFor(order.orderId);
-    expect(result).toMatchObject({ status: 'payment_failed', opsNotified: true });
-    expect(result.reason).toContain('Stripe refused the idempotency key');
-    expect(sent.confirms).toHaveLength(1);
-    expect(sent.retrieves).toHaveLength(1);
-    expect(sent.intents[0].status).toBe('canceled');
-    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(0);
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0].id });
+    expect(sent.confirms.map((request) => [request.status, request.headers['idempotency-key']])).toEqual([
+      [400, `order-${order.orderId}/charge`],
+      [200, `order-${order.orderId}/charge/2`],
+    ]);
+    expect(sent.retrieves.length).toBeGreaterThanOrEqual(1);
+    expect(sent.intents).toHaveLength(1);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('keys Stripe burnt (a stored 500, nothing done) for the create and the confirmation: sent again under the next keys, paid once', async () => {
+    const order = sampleOrder({ customerId: 'cus_burns_keys' });
+    const result = await harness.runOrder(order);
+
+    const sent = sentFor(order.orderId);
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0].id });
+    const keyOf = (request: { headers: Record<string, unknown> }) => request.headers['idempotency-key'];
+    expect([...new Set(sent.creates.map(keyOf))]).toEqual([
+      `order-${order.orderId}/payment-intent`,
+      `order-${order.orderId}/payment-intent/2`,
+    ]);
+    expect([...new Set(sent.confirms.map(keyOf))]).toEqual([`order-${order.orderId}/charge`, `order-${order.orderId}/charge/2`]);
+    expect(sent.intents).toHaveLength(1);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+    expect(sent.backend.map((request) => request.body.status)).toEqual(['paid']);
+  });
+
+  it('every key Stripe burns: gives up after three generations, records payment_failed with nothing charged', async () => {
+    const order = sampleOrder({ customerId: 'cus_burns_keys_x3' });
+    const result = await harness.runOrder(order);
+
+    const sent = sentFor(order.orderId);
+    expect(result).toMatchObject({ status: 'payment_failed', receipt: 'skipped', opsNotified: true });
+    expect(result.reason).toContain('Stripe shows no PaymentIntent for the order: nothing was charged');
+    expect(new Set(sent.creates.map((request) => request.headers['idempotency-key'])).size).toBe(3);
+    expect(sent.intents).toHaveLength(0);
+    expect(sent.backend.map((request) => request.body.status)).toEqual(['payment_failed']);
   });
 
   it('Stripe down after charging: payment_pending is recorded and ops told once, then paid when Stripe answers again', async () => {
     const order = sampleOrder();
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer and the create pass
     harness.sandbox.stripe.failNext(1, { statusAfterHandling: 500 }); // the confirmation charges, then answers 500
     harness.sandbox.stripe.failNext(1, { delayMs: 0 }); // the retry gets the stored 500 replayed
     harness.sandbox.stripe.failNext(3, { status: 503 }); // the retrieve's three quick attempts

@@ -70,7 +70,7 @@ describe('the reconciliation sweep', () => {
     // Refunded in full by an operator through the API: its refund run records it, so the sweep finds nothing wrong.
     const refunded = await fetch(`${apiUrl}/api/runs/order-${refundedThroughApi.orderId}/refund`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': 'reconciliation-refund' },
       body: '{}',
     });
     expect(refunded.status, await refunded.clone().text()).toBe(200);

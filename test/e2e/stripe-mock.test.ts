@@ -39,8 +39,8 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
     const namedCard = await harness.runOrder(sampleOrder({ paymentMethodId: 'pm_card_visa' }));
     const declined = await harness.runOrder(sampleOrder({ customerId: 'cus_decline' }));
     const replayed500 = await harness.runOrder(sampleOrder({ customerId: 'cus_error_after_charge' }));
-    // A refused idempotency key on the create: the run lists the customer's PaymentIntents.
-    harness.sandbox.stripe.failNext(1, { delayMs: 0 });
+    // A refused idempotency key on the create: the run lists the customer's PaymentIntents, finds none, creates under the next key.
+    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the check for an earlier payment and the customer read pass
     harness.sandbox.stripe.failNext(1, {
       status: 400,
       body: {
@@ -67,7 +67,7 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
       'paid',
       'payment_failed',
       'paid',
-      'payment_failed',
+      'paid',
     ]);
     expect(legacy.outcome).toBe('succeeded');
     expect(endpointsCalled()).toEqual(
@@ -78,6 +78,7 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
         'POST /v1/payment_intents/pi_*/cancel',
         'GET /v1/payment_intents/pi_*',
         'GET /v1/payment_intents',
+        'GET /v1/payment_intents/search',
         'POST /v1/charges',
       ]),
     );

@@ -15,7 +15,7 @@ afterAll(async () => {
 describe('a worker killed while the charge is in flight', () => {
   it('completes the run after a restart with exactly one successful charge', async () => {
     // Stripe confirms the PaymentIntent (the charge) but holds its answer: the worker dies not knowing the outcome.
-    harness.sandbox.stripe.failNext(2, { delayMs: 0 }); // the customer read and the create pass
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
     harness.sandbox.stripe.failNext(1, { delayMs: 120_000 });
     const order = sampleOrder();
     const chargeRequests = () => stripeKeyedRequests(harness.sandbox, order.orderId, 'charge');
