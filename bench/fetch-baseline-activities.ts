@@ -3,7 +3,8 @@ import type { ProviderConfig } from '../src/config/worker.js';
 import { idempotencyKeyFor } from '../src/activities/idempotency.js';
 
 /**
- * The fetch baseline's activities: the HTTP requests a paid order makes (Stripe's customer read,
+ * The fetch baseline's activities: the HTTP requests a paid order makes (Stripe's search for an earlier
+ * payment of the order, or the customer's list when search is rate-limited, the customer read,
  * PaymentIntent create and confirm, the Resend receipt, the order backend's PATCH), to the same
  * stand-ins with the same idempotency keys, sent with plain `fetch` instead of the provider SDKs. Set
  * beside the do-nothing baseline, it separates what three providers' HTTP calls cost from what the
@@ -21,7 +22,7 @@ export function createFetchBaselineActivities(providers: ProviderConfig) {
   async function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<unknown> {
     const response = await fetch(url, { method, headers, ...(body !== undefined && { body }) });
     const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+    if (!response.ok) throw new HttpError(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`, response.status);
     return text ? JSON.parse(text) : undefined;
   }
 
@@ -38,6 +39,11 @@ export function createFetchBaselineActivities(providers: ProviderConfig) {
       return params;
     },
     async createPaymentIntent(order: OrderParams): Promise<{ paymentIntentId: string }> {
+      const query = new URLSearchParams({ query: `metadata['order_id']:'${order.orderId}'`, limit: '100' });
+      await stripe('GET', `/v1/payment_intents/search?${query.toString()}`).catch((error: unknown) => {
+        if (!(error instanceof HttpError && error.status === 429)) throw error;
+        return stripe('GET', `/v1/payment_intents?${new URLSearchParams({ customer: order.customerId, limit: '100' }).toString()}`);
+      });
       const customer = (await stripe('GET', `/v1/customers/${encodeURIComponent(order.customerId)}`)) as {
         invoice_settings: { default_payment_method: string };
       };
@@ -49,8 +55,7 @@ export function createFetchBaselineActivities(providers: ProviderConfig) {
           currency: order.currency ?? 'usd',
           customer: order.customerId,
           payment_method: customer.invoice_settings.default_payment_method,
-          'automatic_payment_methods[enabled]': 'true',
-          'automatic_payment_methods[allow_redirects]': 'never',
+          'allowed_payment_method_types[0]': 'card',
           description: `Order ${order.orderId}`,
           'metadata[order_id]': order.orderId,
         },
@@ -84,6 +89,15 @@ export function createFetchBaselineActivities(providers: ProviderConfig) {
       await send('PATCH', `${providers.backend.baseUrl}/orders/${encodeURIComponent(orderId)}`, headers, JSON.stringify(record));
     },
   };
+}
+
+class HttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
 }
 
 export type FetchBaselineActivities = ReturnType<typeof createFetchBaselineActivities>;

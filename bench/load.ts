@@ -24,6 +24,18 @@ export interface PhaseTimings {
   lastCompletedAt: number;
 }
 
+/** Stripe's search allows about 20 requests a second in live mode; the bench's Stripe stand-in refuses more with 429 as Stripe does. */
+export const LIVE_SEARCH_RATE_PER_SECOND = 20;
+
+/** The requests a phase sent to the Stripe stand-in: what one order costs against Stripe's rate limits. */
+export interface StripeRequestCounts {
+  total: number;
+  /** The earlier-payment check: searches by metadata.order_id, those Stripe refused (429), and the customer lists sent instead. */
+  searches: number;
+  searchesRateLimited: number;
+  customerLists: number;
+}
+
 /** Zero-padded order IDs: `<prefix>-00042`. */
 export function orderIds(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}-${String(index).padStart(6, '0')}`);

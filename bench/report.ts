@@ -1,7 +1,7 @@
 /** The benchmark's figures: from raw timings to the JSON record and the Markdown table. */
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
 import type { ClosedLoopTimings } from './drive-closed-loop.js';
-import type { PhaseTimings } from './load.js';
+import { LIVE_SEARCH_RATE_PER_SECOND, type PhaseTimings, type StripeRequestCounts } from './load.js';
 import type { ProcessUsage } from './process-usage.js';
 import { fixed, latencyTriple, ms, ratio, signedMs, summarize, times, type LatencySummary } from './stats.js';
 
@@ -32,6 +32,8 @@ export interface PhaseReport {
   /** Worker CPU ms per completed order. */
   workerCpuMsPerOrder: number | null;
   usage: PhaseUsage;
+  /** Requests to the Stripe stand-in, whose search answers 429 above live mode's rate (bench/stack.ts). */
+  stripe: StripeRequestCounts & { requestsPerOrder: number };
 }
 
 export interface MachineInfo {
@@ -119,7 +121,7 @@ export function machineInfo(temporalCli: string, temporalRoute: string, loadAver
   };
 }
 
-export function phaseReport(timings: PhaseTimings, concurrency: number, usage: PhaseUsage): PhaseReport {
+export function phaseReport(timings: PhaseTimings, concurrency: number, usage: PhaseUsage, stripe: StripeRequestCounts): PhaseReport {
   const durationSeconds = (timings.lastCompletedAt - timings.firstSentAt) / 1000;
   return {
     orders: timings.orders,
@@ -130,6 +132,7 @@ export function phaseReport(timings: PhaseTimings, concurrency: number, usage: P
     e2eLatencyMs: summarize(timings.e2eLatenciesMs),
     workerCpuMsPerOrder: usage.worker.cpuSeconds === null ? null : (usage.worker.cpuSeconds * 1000) / timings.orders,
     usage,
+    stripe: { ...stripe, requestsPerOrder: stripe.total / timings.orders },
   };
 }
 
@@ -223,9 +226,14 @@ function saturationTable(
     row('Temporal server CPU s / peak RSS MB', (side) => cpuAndPeak(side.usage.temporalServer)),
     row('API CPU s / peak RSS MB', (side) => cpuAndPeak(side.usage.api)),
     row('bench process CPU s (load generator; stand-ins but for the baseline)', (side) => fixed(side.usage.benchProcess.cpuSeconds, 1)),
+    row('Stripe requests per order', (side) => fixed(side.stripe.requestsPerOrder, 2)),
+    row(
+      'earlier-payment check: searches / refused 429 / customer lists instead',
+      (side) => `${side.stripe.searches} / ${side.stripe.searchesRateLimited} / ${side.stripe.customerLists}`,
+    ),
   ];
-  // A paid order's provider calls: Stripe's customer read, create and confirm, Resend, the order backend.
-  const providerMs = 5 * config.latencyMs;
+  // A paid order's provider calls: Stripe's earlier-payment check, customer read, create and confirm, Resend, the order backend.
+  const providerMs = 6 * config.latencyMs;
   return [
     TABLE_HEADER,
     '|---|--:|--:|--:|--:|--:|',
@@ -233,8 +241,8 @@ function saturationTable(
     '',
     `Pipeline: HTTP trigger -> API -> \`orderProcessing\` (parseOrder as a local activity, then createPaymentIntent, confirmPaymentIntent, sendReceipt, updateOrderStatus), run as \`npm start\` runs it ` +
       `(payloads encrypted, metrics on); an order is complete when the order backend stand-in has answered its PATCH. Baseline: \`client.workflow.start\` -> a workflow of 5 do-nothing activities (the first local, like parseOrder; two with Charge Card's retry policy), complete when ` +
-      `\`handle.result()\` resolves. Fetch baseline: the same five steps making a paid order's five HTTP requests to the same stand-ins with plain \`fetch\`. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
-      `end-to-end latency is modelled provider time (Stripe 3 calls, Resend, order backend). Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
+      `\`handle.result()\` resolves. Fetch baseline: the same five steps making a paid order's six HTTP requests to the same stand-ins with plain \`fetch\`. Stand-in latency ${config.latencyMs} ms per provider call: ${providerMs} ms of each pipeline order's ` +
+      `end-to-end latency is modelled provider time (Stripe 4 calls, Resend, order backend). Stripe's search answers 429 above ${LIVE_SEARCH_RATE_PER_SECOND} requests a second, as in live mode; the check then lists the customer's PaymentIntents. Warm-up: ${config.warmupOrders} orders per side, not counted. ` +
       `CPU and peak RSS are per phase.`,
   ].join('\n');
 }

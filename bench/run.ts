@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { driveBaseline, driveFetchBaseline } from './drive-baseline.js';
 import { driveClosedLoop, type ClosedLoopSide, type ClosedLoopTimings } from './drive-closed-loop.js';
 import { drivePipeline } from './drive-pipeline.js';
-import type { PhaseOptions, PhaseTimings } from './load.js';
+import type { PhaseOptions, PhaseTimings, StripeRequestCounts } from './load.js';
 import { UsageMeter } from './process-usage.js';
 import { note } from './progress.js';
 import {
@@ -32,6 +32,7 @@ import {
   type SaturationReports,
 } from './report.js';
 import { LocalStack } from '../dev/stack.js';
+import type { RecordedRequest } from '../dev/sandbox/stand-in.js';
 import { startStack, type BenchStack } from './stack.js';
 
 const USAGE = `Usage: npm run bench -- [--orders N] [--concurrency C] [--latency MS] [--closed-loop] [--out DIR] [--smoke] [--profile DIR]
@@ -119,7 +120,7 @@ async function measure(
   drive: (stack: BenchStack, phase: PhaseOptions) => Promise<PhaseTimings>,
   workerPid: number,
   apiPid: number | undefined,
-): Promise<{ timings: PhaseTimings; usage: PhaseUsage }> {
+): Promise<{ timings: PhaseTimings; usage: PhaseUsage; stripe: StripeRequestCounts }> {
   const common = { concurrency: options.concurrency, timeoutMs: phaseTimeoutMs(options.orders) };
   await drive(stack, { ...common, orders: options.warmupOrders, idPrefix: `bench-${runTag}-${name}-warmup`, label: `${name} warm-up` });
   const meters = {
@@ -129,14 +130,27 @@ async function measure(
     benchProcess: new UsageMeter(process.pid),
   };
   for (const meter of Object.values(meters)) meter?.start();
+  const stripeFrom = stack.sandbox.stripe.requests.length;
   const timings = await drive(stack, { ...common, orders: options.orders, idPrefix: `bench-${runTag}-${name}`, label: name });
+  const stripe = stripeRequestCounts(stack.sandbox.stripe.requests.slice(stripeFrom));
   const usage: PhaseUsage = {
     worker: meters.worker.stop(),
     temporalServer: meters.temporalServer.stop(),
     api: meters.api?.stop() ?? null,
     benchProcess: meters.benchProcess.stop(),
   };
-  return { timings, usage };
+  return { timings, usage, stripe };
+}
+
+function stripeRequestCounts(requests: readonly RecordedRequest[]): StripeRequestCounts {
+  const searches = requests.filter((request) => request.path.startsWith('/v1/payment_intents/search'));
+  return {
+    total: requests.length,
+    searches: searches.length,
+    searchesRateLimited: searches.filter((request) => request.status === 429).length,
+    customerLists: requests.filter((request) => request.method === 'GET' && request.path.startsWith('/v1/payment_intents?customer='))
+      .length,
+  };
 }
 
 /** The three sides at saturation, one after the other, each worker measured while its side runs. */
@@ -154,9 +168,9 @@ async function measureSaturation(stack: BenchStack, options: Options, runTag: st
     undefined,
   );
   return {
-    pipeline: phaseReport(pipeline.timings, options.concurrency, pipeline.usage),
-    baseline: phaseReport(baseline.timings, options.concurrency, baseline.usage),
-    fetchBaseline: phaseReport(fetchBaseline.timings, options.concurrency, fetchBaseline.usage),
+    pipeline: phaseReport(pipeline.timings, options.concurrency, pipeline.usage, pipeline.stripe),
+    baseline: phaseReport(baseline.timings, options.concurrency, baseline.usage, baseline.stripe),
+    fetchBaseline: phaseReport(fetchBaseline.timings, options.concurrency, fetchBaseline.usage, fetchBaseline.stripe),
   };
 }
 

@@ -13,6 +13,7 @@ import { answersOk, API, freePorts, waitUntil, WORKER, type ProjectEntry, type S
 import type { LocalStack } from '../dev/stack.js';
 import { findTool, TEMPORAL_CLI } from '../dev/tools.js';
 import type { Sandbox } from '../dev/sandbox/index.js';
+import { LIVE_SEARCH_RATE_PER_SECOND } from './load.js';
 import { note } from './progress.js';
 
 const BASELINE_WORKER: ProjectEntry = { name: 'baseline worker', path: 'bench/baseline-worker.ts' };
@@ -81,6 +82,7 @@ export async function startStack(resources: LocalStack, latencyMs: number, worke
 
   const sandbox = await resources.startSandbox();
   for (const standIn of [sandbox.stripe, sandbox.resend, sandbox.slack, sandbox.backend]) standIn.latencyMs = latencyMs;
+  sandbox.stripe.searchRatePerSecond = LIVE_SEARCH_RATE_PER_SECOND;
 
   const runTag = randomBytes(4).toString('hex');
   const taskQueue = `order-processing-bench-${runTag}`;

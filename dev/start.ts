@@ -165,10 +165,13 @@ Sandbox behaviours, by customerId (docs/sandbox.md has them all):
   cus_authenticate                 the card needs its holder: payment_pending, the customer is emailed a link
                                    (${sandbox.env.PAYMENT_ACTION_URL}); opening it pays
   cus_authenticate_completes       as above, and the customer confirms by themselves 3 s later: paid
-  orderId ord_refuse_paid_...      the backend refuses to record it paid: refunded in full, ops told
+  cus_burns_keys                   Stripe burns the first keys (a stored 500, nothing done): sent again under the next, paid
+  orderId ord_refuse_paid_...      the backend refuses to record it paid (409): refunded in full, ops told
+                                   (with cus_refund_pending the refund settles 3 s later; with cus_refund_fails it fails)
 
-Refund a paid order (all of it, or { "amount": <minor units> }):
-  curl -X POST -H "Authorization: Bearer ${API_KEY}" -H "Content-Type: application/json" -d '{}' ${API_URL}/api/runs/order-ord_001/refund
+Refund a paid order (all of it, or { "amount": <minor units> }; the same Idempotency-Key never refunds twice):
+  curl -X POST -H "Authorization: Bearer ${API_KEY}" -H "Content-Type: application/json" -H "Idempotency-Key: refund-ord_001-1" \
+    -d '{}' ${API_URL}/api/runs/order-ord_001/refund
 `);
 }
 

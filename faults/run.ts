@@ -9,11 +9,16 @@
  * figures, and exits 1 on any violation, naming the orders.
  *
  * Customers whose card needs them (SCA) confirm a few seconds later, some orders' backend refuses to
- * record them paid (they must be refunded), and Stripe's webhooks reach the API on time, late, twice,
- * out of order or not at all.
+ * record them paid (they must be refunded; Stripe settles a third of those refunds later and fails a
+ * third), some customers' idempotency keys are burnt by Stripe (a stored 500, nothing done), the
+ * backend's token is rotated for a while (401: a misconfiguration, never a refusal), and Stripe's
+ * webhooks reach the API on time, late, twice, out of order or not at all. Once every order is final,
+ * some paid orders are sent again after their run was deleted and Stripe forgot their keys (25 h on its
+ * clock): they must not be charged twice.
  *
  *   npm run faults -- [--orders 300] [--seed 1] [--kills 4] [--fault-rate 0.08] [--decline-share 0.15]
- *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05]
+ *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05] [--burnt-key-share 0.05]
+ *                     [--misconfigured-seconds 8] [--resend 10]
  *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
  */
 import { once } from 'node:events';
@@ -22,13 +27,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import { answersOk, API, freePort, waitUntil, WORKER, type StartedProcess } from '../dev/processes.js';
 import { LocalStack } from '../dev/stack.js';
 import type { DevServer } from '../dev/temporal-server.js';
 import type { Sandbox } from '../dev/sandbox/index.js';
 import { DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
-import type { Fault, StandIn } from '../dev/sandbox/stand-in.js';
+import type { Fault, RecordedRequest, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { checkInvariants, faultOrderBody, type OrderPlan } from './invariants.js';
@@ -43,6 +49,9 @@ const { values: args } = parseArgs({
     'decline-share': { type: 'string', default: '0.15' },
     'authenticate-share': { type: 'string', default: '0.1' },
     'refuse-paid-share': { type: 'string', default: '0.05' },
+    'burnt-key-share': { type: 'string', default: '0.05' },
+    'misconfigured-seconds': { type: 'string', default: '8' },
+    resend: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '10' },
     'trigger-seconds': { type: 'string', default: '30' },
     'deadline-seconds': { type: 'string', default: '300' },
@@ -55,6 +64,12 @@ const FAULT_RATE = Number(args['fault-rate']);
 const DECLINE_SHARE = Number(args['decline-share']);
 const AUTHENTICATE_SHARE = Number(args['authenticate-share']);
 const REFUSE_PAID_SHARE = Number(args['refuse-paid-share']);
+const BURNT_KEY_SHARE = Number(args['burnt-key-share']);
+const MISCONFIGURED_MS = Number(args['misconfigured-seconds']) * 1000;
+const RESENT_ORDERS = Number(args.resend);
+const BACKEND_TOKEN = 'fault_suite_backend_token';
+/** Past Stripe's 24 h idempotency-key memory and its search lag. */
+const KEYS_FORGOTTEN_MS = 25 * 60 * 60 * 1000;
 const WEBHOOK_SECRET = 'whsec_fault_suite';
 const CONCURRENCY = Number(args.concurrency);
 const TRIGGER_MS = Number(args['trigger-seconds']) * 1000;
@@ -63,7 +78,7 @@ const API_KEY = 'ask_fault_suite_key';
 
 const random = seededRandom(SEED);
 const dataDir = mkdtempSync(join(tmpdir(), 'order-faults-'));
-const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0 };
+const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0, misconfiguredWindows: 0 };
 const stack = new LocalStack(log);
 let server: DevServer | undefined;
 let sandbox: Sandbox | undefined;
@@ -106,13 +121,13 @@ async function restartTemporal(port: number, dbFilename: string): Promise<void> 
   log('Temporal dev server restarted on the same database file');
 }
 
-/** Triggers one order like a well-behaved client: retries 5xx and network errors with backoff. */
 /** An order of the run: who pays, and how it should end. */
 interface FaultPlan extends OrderPlan {
   customerId: string;
 }
 
-async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefined> {
+/** Triggers one order like a well-behaved client: retries 5xx and network errors with backoff; resolves when accepted. */
+async function trigger(apiUrl: string, plan: FaultPlan): Promise<{ at: number; status: number } | undefined> {
   const body = faultOrderBody(plan.orderId, plan.customerId, random);
   const deadline = Date.now() + 120_000;
   for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 5_000)) {
@@ -124,7 +139,7 @@ async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefi
       (response) => response.status,
       () => 0,
     );
-    if (status === 201 || status === 200) return Date.now();
+    if (status === 201 || status === 200) return { at: Date.now(), status };
     if (status !== 0 && status < 500) throw new Error(`order ${plan.orderId} was refused with HTTP ${status}`);
     counters.triggerRetries += 1;
     await sleep(delay);
@@ -133,8 +148,26 @@ async function trigger(apiUrl: string, plan: FaultPlan): Promise<number | undefi
 }
 
 function designFigures(plans: FaultPlan[]): string {
-  const authenticating = plans.filter((plan) => plan.customerId.startsWith('cus_authenticate')).length;
-  return `${plans.filter((plan) => plan.declines).length} / ${authenticating}; ${plans.filter((plan) => plan.backendRefusesPaid).length}`;
+  const count = (prefix: string) => plans.filter((plan) => plan.customerId.startsWith(prefix)).length;
+  const refused = plans.filter((plan) => plan.backendRefusesPaid);
+  const refunds = `${refused.filter((plan) => plan.customerId.startsWith('cus_refund_pending')).length} / ${refused.filter((plan) => plan.refundFails).length}`;
+  return `${plans.filter((plan) => plan.declines).length} / ${count('cus_authenticate')} / ${count('cus_burns_keys')}; ${refused.length} (${refunds})`;
+}
+
+/** Keys Stripe burnt (a stored 500 that did nothing) and the requests sent again under a later generation. */
+function burntKeyFigures(stripe: StripeStandIn): string {
+  const key = (request: RecordedRequest) => {
+    const value = request.headers['idempotency-key'];
+    return typeof value === 'string' ? value : '';
+  };
+  const burnt = new Set(stripe.requests.filter((request) => request.status === 500 && request.replayed).map(key));
+  const later = new Set(stripe.requests.filter((request) => /\/[23]$/.test(key(request))).map(key));
+  return `${burnt.size} / ${later.size}`;
+}
+
+function refundStatusFigures(stripe: StripeStandIn): string {
+  const count = (status: string) => stripe.refunds.filter((refund) => refund.status === status).length;
+  return `${stripe.refunds.length} (${count('succeeded')} / ${count('pending')} / ${count('failed')})`;
 }
 
 function webhookFigures(stripe: StripeStandIn): string {
@@ -156,7 +189,10 @@ function stripeFailureFigures(stripe: StripeStandIn): string {
 }
 
 function stripeQuestionFigures(stripe: StripeStandIn): string {
-  const asked = stripe.requests.filter((request) => request.method === 'GET' && request.path.startsWith('/v1/payment_intents')).length;
+  const asked = stripe.requests.filter(
+    (request) =>
+      request.method === 'GET' && request.path.startsWith('/v1/payment_intents') && !request.path.startsWith('/v1/payment_intents/search'),
+  ).length;
   const cancels = stripe.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/cancel')).length;
   return `${asked} / ${cancels}`;
 }
@@ -166,6 +202,74 @@ function ordersThatWaited(sandbox: Sandbox, plans: OrderPlan[]): number {
     sandbox.backend.requests.filter((request) => request.body.includes('"payment_pending"')).map((request) => request.path),
   );
   return plans.filter(({ orderId }) => waited.has(`/orders/${orderId}`)).length;
+}
+
+/**
+ * The backend's token rotated under the worker for `ms`: every PATCH meanwhile answers 401 (a
+ * misconfiguration: retried on the run's durable backoff, ops told, never a refund).
+ */
+async function rotateBackendToken(backend: Sandbox['backend'], ms: number): Promise<void> {
+  log(`order backend token rotated: PATCHes answer 401 for ${ms / 1000} s`);
+  backend.token = 'rotated_token_the_worker_does_not_have';
+  await sleep(ms);
+  backend.token = BACKEND_TOKEN;
+  counters.misconfiguredWindows += 1;
+  log('order backend token restored');
+}
+
+/** Orders whose status PATCH met the rotated token. */
+function ordersMisconfigured(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] {
+  const met = new Set(sandbox.backend.requests.filter((request) => request.status === 401).map((request) => request.path));
+  return plans.filter(({ orderId }) => met.has(`/orders/${orderId}`));
+}
+
+/**
+ * Sends paid orders again after their run is gone (deleted, as retention does) and Stripe has forgotten
+ * their keys: each starts a new run (201), which must find the earlier payment instead of charging.
+ * Resolves with the orders whose new run did not complete.
+ */
+async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans: FaultPlan[]): Promise<string[]> {
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  try {
+    for (const { orderId } of plans) {
+      await connection.workflowService.deleteWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: `order-${orderId}` },
+      });
+      await waitUntil(
+        () =>
+          client.workflow
+            .getHandle(`order-${orderId}`)
+            .describe()
+            .then(
+              () => false,
+              (error: unknown) => error instanceof WorkflowNotFoundError,
+            ),
+        { timeoutMs: 30_000, what: `the run of ${orderId} to be deleted` },
+      );
+    }
+    sandbox!.stripe.advanceClock(KEYS_FORGOTTEN_MS);
+    log(`${plans.length} paid orders' runs deleted and Stripe's clock moved 25 h on: sending them again`);
+    for (const plan of plans) {
+      const accepted = await trigger(apiUrl, plan);
+      if (accepted?.status !== 201) throw new Error(`re-sent order ${plan.orderId} was answered ${accepted?.status ?? 'never'}, not 201`);
+    }
+    const unfinished: string[] = [];
+    for (const { orderId } of plans) {
+      const done = await waitUntil(
+        async () => (await client.workflow.getHandle(`order-${orderId}`).describe()).status.name === 'COMPLETED',
+        { timeoutMs: 60_000, what: `the new run of ${orderId} to complete` },
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (!done) unfinished.push(orderId);
+    }
+    return unfinished;
+  } finally {
+    await connection.close();
+  }
 }
 
 function isFinal(status: string | undefined): boolean {
@@ -201,7 +305,8 @@ async function main(): Promise<number> {
     WORKER_METRICS_PORT: String(await freePort()),
     API_METRICS_PORT: String(await freePort()),
   };
-  const workerEnv = { ...common, ...sandbox.env };
+  sandbox.backend.token = BACKEND_TOKEN;
+  const workerEnv = { ...common, ...sandbox.env, API_TOKEN: BACKEND_TOKEN };
   startWorker(workerEnv);
   const api = stack.startProcess(API, {
     ...common,
@@ -220,14 +325,25 @@ async function main(): Promise<number> {
 
   const plans: FaultPlan[] = Array.from({ length: ORDERS }, (_, index) => {
     const roll = random();
-    const customerId =
-      roll < DECLINE_SHARE ? 'cus_decline' : roll < DECLINE_SHARE + AUTHENTICATE_SHARE ? 'cus_authenticate_completes_3' : 'cus_fault';
+    const payer = random() < BURNT_KEY_SHARE ? 'cus_burns_keys' : 'cus_fault';
     const backendRefusesPaid = random() < REFUSE_PAID_SHARE;
+    // A refused order's refund: a third settle at once, a third Stripe settles 2 s later, a third it fails 2 s later.
+    const refund = random();
+    const refunding = refund < 1 / 3 ? 'cus_refund_pending_2' : refund < 2 / 3 ? 'cus_refund_fails_2' : payer;
+    const customerId =
+      roll < DECLINE_SHARE
+        ? 'cus_decline'
+        : roll < DECLINE_SHARE + AUTHENTICATE_SHARE
+          ? 'cus_authenticate_completes_3'
+          : backendRefusesPaid
+            ? refunding
+            : payer;
     return {
       orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
       customerId,
       declines: customerId === 'cus_decline',
       backendRefusesPaid,
+      refundFails: customerId === 'cus_refund_fails_2',
     };
   });
 
@@ -239,6 +355,9 @@ async function main(): Promise<number> {
         () => killAndRestartWorker(workerEnv),
       ]),
       [TRIGGER_MS * 0.45, () => restartTemporal(port, dbFilename)],
+      ...(MISCONFIGURED_MS > 0
+        ? [[TRIGGER_MS * 0.6, () => rotateBackendToken(sandbox!.backend, MISCONFIGURED_MS)] as [number, () => Promise<void>]]
+        : []),
     ];
     events.sort(([a], [b]) => a - b);
     const chaosStart = Date.now();
@@ -259,7 +378,7 @@ async function main(): Promise<number> {
         const sendAt = startedTriggers + next * interval;
         await sleep(Math.max(0, sendAt - Date.now()));
         const accepted = await trigger(apiUrl, plan);
-        if (accepted !== undefined) acceptedAt.set(plan.orderId, accepted);
+        if (accepted !== undefined) acceptedAt.set(plan.orderId, accepted.at);
       }
     }),
   );
@@ -280,7 +399,22 @@ async function main(): Promise<number> {
   await waitUntil(allFinal, { timeoutMs: DEADLINE_MS, what: 'every order to be final', intervalMs: 500 }).catch(() => undefined);
   chaosRunning = false;
 
+  const paidOrders = plans.filter(
+    ({ orderId, backendRefusesPaid }) => !backendRefusesPaid && sandbox!.backend.orders.get(orderId)?.status === 'paid',
+  );
+  const resent = paidOrders.slice(0, RESENT_ORDERS);
+  const searchesBefore = sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents/search')).length;
+  const resentUnfinished = resent.length > 0 ? await resendAfterRunGone(apiUrl, server.address, resent) : [];
+
   const report = checkInvariants(sandbox, plans);
+  if (resentUnfinished.length > 0)
+    report.violations.push({ rule: 're-sent order whose new run did not complete', orderIds: resentUnfinished });
+  const misconfigured = ordersMisconfigured(sandbox, plans);
+  const misconfigurationAlerted = (orderId: string) =>
+    sandbox!.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes('not a refusal'));
+  const misconfigurationUntold = misconfigured.filter(({ orderId }) => !misconfigurationAlerted(orderId)).map(({ orderId }) => orderId);
+  if (misconfigurationUntold.length > 0)
+    report.violations.push({ rule: 'backend answered 401, ops never told', orderIds: misconfigurationUntold });
   const notAccepted = plans.filter(({ orderId }) => !acceptedAt.has(orderId)).map(({ orderId }) => orderId);
   if (notAccepted.length > 0) report.violations.push({ rule: 'trigger never accepted', orderIds: notAccepted });
 
@@ -297,12 +431,21 @@ async function main(): Promise<number> {
     ['seed', SEED],
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
     ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
-    ['declining / SCA customers; backends refusing paid (by design)', designFigures(plans)],
+    ['declining / SCA / key-burning customers; refusing backends (refunds pending / failing)', designFigures(plans)],
     [
-      'final: paid / payment_failed / payment_pending / refunded',
-      `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded}`,
+      'final: paid / payment_failed / payment_pending / refunded / refund failed (ops told)',
+      `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded} / ${report.refundsFailed}`,
     ],
-    ['refunds (Stripe stand-in)', sandbox.stripe.refunds.length],
+    ['refunds (succeeded / pending / failed)', refundStatusFigures(sandbox.stripe)],
+    ['keys Stripe burnt / keys of a later generation sent', burntKeyFigures(sandbox.stripe)],
+    [
+      'backend 401 window s / orders that met it / misconfiguration alerts',
+      `${(counters.misconfiguredWindows * MISCONFIGURED_MS) / 1000} / ${misconfigured.length} / ${sandbox.slack.messages.filter((message) => message.text.includes('not a refusal')).length}`,
+    ],
+    [
+      'paid orders re-sent after their run was deleted / searches for an earlier payment',
+      `${resent.length} / ${sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents/search')).length - searchesBefore}`,
+    ],
     ['webhooks: events / deliveries (twice counts 2) / never delivered', webhookFigures(sandbox.stripe)],
     ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],
     ['PaymentIntents: succeeded / canceled / other', paymentIntentFigures(sandbox.stripe)],
@@ -331,7 +474,7 @@ async function main(): Promise<number> {
   for (const [name, value] of figures) console.log(`  ${name.padEnd(66)} ${value}`);
   if (report.violations.length === 0) {
     console.log(
-      "\nNo violations: every order final and matching Stripe's record, no open PaymentIntent behind a failed order, no double charge, derived idempotency keys only, one receipt per paid order.",
+      "\nNo violations: every order final and matching Stripe's record (refunds included), no open PaymentIntent behind a failed order, no double charge (re-sent orders included), derived idempotency keys only, one receipt per paid order, ops told of every failed refund and misconfigured backend.",
     );
     return 0;
   }

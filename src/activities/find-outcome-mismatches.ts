@@ -31,6 +31,8 @@ interface StripeOrderPayment {
 const IDS_PER_QUERY = 100;
 /** Stripe's largest page: one request per 100 changes. */
 const PAGE_SIZE = 100;
+/** A refund Stripe settled after answering `pending` (succeeded, failed or canceled). */
+const REFUND_UPDATED = 'charge.refund.updated';
 
 /**
  * An order ID the trigger accepts. Another integration may put anything in a PaymentIntent's
@@ -81,16 +83,26 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
   const created = { gte: Math.floor(since / 1000) };
   // Newest first: the first event about an object shows its latest state; older ones are passed over.
   const latestSeen = new Set<string>();
+  /** Charges whose refund Stripe settled (succeeded, failed) in the window: their refund may be older than it. */
+  const refundSettledCharges = new Set<string>();
   await callStripe("list the window's payment events", async () => {
     // The changes a webhook routes to an order's run are the ones that change what its payment shows.
-    for await (const event of stripe.events.list({ created, types: [...ROUTED_STRIPE_EVENTS], limit: PAGE_SIZE })) {
-      const object = event.data.object as Stripe.PaymentIntent | Stripe.Charge;
+    const types = [...ROUTED_STRIPE_EVENTS, REFUND_UPDATED];
+    for await (const event of stripe.events.list({ created, types, limit: PAGE_SIZE })) {
+      const object = event.data.object as Stripe.PaymentIntent | Stripe.Charge | Stripe.Refund;
       if (latestSeen.has(object.id)) continue;
       latestSeen.add(object.id);
       if (object.object === 'payment_intent') takeIntent(object);
-      else takeCharge(object);
+      else if (object.object === 'charge') takeCharge(object);
+      else if (object.charge) refundSettledCharges.add(idOf(object.charge)!);
     }
   });
+  // Few refunds settle later than made: their charges are read one by one (the order's ID is on the charge).
+  for (const chargeId of refundSettledCharges) {
+    if (latestSeen.has(chargeId)) continue;
+    const charge = await callStripe('read a charge whose refund was settled', () => stripe.charges.retrieve(chargeId));
+    takeCharge(charge);
+  }
   await callStripe("list the window's disputes", async () => {
     for await (const dispute of stripe.disputes.list({ created, limit: PAGE_SIZE, expand: ['data.charge'] })) {
       const payment = takeCharge(dispute.charge as Stripe.Charge);
@@ -173,10 +185,26 @@ export function createFindOutcomeMismatches(stripe: Stripe) {
     const since = Date.now() - windowMs;
     const payments = await stripeOrderPayments(stripe, since);
     const recorded = await recordedOutcomes(Context.current().client, [...payments.keys()], since);
-    return [...payments.values()].flatMap((payment) => {
+    const mismatches: OutcomeMismatch[] = [];
+    for (const payment of payments.values()) {
       const outcome = recorded.get(payment.order.orderId);
       const mismatch = outcome && mismatchOf(payment, outcome);
-      return mismatch ? [mismatch] : [];
-    });
+      if (!mismatch) continue;
+      if (mismatch.kind === 'refunded-recorded-paid' && !(await refundedInFull(stripe, mismatch))) continue;
+      mismatches.push(mismatch);
+    }
+    return mismatches;
   };
+}
+
+/**
+ * A charge shows itself refunded while its refund is still pending, and a pending refund can fail (the
+ * money returns to the merchant): an order is recorded refunded only when Stripe has settled refunds
+ * for the whole amount. One request per such mismatch, not per charge.
+ */
+async function refundedInFull(stripe: Stripe, mismatch: OutcomeMismatch): Promise<boolean> {
+  if (!mismatch.chargeId) return false;
+  const refunds = await callStripe("list the charge's refunds", () => stripe.refunds.list({ charge: mismatch.chargeId, limit: PAGE_SIZE }));
+  const settled = refunds.data.filter((refund) => refund.status === 'succeeded').reduce((total, refund) => total + refund.amount, 0);
+  return settled >= mismatch.order.amount;
 }

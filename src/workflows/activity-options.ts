@@ -52,15 +52,9 @@ export const ORDER_STATUS_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 };
 
-/** A paid order its backend refused must be refunded: keep retrying Stripe within the 24 h its idempotency key is kept. */
-export const REFUSED_ORDER_REFUND_OPTIONS: ActivityOptions = {
+/** A refund, automatic or an operator's: keep retrying Stripe within the 24 h its idempotency key is kept. */
+export const REFUND_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '23 hours',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-};
-
-/** An operator's refund: the operator waits for the answer, so a few quick attempts, then the API reports the failure. */
-export const OPERATOR_REFUND_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
 };

@@ -23,7 +23,7 @@ import {
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
 import { STRIPE_EVENT_SIGNAL, UNSETTLED_REFUND_STATUSES, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
-import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
 import { chargeWithChargesApi } from './legacy-charge.js';
 import { localOrderActivity, orderActivity } from './order-activities.js';
@@ -63,7 +63,7 @@ const sendReceipt = orderActivity('sendReceipt', NOTIFICATION_OPTIONS);
 const sendPaymentAction = orderActivity('sendPaymentAction', NOTIFICATION_OPTIONS);
 const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
-const refundPayment = orderActivity('refundPayment', REFUSED_ORDER_REFUND_OPTIONS);
+const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
 
 /**
  * Order Processing: Parse Order -> Charge Card -> Send Receipt (paid) or Notify Ops (failed)

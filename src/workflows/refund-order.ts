@@ -2,13 +2,13 @@ import { ApplicationFailure, defineQuery, patched, setHandler, upsertSearchAttri
 import { REFUND_QUERY, type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
 import { REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUSED_ORDER_REFUND_OPTIONS } from './activity-options.js';
+import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage } from './failures.js';
 import { orderActivity } from './order-activities.js';
 import { refundedStatus, settledRefund } from './refund-settlement.js';
 
 // Stripe unavailable is retried for up to 23 h (the key's lifetime): the API answers 202 meanwhile, never a guess.
-const refundPayment = orderActivity('refundPayment', REFUSED_ORDER_REFUND_OPTIONS);
+const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
 const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 const refundQuery = defineQuery<RefundOutcome | null>(REFUND_QUERY);

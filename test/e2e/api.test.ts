@@ -148,7 +148,7 @@ describe('GET /api/runs/:workflowId', () => {
   it('reports a failed run with its failure type and message', async () => {
     // A declined order whose record the backend refuses (a paid one would be refunded instead, and complete).
     const params = sampleOrder({ customerId: 'cus_decline' });
-    harness.sandbox.backend.failNext(1, { status: 422 });
+    harness.sandbox.backend.failNext(1, { status: 409 });
     const handle = await harness.startOrder(params);
     await handle.result().catch(() => undefined);
     const response = await app.inject({
@@ -158,7 +158,7 @@ describe('GET /api/runs/:workflowId', () => {
     });
     expect(response.json()).toMatchObject({
       status: 'failed',
-      failure: { type: 'OrderStatusRejected', message: expect.stringContaining('422') },
+      failure: { type: 'OrderStatusRejected', message: expect.stringContaining('409') },
     });
   });
 });

@@ -64,6 +64,13 @@ describe('npm run bench -- --smoke', () => {
         expect(side?.startLatencyMs.count).toBe(60);
         expect(side?.workerCpuMsPerOrder).toBeGreaterThan(0);
       }
+      // Each paid order asks Stripe once whether it was paid before: a search, or the customer's list when search is refused.
+      for (const side of [report.pipeline!, report.fetchBaseline!]) {
+        expect(side.stripe.searches).toBeGreaterThanOrEqual(60);
+        expect(side.stripe.searches - side.stripe.searchesRateLimited + side.stripe.customerLists).toBe(60);
+        expect(side.stripe.requestsPerOrder).toBeGreaterThanOrEqual(4);
+      }
+      expect(report.baseline?.stripe.total).toBe(0);
       for (const ratios of [report.ratios, report.ratiosToFetchBaseline]) {
         expect(ratios?.throughput).toBeGreaterThan(0);
         expect(ratios?.workerCpuPerOrder).toBeGreaterThan(0);

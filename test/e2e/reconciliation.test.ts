@@ -133,6 +133,42 @@ describe('the reconciliation sweep', () => {
     );
   });
 
+  it('records a refund made outside the runs only once Stripe settled it: never while pending, never once it failed', async () => {
+    const [refundSucceeds, refundFails] = [
+      sampleOrder({ customerId: 'cus_refund_pending_8' }),
+      sampleOrder({ customerId: 'cus_refund_fails_8' }),
+    ];
+    const results = await Promise.all([refundSucceeds, refundFails].map((order) => harness.runOrder(order)));
+    expect(results.map((result) => result.status)).toEqual(['paid', 'paid']);
+    await vi.waitFor(
+      async () => {
+        for (const { orderId } of [refundSucceeds, refundFails]) {
+          const outcome = (await harness.client.workflow.getHandle(`order-${orderId}`).describe()).typedSearchAttributes.get(ORDER_OUTCOME);
+          expect(outcome).toBe('paid');
+        }
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    const stripe = stripeClient();
+    for (const { orderId } of [refundSucceeds, refundFails]) {
+      expect((await stripe.refunds.create({ payment_intent: paymentIntentOf(orderId) })).status).toBe('pending');
+    }
+    // Both charges show refunded in full while their refunds are pending: nothing is recorded yet.
+    const whilePending = await sweep();
+    expect(whilePending.reconcileRunsStarted).toEqual([]);
+
+    const settled = (orderId: string) => harness.sandbox.stripe.refundsFor(orderId)[0].status;
+    await vi.waitFor(() => expect([settled(refundSucceeds.orderId), settled(refundFails.orderId)]).toEqual(['succeeded', 'failed']), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    const afterSettling = await sweep();
+    expect(afterSettling.reconcileRunsStarted).toEqual([reconcileWorkflowId(refundSucceeds.orderId, 'refunded-recorded-paid')]);
+    await harness.client.workflow.getHandle(afterSettling.reconcileRunsStarted[0]).result();
+    expect(harness.sandbox.backend.orders.get(refundSucceeds.orderId)?.status).toBe('refunded');
+    expect(harness.sandbox.backend.orders.get(refundFails.orderId)?.statuses).toEqual(['paid']);
+  });
+
   it('finds the changes of its window to payments made before it: a late success and failure, a refund and a dispute', async () => {
     const [declined, paidThenCanceled, paidThenRefunded, paidThenDisputed] = [
       sampleOrder({ customerId: 'cus_decline' }),
