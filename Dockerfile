@@ -2,7 +2,7 @@
 # HTTP trigger API (`node dist/api/server.js`). Built in stages: the build stage has every dependency and
 # runs `npm run build` (src/ compiled to dist/, the workflow code prebundled in dist/workflow-bundle*.js);
 # the runtime stage gets only production dependencies and dist/, and runs plain node.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -16,12 +16,12 @@ RUN npm run build
 
 # Production dependencies alone, so no compiler, tsx or test tooling reaches the runtime stage. The lockfile
 # carries the prebuilt native packages (Temporal core bridge, swc) for linux x64 and arm64.
-FROM node:20-bookworm-slim AS production-dependencies
+FROM node:24-bookworm-slim AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # package.json marks dist/*.js as ES modules ("type": "module").

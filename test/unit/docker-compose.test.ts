@@ -560,7 +560,7 @@ describe('Dockerfile', () => {
     const stages = dockerfileStages();
     expect(stages.length, 'stages').toBeGreaterThanOrEqual(2);
     // One base for every stage: the native modules npm ci installs (Temporal core bridge) match the runtime's.
-    for (const stage of stages) expect(stage.image, `base image of stage ${stage.name ?? '(runtime)'}`).toBe('node:20-bookworm-slim');
+    for (const stage of stages) expect(stage.image, `base image of stage ${stage.name ?? '(runtime)'}`).toBe('node:24-bookworm-slim');
     expect(instructionArgs(stages.at(-1)!, 'USER').at(-1), 'the user the processes run as').toBe('node');
   });
 
