@@ -34,6 +34,8 @@ export interface InvariantReport {
 
 /** The idempotency keys an order's Stripe POSTs may carry: derived from its workflow ID and the step, with a generation after a burnt key. */
 const STRIPE_KEY = /^order-(.+?)\/(?:payment-intent|charge|refund)(?:\/[23])?$/;
+/** What the ops alert says when a refused order's refund failed (notify-ops, refund-failed). */
+export const REFUND_FAILED_ALERT = 'and the refund failed';
 /** Statuses from which a PaymentIntent could still succeed. */
 const OPEN_STATUSES = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing']);
 
@@ -92,7 +94,7 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
       // The backend refused the payment and Stripe failed its refund: the money is still taken, ops must act.
       counts.refundsFailed += 1;
       if (record?.status === 'refunded') flag('recorded refunded although Stripe failed the refund', orderId);
-      if (!sandbox.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes('the refund failed')))
+      if (!sandbox.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes(REFUND_FAILED_ALERT)))
         flag('a failed refund ops never heard of', orderId);
       continue;
     }

@@ -234,6 +234,9 @@ const OWN_CODE_DECLINES = new Set(['expired_card', 'incorrect_cvc', 'processing_
 /** Customers whose card needs its holder (SCA); `_completes[_<s>]`: the holder authenticates after <s> seconds. */
 const AUTHENTICATING_CUSTOMER = /^cus_authenticate(?:_abandons|_completes(?:_\d+)?)?$/;
 const SELF_AUTHENTICATING_CUSTOMER = /^cus_authenticate_completes(?:_(\d+))?$/;
+/** Customers whose confirmed payments stay `processing` for <s> seconds (default 3, real time), then succeed. */
+const PROCESSING_CUSTOMER = /^cus_processing(?:_(\d+))?$/;
+const DEFAULT_PROCESSING_SECONDS = 3;
 const DEFAULT_AUTHENTICATION_SECONDS = 3;
 /** Customers for whom Stripe burns the first <N> keys (default 1) of each kind of request of an order: a stored 500, nothing done. */
 const KEY_BURNING_CUSTOMER = /^cus_burns_keys(?:_x(\d+))?$/;
@@ -367,6 +370,8 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  *   cus_burns_keys[_x<N>]         the first N keys (default 1) an order uses to create, confirm or
  *                                 refund its PaymentIntent are burnt: Stripe stores a 500 for the key
  *                                 without doing anything, and replays it to every retry under the key
+ *   cus_processing[_<s>]          a confirmation answers `processing` (Stripe has not decided yet); the
+ *                                 payment succeeds <s> seconds later (default 3)
  *   cus_refund_pending[_<s>]      refunds answer `pending` and succeed <s> seconds later (default 3)
  *   cus_refund_fails[_<s>]        refunds answer `pending` and fail <s> seconds later (default 3,
  *                                 failure_reason expired_or_canceled_card): the amount returns to the
@@ -1217,7 +1222,20 @@ export class StripeStandIn extends StandIn {
     }
     const declineCode = customerDeclineCode(customer ?? '') ?? DECLINING_PAYMENT_METHODS[paymentMethod];
     if (declineCode) return this.decline(stored, paymentMethod, declineCode, idempotencyKey);
+    const processing = PROCESSING_CUSTOMER.exec(customer ?? '');
+    if (processing)
+      return { reply: ok(this.process(stored, paymentMethod, Number(processing[1] ?? DEFAULT_PROCESSING_SECONDS))), paidBy: customer };
     return { reply: ok(this.succeed(stored, paymentMethod, idempotencyKey)), paidBy: customer };
+  }
+
+  /** cus_processing[_<s>]: Stripe takes the payment but decides <s> seconds (real time) later; then it succeeds. */
+  private process(stored: StoredIntent, paymentMethod: string, seconds: number): PaymentIntent {
+    this.update(stored, { status: 'processing', payment_method: paymentMethod, last_payment_error: null, next_action: null });
+    const { signal } = this.closing;
+    void wait(seconds * 1000, signal).done.then(() => {
+      if (!signal.aborted && stored.intent.status === 'processing') this.succeed(stored, paymentMethod, undefined);
+    });
+    return snapshot(stored.intent);
   }
 
   /** The card pays: a succeeded charge, the PaymentIntent succeeded. Returns the PaymentIntent as it now is. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnProcess } from '../../dev/processes.js';
 
 describe('the fault suite (npm run faults), sized for CI', () => {
-  it('loses no order and charges no card twice through worker kills, a Temporal restart and provider faults', async () => {
+  it('loses no order and charges no card twice through worker kills, a Temporal restart, provider faults, burnt keys, failed refunds, a misconfigured backend and re-sent orders', async () => {
     const lines: string[] = [];
     const run = spawnProcess(
       'fault suite',
@@ -22,5 +22,7 @@ describe('the fault suite (npm run faults), sized for CI', () => {
     expect(output).toMatch(/orders triggered \/ accepted\s+150 \/ 150/);
     expect(output).toMatch(/worker SIGKILLs \/ unexpected worker exits\s+3 \/ 0/);
     expect(output).toMatch(/Temporal server restarts\s+1/);
+    expect(output).toMatch(/paid orders re-sent after their run was deleted \/ searches meanwhile\s+10 \//);
+    expect(output).toMatch(/backend 401 window s \/ orders that met it \/ ops alerts about it\s+8 \/ [1-9]/);
   }, 600_000);
 });

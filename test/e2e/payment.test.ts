@@ -219,6 +219,18 @@ describe('no guessed outcomes: Stripe is asked before anything is recorded', () 
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
   });
 
+  it('a payment Stripe answers processing: the run waits for its decision (payment_pending meanwhile), then records paid', async () => {
+    const order = sampleOrder({ customerId: 'cus_processing_2' });
+    const result = await harness.runOrder(order);
+
+    const sent = sentFor(order.orderId);
+    expect(result).toMatchObject({ status: 'paid', receipt: 'sent', paymentIntentId: sent.intents[0].id });
+    expect(sent.confirms.map((request) => request.status)).toEqual([200]);
+    expect(sent.retrieves.length).toBeGreaterThanOrEqual(1);
+    expect(sent.backend.map((request) => request.body.status)).toEqual(['payment_pending', 'paid']);
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
   it('keys Stripe burnt (a stored 500, nothing done) for the create and the confirmation: sent again under the next keys, paid once', async () => {
     const order = sampleOrder({ customerId: 'cus_burns_keys' });
     const result = await harness.runOrder(order);
