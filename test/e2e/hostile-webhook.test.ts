@@ -85,7 +85,7 @@ async function deliverInjected(
     headers: { ...(contentType !== null && { 'content-type': contentType }), ...(header !== null && { 'stripe-signature': header }) },
     payload,
   });
-  return { status: response.statusCode, contentType: response.headers['content-type'] as string | undefined, body: response.body };
+  return { status: response.statusCode, contentType: response.headers['content-type'], body: response.body };
 }
 
 /** POSTs over a real socket, as Stripe does; `body` may be a stream (sent chunked, without Content-Length). */
@@ -257,7 +257,7 @@ describe('POST /webhooks/stripe with a signed body that is not an event: 400 inv
   it('refuses a signed POST with no body and no content type as an empty body: 400 invalid_event', async () => {
     const response = await app.inject({ method: 'POST', url: STRIPE_WEBHOOK_PATH, headers: { 'stripe-signature': sign('') } });
     const error = expectRefusal(
-      { status: response.statusCode, contentType: response.headers['content-type'] as string, body: response.body },
+      { status: response.statusCode, contentType: response.headers['content-type'], body: response.body },
       400,
       'invalid_event',
     );
