@@ -224,6 +224,22 @@ function ordersMisconfigured(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] 
 }
 
 /**
+ * Orders whose run saw the 401 (not a worker killed before its answer arrived, whose retry met the
+ * token restored): it waited on the durable backoff, so its next PATCH came at least this long after.
+ */
+const SEEN_MISCONFIGURATION_GAP_MS = 50_000;
+
+function ordersThatWaitedOnMisconfiguration(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] {
+  return plans.filter(({ orderId }) => {
+    const patches = sandbox.backend.requests.filter((request) => request.path === `/orders/${orderId}`);
+    return patches.some(
+      (request, index) =>
+        request.status === 401 && (patches[index + 1]?.receivedAt ?? Infinity) - request.answeredAt >= SEEN_MISCONFIGURATION_GAP_MS,
+    );
+  });
+}
+
+/**
  * Sends paid orders again after their run is gone (deleted, as retention does) and Stripe has forgotten
  * their keys: each starts a new run (201), which must find the earlier payment instead of charging.
  * Resolves with the orders whose new run did not complete.
@@ -420,7 +436,9 @@ async function main(): Promise<number> {
   const misconfigured = ordersMisconfigured(sandbox, plans);
   const misconfigurationAlerted = (orderId: string) =>
     sandbox!.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes('not a refusal'));
-  const misconfigurationUntold = misconfigured.filter(({ orderId }) => !misconfigurationAlerted(orderId)).map(({ orderId }) => orderId);
+  const misconfigurationUntold = ordersThatWaitedOnMisconfiguration(sandbox, plans)
+    .filter(({ orderId }) => !misconfigurationAlerted(orderId))
+    .map(({ orderId }) => orderId);
   if (misconfigurationUntold.length > 0)
     report.violations.push({ rule: 'backend answered 401, ops never told', orderIds: misconfigurationUntold });
   const notAccepted = plans.filter(({ orderId }) => !acceptedAt.has(orderId)).map(({ orderId }) => orderId);

@@ -123,7 +123,7 @@ describe('a paid order the backend refuses for good', () => {
       reason: expect.stringContaining('The order backend refused to record the payment'),
     });
     expect(backendRecords(harness.sandbox, order.orderId).map(({ status, body }) => `${body.status} ${status}`)).toEqual([
-      'paid 422',
+      'paid 409',
       'refunded 204',
     ]);
     const alert = harness.sandbox.slack.messages.find((message) => message.text.includes(order.orderId));
