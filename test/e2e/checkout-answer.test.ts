@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
+import { postTrigger } from '../support/trigger.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+
+const API_KEY = 'ask_checkout_key_0001';
+
+/** An API on a real port in front of `harness`'s Temporal server. */
+async function apiFor(harness: Harness): Promise<{ app: FastifyInstance; baseUrl: string }> {
+  const app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
+  return { app, baseUrl: await app.listen({ port: 0, host: '127.0.0.1' }) };
+}
+
+function json(response: Response): Promise<any> {
+  return response.json();
+}
+
+describe('the checkout hears the payment in the trigger answer (Prefer: wait)', () => {
+  let harness: Harness;
+  let app: FastifyInstance;
+  let baseUrl: string;
+  beforeAll(async () => {
+    harness = await startHarness();
+    ({ app, baseUrl } = await apiFor(harness));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await harness?.close();
+  });
+
+  const trigger = (params: unknown, headers: Record<string, string> = {}) => postTrigger(baseUrl, API_KEY, { params }, headers);
+  const getPayment = (workflowId: string, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/api/runs/${workflowId}/payment`, { headers: { authorization: `Bearer ${API_KEY}`, ...headers } });
+
+  it('answers paid with the PaymentIntent, and the run goes on to the receipt and the record', async () => {
+    const order = sampleOrder();
+    const response = await trigger(order, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const body = await json(response);
+    const [intent] = harness.sandbox.stripe.paymentIntentsFor(order.orderId);
+    expect(body).toMatchObject({
+      workflowId: `order-${order.orderId}`,
+      created: true,
+      payment: { status: 'paid', paymentIntentId: intent.id },
+    });
+    expect(await harness.client.workflow.getHandle(body.workflowId).result()).toMatchObject({ status: 'paid', receipt: 'sent' });
+    expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
+  });
+
+  it('answers a decline as a successful answer: payment_failed with the decline code', async () => {
+    const response = await trigger(sampleOrder({ customerId: 'cus_decline_insufficient_funds' }), { prefer: 'respond-async, wait=10' });
+    expect(response.status).toBe(201);
+    expect((await json(response)).payment).toMatchObject({ status: 'payment_failed', declineCode: 'insufficient_funds' });
+  });
+
+  it('answers payment_pending when Stripe has not decided (processing), and paid later through GET .../payment', async () => {
+    const order = sampleOrder({ customerId: 'cus_processing_2' });
+    const response = await trigger(order, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const { workflowId, payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    await harness.client.workflow.getHandle(workflowId).result();
+    const later = await getPayment(workflowId);
+    expect(later.status).toBe(200);
+    expect((await json(later)).payment).toMatchObject({ status: 'paid' });
+  });
+
+  it('answers 202 with Location and Retry-After when the wait runs out; the long poll then gets the answer', async () => {
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
+    harness.sandbox.stripe.failNext(1, { delayMs: 3_000 }); // the confirmation is held
+    const order = sampleOrder();
+    const response = await trigger(order, { prefer: 'wait=1' });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/api/runs/order-${order.orderId}`);
+    expect(response.headers.get('retry-after')).toBe('1');
+    const { workflowId, payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    const polled = await getPayment(workflowId, { prefer: 'wait=15' });
+    expect(polled.status).toBe(200);
+    expect((await json(polled)).payment).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('attaches repeats, sent at once and after the run, to the one run and its one answer: one charge', async () => {
+    const order = sampleOrder();
+    const answers = await Promise.all([1, 2, 3].map(() => trigger(order, { prefer: 'wait=10' })));
+    const bodies = await Promise.all(answers.map(json));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 201]);
+    expect(new Set(bodies.map((body) => body.runId)).size).toBe(1);
+    expect(bodies.map((body) => body.payment.status)).toEqual(['paid', 'paid', 'paid']);
+    await harness.client.workflow.getHandle(bodies[0].workflowId).result();
+    const again = await trigger(order, { prefer: 'wait=5' });
+    expect(again.status).toBe(200);
+    expect((await json(again)).payment).toMatchObject({ status: 'paid', paymentIntentId: bodies[0].payment.paymentIntentId });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('answers as before without the header: 201, no payment', async () => {
+    const response = await trigger(sampleOrder());
+    expect(response.status).toBe(201);
+    expect(await json(response)).not.toHaveProperty('payment');
+  });
+
+  it.each([['wait=31'], ['wait=abc'], ['wait=-1'], ['wait=5, wait=6']])(
+    'refuses Prefer: %s with 400 naming the header, starting nothing',
+    async (prefer) => {
+      const order = sampleOrder();
+      const response = await trigger(order, { prefer });
+      expect(response.status).toBe(400);
+      expect(await json(response)).toMatchObject({ error: { code: 'invalid_prefer', details: { field: 'prefer' } } });
+      expect(harness.sandbox.stripe.paymentIntentsFor(order.orderId)).toHaveLength(0);
+    },
+  );
+
+  it('answers 404 for the payment of an order with no run', async () => {
+    expect((await getPayment('order-ord_no_such_order')).status).toBe(404);
+  });
+});
+
+describe('a waited trigger whose update cannot be delivered (no worker)', () => {
+  let harness: Harness;
+  let app: FastifyInstance;
+  let baseUrl: string;
+  beforeAll(async () => {
+    harness = await startHarness({ withoutWorker: true });
+    ({ app, baseUrl } = await apiFor(harness));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await harness?.close();
+  });
+
+  it('answers 202, never a 5xx; the run goes on and charges once a worker comes', async () => {
+    const order = sampleOrder();
+    const response = await postTrigger(baseUrl, API_KEY, { params: order }, { prefer: 'wait=2' });
+    expect(response.status).toBe(202);
+    const { workflowId } = await json(response);
+    await harness.startWorker();
+    const polled = await fetch(`${baseUrl}/api/runs/${workflowId}/payment`, {
+      headers: { authorization: `Bearer ${API_KEY}`, prefer: 'wait=20' },
+    });
+    expect(polled.status).toBe(200);
+    expect((await json(polled)).payment).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+});
