@@ -113,6 +113,24 @@ describe('the checkout hears the payment in the trigger answer (Prefer: wait)', 
     },
   );
 
+  it('describes the header, the payment and the long poll in the OpenAPI document', async () => {
+    const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const trigger = openapi.paths['/api/workflows/order-processing/trigger'].post;
+    expect(trigger.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`)).toContain(
+      'header:prefer',
+    );
+    expect(Object.keys(trigger.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
+    expect(trigger.responses['201'].content['application/json'].schema.properties.payment.properties.status.enum).toEqual([
+      'paid',
+      'payment_failed',
+      'requires_action',
+      'payment_pending',
+    ]);
+    expect(Object.keys(openapi.paths['/api/runs/{workflowId}/payment'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '202', '400', '404']),
+    );
+  });
+
   it('answers 404 for the payment of an order with no run', async () => {
     expect((await getPayment('order-ord_no_such_order')).status).toBe(404);
   });
