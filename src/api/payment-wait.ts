@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type Stripe from 'stripe';
 import { PAYMENT_UPDATE, paymentAnswerOf, paymentAnswerOfResult, type PaymentAnswer } from '../domain/payment-answer.js';
 import { queryProgress, readOrderRun } from './runs.js';
 
@@ -39,27 +40,64 @@ async function closedRunAnswer(client: Client, workflowId: string): Promise<Paym
   return { answer: { status: 'payment_failed', reason: `The run ended ${run.status} before it recorded a payment` } };
 }
 
-/**
- * Waits up to `waitMs` for the order run's payment answer: every caller attaches to the one `payment`
- * update of the run (one update ID), so a repeat never asks twice and a settled answer comes back at
- * once. An update that cannot be delivered in time (no worker, Temporal slow) is `pending`, never an
- * error: the run goes on. With no wait, the run's progress answers (a query), or its result once closed.
- */
-export async function waitForPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
-  if (waitMs === 0) {
-    const progress = await queryProgress(client, workflowId);
-    const answer = progress && paymentAnswerOf(progress);
-    return answer ? { answer } : closedRunAnswer(client, workflowId);
-  }
+/** Answers that can still change: the long poll waits for the next one. */
+const UNDECIDED: readonly PaymentAnswer['status'][] = ['requires_action', 'payment_pending'];
+
+/** Sends the run's payment update for the answer after `after` (the first answer without it), bounded by `waitMs`. */
+async function updateAnswer(client: Client, workflowId: string, waitMs: number, after?: PaymentAnswer['status']): Promise<PaymentWait> {
   const deadline = AbortSignal.timeout(waitMs);
+  // One update ID per answer awaited: every caller waiting for the same answer attaches to the same update.
+  const updateId = after === undefined ? PAYMENT_UPDATE : `${PAYMENT_UPDATE}-after-${after}`;
   try {
+    const handle = client.workflow.getHandle(workflowId);
     const answer = await client.withAbortSignal(deadline, () =>
-      client.workflow.getHandle(workflowId).executeUpdate<PaymentAnswer, []>(PAYMENT_UPDATE, { updateId: PAYMENT_UPDATE }),
+      after === undefined
+        ? handle.executeUpdate<PaymentAnswer, []>(PAYMENT_UPDATE, { updateId })
+        : handle.executeUpdate<PaymentAnswer, [PaymentAnswer['status']]>(PAYMENT_UPDATE, { updateId, args: [after] }),
     );
     return { answer };
   } catch {
     if (deadline.aborted) return { pending: true };
     // The run closed before its update was answered (or never existed), or Temporal refused the update: read the run itself.
     return closedRunAnswer(client, workflowId).catch(() => ({ pending: true as const }));
+  }
+}
+
+/**
+ * The trigger's wait: up to `waitMs` for the run's first payment answer (Charge Card settled). Every
+ * caller attaches to the one `payment` update of the run, so a repeat never asks twice and a settled
+ * answer comes back at once. An update that cannot be delivered in time (no worker, Temporal slow) is
+ * `pending`, never an error: the run goes on.
+ */
+export function waitForFirstPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
+  return updateAnswer(client, workflowId, waitMs, undefined);
+}
+
+/**
+ * GET .../payment: the run's answer now (its progress, or its result once closed); with `waitMs`, a
+ * long poll for the next answer while it is undecided (requires_action, payment_pending) or unsettled.
+ */
+export async function readPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
+  const progress = await queryProgress(client, workflowId);
+  const now = progress ? paymentAnswerOf(progress) : undefined;
+  if (waitMs === 0 || (now && !UNDECIDED.includes(now.status))) return now ? { answer: now } : closedRunAnswer(client, workflowId);
+  if (!progress) {
+    const closed = await closedRunAnswer(client, workflowId);
+    if (closed === null || 'answer' in closed) return closed;
+  }
+  return updateAnswer(client, workflowId, waitMs, now?.status);
+}
+
+/**
+ * An answer asking the customer to confirm now (on session) carries the PaymentIntent's client secret
+ * for Stripe.js, read from Stripe here: it never enters the run's history or a log.
+ */
+export async function withClientSecret(stripe: Stripe | undefined, answer: PaymentAnswer): Promise<PaymentAnswer> {
+  if (answer.status !== 'requires_action' || !answer.paymentIntentId || !stripe) return answer;
+  try {
+    const intent = await stripe.paymentIntents.retrieve(answer.paymentIntentId);
+    return intent.client_secret ? { ...answer, clientSecret: intent.client_secret } : answer;
+  } catch {
+    return { ...answer, reason: `Stripe did not answer for the client secret of ${answer.paymentIntentId}: GET this payment again` };
   }
 }

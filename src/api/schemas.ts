@@ -74,6 +74,10 @@ export const paymentSchema = {
     paymentIntentId: { type: 'string' },
     declineCode: { type: 'string' },
     reason: { type: 'string' },
+    clientSecret: {
+      type: 'string',
+      description: "requires_action on session: the PaymentIntent's client secret for Stripe.js handleNextAction",
+    },
   },
 } as const;
 

@@ -11,6 +11,8 @@ export const PAYMENT_UPDATE = 'payment';
 export interface PaymentAnswer {
   status: 'paid' | 'payment_failed' | 'requires_action' | 'payment_pending';
   paymentIntentId?: string;
+  /** requires_action only: the PaymentIntent's client secret for Stripe.js, read from Stripe by the API (never in the run's history). */
+  clientSecret?: string;
   declineCode?: string;
   reason?: string;
 }
@@ -21,7 +23,10 @@ export function paymentAnswerOf(progress: OrderProgress): PaymentAnswer | undefi
   const known = { ...(paymentIntentId && { paymentIntentId }), ...(reason && { reason }) };
   if (step === 'failed') return { status: 'payment_failed', ...known, reason: progress.error ?? 'The run failed' };
   if (status === 'cancelled') return { status: 'payment_failed', ...known, reason: 'The order was cancelled before it was charged' };
-  if (status === 'payment_pending') return { status: 'payment_pending', ...known };
+  if (status === 'payment_pending') {
+    const confirmingNow = step === 'customer-action' && progress.customerAsked === 'on_session';
+    return { status: confirmingNow ? 'requires_action' : 'payment_pending', ...known };
+  }
   if (status === 'payment_failed') return { status: 'payment_failed', ...known, ...(declineCode && { declineCode }) };
   // Paid, whatever came after (a refund of an order its backend refused is a later step's outcome).
   if (status !== undefined) return { status: 'paid', ...known };

@@ -1,16 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import Stripe from 'stripe';
 import { buildApp } from '../../src/api/app.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
+import { decodeHistory } from '../../src/codec/history.js';
 import { postTrigger } from '../support/trigger.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 
 const API_KEY = 'ask_checkout_key_0001';
 
-/** An API on a real port in front of `harness`'s Temporal server. */
-async function apiFor(harness: Harness): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const app = buildApp({ client: harness.client, taskQueue: harness.temporal.taskQueue, triggerApiKeys: [API_KEY] });
-  return { app, baseUrl: await app.listen({ port: 0, host: '127.0.0.1' }) };
+const WEBHOOK_SECRET = 'whsec_checkout_test';
+
+/**
+ * An API on a real port in front of `harness`'s Temporal server, receiving the Stripe stand-in's
+ * webhooks; with `stripe`, reading client secrets from the stand-in.
+ */
+async function apiFor(harness: Harness, { stripe = true } = {}): Promise<{ app: FastifyInstance; baseUrl: string }> {
+  const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
+  const app = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [API_KEY],
+    stripeWebhookSecret: WEBHOOK_SECRET,
+    ...(stripe && {
+      stripe: new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port }),
+    }),
+  });
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  harness.sandbox.stripe.sendWebhooksTo(`${baseUrl}/webhooks/stripe`, WEBHOOK_SECRET);
+  return { app, baseUrl };
 }
+
+const RETURN_URL = 'https://shop.example.com/checkout/done';
 
 function json(response: Response): Promise<any> {
   return response.json();
@@ -96,6 +117,48 @@ describe('the checkout hears the payment in the trigger answer (Prefer: wait)', 
     expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
   });
 
+  it('on session, the bank asks for the holder: requires_action with the client secret, no email; paid once they confirm', async () => {
+    const order = sampleOrder({ customerId: 'cus_authenticate' });
+    const response = await trigger({ ...order, onSession: true, returnUrl: RETURN_URL }, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const { workflowId, payment } = await json(response);
+    const [intent] = harness.sandbox.stripe.paymentIntentsFor(order.orderId);
+    expect(payment).toMatchObject({ status: 'requires_action', paymentIntentId: intent.id, clientSecret: intent.client_secret });
+    const [confirmation] = harness.sandbox.stripe.requests.filter(
+      (request) => request.path.endsWith('/confirm') && request.body.includes('return_url'),
+    );
+    expect(new URLSearchParams(confirmation.body).get('return_url')).toBe(RETURN_URL);
+    expect(new URLSearchParams(confirmation.body).has('off_session')).toBe(false);
+    expect(harness.sandbox.resend.emails.filter((email) => email.subject.includes(order.orderId))).toEqual([]);
+
+    // The checkout waits while the customer confirms in the browser (Stripe.js), then polls for the outcome.
+    const polled = getPayment(workflowId, { prefer: 'wait=15' });
+    expect(harness.sandbox.stripe.completeCustomerAction(intent.id, 'succeeds')).toBe(true);
+    const settled = await polled;
+    expect(settled.status).toBe(200);
+    expect((await json(settled)).payment).toMatchObject({ status: 'paid', paymentIntentId: intent.id });
+    const handle = harness.client.workflow.getHandle(workflowId);
+    expect(await handle.result()).toMatchObject({ status: 'paid', receipt: 'sent' });
+    // The client secret never entered the run's history, decrypted.
+    const history = await decodeHistory(await handle.fetchHistory(), createDataConverter(harness.codec).payloadCodecs ?? []);
+    expect(JSON.stringify(history)).not.toContain(intent.client_secret);
+  });
+
+  it('off session (the default), the same card: payment_pending and the customer is emailed, as before', async () => {
+    const order = sampleOrder({ customerId: 'cus_authenticate' });
+    const response = await trigger(order, { prefer: 'wait=10' });
+    const { payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    expect(payment).not.toHaveProperty('clientSecret');
+    await expect.poll(() => harness.sandbox.resend.emails.filter((email) => email.subject.includes(order.orderId)).length).toBe(1);
+  });
+
+  it('refuses onSession without returnUrl: 400 naming params.returnUrl', async () => {
+    const response = await trigger({ ...sampleOrder(), onSession: true }, { prefer: 'wait=10' });
+    expect(response.status).toBe(400);
+    expect(await json(response)).toMatchObject({ error: { code: 'invalid_order', details: { field: 'params.returnUrl' } } });
+  });
+
   it('answers as before without the header: 201, no payment', async () => {
     const response = await trigger(sampleOrder());
     expect(response.status).toBe(201);
@@ -142,11 +205,18 @@ describe('a waited trigger whose update cannot be delivered (no worker)', () => 
   let baseUrl: string;
   beforeAll(async () => {
     harness = await startHarness({ withoutWorker: true });
-    ({ app, baseUrl } = await apiFor(harness));
+    ({ app, baseUrl } = await apiFor(harness, { stripe: false }));
   });
   afterAll(async () => {
     await app?.close();
     await harness?.close();
+  });
+
+  it('refuses an on-session order with 503 when the API has no Stripe key (it could not give the client secret)', async () => {
+    const order = { ...sampleOrder(), onSession: true, returnUrl: RETURN_URL };
+    const response = await postTrigger(baseUrl, API_KEY, { params: order }, { prefer: 'wait=2' });
+    expect(response.status).toBe(503);
+    expect((await json(response)).error.code).toBe('on_session_not_configured');
   });
 
   it('answers 202, never a 5xx; the run goes on and charges once a worker comes', async () => {

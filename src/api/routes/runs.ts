@@ -6,7 +6,7 @@ import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { runStatus } from '../run-status.js';
 import { describeRun, listRuns, queryProgress } from '../runs.js';
-import { PAYMENT_RETRY_AFTER_SECONDS, waitForPayment, waitPreference } from '../payment-wait.js';
+import { PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import {
   cancelResponseSchema,
   runListQuerySchema,
@@ -100,9 +100,9 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       const { workflowId } = request.params;
       const waitMs = waitPreference(request.headers.prefer);
       if (typeof waitMs === 'string') return sendError(reply, 400, 'invalid_prefer', `Prefer ${waitMs}`, { field: 'prefer' });
-      const waited = await waitForPayment(client, workflowId, waitMs ?? 0);
+      const waited = await readPayment(client, workflowId, waitMs ?? 0);
       if (!waited) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
-      if ('answer' in waited) return { workflowId, payment: waited.answer };
+      if ('answer' in waited) return { workflowId, payment: await withClientSecret(context.stripe, waited.answer) };
       return reply
         .code(202)
         .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))

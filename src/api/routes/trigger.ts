@@ -7,7 +7,7 @@ import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
-import { PAYMENT_RETRY_AFTER_SECONDS, waitForPayment, waitPreference } from '../payment-wait.js';
+import { PAYMENT_RETRY_AFTER_SECONDS, waitForFirstPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import { readRunInput } from '../runs.js';
 import { runStatus } from '../run-status.js';
 import { missingForTrigger, sendSearchAttributesMissing } from '../search-attributes.js';
@@ -70,8 +70,9 @@ async function answerWithRun(
   const location = `/api/runs/${encodeURIComponent(run.workflowId)}`;
   reply.header('location', location);
   if (waitMs === undefined) return reply.code(code).send(run);
-  const waited = await waitForPayment(context.client, run.workflowId, waitMs);
-  if (waited && 'answer' in waited) return reply.code(code).send({ ...run, payment: waited.answer });
+  const waited = await waitForFirstPayment(context.client, run.workflowId, waitMs);
+  if (waited && 'answer' in waited)
+    return reply.code(code).send({ ...run, payment: await withClientSecret(context.stripe, waited.answer) });
   return reply
     .code(202)
     .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))
@@ -109,6 +110,10 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         if (!(error instanceof InvalidOrderError)) throw error;
         const field = `params.${error.field}`;
         return sendError(reply, 400, 'invalid_order', `${field} ${error.reason}`, { field, reason: error.reason });
+      }
+      if (order.confirmOnSession && !context.stripe) {
+        const message = "params.onSession needs STRIPE_SECRET_KEY on the API: it reads the PaymentIntent's client secret for the checkout";
+        return sendError(reply, 503, 'on_session_not_configured', message);
       }
       const waitMs = waitPreference(request.headers.prefer);
       if (typeof waitMs === 'string') return sendError(reply, 400, 'invalid_prefer', `Prefer ${waitMs}`, { field: 'prefer' });
