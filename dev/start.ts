@@ -227,7 +227,16 @@ try {
     stack.startProcess(WORKER, { ...commonEnv, ...sandbox.env }, (line) => console.log(`[worker] ${line}`)),
     stack.startProcess(
       API,
-      { ...commonEnv, TRIGGER_API_KEYS: API_KEY, PORT: String(API_PORT), HOST: '127.0.0.1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      {
+        ...commonEnv,
+        TRIGGER_API_KEYS: API_KEY,
+        PORT: String(API_PORT),
+        HOST: '127.0.0.1',
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        // On-session orders: the API reads the PaymentIntent's client secret for the checkout.
+        STRIPE_SECRET_KEY: sandbox.env.STRIPE_SECRET_KEY,
+        STRIPE_API_URL: sandbox.env.STRIPE_API_URL,
+      },
       (line) => console.log(`[api] ${line}`),
     ),
   ];

@@ -286,7 +286,7 @@ const ACCEPTED_PARAMS: Record<EndpointName, readonly string[]> = {
     'allowed_payment_method_types',
   ],
   retrieveIntent: [],
-  confirmIntent: ['payment_method', 'off_session'],
+  confirmIntent: ['payment_method', 'off_session', 'return_url'],
   cancelIntent: ['cancellation_reason'],
   listIntents: ['customer', 'created', 'limit', 'starting_after'],
   searchIntents: ['query', 'limit', 'page'],

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { LOG_REDACTIONS } from '../bearer-token.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   stripeWebhookSecret?: string;
   /** POST /webhooks/stripe's own limit, per client IP. */
   webhookRateLimit?: RateLimit;
+  /** Reads an on-session order's client secret for the checkout; without it on-session orders are refused (503). */
+  stripe?: Stripe;
   /** How long POST /api/runs/:workflowId/refund waits for the refund's outcome before answering 202. */
   refundAnswerWaitMs?: number;
   /** Log level, and where log lines go (stdout by default); off when omitted. */
@@ -56,6 +59,7 @@ export function buildApp({
   stripeWebhookSecret,
   webhookRateLimit = DEFAULT_WEBHOOK_RATE_LIMIT,
   refundAnswerWaitMs = DEFAULT_REFUND_ANSWER_WAIT_MS,
+  stripe,
   log,
   tracing,
 }: AppDeps): FastifyInstance {
@@ -81,6 +85,7 @@ export function buildApp({
     webUiUrl: webUiUrl.replace(/\/$/, ''),
     cursors: createCursorCodec(triggerApiKeys),
     findMissingSearchAttributes: createSearchAttributeCheck(client),
+    ...(stripe && { stripe }),
   };
   void app.register(async (routes) => {
     registerTriggerRoute(routes, context);

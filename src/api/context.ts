@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import type { Client } from '@temporalio/client';
 import type { CursorCodec } from './cursor.js';
 import type { MissingSearchAttributes } from './search-attributes.js';
@@ -12,4 +13,6 @@ export interface ApiContext {
   cursors: CursorCodec;
   /** The search attributes the service writes that the namespace lacks (once all are found, that is remembered). */
   findMissingSearchAttributes: () => Promise<MissingSearchAttributes | undefined>;
+  /** Reads an on-session PaymentIntent's client secret for the checkout (never through the run). */
+  stripe?: Stripe;
 }

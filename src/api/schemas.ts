@@ -46,11 +46,40 @@ function idempotencyKeyHeaders<Description extends string, Pattern extends strin
   return { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern, description } } } as const;
 }
 
-export const triggerHeadersSchema = idempotencyKeyHeaders(
-  'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
-  IDEMPOTENCY_KEY_PATTERN,
-);
+const preferWaitHeader = {
+  type: 'string',
+  maxLength: 200,
+  description:
+    'optional, RFC 7240: `wait=<seconds>` (at most 30) answers once Charge Card has settled, with `payment`, or 202 when the wait runs out first',
+} as const;
+
+export const triggerHeadersSchema = {
+  type: 'object',
+  properties: {
+    ...idempotencyKeyHeaders(
+      'optional; at most one run starts per key: a repeat with the same key and the same params answers with the existing run, with other params (or another order) 409',
+      IDEMPOTENCY_KEY_PATTERN,
+    ).properties,
+    prefer: preferWaitHeader,
+  },
+} as const;
 export type TriggerHeaders = FromSchema<typeof triggerHeadersSchema>;
+
+export const paymentSchema = {
+  type: 'object',
+  required: ['status'],
+  description: "The payment's outcome once Charge Card has settled (with `Prefer: wait`)",
+  properties: {
+    status: { type: 'string', enum: ['paid', 'payment_failed', 'requires_action', 'payment_pending'] },
+    paymentIntentId: { type: 'string' },
+    declineCode: { type: 'string' },
+    reason: { type: 'string' },
+    clientSecret: {
+      type: 'string',
+      description: "requires_action on session: the PaymentIntent's client secret for Stripe.js handleNextAction",
+    },
+  },
+} as const;
 
 const startedRunSchema = {
   type: 'object',
@@ -61,12 +90,14 @@ const startedRunSchema = {
     runId: { type: 'string' },
     status: { type: 'string', enum: [...RUN_STATUSES, 'unknown'] },
     created: { type: 'boolean', description: 'false when the order already had this run' },
+    payment: paymentSchema,
   },
 } as const;
 
 export const triggerResponseSchema = {
   201: startedRunSchema,
   200: startedRunSchema,
+  202: { ...startedRunSchema, description: 'Prefer: wait ran out before Charge Card settled: the run goes on; GET Location/payment' },
   400: errorRef,
   401: errorRef,
   409: errorRef,
@@ -85,6 +116,15 @@ export const runParamsSchema = {
   },
 } as const;
 export type RunParams = FromSchema<typeof runParamsSchema>;
+
+export const paymentHeadersSchema = { type: 'object', properties: { prefer: preferWaitHeader } } as const;
+export type PaymentHeaders = FromSchema<typeof paymentHeadersSchema>;
+
+export const runPaymentSchema = {
+  type: 'object',
+  required: ['workflowId', 'payment'],
+  properties: { workflowId: { type: 'string' }, payment: paymentSchema },
+} as const;
 
 const timelineStepSchema = {
   type: 'object',

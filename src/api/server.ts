@@ -8,6 +8,7 @@ import { createDataConverter } from '../codec/data-converter.js';
 import { runMain } from '../run-main.js';
 import { clientTracing, startTracing } from '../tracing.js';
 import { buildApp } from './app.js';
+import { createStripeClient } from '../activities/clients.js';
 import { serveApiMetrics } from './plugins/metrics.js';
 
 // Wiring only: one Temporal client per process, closed when the server closes on SIGINT/SIGTERM.
@@ -35,6 +36,7 @@ runMain(async () => {
     rateLimit: api.rateLimit,
     stripeWebhookSecret: api.stripeWebhookSecret,
     webhookRateLimit: api.webhookRateLimit,
+    ...(api.stripe && { stripe: createStripeClient(api.stripe) }),
     log: { level },
     tracing,
   });

@@ -2,6 +2,7 @@
 import { ConfigError, DEFAULT_HOST, optional, port, positiveInteger, required, url, type Env } from './env.js';
 import { metricsEndpoint, shutdownGraceMs, type MetricsEndpoint } from './process.js';
 import { DEFAULT_TEMPORAL_UI_URL } from './temporal.js';
+import { stripeConfig, type StripeConfig } from './worker.js';
 
 export interface RateLimit {
   /** Requests per key (an API key, or a client IP) in each window. */
@@ -30,6 +31,8 @@ export interface ApiConfig {
   stripeWebhookSecret?: string;
   /** POST /webhooks/stripe's own limit, per client IP (Stripe's delivery addresses), outside the per-key one. */
   webhookRateLimit: RateLimit;
+  /** STRIPE_SECRET_KEY (and STRIPE_API_URL): on-session orders' client secrets are read from Stripe; without it they are refused (503). */
+  stripe?: StripeConfig;
 }
 
 /** PORT: where the API listens. */
@@ -54,8 +57,10 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       "must be the webhook endpoint's signing secret, starting with whsec_ (Dashboard > Developers > Webhooks > the endpoint > Signing secret, or the one `stripe listen` prints)",
     );
   }
+  const stripe = stripeConfig(env, 'optional');
   return {
     triggerApiKeys: keys,
+    ...(stripe && { stripe }),
     port: apiPort(env),
     host: optional(env, 'HOST') ?? DEFAULT_HOST,
     webUiUrl: url('TEMPORAL_UI_URL', webUiUrl).href.replace(/\/$/, ''),

@@ -61,11 +61,23 @@ function paymentActionUrl(value: string): string {
   return value;
 }
 
-/** What the worker's activities need to reach Stripe, Resend, Slack and the order backend. */
-export function loadProviderConfig(env: Env = process.env): ProviderConfig {
-  const secretKey = required(env, 'STRIPE_SECRET_KEY', 'a Stripe secret key (sk_live_..., sk_test_... or rk_...)');
+export type StripeConfig = ProviderConfig['stripe'];
+
+/** STRIPE_SECRET_KEY and STRIPE_API_URL (a stand-in or stripe-mock instead of Stripe); undefined without a key when it is optional. */
+export function stripeConfig(env: Env, need: 'required'): StripeConfig;
+export function stripeConfig(env: Env, need: 'optional'): StripeConfig | undefined;
+export function stripeConfig(env: Env, need: 'required' | 'optional'): StripeConfig | undefined {
+  const why = 'a Stripe secret key (sk_live_..., sk_test_... or rk_...)';
+  const secretKey = need === 'required' ? required(env, 'STRIPE_SECRET_KEY', why) : optional(env, 'STRIPE_SECRET_KEY');
+  if (secretKey === undefined) return undefined;
   if (!/^(sk|rk)_/.test(secretKey)) throw new ConfigError('STRIPE_SECRET_KEY', 'must start with sk_ or rk_');
   const stripeApiUrl = optional(env, 'STRIPE_API_URL');
+  return { secretKey, apiUrl: stripeApiUrl === undefined ? undefined : url('STRIPE_API_URL', stripeApiUrl) };
+}
+
+/** What the worker's activities need to reach Stripe, Resend, Slack and the order backend. */
+export function loadProviderConfig(env: Env = process.env): ProviderConfig {
+  const stripe = stripeConfig(env, 'required');
   const resendBaseUrl = optional(env, 'RESEND_BASE_URL');
   const slackApiUrl = optional(env, 'SLACK_API_URL');
   const backendBaseUrl = required(env, 'API_BASE_URL', 'the base URL of the order backend, e.g. https://shop.example.com/api');
@@ -74,7 +86,7 @@ export function loadProviderConfig(env: Env = process.env): ProviderConfig {
     throw new ConfigError('RECEIPT_FROM', `must be an email address or "Name <address>", got "${from}"`);
   }
   return {
-    stripe: { secretKey, apiUrl: stripeApiUrl === undefined ? undefined : url('STRIPE_API_URL', stripeApiUrl) },
+    stripe,
     payments: {
       reconcileTimeoutMs: paymentDurationMs(env, 'PAYMENT_RECONCILE_TIMEOUT', "inside Stripe's 24 h idempotency window"),
       actionTimeoutMs: paymentDurationMs(env, 'PAYMENT_ACTION_TIMEOUT', 'how long a customer has to confirm a payment'),

@@ -61,6 +61,20 @@ export const orderParamsSchema = {
       description: "must be a Stripe payment method ID such as pm_card_visa (optional; default: the customer's default payment method)",
       examples: ['pm_card_visa'],
     },
+    onSession: {
+      type: 'boolean',
+      description:
+        'must be true or false: true when the customer is at the checkout and confirms with their bank in the browser (then params.returnUrl is required; default false: off session)',
+    },
+    returnUrl: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 2000,
+      pattern: '^https?://[^\\s]+$',
+      description:
+        'must be the http(s) URL the customer returns to after confirming with their bank (required when params.onSession is true)',
+      examples: ['https://shop.example.com/checkout/done'],
+    },
   },
 } as const;
 

@@ -21,6 +21,8 @@ export interface Order {
   email: string;
   /** The card to charge (`pm_...`) when the trigger names one; else the customer's default payment method. */
   paymentMethodId?: string;
+  /** The customer is at the checkout: the card is confirmed on session, and its holder confirms in the browser, then returns to `returnUrl`. */
+  confirmOnSession?: { returnUrl: string };
 }
 
 /** What Charge Card returned in runs started before the PaymentIntents change (the legacy Charges API). */
@@ -87,6 +89,8 @@ export interface OrderProgress {
   receipt?: ReceiptState;
   opsNotified?: boolean;
   error?: string;
+  /** While the step is customer-action: how the card holder is asked (an email, or the checkout they are on). */
+  customerAsked?: 'by_email' | 'on_session';
 }
 
 /**

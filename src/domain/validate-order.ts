@@ -42,6 +42,7 @@ export function parseOrder(raw: unknown): Order {
   if (!ISO_CURRENCIES.has(currency)) {
     throw new InvalidOrderError('currency', orderParamsSchema.properties.currency.description);
   }
+  if (raw.onSession && !raw.returnUrl) throw new InvalidOrderError('returnUrl', orderParamsSchema.properties.returnUrl.description);
   const at = raw.email.lastIndexOf('@');
   return {
     orderId: raw.orderId,
@@ -50,5 +51,6 @@ export function parseOrder(raw: unknown): Order {
     currency,
     email: raw.email.slice(0, at + 1) + raw.email.slice(at + 1).toLowerCase(),
     ...(raw.paymentMethodId && { paymentMethodId: raw.paymentMethodId }),
+    ...(raw.onSession && raw.returnUrl && { confirmOnSession: { returnUrl: raw.returnUrl } }),
   };
 }

@@ -2,8 +2,10 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   log,
   patched,
   setHandler,
@@ -22,6 +24,7 @@ import {
 } from '../domain/failures.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
 import { STRIPE_EVENT_SIGNAL, UNSETTLED_REFUND_STATUSES, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
+import { PAYMENT_UPDATE, paymentAnswerOf, type PaymentAnswer } from '../domain/payment-answer.js';
 import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage, failureType } from './failures.js';
@@ -32,6 +35,8 @@ import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
 import { settledRefund } from './refund-settlement.js';
 
 export const statusQuery = defineQuery<OrderProgress>('status');
+/** Answers once Charge Card has settled (the checkout's waited trigger), or once the answer is no longer `after`; the run goes on. */
+const paymentUpdate = defineUpdate<PaymentAnswer, [PaymentAnswer['status']?]>(PAYMENT_UPDATE);
 /** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
 const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
 
@@ -83,6 +88,11 @@ export async function orderProcessing(params: OrderParams): Promise<OrderResult>
   const recordOutcome = outcomeRecorder(patched(ORDER_OUTCOME_SEARCH_ATTRIBUTE));
   const progress = new OrderProgressState(recordOutcome);
   setHandler(statusQuery, () => progress.snapshot);
+  setHandler(paymentUpdate, async (after?: PaymentAnswer['status']) => {
+    let answer: PaymentAnswer | undefined;
+    await condition(() => (answer = paymentAnswerOf(progress.snapshot)) !== undefined && answer.status !== after);
+    return answer!;
+  });
   let stripeEventsReceived = 0;
   setHandler(stripeEventSignal, () => {
     stripeEventsReceived += 1;
@@ -176,8 +186,11 @@ async function charge(
         },
         onCustomerAction: ({ reason, paymentIntentId, until }) => {
           recordPending(`Waiting for the customer to confirm the payment: ${reason}`, paymentIntentId);
-          progress.update({ step: 'customer-action' });
-          waitingNotices.push(askCustomerToConfirm(order, paymentIntentId, new Date(until).toISOString()));
+          // On session the customer confirms at the checkout, which the payment update tells (requires_action): no email.
+          const customerAsked = order.confirmOnSession ? 'on_session' : 'by_email';
+          progress.update({ step: 'customer-action', customerAsked });
+          if (customerAsked === 'by_email')
+            waitingNotices.push(askCustomerToConfirm(order, paymentIntentId, new Date(until).toISOString()));
         },
         stripeEventsReceived,
       })

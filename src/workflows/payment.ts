@@ -100,7 +100,7 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
       });
       return settled.status === 'paid' ? { ...settled, paidBefore: true } : settled;
     }
-    const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId });
+    const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId, ...onSession(order) });
     return await settle(order, since, watcher, {
       state: confirmed,
       paymentIntentId,
@@ -188,7 +188,12 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
       if (confirmable) {
         confirmations += 1;
         try {
-          state = await confirmPaymentIntent({ orderId, paymentIntentId, ...(confirmations > 1 && { keyGeneration: confirmations }) });
+          state = await confirmPaymentIntent({
+            orderId,
+            paymentIntentId,
+            ...onSession(order),
+            ...(confirmations > 1 && { keyGeneration: confirmations }),
+          });
           keyBurnt = false;
           continue;
         } catch (error) {
@@ -232,6 +237,11 @@ async function settle(order: Order, since: number, watcher: PaymentWatcher, sett
     await sleep(Math.min(waitMs, remainingMs));
     waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);
   }
+}
+
+/** The confirmation's session: on session with the checkout's return URL, or off session. */
+function onSession(order: Order): { returnUrl?: string } {
+  return order.confirmOnSession ? { returnUrl: order.confirmOnSession.returnUrl } : {};
 }
 
 /** The card needs its holder: Stripe declined the off-session payment for authentication, or asks for an action. */

@@ -37,6 +37,7 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
   it('are all accepted, on every path a payment can take', async () => {
     const paid = await harness.runOrder(sampleOrder());
     const namedCard = await harness.runOrder(sampleOrder({ paymentMethodId: 'pm_card_visa' }));
+    const onSession = await harness.runOrder(sampleOrder({ onSession: true, returnUrl: 'https://shop.example.com/checkout/done' }));
     const declined = await harness.runOrder(sampleOrder({ customerId: 'cus_decline' }));
     const replayed500 = await harness.runOrder(sampleOrder({ customerId: 'cus_error_after_charge' }));
     // A refused idempotency key on the create: the run lists the customer's PaymentIntents, finds none, creates under the next key.
@@ -62,7 +63,8 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
       email: 'customer@example.com',
     });
 
-    expect([paid, namedCard, declined, replayed500, listed].map((result) => result.status)).toEqual([
+    expect([paid, namedCard, onSession, declined, replayed500, listed].map((result) => result.status)).toEqual([
+      'paid',
       'paid',
       'paid',
       'payment_failed',

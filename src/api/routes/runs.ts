@@ -6,12 +6,16 @@ import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { runStatus } from '../run-status.js';
 import { describeRun, listRuns, queryProgress } from '../runs.js';
+import { PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import {
   cancelResponseSchema,
   runListQuerySchema,
+  paymentHeadersSchema,
   runListSchema,
   runParamsSchema,
+  runPaymentSchema,
   runViewSchema,
+  type PaymentHeaders,
   type RunListQuery,
   type RunParams,
 } from '../schemas.js';
@@ -77,6 +81,32 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       const run = await describeRun(client, request.params.workflowId, context.webUiUrl);
       if (!run) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${request.params.workflowId}"`);
       return run;
+    },
+  );
+
+  app.get<{ Params: RunParams; Headers: PaymentHeaders }>(
+    '/api/runs/:workflowId/payment',
+    {
+      schema: {
+        summary: "The order's payment once Charge Card has settled; a long poll with Prefer: wait=<seconds>",
+        security: [{ apiKey: [] }],
+        params: runParamsSchema,
+        headers: paymentHeadersSchema,
+        response: { 200: runPaymentSchema, 202: runPaymentSchema, 400: errorRef, 401: errorRef, 404: errorRef },
+      },
+      preParsing: requireKey,
+    },
+    async (request, reply) => {
+      const { workflowId } = request.params;
+      const waitMs = waitPreference(request.headers.prefer);
+      if (typeof waitMs === 'string') return sendError(reply, 400, 'invalid_prefer', `Prefer ${waitMs}`, { field: 'prefer' });
+      const waited = await readPayment(client, workflowId, waitMs ?? 0);
+      if (!waited) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
+      if ('answer' in waited) return { workflowId, payment: await withClientSecret(context.stripe, waited.answer) };
+      return reply
+        .code(202)
+        .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))
+        .send({ workflowId, payment: { status: 'payment_pending', reason: 'Charge Card has not settled yet' } });
     },
   );
 

@@ -7,6 +7,7 @@ import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { PAYMENT_RETRY_AFTER_SECONDS, waitForFirstPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import { readRunInput } from '../runs.js';
 import { runStatus } from '../run-status.js';
 import { missingForTrigger, sendSearchAttributesMissing } from '../search-attributes.js';
@@ -46,10 +47,46 @@ async function refusedIdempotencyKey(
   return true;
 }
 
+interface StartedRun {
+  id: string;
+  workflowId: string;
+  runId: string;
+  status: string;
+  created: boolean;
+}
+
+/**
+ * Answers with the run; with `Prefer: wait`, once its payment is known (`payment` beside the run's
+ * fields, same status code), or 202 when the wait runs out first: the run goes on, and
+ * `GET <Location>/payment` answers later.
+ */
+async function answerWithRun(
+  context: ApiContext,
+  reply: FastifyReply,
+  code: 200 | 201,
+  run: StartedRun,
+  waitMs: number | undefined,
+): Promise<FastifyReply> {
+  const location = `/api/runs/${encodeURIComponent(run.workflowId)}`;
+  reply.header('location', location);
+  if (waitMs === undefined) return reply.code(code).send(run);
+  const waited = await waitForFirstPayment(context.client, run.workflowId, waitMs);
+  if (waited && 'answer' in waited)
+    return reply.code(code).send({ ...run, payment: await withClientSecret(context.stripe, waited.answer) });
+  return reply
+    .code(202)
+    .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))
+    .send({
+      ...run,
+      payment: { status: 'payment_pending', reason: `Charge Card has not settled within ${waitMs / 1000} s: GET ${location}/payment` },
+    });
+}
+
 /**
  * POST the seed's `{ connectionId?, params }`: validates (400 naming the field), claims its
  * Idempotency-Key if it has one, starts the order's run (201), or answers a repeat with the existing
  * run (200), or 409 when the repeat's params, or its Idempotency-Key, disagree with the existing run.
+ * With `Prefer: wait=<seconds>` the answer also carries the payment (answerWithRun).
  */
 export function registerTriggerRoute(app: FastifyInstance, context: ApiContext): void {
   const { client, taskQueue } = context;
@@ -74,20 +111,23 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
         const field = `params.${error.field}`;
         return sendError(reply, 400, 'invalid_order', `${field} ${error.reason}`, { field, reason: error.reason });
       }
+      if (order.confirmOnSession && !context.stripe) {
+        const message = "params.onSession needs STRIPE_SECRET_KEY on the API: it reads the PaymentIntent's client secret for the checkout";
+        return sendError(reply, 503, 'on_session_not_configured', message);
+      }
+      const waitMs = waitPreference(request.headers.prefer);
+      if (typeof waitMs === 'string') return sendError(reply, 400, 'invalid_prefer', `Prefer ${waitMs}`, { field: 'prefer' });
       const workflowId = workflowIdForOrder(order.orderId);
       trace.getActiveSpan()?.setAttribute(ORDER_ID_ATTRIBUTE, order.orderId);
       const idempotencyKey = request.headers['idempotency-key'];
       const missing = missingForTrigger(await context.findMissingSearchAttributes(), Boolean(idempotencyKey));
       if (missing) return sendSearchAttributesMissing(reply, missing);
       if (idempotencyKey && (await refusedIdempotencyKey(context, reply, idempotencyKey, workflowId))) return reply;
-      const location = `/api/runs/${encodeURIComponent(workflowId)}`;
       try {
         const handle = await withStartDeadline(context, () => startOrderWorkflow(client, taskQueue, request.body.params, idempotencyKey));
         request.log.info({ workflowId, runId: handle.firstExecutionRunId }, 'Order workflow started');
-        return reply
-          .code(201)
-          .header('location', location)
-          .send({ id: workflowId, workflowId, runId: handle.firstExecutionRunId, status: 'running', created: true });
+        const run = { id: workflowId, workflowId, runId: handle.firstExecutionRunId, status: 'running', created: true };
+        return await answerWithRun(context, reply, 201, run, waitMs);
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       }
@@ -129,10 +169,8 @@ export function registerTriggerRoute(app: FastifyInstance, context: ApiContext):
           { workflowId },
         );
       }
-      return reply
-        .code(200)
-        .header('location', location)
-        .send({ id: workflowId, workflowId, runId: existing.runId, status: runStatus(existing.status.name), created: false });
+      const run = { id: workflowId, workflowId, runId: existing.runId, status: runStatus(existing.status.name), created: false };
+      return answerWithRun(context, reply, 200, run, waitMs);
     },
   );
 }

@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import Stripe from 'stripe';
+import { buildApp } from '../../src/api/app.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
+import { decodeHistory } from '../../src/codec/history.js';
+import { postTrigger } from '../support/trigger.js';
+import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+
+const API_KEY = 'ask_checkout_key_0001';
+
+const WEBHOOK_SECRET = 'whsec_checkout_test';
+
+/**
+ * An API on a real port in front of `harness`'s Temporal server, receiving the Stripe stand-in's
+ * webhooks; with `stripe`, reading client secrets from the stand-in.
+ */
+async function apiFor(harness: Harness, { stripe = true } = {}): Promise<{ app: FastifyInstance; baseUrl: string }> {
+  const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
+  const app = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [API_KEY],
+    stripeWebhookSecret: WEBHOOK_SECRET,
+    ...(stripe && {
+      stripe: new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port }),
+    }),
+  });
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  harness.sandbox.stripe.sendWebhooksTo(`${baseUrl}/webhooks/stripe`, WEBHOOK_SECRET);
+  return { app, baseUrl };
+}
+
+const RETURN_URL = 'https://shop.example.com/checkout/done';
+
+function json(response: Response): Promise<any> {
+  return response.json();
+}
+
+describe('the checkout hears the payment in the trigger answer (Prefer: wait)', () => {
+  let harness: Harness;
+  let app: FastifyInstance;
+  let baseUrl: string;
+  beforeAll(async () => {
+    harness = await startHarness();
+    ({ app, baseUrl } = await apiFor(harness));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await harness?.close();
+  });
+
+  const trigger = (params: unknown, headers: Record<string, string> = {}) => postTrigger(baseUrl, API_KEY, { params }, headers);
+  const getPayment = (workflowId: string, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/api/runs/${workflowId}/payment`, { headers: { authorization: `Bearer ${API_KEY}`, ...headers } });
+
+  it('answers paid with the PaymentIntent, and the run goes on to the receipt and the record', async () => {
+    const order = sampleOrder();
+    const response = await trigger(order, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const body = await json(response);
+    const [intent] = harness.sandbox.stripe.paymentIntentsFor(order.orderId);
+    expect(body).toMatchObject({
+      workflowId: `order-${order.orderId}`,
+      created: true,
+      payment: { status: 'paid', paymentIntentId: intent.id },
+    });
+    expect(await harness.client.workflow.getHandle(body.workflowId).result()).toMatchObject({ status: 'paid', receipt: 'sent' });
+    expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
+  });
+
+  it('answers a decline as a successful answer: payment_failed with the decline code', async () => {
+    const response = await trigger(sampleOrder({ customerId: 'cus_decline_insufficient_funds' }), { prefer: 'respond-async, wait=10' });
+    expect(response.status).toBe(201);
+    expect((await json(response)).payment).toMatchObject({ status: 'payment_failed', declineCode: 'insufficient_funds' });
+  });
+
+  it('answers payment_pending when Stripe has not decided (processing), and paid later through GET .../payment', async () => {
+    const order = sampleOrder({ customerId: 'cus_processing_2' });
+    const response = await trigger(order, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const { workflowId, payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    await harness.client.workflow.getHandle(workflowId).result();
+    const later = await getPayment(workflowId);
+    expect(later.status).toBe(200);
+    expect((await json(later)).payment).toMatchObject({ status: 'paid' });
+  });
+
+  it('answers 202 with Location and Retry-After when the wait runs out; the long poll then gets the answer', async () => {
+    harness.sandbox.stripe.failNext(3, { delayMs: 0 }); // the check for an earlier payment, the customer read and the create pass
+    harness.sandbox.stripe.failNext(1, { delayMs: 3_000 }); // the confirmation is held
+    const order = sampleOrder();
+    const response = await trigger(order, { prefer: 'wait=1' });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/api/runs/order-${order.orderId}`);
+    expect(response.headers.get('retry-after')).toBe('1');
+    const { workflowId, payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    const polled = await getPayment(workflowId, { prefer: 'wait=15' });
+    expect(polled.status).toBe(200);
+    expect((await json(polled)).payment).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('attaches repeats, sent at once and after the run, to the one run and its one answer: one charge', async () => {
+    const order = sampleOrder();
+    const answers = await Promise.all([1, 2, 3].map(() => trigger(order, { prefer: 'wait=10' })));
+    const bodies = await Promise.all(answers.map(json));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 201]);
+    expect(new Set(bodies.map((body) => body.runId)).size).toBe(1);
+    expect(bodies.map((body) => body.payment.status)).toEqual(['paid', 'paid', 'paid']);
+    await harness.client.workflow.getHandle(bodies[0].workflowId).result();
+    const again = await trigger(order, { prefer: 'wait=5' });
+    expect(again.status).toBe(200);
+    expect((await json(again)).payment).toMatchObject({ status: 'paid', paymentIntentId: bodies[0].payment.paymentIntentId });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+
+  it('on session, the bank asks for the holder: requires_action with the client secret, no email; paid once they confirm', async () => {
+    const order = sampleOrder({ customerId: 'cus_authenticate' });
+    const response = await trigger({ ...order, onSession: true, returnUrl: RETURN_URL }, { prefer: 'wait=10' });
+    expect(response.status).toBe(201);
+    const { workflowId, payment } = await json(response);
+    const [intent] = harness.sandbox.stripe.paymentIntentsFor(order.orderId);
+    expect(payment).toMatchObject({ status: 'requires_action', paymentIntentId: intent.id, clientSecret: intent.client_secret });
+    const [confirmation] = harness.sandbox.stripe.requests.filter(
+      (request) => request.path.endsWith('/confirm') && request.body.includes('return_url'),
+    );
+    expect(new URLSearchParams(confirmation.body).get('return_url')).toBe(RETURN_URL);
+    expect(new URLSearchParams(confirmation.body).has('off_session')).toBe(false);
+    expect(harness.sandbox.resend.emails.filter((email) => email.subject.includes(order.orderId))).toEqual([]);
+
+    // The checkout waits while the customer confirms in the browser (Stripe.js), then polls for the outcome.
+    const polled = getPayment(workflowId, { prefer: 'wait=15' });
+    expect(harness.sandbox.stripe.completeCustomerAction(intent.id, 'succeeds')).toBe(true);
+    const settled = await polled;
+    expect(settled.status).toBe(200);
+    expect((await json(settled)).payment).toMatchObject({ status: 'paid', paymentIntentId: intent.id });
+    const handle = harness.client.workflow.getHandle(workflowId);
+    expect(await handle.result()).toMatchObject({ status: 'paid', receipt: 'sent' });
+    // The client secret never entered the run's history, decrypted.
+    const history = await decodeHistory(await handle.fetchHistory(), createDataConverter(harness.codec).payloadCodecs ?? []);
+    expect(JSON.stringify(history)).not.toContain(intent.client_secret);
+  });
+
+  it('off session (the default), the same card: payment_pending and the customer is emailed, as before', async () => {
+    const order = sampleOrder({ customerId: 'cus_authenticate' });
+    const response = await trigger(order, { prefer: 'wait=10' });
+    const { payment } = await json(response);
+    expect(payment.status).toBe('payment_pending');
+    expect(payment).not.toHaveProperty('clientSecret');
+    await expect.poll(() => harness.sandbox.resend.emails.filter((email) => email.subject.includes(order.orderId)).length).toBe(1);
+  });
+
+  it('refuses onSession without returnUrl: 400 naming params.returnUrl', async () => {
+    const response = await trigger({ ...sampleOrder(), onSession: true }, { prefer: 'wait=10' });
+    expect(response.status).toBe(400);
+    expect(await json(response)).toMatchObject({ error: { code: 'invalid_order', details: { field: 'params.returnUrl' } } });
+  });
+
+  it('answers as before without the header: 201, no payment', async () => {
+    const response = await trigger(sampleOrder());
+    expect(response.status).toBe(201);
+    expect(await json(response)).not.toHaveProperty('payment');
+  });
+
+  it.each([['wait=31'], ['wait=abc'], ['wait=-1'], ['wait=5, wait=6']])(
+    'refuses Prefer: %s with 400 naming the header, starting nothing',
+    async (prefer) => {
+      const order = sampleOrder();
+      const response = await trigger(order, { prefer });
+      expect(response.status).toBe(400);
+      expect(await json(response)).toMatchObject({ error: { code: 'invalid_prefer', details: { field: 'prefer' } } });
+      expect(harness.sandbox.stripe.paymentIntentsFor(order.orderId)).toHaveLength(0);
+    },
+  );
+
+  it('describes the header, the payment and the long poll in the OpenAPI document', async () => {
+    const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const trigger = openapi.paths['/api/workflows/order-processing/trigger'].post;
+    expect(trigger.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`)).toContain(
+      'header:prefer',
+    );
+    expect(Object.keys(trigger.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
+    expect(trigger.responses['201'].content['application/json'].schema.properties.payment.properties.status.enum).toEqual([
+      'paid',
+      'payment_failed',
+      'requires_action',
+      'payment_pending',
+    ]);
+    expect(Object.keys(openapi.paths['/api/runs/{workflowId}/payment'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '202', '400', '404']),
+    );
+  });
+
+  it('answers 404 for the payment of an order with no run', async () => {
+    expect((await getPayment('order-ord_no_such_order')).status).toBe(404);
+  });
+});
+
+describe('a waited trigger whose update cannot be delivered (no worker)', () => {
+  let harness: Harness;
+  let app: FastifyInstance;
+  let baseUrl: string;
+  beforeAll(async () => {
+    harness = await startHarness({ withoutWorker: true });
+    ({ app, baseUrl } = await apiFor(harness, { stripe: false }));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await harness?.close();
+  });
+
+  it('refuses an on-session order with 503 when the API has no Stripe key (it could not give the client secret)', async () => {
+    const order = { ...sampleOrder(), onSession: true, returnUrl: RETURN_URL };
+    const response = await postTrigger(baseUrl, API_KEY, { params: order }, { prefer: 'wait=2' });
+    expect(response.status).toBe(503);
+    expect((await json(response)).error.code).toBe('on_session_not_configured');
+  });
+
+  it('answers 202, never a 5xx; the run goes on and charges once a worker comes', async () => {
+    const order = sampleOrder();
+    const response = await postTrigger(baseUrl, API_KEY, { params: order }, { prefer: 'wait=2' });
+    expect(response.status).toBe(202);
+    const { workflowId } = await json(response);
+    await harness.startWorker();
+    const polled = await fetch(`${baseUrl}/api/runs/${workflowId}/payment`, {
+      headers: { authorization: `Bearer ${API_KEY}`, prefer: 'wait=20' },
+    });
+    expect(polled.status).toBe(200);
+    expect((await json(polled)).payment).toMatchObject({ status: 'paid' });
+    expect(harness.sandbox.stripe.successfulCharges(order.orderId)).toHaveLength(1);
+  });
+});
