@@ -366,7 +366,8 @@ const CUSTOMER_PAGE = /^\/sandbox\/pay\/([^/?]+)(?:\?.*)?$/;
  *   cus_lost_after_charge         the confirmation charges the card, then the connection drops; a
  *                                 retry under the key gets the stored answer (so only the first is lost)
  *   cus_slow[_<seconds>]          the confirmation charges at once but answers after <seconds>
- *                                 (default 25); the key is in use (409) meanwhile
+ *                                 (default 25); the key is in use (409) meanwhile, and another change
+ *                                 of the PaymentIntent (cancel, refund) is refused 429 lock_timeout
  *   cus_burns_keys[_x<N>]         the first N keys (default 1) an order uses to create, confirm or
  *                                 refund its PaymentIntent are burnt: Stripe stores a 500 for the key
  *                                 without doing anything, and replays it to every retry under the key
@@ -403,6 +404,8 @@ export class StripeStandIn extends StandIn {
   /** Requests that executed under a key, so a fault after handling can replace the stored answer. */
   private readonly executedUnderKey = new WeakMap<StandInRequest, { key: string; fingerprint: string }>();
   private readonly failedAttempts = new Map<string, number>();
+  /** PaymentIntents a request is changing right now (a cus_slow confirmation holds its lock while it answers late). */
+  private readonly lockedIntents = new Set<string>();
   /** cus_burns_keys: the keys burnt so far, by kind of request and order. */
   private readonly burntKeys = new Map<string, Set<string>>();
   private readonly downSince = new Map<string, number>();
@@ -645,9 +648,25 @@ export class StripeStandIn extends StandIn {
       this.storeAnswer(key, call.fingerprint, burnt);
       return burnt;
     }
-    const execution = key === undefined ? await this.execute(work) : await this.executeUnderKey(work, call, key);
+    // Stripe locks a PaymentIntent while a request changes it: another change meanwhile is refused (429 lock_timeout).
+    const intentId = this.intentChangedBy(call);
+    if (intentId !== undefined && this.lockedIntents.has(intentId)) return lockTimeout();
+    if (intentId !== undefined) this.lockedIntents.add(intentId);
+    let execution: Execution;
+    try {
+      execution = key === undefined ? await this.execute(work) : await this.executeUnderKey(work, call, key);
+    } finally {
+      if (intentId !== undefined) this.lockedIntents.delete(intentId);
+    }
     // cus_lost_after_charge: the answer of an execution never arrives; a replay (of the stored answer) does.
     return execution.paidBy === 'cus_lost_after_charge' ? { ...execution.reply, dropConnection: true } : execution.reply;
+  }
+
+  /** The PaymentIntent a POST changes (confirm, cancel, a refund of it), if any. */
+  private intentChangedBy(call: Call): string | undefined {
+    if (call.endpoint.name === 'confirmIntent' || call.endpoint.name === 'cancelIntent') return call.endpoint.id;
+    if (call.endpoint.name === 'createRefund') return call.params.payment_intent;
+    return undefined;
   }
 
   /**
@@ -1432,6 +1451,21 @@ function snapshot(intent: PaymentIntent): PaymentIntent {
 
 function isCustomerId(id: string): boolean {
   return /^cus_\w+$/.test(id);
+}
+
+/** Stripe's answer to a change of an object another request is changing: retry shortly. */
+function lockTimeout(): StandInReply {
+  return {
+    status: 429,
+    body: {
+      error: {
+        type: 'invalid_request_error',
+        code: 'lock_timeout',
+        message:
+          'This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request.',
+      },
+    },
+  };
 }
 
 function customerDeclineCode(customer: string): string | undefined {

@@ -80,7 +80,7 @@ describe('POST /api/workflows/order-processing/trigger', () => {
       'an unknown field',
       { coupon: 'FREE' },
       'params.coupon',
-      'is not a known field (expected orderId, customerId, amount, currency, email, paymentMethodId)',
+      'is not a known field (expected orderId, customerId, amount, currency, email, paymentMethodId, onSession, returnUrl)',
     ],
   ])('rejects %s with 400 naming the field, and starts nothing', async (_label, override, field, reason) => {
     const params = { ...sampleOrder(), ...override };

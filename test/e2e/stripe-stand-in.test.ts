@@ -349,6 +349,23 @@ describe('failures after the card was charged', () => {
     expect(standIn.successfulCharges('ord_slow')).toHaveLength(1);
   });
 
+  it('cus_slow_<s>: another change of the PaymentIntent while its confirmation is held is refused 429 lock_timeout', async () => {
+    const created = await stripe.paymentIntents.create({
+      amount: 4999,
+      currency: 'usd',
+      customer: 'cus_slow_1',
+      payment_method: 'pm_card_visa',
+      metadata: { order_id: 'ord_lock' },
+    });
+    const held = stripe.paymentIntents.confirm(created.id, { off_session: true }, { idempotencyKey: 'key-lock-confirm' });
+    await expect.poll(() => standIn.successfulCharges('ord_lock').length).toBe(1);
+    const refused = await post(`/v1/payment_intents/${created.id}/cancel`, {}, 'key-lock-cancel');
+    expect(refused).toMatchObject({ status: 429, body: { error: { type: 'invalid_request_error', code: 'lock_timeout' } } });
+    expect((await held).status).toBe('succeeded');
+    // Once the confirmation answered, the lock is gone: the cancel is answered on its merits (a succeeded payment cannot be).
+    expect((await post(`/v1/payment_intents/${created.id}/cancel`, {}, 'key-lock-cancel-2')).status).toBe(400);
+  });
+
   it('an injected statusAfterHandling fault is stored for the key and replayed', async () => {
     standIn.failNext(1, { statusAfterHandling: 500 });
     expect(await post('/v1/payment_intents', payment('ord_fault'), 'key-fault')).toMatchObject({ status: 500, replayed: null });

@@ -30,6 +30,16 @@ describe('parseOrder', () => {
     expect(parseOrder(valid)).not.toHaveProperty('paymentMethodId');
   });
 
+  it('confirms on session only when asked, with the return URL it requires', () => {
+    const returnUrl = 'https://shop.example.com/checkout/done';
+    expect(parseOrder({ ...valid, onSession: true, returnUrl }).confirmOnSession).toEqual({ returnUrl });
+    expect(parseOrder({ ...valid, onSession: false, returnUrl })).not.toHaveProperty('confirmOnSession');
+    expect(() => parseOrder({ ...valid, onSession: true })).toThrow(expect.objectContaining({ field: 'returnUrl' }));
+    expect(() => parseOrder({ ...valid, onSession: true, returnUrl: 'javascript:alert(1)' })).toThrow(
+      expect.objectContaining({ field: 'returnUrl' }),
+    );
+  });
+
   it.each([
     [null, 'params'],
     [[valid], 'params'],
