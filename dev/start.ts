@@ -2,8 +2,8 @@
  * `npm start`: the whole local stack in one command, with nothing but Node (and Go, or internet):
  * a Temporal dev server with a SQLite file under .data/ and its Web UI, the sandbox stand-ins for
  * Stripe, Resend, Slack and the order backend, the worker and the API as their own processes, and the
- * codec server that lets the Web UI and the CLI show the encrypted payloads. Runs one order through
- * it, prints where to look, and stops everything cleanly on Ctrl-C.
+ * codec server that lets the Web UI and the CLI show the encrypted payloads, and the sandbox checkout
+ * page. Runs one order through it, prints where to look, and stops everything cleanly on Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
 import { buildCodecApp } from '../src/codec/app.js';
 import { DEV_CODEC_KEYS } from './codec-dev-key.js';
+import { DEFAULT_CHECKOUT_PORT, startCheckoutPage } from './checkout-page.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { loadCodecConfig, type CodecKey } from '../src/config/codec.js';
 import { DEFAULT_API_PORT } from '../src/config/api.js';
@@ -47,15 +48,18 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
-/** CODEC_PORT when set (it must be free); else the default, or any free port when that is taken (the stack wires the UI to it). */
-async function pickCodecPort(): Promise<number> {
-  if (process.env.CODEC_PORT !== undefined) {
-    const port = Number(process.env.CODEC_PORT);
-    await assertPortFree(port, 'CODEC_PORT');
+/**
+ * `variable`'s port when set (it must be free); else the default, or any free port when that is taken
+ * (the codec server: the stack wires the UI to it; the checkout page: its URL is printed).
+ */
+async function pickPort(variable: string, defaultPort: number): Promise<number> {
+  if (process.env[variable] !== undefined) {
+    const port = Number(process.env[variable]);
+    await assertPortFree(port, variable);
     return port;
   }
-  return assertPortFree(DEFAULT_CODEC_PORT, 'CODEC_PORT').then(
-    () => DEFAULT_CODEC_PORT,
+  return assertPortFree(defaultPort, variable).then(
+    () => defaultPort,
     () => freePort(),
   );
 }
@@ -131,7 +135,7 @@ async function runDemoOrder(uiUrl: string | undefined): Promise<void> {
   if (uiUrl) console.log(`  Web UI: ${uiUrl}/namespaces/default/workflows/${started.workflowId}`);
 }
 
-function printGuide(server: DevServer, sandbox: Sandbox, codecUrl: string, codecAuth: boolean): void {
+function printGuide(server: DevServer, sandbox: Sandbox, codecUrl: string, codecAuth: boolean, checkoutUrl: string): void {
   const codecFlags = `--codec-endpoint ${codecUrl}${codecAuth ? ` --codec-auth 'Bearer <one of CODEC_AUTH_TOKENS>'` : ''}`;
   console.log(`
 Order processing stack is up. Ctrl-C stops everything.
@@ -140,6 +144,7 @@ Order processing stack is up. Ctrl-C stops everything.
   Temporal       ${server.address}  (binary: ${server.route})
   Web UI         ${server.uiUrl ?? '(none)'}  (decodes payloads through the codec server${codecAuth ? ' only if it can send a token' : ''})
   Codec server   ${codecUrl}  (${codecAuth ? 'Authorization: Bearer <one of CODEC_AUTH_TOKENS>' : 'no token: loopback only, local stack only'})
+  Checkout page  ${checkoutUrl}  (sandbox checkout: a customer who pays, declines or needs the bank; pay, see the answer)
   Stand-ins      Stripe ${sandbox.env.STRIPE_API_URL} (signed webhooks to ${API_URL}${STRIPE_WEBHOOK_PATH})  Resend ${sandbox.env.RESEND_BASE_URL}
                  Slack ${sandbox.env.SLACK_API_URL}  order backend ${sandbox.env.API_BASE_URL}
   Run data       ${DATA_DIR}/temporal.sqlite (survives restarts)
@@ -182,7 +187,7 @@ let exiting = false;
 async function stop(exitCode: number): Promise<void> {
   if (exiting) return;
   exiting = true;
-  console.log('\nStopping: API, worker, stand-ins, Temporal dev server, codec server...');
+  console.log('\nStopping: checkout page, API, worker, stand-ins, Temporal dev server, codec server...');
   await stack.stopAll();
   console.log('Stopped.');
   process.exit(exitCode);
@@ -203,7 +208,7 @@ try {
         'never for real data. Set TEMPORAL_CODEC_KEYS to use your own.',
     );
   }
-  const codecServer = await startCodecServer(codec.keys, await pickCodecPort());
+  const codecServer = await startCodecServer(codec.keys, await pickPort('CODEC_PORT', DEFAULT_CODEC_PORT));
   stack.add(() => codecServer.app.close());
   console.log(`Codec server at ${codecServer.url}`);
   console.log('Starting the Temporal dev server...');
@@ -252,12 +257,19 @@ try {
     process: processes[1],
   });
   sandbox.stripe.sendWebhooksTo(`${API_URL}${STRIPE_WEBHOOK_PATH}`, WEBHOOK_SECRET);
+  const checkout = await startCheckoutPage({
+    apiUrl: API_URL,
+    apiKey: API_KEY,
+    stripeUrl: sandbox.env.STRIPE_API_URL,
+    port: await pickPort('CHECKOUT_PORT', DEFAULT_CHECKOUT_PORT),
+  });
+  stack.add(() => checkout.close());
   // The kept dev database may have an older commit's build current: the checkout that runs now takes over.
   const connection = await Connection.connect({ address: server.address });
   stack.add(() => connection.close());
   await makeCurrentVersion(new Client({ connection, namespace: DEFAULT_NAMESPACE }), loadWorkerBuildId(), { force: true });
   await runDemoOrder(server.uiUrl);
-  printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0);
+  printGuide(server, sandbox, codecServer.url, codecServer.config.authTokens.length > 0, checkout.url);
 } catch (error) {
   console.error(`\nThe stack could not start: ${(error as Error).message}`);
   await stop(1);

@@ -38,12 +38,38 @@ async function interrupt(stack: StartedStack): Promise<number | null> {
   return code as number | null;
 }
 
+/**
+ * The sandbox checkout page, wired to the stack's API and Stripe stand-in: a customer who needs the bank
+ * gets requires_action with the client secret and the stand-in's bank page, which confirms; the long poll answers paid.
+ */
+async function checkoutPagePays(output: string, port: string): Promise<void> {
+  const checkoutUrl = `http://localhost:${port}`;
+  expect(output).toContain(`Checkout page  ${checkoutUrl}`);
+  expect(await (await fetch(checkoutUrl)).text()).toContain('<title>Sandbox checkout</title>');
+  const paid = await fetch(`${checkoutUrl}/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ customerId: 'cus_authenticate', amount: 1999 }),
+  });
+  expect(paid.status).toBe(201);
+  const { workflowId, payment, confirmUrl } = (await paid.json()) as {
+    workflowId: string;
+    payment: { status: string; clientSecret?: string };
+    confirmUrl: string;
+  };
+  expect(payment).toMatchObject({ status: 'requires_action', clientSecret: expect.stringMatching(/^pi_.+_secret_/) });
+  expect((await fetch(confirmUrl)).status).toBe(200);
+  const polled = await fetch(`${checkoutUrl}/payment/${workflowId}`);
+  expect(await polled.json()).toMatchObject({ payment: { status: 'paid' } });
+}
+
 describe('npm start (the local stack)', () => {
   it('runs an order through every part, prints where to look, stops on Ctrl-C and keeps runs across restarts', async () => {
     const ports = {
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       PORT: String(await freePort()),
+      CHECKOUT_PORT: String(await freePort()),
     };
     const first = await startStack(ports, /Ctrl-C stops everything/);
     const demo = /Demo order (ord_\d+) completed: (\{.*\})/.exec(first.output());
@@ -54,6 +80,7 @@ describe('npm start (the local stack)', () => {
     expect(first.output()).toMatch(/temporal binary: (TEMPORAL_CLI_PATH|found on PATH|project cache|built with Go|downloaded)/);
     const webUi = await fetch(`http://localhost:${ports.TEMPORAL_UI_PORT}/`);
     expect(webUi.status).toBe(200);
+    await checkoutPagePays(first.output(), ports.CHECKOUT_PORT);
 
     expect(await interrupt(first)).toBe(0);
     expect(first.output()).toContain('Stopped.');
