@@ -1,6 +1,6 @@
 /**
  * A baseline's worker process, on its own task queue (TEMPORAL_TASK_QUEUE) so its CPU and memory are
- * measured apart, with the same worker options as src/order-worker.ts. BASELINE picks which one:
+ * measured apart, with the same worker options as src/worker/order-worker.ts. BASELINE picks which one:
  * - `do-nothing` (the default): bench/baseline-workflow.ts, activities that return at once;
  * - `fetch`: bench/fetch-baseline-workflow.ts, activities that make a paid order's HTTP requests with
  *   plain `fetch` to the providers the provider variables name (the benchmark's stand-ins).
@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as Runt
 import { loadLogLevel } from '../src/config/process.js';
 import { loadTemporalConfig } from '../src/config/temporal.js';
 import { loadProviderConfig } from '../src/config/worker.js';
-import { runMain } from '../src/run-main.js';
+import { runMain } from '../src/config/run-main.js';
 import { createBaselineActivities } from './baseline-activities.js';
 import { createFetchBaselineActivities } from './fetch-baseline-activities.js';
 

@@ -6,13 +6,14 @@
 import { Client } from '@temporalio/client';
 import { loadCodecConfig } from '../src/config/codec.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
-import { workflowIdForOrder, type OrderResult } from '../src/domain/order.js';
+import { type OrderResult } from '../src/domain/order.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { checkBaselineResult, startBaselineRun, type BaselineKind } from './drive-baseline.js';
 import { triggerOrder } from './drive-pipeline.js';
 import { deadline, orderIds } from './load.js';
 import { Progress } from './progress.js';
 import type { BenchStack } from './stack.js';
+import { workflowIdForOrder } from '../src/workflows/names.js';
 
 export type ClosedLoopSide = 'pipeline' | BaselineKind;
 

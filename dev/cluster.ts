@@ -19,7 +19,7 @@ import proto from '@temporalio/proto';
 import { STRIPE_WEBHOOK_PATH } from '../src/api/app.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
-import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from '../src/worker-deployment.js';
+import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from '../src/worker/deployment.js';
 import {
   acceptsConnections,
   findPostgres,

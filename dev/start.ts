@@ -19,13 +19,13 @@ import { loadCodecConfig, type CodecKey } from '../src/config/codec.js';
 import { DEFAULT_API_PORT } from '../src/config/api.js';
 import { DEFAULT_CODEC_PORT, loadCodecServerConfig, type CodecServerConfig } from '../src/config/codec-server.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_PORT, DEFAULT_TEMPORAL_UI_PORT } from '../src/config/temporal.js';
-import { LOG_REDACTIONS } from '../src/bearer-token.js';
+import { LOG_REDACTIONS } from '../src/http/bearer-token.js';
 import type { DevServer } from './temporal-server.js';
 import type { Sandbox } from './sandbox/index.js';
 import { STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../src/api/app.js';
 import { answersOk, API, freePort, waitUntil, WORKER } from './processes.js';
 import { LocalStack } from './stack.js';
-import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker/deployment.js';
 
 const DATA_DIR = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? DEFAULT_TEMPORAL_PORT);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRIGGER_PATH } from '../src/api/app.js';
-import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/api/errors.js';
+import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/http/error-reply.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { Cluster, freeClusterPorts } from '../dev/cluster.js';
 import { waitUntil } from '../dev/processes.js';

@@ -6,8 +6,8 @@ import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleOrderWorkflows, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from '../src/order-worker.js';
-import { BUILD_ID_FILE, sourceBuildId } from '../src/worker-deployment.js';
+import { bundleOrderWorkflows, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from '../src/worker/order-worker.js';
+import { BUILD_ID_FILE, sourceBuildId } from '../src/worker/deployment.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');

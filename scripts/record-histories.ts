@@ -17,10 +17,10 @@ import { createDataConverter } from '../src/codec/data-converter.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { decodeHistory } from '../src/codec/history.js';
 import { LocalStack } from '../dev/stack.js';
-import { createOrderWorker } from '../src/order-worker.js';
-import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker-deployment.js';
+import { createOrderWorker } from '../src/worker/order-worker.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../src/worker/deployment.js';
 import type { Fault } from '../dev/sandbox/stand-in.js';
-import { startOrderWorkflow } from '../src/start-order.js';
+import { startOrderWorkflow } from '../src/api/start-order.js';
 import type { OrderParams } from '../src/domain/order.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);

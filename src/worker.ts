@@ -7,13 +7,13 @@ import { loadTemporalConfig } from './config/temporal.js';
 import { loadWorkerTracingConfig } from './config/tracing.js';
 import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
 import { describeCodec } from './codec/data-converter.js';
-import { installWorkerRuntime } from './metrics/worker-runtime.js';
-import { RECONCILIATION_SCHEDULE_ID } from './domain/reconciliation.js';
-import { createOrderWorker, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from './order-worker.js';
-import { ensureReconciliationSchedule } from './reconciliation-schedule.js';
-import { startTracing } from './tracing.js';
-import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
-import { runMain } from './run-main.js';
+import { installWorkerRuntime } from './worker/runtime-metrics.js';
+import { createOrderWorker, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from './worker/order-worker.js';
+import { ensureReconciliationSchedule } from './worker/reconciliation-schedule.js';
+import { startTracing } from './telemetry/opentelemetry.js';
+import { loadWorkerBuildId, makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from './worker/deployment.js';
+import { runMain } from './config/run-main.js';
+import { RECONCILIATION_SCHEDULE_ID } from './workflows/names.js';
 
 // The compiled build (`npm run build`, the image) has the workflow code prebundled next to this file, so it
 // starts without webpack work; run from the sources (tsx), there is none and the worker bundles them at start.

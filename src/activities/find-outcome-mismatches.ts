@@ -1,18 +1,21 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
-import { ORDER_WORKFLOW_TYPE, orderIdOfWorkflowId, workflowIdForOrder, type OrderRecordStatus } from '../domain/order.js';
+import { type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
-import {
-  OPEN_PAYMENT_INTENT_STATUSES,
-  REFUND_ORDER_WORKFLOW_TYPE,
-  REFUNDED_ORDER_MEMO,
-  ROUTED_STRIPE_EVENTS,
-  type PaymentDispute,
-} from '../domain/payment.js';
-import { parseReconcileWorkflowId, RECONCILE_WORKFLOW_TYPE, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
+import { OPEN_PAYMENT_INTENT_STATUSES, ROUTED_STRIPE_EVENTS, type PaymentDispute } from '../domain/payment.js';
+import { type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { callStripe } from './stripe-outcomes.js';
+import {
+  ORDER_WORKFLOW_TYPE,
+  orderIdOfWorkflowId,
+  parseReconcileWorkflowId,
+  RECONCILE_WORKFLOW_TYPE,
+  REFUND_ORDER_WORKFLOW_TYPE,
+  REFUNDED_ORDER_MEMO,
+  workflowIdForOrder,
+} from '../workflows/names.js';
 
 /** What Stripe shows for one order, from the changes of the window. */
 interface StripeOrderPayment {

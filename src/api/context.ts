@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Client } from '@temporalio/client';
 import type { CursorCodec } from './cursor.js';
-import type { MissingSearchAttributes } from './search-attributes.js';
+import type { MissingSearchAttributes } from './search-attribute-check.js';
 
 /** What the routes share: the process's one Temporal client and the service's settings. */
 export interface ApiContext {

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
-import { PAYMENT_UPDATE, paymentAnswerOf, paymentAnswerOfResult, type PaymentAnswer } from '../domain/payment-answer.js';
-import { queryProgress, readOrderRun } from './runs.js';
+import { paymentAnswerOf, paymentAnswerOfResult, type PaymentAnswer } from '../domain/payment-answer.js';
+import { queryProgress, readOrderRun } from './read-runs.js';
+import { paymentUpdate } from '../workflows/names.js';
 
 /** How long a client is asked to wait (Retry-After) before it asks again for a payment that has not settled. */
 export const PAYMENT_RETRY_AFTER_SECONDS = 1;
@@ -47,13 +48,13 @@ const UNDECIDED: readonly PaymentAnswer['status'][] = ['requires_action', 'payme
 async function updateAnswer(client: Client, workflowId: string, waitMs: number, after?: PaymentAnswer['status']): Promise<PaymentWait> {
   const deadline = AbortSignal.timeout(waitMs);
   // One update ID per answer awaited: every caller waiting for the same answer attaches to the same update.
-  const updateId = after === undefined ? PAYMENT_UPDATE : `${PAYMENT_UPDATE}-after-${after}`;
+  const updateId = after === undefined ? paymentUpdate.name : `${paymentUpdate.name}-after-${after}`;
   try {
     const handle = client.workflow.getHandle(workflowId);
     const answer = await client.withAbortSignal(deadline, () =>
       after === undefined
-        ? handle.executeUpdate<PaymentAnswer, []>(PAYMENT_UPDATE, { updateId })
-        : handle.executeUpdate<PaymentAnswer, [PaymentAnswer['status']]>(PAYMENT_UPDATE, { updateId, args: [after] }),
+        ? handle.executeUpdate<PaymentAnswer, []>(paymentUpdate.name, { updateId })
+        : handle.executeUpdate<PaymentAnswer, [PaymentAnswer['status']]>(paymentUpdate.name, { updateId, args: [after] }),
     );
     return { answer };
   } catch {

@@ -1,10 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
-import { sendError } from '../api/errors.js';
-import { createBearerTokenVerifier } from '../bearer-token.js';
+import { sendError } from '../http/error-reply.js';
+import { createBearerTokenVerifier } from '../http/bearer-token.js';
 import cors from './plugins/cors.js';
-import errors from './plugins/errors.js';
+import errors from './plugins/error-handler.js';
 
 export interface CodecAppOptions {
   codec: PayloadCodec;

@@ -1,10 +1,10 @@
-import { LOG_REDACTIONS } from '../bearer-token.js';
+import { LOG_REDACTIONS } from '../http/bearer-token.js';
 import { loadCodecConfig } from '../config/codec.js';
 import { loadCodecServerConfig } from '../config/codec-server.js';
 import { ConfigError } from '../config/env.js';
 import { loadLogLevel } from '../config/process.js';
 import { loadTemporalConfig } from '../config/temporal.js';
-import { runMain } from '../run-main.js';
+import { runMain } from '../config/run-main.js';
 import { buildCodecApp } from './app.js';
 import { EncryptionCodec } from './encryption-codec.js';
 

@@ -1,7 +1,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { DEFAULT_TASK_QUEUE } from '../domain/order.js';
 import { ConfigError, optional, type Env } from './env.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/names.js';
 
 /** The local dev server's frontend, as `temporal server start-dev` serves it. */
 export const DEFAULT_TEMPORAL_PORT = 7233;

@@ -4,8 +4,6 @@
  */
 import type { PaymentDispute, RefundOutcome } from './payment.js';
 
-export const ORDER_WORKFLOW_TYPE = 'orderProcessing';
-export const DEFAULT_TASK_QUEUE = 'order-processing';
 export const DEFAULT_CURRENCY = 'usd';
 
 /** The trigger's `params`, as the seed's API trigger sends them (typed by its schema). */
@@ -139,15 +137,3 @@ export type OpsAlert =
       /** The dispute, when the card holder disputed the payment. */
       dispute?: PaymentDispute;
     };
-
-const ORDER_RUN_PREFIX = 'order-';
-
-/** The workflow ID is the business key: one order, one run. */
-export function workflowIdForOrder(orderId: string): string {
-  return `${ORDER_RUN_PREFIX}${orderId}`;
-}
-
-/** The order an order run's workflow ID names (`workflowIdForOrder` reversed); undefined for any other ID. */
-export function orderIdOfWorkflowId(workflowId: string): string | undefined {
-  return workflowId.startsWith(ORDER_RUN_PREFIX) ? workflowId.slice(ORDER_RUN_PREFIX.length) : undefined;
-}

@@ -1,8 +1,5 @@
 import type { OrderProgress, OrderResult } from './order.js';
 
-/** The order run's update answering once Charge Card has settled (the checkout's answer). */
-export const PAYMENT_UPDATE = 'payment';
-
 /**
  * What the checkout is told about the payment: `paid`, `payment_failed` (a decline is an answer, not
  * an error), `requires_action` (the customer must confirm now, on session) or `payment_pending` (Stripe

@@ -57,12 +57,6 @@ export interface PaymentSettings {
   actionTimeoutMs: number;
 }
 
-/**
- * The signal a Stripe webhook event reaches its order's run through. The run treats it as a reason to
- * read the PaymentIntent again, never as the truth: late, duplicated or out-of-order events change nothing.
- */
-export const STRIPE_EVENT_SIGNAL = 'stripeEvent';
-
 /** The Stripe events routed to an order's run, by the object's `metadata.order_id`. */
 export const ROUTED_STRIPE_EVENTS = [
   'payment_intent.succeeded',
@@ -77,13 +71,6 @@ export interface StripeEventHint {
   /** The PaymentIntent the event is about (`data.object.id`, or the charge's `payment_intent`). */
   paymentIntentId?: string;
 }
-
-/** The workflow that refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund). */
-export const REFUND_ORDER_WORKFLOW_TYPE = 'refundOrder';
-/** A refund run's query: the refund as the run last saw it at Stripe, null before Stripe answered. */
-export const REFUND_QUERY = 'refund';
-/** The memo field of a refund run naming its order (its workflow ID cannot: order IDs and keys may both hold "-"). */
-export const REFUNDED_ORDER_MEMO = 'orderId';
 
 export interface RefundOrderInput {
   orderId: string;

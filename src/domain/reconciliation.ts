@@ -5,9 +5,6 @@
 import type { Order, OrderRecordStatus } from './order.js';
 import type { PaymentDispute } from './payment.js';
 
-/** The Temporal Schedule that runs the sweep (`temporal schedule describe --schedule-id order-reconciliation`). */
-export const RECONCILIATION_SCHEDULE_ID = 'order-reconciliation';
-
 /**
  * What disagrees: `charged-recorded-unpaid` Stripe holds a succeeded, unrefunded payment for an order
  * recorded payment_failed or payment_pending; `failed-recorded-paid` Stripe holds no succeeded payment
@@ -49,21 +46,3 @@ export interface OutcomeMismatch {
 export interface SweepInput {
   windowMs: number;
 }
-
-const RECONCILE_RUN_PREFIX = 'reconcile-order-';
-
-/** The workflow ID of the reconcile run for one order and one kind of mismatch: a repeat sweep starts none again. */
-export function reconcileWorkflowId(orderId: string, kind: MismatchKind): string {
-  return `${RECONCILE_RUN_PREFIX}${orderId}-${kind}`;
-}
-
-/** The order and kind a reconcile run's workflow ID names; undefined for any other workflow ID. */
-export function parseReconcileWorkflowId(workflowId: string): { orderId: string; kind: MismatchKind } | undefined {
-  const kind = MISMATCH_KINDS.find((candidate) => workflowId.endsWith(`-${candidate}`));
-  if (!kind || !workflowId.startsWith(RECONCILE_RUN_PREFIX)) return undefined;
-  return { orderId: workflowId.slice(RECONCILE_RUN_PREFIX.length, -(kind.length + 1)), kind };
-}
-
-/** The workflow types of the sweep and of one order's correction. */
-export const SWEEP_WORKFLOW_TYPE = 'reconcileOrders';
-export const RECONCILE_WORKFLOW_TYPE = 'reconcileOrder';

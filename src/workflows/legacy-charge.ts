@@ -3,9 +3,9 @@ import { RetryState } from '@temporalio/common';
 import type { Order } from '../domain/order.js';
 import { CHARGE_OUTCOME_UNKNOWN } from '../domain/failures.js';
 import { CHARGE_OPTIONS } from './activity-options.js';
-import { failureMessage, failureType } from './failures.js';
-import { orderActivity } from './order-activities.js';
-import type { PaymentOutcome } from './payment.js';
+import { failureMessage, failureType } from './activity-failures.js';
+import { orderActivity } from './activity-proxies.js';
+import type { PaymentOutcome } from './charge-card.js';
 
 const chargeCard = orderActivity('chargeCard', CHARGE_OPTIONS);
 

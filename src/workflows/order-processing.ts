@@ -3,9 +3,6 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   log,
   patched,
   setHandler,
@@ -13,7 +10,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
-import type { OpsAlert, Order, OrderParams, OrderProgress, OrderResult, ReceiptState } from '../domain/order.js';
+import type { OpsAlert, Order, OrderParams, OrderResult, ReceiptState } from '../domain/order.js';
 import {
   INVALID_ORDER,
   ORDER_BACKEND_MISCONFIGURED,
@@ -23,22 +20,17 @@ import {
   REFUND_REFUSED,
 } from '../domain/failures.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
-import { STRIPE_EVENT_SIGNAL, UNSETTLED_REFUND_STATUSES, type RefundOutcome, type StripeEventHint } from '../domain/payment.js';
-import { PAYMENT_UPDATE, paymentAnswerOf, type PaymentAnswer } from '../domain/payment-answer.js';
-import { countOrderEvent, countPaymentFailed } from '../metrics/workflow-counters.js';
+import { UNSETTLED_REFUND_STATUSES, type RefundOutcome } from '../domain/payment.js';
+import { paymentAnswerOf, type PaymentAnswer } from '../domain/payment-answer.js';
+import { countOrderEvent, countPaymentFailed } from './counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, PARSE_ORDER_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
-import { applicationFailureOf, failureMessage, failureType } from './failures.js';
+import { applicationFailureOf, failureMessage, failureType } from './activity-failures.js';
 import { chargeWithChargesApi } from './legacy-charge.js';
-import { localOrderActivity, orderActivity } from './order-activities.js';
+import { localOrderActivity, orderActivity } from './activity-proxies.js';
 import { OrderProgressState } from './order-progress.js';
-import { payWithPaymentIntent, type PaymentOutcome } from './payment.js';
+import { payWithPaymentIntent, type PaymentOutcome } from './charge-card.js';
 import { settledRefund } from './refund-settlement.js';
-
-export const statusQuery = defineQuery<OrderProgress>('status');
-/** Answers once Charge Card has settled (the checkout's waited trigger), or once the answer is no longer `after`; the run goes on. */
-const paymentUpdate = defineUpdate<PaymentAnswer, [PaymentAnswer['status']?]>(PAYMENT_UPDATE);
-/** Stripe's webhook events for the order (POST /webhooks/stripe): hints to ask Stripe again, never the truth. */
-const stripeEventSignal = defineSignal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL);
+import { paymentUpdate, statusQuery, stripeEventSignal } from './names.js';
 
 /**
  * Parse Order as a local activity: it runs on the worker that runs the workflow, recorded as a marker,

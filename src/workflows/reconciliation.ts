@@ -1,17 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { ParentClosePolicy, startChild, upsertSearchAttributes } from '@temporalio/workflow';
-import {
-  CORRECTED_OUTCOME,
-  MISMATCH_KINDS,
-  reconcileWorkflowId,
-  type MismatchKind,
-  type OutcomeMismatch,
-  type SweepInput,
-} from '../domain/reconciliation.js';
+import { CORRECTED_OUTCOME, MISMATCH_KINDS, type MismatchKind, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { countOrderEvent, countReconciliationMismatch } from '../metrics/workflow-counters.js';
+import { countOrderEvent, countReconciliationMismatch } from './counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
-import { orderActivity } from './order-activities.js';
+import { orderActivity } from './activity-proxies.js';
+import { reconcileWorkflowId } from './names.js';
 
 const findOutcomeMismatches = orderActivity('findOutcomeMismatches', RECONCILIATION_SWEEP_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);

@@ -1,17 +1,17 @@
-import { ApplicationFailure, defineQuery, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { REFUND_QUERY, type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
+import { ApplicationFailure, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
 import { REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
-import { applicationFailureOf, failureMessage } from './failures.js';
-import { orderActivity } from './order-activities.js';
+import { applicationFailureOf, failureMessage } from './activity-failures.js';
+import { orderActivity } from './activity-proxies.js';
 import { refundedStatus, settledRefund } from './refund-settlement.js';
+import { refundQuery } from './names.js';
 
 // Stripe unavailable is retried for up to 23 h (the key's lifetime): the API answers 202 meanwhile, never a guess.
 const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
 const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
-const refundQuery = defineQuery<RefundOutcome | null>(REFUND_QUERY);
 
 /** A refund that leaves nothing paid records OrderOutcome `refunded` on its run; runs started before this record none. */
 const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';

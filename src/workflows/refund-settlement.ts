@@ -2,7 +2,7 @@ import { ActivityFailure, sleep } from '@temporalio/workflow';
 import type { OrderRecordStatus } from '../domain/order.js';
 import { UNSETTLED_REFUND_STATUSES, type RefundOutcome } from '../domain/payment.js';
 import { STRIPE_QUESTION_OPTIONS } from './activity-options.js';
-import { orderActivity } from './order-activities.js';
+import { orderActivity } from './activity-proxies.js';
 
 const lookUpRefund = orderActivity('lookUpRefund', STRIPE_QUESTION_OPTIONS);
 

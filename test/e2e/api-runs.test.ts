@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../dev/processes.js';
 import { findTool, TEMPORAL_CLI } from '../../dev/tools.js';
 import { buildApp } from '../../src/api/app.js';
-import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/api/errors.js';
+import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/http/error-reply.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { injectTrigger } from '../support/trigger.js';
 import type { OrderParams } from '../../src/domain/order.js';

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
-import { statusQuery } from '../../src/workflows/order-processing.js';
 import { requestsNaming } from '../support/sandbox-records.js';
+import { statusQuery } from '../../src/workflows/names.js';
 
 let harness: Harness;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import Stripe from 'stripe';
 import { buildApp, STRIPE_WEBHOOK_PATH, TRIGGER_PATH } from '../../src/api/app.js';
-import type { ErrorBody } from '../../src/api/errors.js';
+import type { ErrorBody } from '../../src/http/error-reply.js';
 import { MAX_AMOUNT } from '../../src/domain/validate-order.js';
 import { INVALID_ORDER } from '../../src/domain/failures.js';
 import type { OrderParams } from '../../src/domain/order.js';

@@ -14,10 +14,11 @@ import type { FastifyInstance } from 'fastify';
 import type { WorkflowHandle } from '@temporalio/client';
 import { fromPayloadsAtIndex } from '@temporalio/common';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
-import type { ErrorBody } from '../../src/api/errors.js';
+import type { ErrorBody } from '../../src/http/error-reply.js';
 import { decodeHistory } from '../../src/codec/history.js';
-import { STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../src/domain/payment.js';
+import { type StripeEventHint } from '../../src/domain/payment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { stripeEventSignal } from '../../src/workflows/names.js';
 
 const SECRET = 'whsec_hostile_webhook_0001';
 /** Bounded so the file stays well under a minute. */
@@ -135,7 +136,7 @@ async function signalsReceived(handle: WorkflowHandle): Promise<StripeEventHint[
   const history = await decodeHistory(await handle.fetchHistory(), payloadCodecs);
   return (history.events ?? []).flatMap((event) => {
     const signaled = event.workflowExecutionSignaledEventAttributes;
-    return signaled?.signalName === STRIPE_EVENT_SIGNAL
+    return signaled?.signalName === stripeEventSignal.name
       ? [fromPayloadsAtIndex<StripeEventHint>(payloadConverter, 0, signaled.input?.payloads)]
       : [];
   });

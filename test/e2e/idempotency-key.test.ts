@@ -6,10 +6,11 @@ import proto from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import type { OrderParams } from '../../src/domain/order.js';
-import { claimIdempotencyKey, claimWorkflowId } from '../../src/start-order.js';
+import { claimIdempotencyKey } from '../../src/api/start-order.js';
 import { ORDER_IDEMPOTENCY_KEY, ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
 import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { postTrigger } from '../support/trigger.js';
+import { claimWorkflowId } from '../../src/workflows/names.js';
 
 const API_KEY = 'ask_idempotency_key_0001';
 const auth = { authorization: `Bearer ${API_KEY}` };

@@ -6,11 +6,11 @@ import { loadApiMetricsConfig } from '../../src/config/api.js';
 import { ConfigError } from '../../src/config/env.js';
 import { loadWorkerMetricsConfig } from '../../src/config/worker.js';
 import { freePort, stopProcess, waitUntil, type StartedProcess } from '../../dev/processes.js';
-import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
-import { statusQuery } from '../../src/workflows/order-processing.js';
+import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/domain/metric-names.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from '../support/harness.js';
 import { postTrigger } from '../support/trigger.js';
+import { statusQuery } from '../../src/workflows/names.js';
 
 interface Sample {
   name: string;

@@ -4,8 +4,8 @@ import { createDataConverter } from '../../src/codec/data-converter.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
-import { statusQuery } from '../../src/workflows/order-processing.js';
 import { backendRequests, opsAlerts, requestsNaming, stripeKeyedRequests } from '../support/sandbox-records.js';
+import { statusQuery } from '../../src/workflows/names.js';
 
 let harness: Harness;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answersOk, freePort } from '../../dev/processes.js';
-import { BUILD_ID_FILE, sourceBuildId } from '../../src/worker-deployment.js';
+import { BUILD_ID_FILE, sourceBuildId } from '../../src/worker/deployment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
 

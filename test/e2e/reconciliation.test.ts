@@ -11,12 +11,13 @@ import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
 import { answersOk, freePort, waitUntil } from '../../dev/processes.js';
 import { loadReconciliationConfig } from '../../src/config/worker.js';
-import { RECONCILIATION_SCHEDULE_ID, reconcileWorkflowId, type MismatchKind } from '../../src/domain/reconciliation.js';
+import { type MismatchKind } from '../../src/domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
-import { WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
-import { ensureReconciliationSchedule } from '../../src/reconciliation-schedule.js';
+import { WORKFLOW_COUNTERS } from '../../src/domain/metric-names.js';
+import { ensureReconciliationSchedule } from '../../src/worker/reconciliation-schedule.js';
 import { reconcileOrder, reconcileOrders } from '../../src/workflows/index.js';
 import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { reconcileWorkflowId, RECONCILIATION_SCHEDULE_ID } from '../../src/workflows/names.js';
 
 describe('the reconciliation sweep', () => {
   let harness: Harness;

@@ -10,13 +10,13 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { buildApp } from '../../src/api/app.js';
-import { readRunInput } from '../../src/api/runs.js';
+import { readRunInput } from '../../src/api/read-runs.js';
 import { freePort } from '../../dev/processes.js';
-import { workflowIdForOrder, type OrderResult } from '../../src/domain/order.js';
+import { type OrderResult } from '../../src/domain/order.js';
 import { MAX_AMOUNT } from '../../src/domain/order-schema.js';
-import { REFUND_ORDER_WORKFLOW_TYPE } from '../../src/domain/payment.js';
-import { startOrderWorkflow } from '../../src/start-order.js';
+import { startOrderWorkflow } from '../../src/api/start-order.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { REFUND_ORDER_WORKFLOW_TYPE, workflowIdForOrder } from '../../src/workflows/names.js';
 
 const API_KEY = 'ask_refund_key_0001';
 const auth = { authorization: `Bearer ${API_KEY}` };

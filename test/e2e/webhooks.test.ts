@@ -14,9 +14,10 @@ import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
 import { RecentIds } from '../../src/api/recent-ids.js';
 import { decodeHistory } from '../../src/codec/history.js';
 import { freePort } from '../../dev/processes.js';
-import { STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../src/domain/payment.js';
-import { startOrderWorkflow } from '../../src/start-order.js';
+import { type StripeEventHint } from '../../src/domain/payment.js';
+import { startOrderWorkflow } from '../../src/api/start-order.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { stripeEventSignal } from '../../src/workflows/names.js';
 
 const SECRET = 'whsec_test_webhooks_0001';
 let harness: Harness;
@@ -127,7 +128,7 @@ async function signalsReceived(handle: WorkflowHandle): Promise<StripeEventHint[
   const history = await decodeHistory(await harness.client.workflow.getHandle(handle.workflowId).fetchHistory(), payloadCodecs);
   const signals = (history.events ?? []).flatMap((event) => {
     const signaled = event.workflowExecutionSignaledEventAttributes;
-    return signaled?.signalName === STRIPE_EVENT_SIGNAL ? [signaled] : [];
+    return signaled?.signalName === stripeEventSignal.name ? [signaled] : [];
   });
   return signals.map((signal) => fromPayloadsAtIndex<StripeEventHint>(payloadConverter, 0, signal.input?.payloads));
 }

@@ -10,13 +10,13 @@ import proto from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { loadProviderConfig } from '../../src/config/worker.js';
-import { STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../src/domain/payment.js';
+import { type StripeEventHint } from '../../src/domain/payment.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
-import { createOrderWorker } from '../../src/order-worker.js';
-import { startOrderWorkflow } from '../../src/start-order.js';
-import { makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from '../../src/worker-deployment.js';
-import { statusQuery } from '../../src/workflows/index.js';
+import { createOrderWorker } from '../../src/worker/order-worker.js';
+import { startOrderWorkflow } from '../../src/api/start-order.js';
+import { makeCurrentVersion, WORKER_DEPLOYMENT_NAME } from '../../src/worker/deployment.js';
 import { registerTestNamespace, sampleOrder, startHarness, type Harness } from '../support/harness.js';
+import { statusQuery, stripeEventSignal } from '../../src/workflows/names.js';
 
 let namespace: string;
 const taskQueue = `versioning-${randomUUID()}`;
@@ -103,7 +103,7 @@ describe('two builds side by side', () => {
     const { paymentIntentId } = await waiting.query(statusQuery);
     expect(harness.sandbox.stripe.completeCustomerAction(paymentIntentId!, 'succeeds')).toBe(true);
     const hint: StripeEventHint = { eventId: `evt_${randomUUID()}`, type: 'payment_intent.succeeded', paymentIntentId };
-    await waiting.signal(STRIPE_EVENT_SIGNAL, hint);
+    await waiting.signal(stripeEventSignal, hint);
     expect((await waiting.result()).status).toBe('paid');
     const builds = await buildsOf(waiting);
     expect(builds[0]).toBe('build-a');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../dev/temporal-server.js';
-import { bundleOrderWorkflows } from '../../src/order-worker.js';
+import { bundleOrderWorkflows } from '../../src/worker/order-worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

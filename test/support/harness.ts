@@ -7,13 +7,13 @@ import { loadCodecConfig, type CodecConfig } from '../../src/config/codec.js';
 import type { TemporalConfig } from '../../src/config/temporal.js';
 import { loadProviderConfig } from '../../src/config/worker.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
-import { createOrderWorker } from '../../src/order-worker.js';
+import { createOrderWorker } from '../../src/worker/order-worker.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { API, freePorts, WORKER, type StartedProcess } from '../../dev/processes.js';
 import { LocalStack } from '../../dev/stack.js';
 import type { OrderParams, OrderResult } from '../../src/domain/order.js';
-import { startOrderWorkflow } from '../../src/start-order.js';
-import { loadWorkerBuildId, makeCurrentVersion } from '../../src/worker-deployment.js';
+import { startOrderWorkflow } from '../../src/api/start-order.js';
+import { loadWorkerBuildId, makeCurrentVersion } from '../../src/worker/deployment.js';
 
 export interface Harness {
   sandbox: Sandbox;

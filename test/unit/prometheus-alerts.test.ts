@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/metrics/names.js';
+import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/domain/metric-names.js';
 
 interface AlertRule {
   alert?: unknown;
@@ -16,7 +16,7 @@ const RULES_FILE = fileURLToPath(new URL('../../docs/prometheus-alerts.yml', imp
 const rulesFile = parse(readFileSync(RULES_FILE, 'utf8')) as { groups?: Array<{ name?: unknown; rules?: AlertRule[] }> };
 const rules = (rulesFile.groups ?? []).flatMap((group) => group.rules ?? []);
 
-/** The service's own metric names, as src/metrics/names.ts defines them. */
+/** The service's own metric names, as src/domain/metric-names.ts defines them. */
 const EXPORTED = new Set<string>([...Object.values(WORKFLOW_COUNTERS), ...Object.values(API_METRICS)].map((metric) => metric.name));
 /** What Prometheus adds to a histogram's (or summary's) name. */
 const SUFFIXES = ['_count', '_bucket', '_sum'];
@@ -45,12 +45,12 @@ describe('docs/prometheus-alerts.yml', () => {
     expect(new Set(names).size, 'alert names must be unique').toBe(names.length);
   });
 
-  it('reads only metrics the service exports (src/metrics/names.ts)', () => {
+  it('reads only metrics the service exports (src/domain/metric-names.ts)', () => {
     const used = new Set(rules.flatMap((rule) => String(rule.expr).match(OUR_METRIC) ?? []));
     expect(used.size).toBeGreaterThan(0);
     expect(
       [...used].filter((name) => !isExported(name)),
-      'metrics not defined in src/metrics/names.ts',
+      'metrics not defined in src/domain/metric-names.ts',
     ).toEqual([]);
     // The check itself: a suffix Prometheus does not add, or a name nobody exports, is caught.
     expect(isExported(`${WORKFLOW_COUNTERS.paid.name}_total`)).toBe(false);

@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { MetricsEndpoint } from '../../config/process.js';
-import { scrapeUrl } from '../../metrics/endpoint.js';
-import { API_METRICS } from '../../metrics/names.js';
+import { scrapeUrl } from '../../telemetry/metrics-endpoint.js';
+import { API_METRICS } from '../../domain/metric-names.js';
 
 /** The `route` label of requests no route matched (404s), so scanners probing URLs add no series. */
 export const UNMATCHED_ROUTE = 'unmatched';

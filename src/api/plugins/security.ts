@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import { createBearerTokenVerifier } from '../../bearer-token.js';
+import { createBearerTokenVerifier } from '../../http/bearer-token.js';
 import type { RateLimit } from '../../config/api.js';
-import { sendError } from '../errors.js';
+import { sendError } from '../../http/error-reply.js';
 
 export interface SecurityOptions {
   triggerApiKeys: readonly string[];

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { isGrpcServiceError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ApiContext } from '../context.js';
-import { sendError, sendTemporalUnavailable } from '../errors.js';
+import { sendError, sendTemporalUnavailable } from '../../http/error-reply.js';
 import { healthSchema } from '../schemas.js';
-import { sendSearchAttributesMissing } from '../search-attributes.js';
+import { sendSearchAttributesMissing } from '../search-attribute-check.js';
 
 const READINESS_DEADLINE_MS = 2_000;
 

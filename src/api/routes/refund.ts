@@ -2,18 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../../domain/failures.js';
-import { orderIdOfWorkflowId } from '../../domain/order.js';
-import {
-  REFUND_ORDER_WORKFLOW_TYPE,
-  REFUND_QUERY,
-  REFUNDED_ORDER_MEMO,
-  UNSETTLED_REFUND_STATUSES,
-  type RefundOrderInput,
-  type RefundOutcome,
-} from '../../domain/payment.js';
+import { UNSETTLED_REFUND_STATUSES, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
-import { sendError } from '../errors.js';
-import { readOrderRun, readRunInput } from '../runs.js';
+import { sendError } from '../../http/error-reply.js';
+import { readOrderRun, readRunInput } from '../read-runs.js';
 import {
   refundBodySchema,
   refundHeadersSchema,
@@ -23,6 +15,7 @@ import {
   type RefundHeaders,
   type RunParams,
 } from '../schemas.js';
+import { orderIdOfWorkflowId, REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO, refundQuery } from '../../workflows/names.js';
 
 export const REFUND_PATH = '/api/runs/:workflowId/refund';
 /** How long the route waits for a refund's outcome before it answers 202 (buildApp's refundAnswerWaitMs). */
@@ -47,7 +40,7 @@ function failureOfType(error: unknown, types: readonly string[]): ApplicationFai
 /** What the refund run has seen of the refund at Stripe so far, if it answers within a moment. */
 async function refundSoFar(context: ApiContext, handle: RefundHandle): Promise<RefundOutcome | null> {
   return context.client.connection
-    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<RefundOutcome | null>(REFUND_QUERY))
+    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<RefundOutcome | null>(refundQuery))
     .catch(() => null);
 }
 

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { workflowIdForOrder } from '../../domain/order.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiContext } from '../context.js';
-import { sendError } from '../errors.js';
+import { sendError } from '../../http/error-reply.js';
 import { runStatus } from '../run-status.js';
-import { describeRun, listRuns, queryProgress } from '../runs.js';
+import { describeRun, listRuns, queryProgress } from '../read-runs.js';
 import { PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import {
   cancelResponseSchema,
@@ -19,6 +18,7 @@ import {
   type RunListQuery,
   type RunParams,
 } from '../schemas.js';
+import { workflowIdForOrder } from '../../workflows/names.js';
 
 const errorRef = { $ref: 'Error#' } as const;
 /** How long the cancel endpoint waits for the run to say whether it honoured the cancellation. */

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderParamsSchema } from '../../domain/order-schema.js';
-import { workflowIdForOrder } from '../../domain/order.js';
-import { ROUTED_STRIPE_EVENTS, STRIPE_EVENT_SIGNAL, type StripeEventHint } from '../../domain/payment.js';
+import { ROUTED_STRIPE_EVENTS, type StripeEventHint } from '../../domain/payment.js';
 import type { RateLimit } from '../../config/api.js';
-import { sendError } from '../errors.js';
+import { sendError } from '../../http/error-reply.js';
 import { RecentIds } from '../recent-ids.js';
 import { readStripeWebhook } from '../stripe-webhook-event.js';
 import { stripeWebhookHeadersSchema, stripeWebhookResponseSchema } from '../schemas.js';
+import { stripeEventSignal, workflowIdForOrder } from '../../workflows/names.js';
 
 export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
 /** Event IDs remembered to answer Stripe's redeliveries without signalling again. */
@@ -104,7 +104,7 @@ export function registerStripeWebhookRoute(app: FastifyInstance, { client, secre
       const hint: StripeEventHint = { eventId, type, ...(paymentIntentId && { paymentIntentId }) };
       try {
         await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-          client.workflow.getHandle(workflowId).signal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL, hint),
+          client.workflow.getHandle(workflowId).signal<[StripeEventHint]>(stripeEventSignal, hint),
         );
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) {

@@ -1,17 +1,18 @@
 import { trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import { workflowIdForOrder, type Order } from '../../domain/order.js';
-import { ORDER_ID_ATTRIBUTE } from '../../domain/tracing.js';
+import { type Order } from '../../domain/order.js';
+import { ORDER_ID_ATTRIBUTE } from '../../domain/span-attributes.js';
 import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
-import { claimIdempotencyKey, startOrderWorkflow } from '../../start-order.js';
+import { claimIdempotencyKey, startOrderWorkflow } from '../start-order.js';
 import type { ApiContext } from '../context.js';
-import { sendError } from '../errors.js';
+import { sendError } from '../../http/error-reply.js';
 import { PAYMENT_RETRY_AFTER_SECONDS, waitForFirstPayment, waitPreference, withClientSecret } from '../payment-wait.js';
-import { readRunInput } from '../runs.js';
+import { readRunInput } from '../read-runs.js';
 import { runStatus } from '../run-status.js';
-import { missingForTrigger, sendSearchAttributesMissing } from '../search-attributes.js';
+import { missingForTrigger, sendSearchAttributesMissing } from '../search-attribute-check.js';
 import { triggerBodySchema, triggerHeadersSchema, triggerResponseSchema, type TriggerBody, type TriggerHeaders } from '../schemas.js';
+import { workflowIdForOrder } from '../../workflows/names.js';
 
 export const TRIGGER_PATH = '/api/workflows/order-processing/trigger';
 const START_DEADLINE_MS = 10_000;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { sendError } from '../../api/errors.js';
+import { sendError } from '../../http/error-reply.js';
 
 export interface CorsOptions {
   /** Browser origins allowed to call the codec server (the Temporal Web UI's); any other is refused with 403. */

@@ -9,8 +9,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { OrderActivities } from '../../../src/activities/index.js';
-import { orderProcessing, statusQuery } from '../../../src/workflows/index.js';
-import { STRIPE_EVENT_SIGNAL, type PaymentIntentState, type StripeEventHint } from '../../../src/domain/payment.js';
+import { orderProcessing } from '../../../src/workflows/index.js';
+import { type PaymentIntentState, type StripeEventHint } from '../../../src/domain/payment.js';
 import type { OrderParams } from '../../../src/domain/order.js';
 import { ORDER_OUTCOME } from '../../../src/domain/search-attributes.js';
 import {
@@ -28,6 +28,7 @@ import {
   STRIPE_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
 import { startUnitWorker, unitOrder, useTimeSkippingWorker, type StubbedActivities, type UnitWorker } from '../../support/time-skipping.js';
+import { statusQuery, stripeEventSignal } from '../../../src/workflows/names.js';
 
 const suite = useTimeSkippingWorker();
 
@@ -421,7 +422,7 @@ describe('a card that needs its holder (SCA)', () => {
     ]);
 
     customerConfirmed = true;
-    await handle.signal<[StripeEventHint]>(STRIPE_EVENT_SIGNAL, {
+    await handle.signal<[StripeEventHint]>(stripeEventSignal, {
       eventId: 'evt_1',
       type: 'payment_intent.succeeded',
       paymentIntentId: 'pi_stub',

@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
-import { reconcileWorkflowId, type OutcomeMismatch } from '../../../src/domain/reconciliation.js';
+import { type OutcomeMismatch } from '../../../src/domain/reconciliation.js';
 import { SLACK_REJECTED } from '../../../src/domain/failures.js';
 import { reconcileOrder, reconcileOrders } from '../../../src/workflows/index.js';
 import { useTimeSkippingWorker } from '../../support/time-skipping.js';
+import { reconcileWorkflowId } from '../../../src/workflows/names.js';
 
 const suite = useTimeSkippingWorker();
 

@@ -15,7 +15,7 @@ import {
   STRIPE_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
 import type { RefundOrderInput } from '../../../src/domain/payment.js';
-import { claimIdempotencyKey, startOrderWorkflow } from '../../../src/start-order.js';
+import { claimIdempotencyKey, startOrderWorkflow } from '../../../src/api/start-order.js';
 import { idempotencyKeyClaim, refundOrder } from '../../../src/workflows/index.js';
 import { legacyCharge } from '../../support/time-skipping-workflows.js';
 import { unitOrder, useTimeSkippingWorker, type StubbedActivities } from '../../support/time-skipping.js';

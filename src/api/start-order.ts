@@ -1,9 +1,15 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { formatAmount } from './domain/money.js';
-import { DEFAULT_CURRENCY, ORDER_WORKFLOW_TYPE, workflowIdForOrder, type OrderParams, type OrderResult } from './domain/order.js';
-import { ORDER_IDEMPOTENCY_KEY } from './domain/search-attributes.js';
-import { idempotencyKeyClaim } from './workflows/idempotency-key-claim.js';
+import { formatAmount } from '../domain/money.js';
+import { DEFAULT_CURRENCY, type OrderParams, type OrderResult } from '../domain/order.js';
+import { ORDER_IDEMPOTENCY_KEY } from '../domain/search-attributes.js';
+import {
+  CLAIMED_ORDER_MEMO,
+  claimWorkflowId,
+  KEY_CLAIM_WORKFLOW_TYPE,
+  ORDER_WORKFLOW_TYPE,
+  workflowIdForOrder,
+} from '../workflows/names.js';
 
 /** The run's summary in the Web UI list and its page: the order and its amount, never the customer's details. */
 export function orderRunSummary(params: OrderParams): string {
@@ -30,14 +36,6 @@ export function startOrderWorkflow(client: Client, taskQueue: string, params: Or
   });
 }
 
-/** The memo field of a claim run naming the order's workflow ID. */
-const CLAIMED_ORDER_MEMO = 'orderWorkflowId';
-
-/** The workflow ID of a key's claim run: one per key in the namespace. */
-export function claimWorkflowId(idempotencyKey: string): string {
-  return `idempotency-key-${idempotencyKey}`;
-}
-
 /**
  * Claims an Idempotency-Key for an order's run and answers which order's workflow ID holds the key:
  * this one (claimed now, or by an earlier attempt of the same request that failed later) or another
@@ -52,7 +50,7 @@ export async function claimIdempotencyKey(
 ): Promise<string> {
   const workflowId = claimWorkflowId(idempotencyKey);
   try {
-    await client.workflow.start(idempotencyKeyClaim, {
+    await client.workflow.start(KEY_CLAIM_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,
       args: [orderWorkflowId],

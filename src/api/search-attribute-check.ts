@@ -3,7 +3,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import type { FastifyReply } from 'fastify';
 import { ORDER_IDEMPOTENCY_KEY, ORDER_SEARCH_ATTRIBUTES, type OrderSearchAttribute } from '../domain/search-attributes.js';
-import { sendError } from './errors.js';
+import { sendError } from '../http/error-reply.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const CHECK_DEADLINE_MS = 2_000;

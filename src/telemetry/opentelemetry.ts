@@ -19,8 +19,9 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { TracingConfig } from './config/tracing.js';
-import { ORDER_ID_ATTRIBUTE, orderIdOfRun } from './domain/tracing.js';
+import type { TracingConfig } from '../config/tracing.js';
+import { ORDER_ID_ATTRIBUTE } from '../domain/span-attributes.js';
+import { orderIdOfRun } from '../workflows/names.js';
 
 /** This process's tracing: off (nothing is recorded), or on with the provider's processor and resource. */
 export type Tracing =

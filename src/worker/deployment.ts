@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Env } from './config/env.js';
+import type { Env } from '../config/env.js';
 
 /** The worker deployment every order worker joins (Worker Versioning; docs/deploys.md). */
 export const WORKER_DEPLOYMENT_NAME = 'order-processing';
@@ -12,7 +12,7 @@ export const WORKER_DEPLOYMENT_NAME = 'order-processing';
 /** The file `npm run build` writes next to the compiled worker: the build ID it was built as. */
 export const BUILD_ID_FILE = 'build-id.txt';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The checkout's git commit, or `unknown` outside a git checkout. */
 function gitCommit(): string {
@@ -37,7 +37,7 @@ export function sourceBuildId(commit = gitCommit()): string {
 export function loadWorkerBuildId(env: Env = process.env): string {
   const fromEnv = env.WORKER_BUILD_ID?.trim();
   if (fromEnv) return fromEnv;
-  const builtAs = fileURLToPath(new URL(`./${BUILD_ID_FILE}`, import.meta.url));
+  const builtAs = fileURLToPath(new URL(`../${BUILD_ID_FILE}`, import.meta.url));
   return existsSync(builtAs) ? readFileSync(builtAs, 'utf8').trim() : sourceBuildId();
 }
 

@@ -2,10 +2,10 @@ import { ActivityFailure, condition, patched, sleep } from '@temporalio/workflow
 import type { Order } from '../domain/order.js';
 import { KEY_GENERATIONS, OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED } from '../domain/failures.js';
-import type { PaymentFailureCause } from '../metrics/names.js';
+import type { PaymentFailureCause } from '../domain/metric-names.js';
 import { CHARGE_OPTIONS, PAYMENT_SETTINGS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
-import { failureMessage, failureType } from './failures.js';
-import { localOrderActivity, orderActivity } from './order-activities.js';
+import { failureMessage, failureType } from './activity-failures.js';
+import { localOrderActivity, orderActivity } from './activity-proxies.js';
 
 const createPaymentIntent = orderActivity('createPaymentIntent', CHARGE_OPTIONS);
 const confirmPaymentIntent = orderActivity('confirmPaymentIntent', CHARGE_OPTIONS);

@@ -1,4 +1,4 @@
-import { ConfigError } from './config/env.js';
+import { ConfigError } from './env.js';
 
 /** Runs a process entry point: a configuration error is printed as one clear line and exits 1. */
 export function runMain(main: () => Promise<void>): void {

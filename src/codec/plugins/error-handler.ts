@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { sendError } from '../../api/errors.js';
+import { sendError } from '../../http/error-reply.js';
 
 /** The codec server's errors, in the API's one shape `{ error: { code, message } }`; registered before its routes. */
 async function errors(app: FastifyInstance): Promise<void> {

@@ -1,6 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { ReconciliationConfig } from './config/worker.js';
-import { RECONCILIATION_SCHEDULE_ID, SWEEP_WORKFLOW_TYPE, type SweepInput } from './domain/reconciliation.js';
+import type { ReconciliationConfig } from '../config/worker.js';
+import { type SweepInput } from '../domain/reconciliation.js';
+import { RECONCILIATION_SCHEDULE_ID, SWEEP_WORKFLOW_TYPE } from '../workflows/names.js';
 
 /**
  * Creates the `order-reconciliation` schedule, or brings an existing one to this worker's task queue,

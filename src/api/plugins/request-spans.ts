@@ -1,9 +1,9 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { orderIdOfWorkflowId } from '../../domain/order.js';
-import { ORDER_ID_ATTRIBUTE, REQUEST_ID_ATTRIBUTE } from '../../domain/tracing.js';
+import { ORDER_ID_ATTRIBUTE, REQUEST_ID_ATTRIBUTE } from '../../domain/span-attributes.js';
 import { UNMATCHED_ROUTE } from './metrics.js';
+import { orderIdOfWorkflowId } from '../../workflows/names.js';
 
 export interface RequestTracingOptions {
   tracer: Tracer;

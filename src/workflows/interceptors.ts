@@ -11,7 +11,8 @@ import {
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import { workflowInfo, type WorkflowInboundCallsInterceptor, type WorkflowInterceptors } from '@temporalio/workflow';
-import { ORDER_ID_ATTRIBUTE, orderIdOfRun } from '../domain/tracing.js';
+import { ORDER_ID_ATTRIBUTE } from '../domain/span-attributes.js';
+import { orderIdOfRun } from './names.js';
 
 /** Runs inside the SDK's run span: names the order on it. */
 class OrderOnRunSpan implements WorkflowInboundCallsInterceptor {

@@ -1,6 +1,6 @@
 import { Runtime, type Logger } from '@temporalio/worker';
 import type { MetricsEndpoint } from '../config/process.js';
-import { hostPort, scrapeUrl } from './endpoint.js';
+import { hostPort, scrapeUrl } from '../telemetry/metrics-endpoint.js';
 
 /**
  * Installs the process's one Temporal runtime: its logger, and its Prometheus exporter on `endpoint`

@@ -6,7 +6,7 @@
  */
 import { metricMeter } from '@temporalio/workflow';
 import type { MismatchKind } from '../domain/reconciliation.js';
-import { WORKFLOW_COUNTERS, type PaymentFailureCause, type WorkflowCounter } from './names.js';
+import { WORKFLOW_COUNTERS, type PaymentFailureCause, type WorkflowCounter } from '../domain/metric-names.js';
 
 export function countOrderEvent(counter: Exclude<WorkflowCounter, 'paymentFailed' | 'reconciliationMismatches'>): void {
   const { name, description } = WORKFLOW_COUNTERS[counter];

@@ -9,11 +9,11 @@ import {
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { decodeFailure, decodePayloads } from '../codec/decode.js';
-import { ORDER_WORKFLOW_TYPE, type OrderProgress, type OrderResult } from '../domain/order.js';
+import { type OrderProgress, type OrderResult } from '../domain/order.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
-import { statusQuery } from '../workflows/order-processing.js';
 import { buildTimeline, type TimelineStep } from './timeline.js';
 import { RUN_STATUSES, runStatus, type RunStatus } from './run-status.js';
+import { ORDER_WORKFLOW_TYPE, statusQuery } from '../workflows/names.js';
 
 export interface RunView {
   workflowId: string;

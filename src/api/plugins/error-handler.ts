@@ -5,7 +5,7 @@ import fp from 'fastify-plugin';
 import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describeSchemaError } from '../../domain/schema-errors.js';
-import { sendError, sendTemporalUnavailable } from '../errors.js';
+import { sendError, sendTemporalUnavailable } from '../../http/error-reply.js';
 import { errorSchema } from '../schemas.js';
 
 /** Temporal cannot be reached (down, or the deadline passed): the client should retry later. */

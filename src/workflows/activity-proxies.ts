@@ -1,6 +1,6 @@
 import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
-import { STEP_NAMES } from '../domain/steps.js';
+import { STEP_NAMES } from './names.js';
 
 /** One activity of the order workflows, scheduled with `options` and its seed step as summary (the Web UI shows it). */
 export function orderActivity<K extends keyof OrderActivities>(name: K, options: ActivityOptions): OrderActivities[K] {

@@ -9,17 +9,17 @@ import {
 } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { CodecConfig } from './config/codec.js';
-import type { TemporalConfig } from './config/temporal.js';
-import type { ProviderConfig } from './config/worker.js';
-import { createActivities } from './activities/index.js';
-import { createDataConverter, FAILURE_CONVERTER_PATH } from './codec/data-converter.js';
-import { TRACING_OFF, type Tracing } from './tracing.js';
-import { WORKER_DEPLOYMENT_NAME } from './worker-deployment.js';
-import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './worker-tracing.js';
+import type { CodecConfig } from '../config/codec.js';
+import type { TemporalConfig } from '../config/temporal.js';
+import type { ProviderConfig } from '../config/worker.js';
+import { createActivities } from '../activities/index.js';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
+import { TRACING_OFF, type Tracing } from '../telemetry/opentelemetry.js';
+import { WORKER_DEPLOYMENT_NAME } from './deployment.js';
+import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './interceptors.js';
 
 /** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows', import.meta.url));
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows', import.meta.url));
 
 /**
  * The file names of the prebuilt workflow bundles `npm run build` writes next to the compiled worker:
