@@ -79,6 +79,8 @@ const API_KEY = 'ask_fault_suite_key';
 const random = seededRandom(SEED);
 const dataDir = mkdtempSync(join(tmpdir(), 'order-faults-'));
 const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0, misconfiguredWindows: 0 };
+/** When each worker SIGKILL landed (ms since the epoch). */
+const killedAt: number[] = [];
 const stack = new LocalStack(log);
 let server: DevServer | undefined;
 let sandbox: Sandbox | undefined;
@@ -105,6 +107,7 @@ function startWorker(env: Record<string, string>): void {
 async function killAndRestartWorker(env: Record<string, string>): Promise<void> {
   const victim = worker!.child;
   victim.kill('SIGKILL');
+  killedAt.push(Date.now());
   await once(victim, 'exit');
   counters.workerKills += 1;
   log(`worker SIGKILLed (kill ${counters.workerKills}/${KILLS})`);
@@ -228,13 +231,21 @@ function ordersMisconfigured(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] 
  * token restored): it waited on the durable backoff, so its next PATCH came at least this long after.
  */
 const SEEN_MISCONFIGURATION_GAP_MS = 50_000;
+/** A worker killed this soon after the backend answered may have died before reporting the answer: its run never saw it. */
+const ANSWER_LOST_WITH_WORKER_MS = 2_000;
+
+function answerLostWithWorker(answeredAt: number): boolean {
+  return killedAt.some((at) => at >= answeredAt && at - answeredAt <= ANSWER_LOST_WITH_WORKER_MS);
+}
 
 function ordersThatWaitedOnMisconfiguration(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] {
   return plans.filter(({ orderId }) => {
     const patches = sandbox.backend.requests.filter((request) => request.path === `/orders/${orderId}`);
     return patches.some(
       (request, index) =>
-        request.status === 401 && (patches[index + 1]?.receivedAt ?? Infinity) - request.answeredAt >= SEEN_MISCONFIGURATION_GAP_MS,
+        request.status === 401 &&
+        !answerLostWithWorker(request.answeredAt) &&
+        (patches[index + 1]?.receivedAt ?? Infinity) - request.answeredAt >= SEEN_MISCONFIGURATION_GAP_MS,
     );
   });
 }
