@@ -1,7 +1,8 @@
 /**
  * Idle latency: one order at a time, the next sent only when the previous one's run has closed, so
  * nothing waits behind anything else. Every side's order is complete when `handle.result()` resolves
- * (the run's last workflow task is in on both sides); the pipeline's order starts with its HTTP trigger.
+ * (the run's last workflow task is in on both sides). The pipeline's order starts with its HTTP trigger, sent
+ * as a checkout sends it (`Prefer: wait`): its answer, with the payment, is the checkout's answer.
  */
 import { Client } from '@temporalio/client';
 import { loadCodecConfig } from '../src/config/codec.js';
@@ -24,7 +25,7 @@ export interface ClosedLoopOptions {
   timeoutMs: number;
 }
 
-/** Each order's start (the trigger's or `workflow.start`'s round trip) and end-to-end latency, in ms. */
+/** Each order's start (the waited trigger's answer, or `workflow.start`'s round trip) and end-to-end latency, in ms. */
 export interface ClosedLoopTimings {
   startLatenciesMs: number[];
   e2eLatenciesMs: number[];
@@ -70,10 +71,13 @@ export async function driveClosedLoop(stack: BenchStack, side: ClosedLoopSide, o
   return { startLatenciesMs, e2eLatenciesMs: latenciesMs };
 }
 
-/** Runs one order to its end; `startedAfterMs`: how long its start took. */
+/** The checkout's wait: far above any answer here, so that each order's answer carries its payment. */
+const CHECKOUT_WAIT_SECONDS = 30;
+
+/** Runs one order to its end; `startedAfterMs`: when the waited trigger answered with the payment. */
 async function pipelineOrder(stack: BenchStack, client: Client, orderId: string): Promise<{ startedAfterMs: number }> {
   const started = performance.now();
-  await triggerOrder(stack, orderId);
+  await triggerOrder(stack, orderId, CHECKOUT_WAIT_SECONDS);
   const startedAfterMs = performance.now() - started;
   const result = (await client.workflow.getHandle(workflowIdForOrder(orderId)).result()) as OrderResult;
   if (result.status !== 'paid') throw new Error(`Order ${orderId} ended ${result.status}, expected paid: ${JSON.stringify(result)}`);

@@ -17,16 +17,26 @@ export function benchOrder(orderId: string): OrderParams {
   return { orderId, customerId: 'cus_bench', amount: 4999, currency: 'usd', email: 'bench@example.com' };
 }
 
-/** Triggers one order over the API, as a merchant's backend does; anything but 201 is an error. */
-export async function triggerOrder(stack: BenchStack, orderId: string): Promise<void> {
+/**
+ * Triggers one order over the API, as a merchant's backend does; anything but 201 is an error. With
+ * `waitSeconds`, as a checkout does (`Prefer: wait`): the answer must carry the payment, `paid`.
+ */
+export async function triggerOrder(stack: BenchStack, orderId: string, waitSeconds?: number): Promise<void> {
   const response = await fetch(`${stack.apiUrl}${TRIGGER_PATH}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      'content-type': 'application/json',
+      ...(waitSeconds !== undefined && { prefer: `wait=${waitSeconds}` }),
+    },
     body: JSON.stringify({ connectionId: 'bench', params: benchOrder(orderId) }),
   });
   const body = await response.text();
   if (response.status !== 201)
     throw new Error(`The trigger for order ${orderId} was answered ${response.status}, expected 201: ${body.slice(0, 500)}`);
+  const payment = waitSeconds === undefined ? undefined : (JSON.parse(body) as { payment?: { status?: string } }).payment;
+  if (waitSeconds !== undefined && payment?.status !== 'paid')
+    throw new Error(`The waited trigger for order ${orderId} answered payment ${JSON.stringify(payment)}, expected paid`);
 }
 
 /** Collects, from the backend stand-in's recorded requests, when each expected order's PATCH was answered. */

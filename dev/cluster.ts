@@ -45,6 +45,7 @@ import {
 } from './processes.js';
 import type { Sandbox } from './sandbox/index.js';
 import { LocalStack } from './stack.js';
+import { DYNAMIC_CONFIG_PATH } from './dynamic-config.js';
 import { answersGrpc } from './temporal-server.js';
 import { ensureModuleFiles, ensureTool, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER, type FoundTool } from './tools.js';
 
@@ -52,9 +53,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
-/** The server's configuration, in the project root: docker-compose.yml mounts the same two files. */
+/** The server's configuration, in the project root: docker-compose.yml mounts it and the dynamic config. */
 export const SERVER_CONFIG_FILE = 'temporal-server.yaml';
-export const DYNAMIC_CONFIG_FILE = 'temporal-dynamic-config.yaml';
 /** `--env` of temporal-server: it reads `<config dir>/<env>.yaml`. */
 export const SERVER_CONFIG_ENV = SERVER_CONFIG_FILE.replace(/\.yaml$/, '');
 /**
@@ -164,7 +164,7 @@ export function temporalServerVariables(ports: ClusterPorts, historyShards?: num
     POSTGRES_PWD: POSTGRES_PASSWORD,
     BIND_ON_IP: '127.0.0.1',
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
-    DYNAMIC_CONFIG_FILE_PATH: join(ROOT, DYNAMIC_CONFIG_FILE),
+    DYNAMIC_CONFIG_FILE_PATH: DYNAMIC_CONFIG_PATH,
     LOG_LEVEL: 'warn',
     ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
   };

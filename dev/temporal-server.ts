@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ORDER_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes.js';
+import { devServerDynamicConfigArgs } from './dynamic-config.js';
 import { freePort, spawnProcess, stopProcess, waitUntil } from './processes.js';
 import { buildWithGo, findTool, hasGo, TEMPORAL_CLI, type FoundTool } from './tools.js';
 
@@ -43,13 +44,8 @@ export async function answersGrpc(address: string): Promise<boolean> {
   }
 }
 
-/**
- * Eager activity dispatch: the server hands an activity task straight back to the worker that
- * scheduled it, in the answer to its workflow task, instead of through the task queue (about a fifth
- * less server CPU per order; docs/benchmark.md, Tuning). Off by default in Temporal; production clusters set it in
- * their dynamic config (docker-compose.yml does).
- */
-const DYNAMIC_CONFIG_ARGS = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+/** The settings of temporal-dynamic-config.yaml, which compose and `npm run cluster` give their server too. */
+const DYNAMIC_CONFIG_ARGS = devServerDynamicConfigArgs();
 
 /** Arguments both ways of starting the dev server share. */
 function sharedArgs(options: DevServerOptions): string[] {

@@ -6,7 +6,6 @@ import ts from 'typescript';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 import {
   DEFAULT_CLUSTER_PORTS,
-  DYNAMIC_CONFIG_FILE,
   NAMESPACE_RETENTION_HOURS,
   SERVER_ARGS,
   SERVER_CONFIG_ENV,
@@ -15,6 +14,7 @@ import {
   TEMPORAL_DATABASES,
   temporalServerVariables,
 } from '../../dev/cluster.js';
+import { DYNAMIC_CONFIG_FILE, devServerDynamicConfigArgs, dynamicConfigValues } from '../../dev/dynamic-config.js';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import * as apiConfig from '../../src/config/api.js';
@@ -531,9 +531,30 @@ describe('docker-compose.yml', () => {
     expect(dependsOn('temporal-schema')).toMatchObject({ postgresql: 'service_healthy' });
   });
 
-  it('gives the temporal service the dynamic config file that enables eager activity dispatch', () => {
-    const dynamicConfig = parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, { value: unknown }[]>;
-    expect(dynamicConfig['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+  it('gives the temporal service the dynamic config file: eager activity dispatch, dispatch pacing raised from 20', () => {
+    const dynamicConfig = dynamicConfigValues(read(DYNAMIC_CONFIG_FILE));
+    expect(dynamicConfig.get('system.enableActivityEagerExecution')).toBe(true);
+    expect(dynamicConfig.get('history.transferProcessorMaxPollRPS')).toBeGreaterThan(20);
+  });
+
+  it("gives the dev server (npm start, tests, benchmark) the same file's settings as flags", () => {
+    const args = devServerDynamicConfigArgs();
+    for (const [key, value] of dynamicConfigValues(read(DYNAMIC_CONFIG_FILE))) expect(args).toContain(`${key}=${JSON.stringify(value)}`);
+    expect(args.filter((arg) => arg === '--dynamic-config-value')).toHaveLength(args.length / 2);
+  });
+
+  it('refuses a dynamic config setting the dev server cannot take: constraints, or several values', () => {
+    expect(() => dynamicConfigValues('a.b:\n  - value: 1\n    constraints: { namespace: default }\n')).toThrow(
+      /a\.b must hold exactly one/,
+    );
+    expect(() => dynamicConfigValues('a.b:\n  - value: 1\n  - value: 2\n')).toThrow(/a\.b must hold exactly one/);
+    expect(() => dynamicConfigValues('- value: 1\n')).toThrow(/expected a map/);
+    expect(devServerDynamicConfigArgs('a.b:\n  - value: 5\nc.d:\n  - value: "x"\n')).toEqual([
+      '--dynamic-config-value',
+      'a.b=5',
+      '--dynamic-config-value',
+      'c.d="x"',
+    ]);
   });
 
   it('starts each service once what it needs is healthy, and restarts the worker and API', () => {
