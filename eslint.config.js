@@ -47,8 +47,94 @@ export default tseslint.config(
     files: ['**/*.mjs'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },
+  // Imports point down: domain <- workflows <- the processes (api, worker, codec). `npm run lint` fails on an arrow up.
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../*'], message: 'src/domain imports nothing of ours outside src/domain: every other folder builds on it.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['src/workflows/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', ...NODE_BUILTINS] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_BUILTINS.map((name) => ({
+            name,
+            message: "Workflow code runs in Temporal's deterministic sandbox: no Node built-ins.",
+          })),
+          patterns: [
+            {
+              group: ['../*', '!../domain', '!../activities'],
+              message: 'Workflows import src/domain, and activity types only: the rest runs outside the sandbox.',
+            },
+            {
+              group: ['../activities/*'],
+              allowTypeImports: true,
+              message: 'Workflows call activities through proxies: import their types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/codec/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/api/*'], message: 'The codec server does not build on the API: shared HTTP pieces live in src/http.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/activities/*'], message: 'Configuration is read before anything is built: it does not import activities.' },
+            {
+              group: ['**/workflows/*', '!**/workflows/names.js'],
+              message: 'Outside the sandbox, import workflow names from src/workflows/names.ts, never a workflow body.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'src/api/**/*.ts',
+      'src/activities/**/*.ts',
+      'src/telemetry/**/*.ts',
+      'src/worker/**/*.ts',
+      'src/http/**/*.ts',
+      'src/worker.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows/*', '!**/workflows/names.js'],
+              message: 'Outside the sandbox, import workflow names from src/workflows/names.ts, never a workflow body.',
+            },
+          ],
+        },
+      ],
+    },
   },
 );
