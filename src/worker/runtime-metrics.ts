@@ -3,8 +3,7 @@ import type { MetricsEndpoint } from '../config/process.js';
 import { hostPort, scrapeUrl } from '../telemetry/metrics-endpoint.js';
 
 /**
- * A metrics port that cannot be bound is logged and the worker runs without the endpoint: a missing target shows as `up == 0`
- * in Prometheus, whereas a worker that refused to start would stop orders being processed.
+ * An unbindable port is logged and the worker runs on: a missing target shows as `up == 0`, a worker that refused to start stops orders.
  * @returns the scrape URL, or undefined when the endpoint could not be started.
  */
 export function installWorkerRuntime(logger: Logger, endpoint: MetricsEndpoint): string | undefined {
