@@ -36,7 +36,7 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
   if (settles) latest = await settledRefund(latest);
   const refund = latest;
   const succeeded = !settles || refund.status === 'succeeded';
-  // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md).
+  // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md#parse-order-is-a-local-activity).
   if (succeeded && refundedStatus(refund) === 'refunded' && patched(REFUND_OUTCOME_SEARCH_ATTRIBUTE)) {
     upsertSearchAttributes([{ key: ORDER_OUTCOME, value: 'refunded' }]);
   }
