@@ -128,7 +128,7 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
 
 /**
  * Stripe's records decide; an open PaymentIntent is cancelled before `payment_failed`, so it can never succeed afterwards.
- * While Stripe cannot answer, a durable backoff (docs/payments.md#while-stripe-cannot-be-reached).
+ * While Stripe cannot answer or has not decided, the run waits on a durable backoff (docs/payments.md#while-stripe-cannot-be-reached).
  */
 async function settle(order: Order, since: number, watcher: PaymentWatcher, settling: Settling): Promise<PaymentOutcome> {
   const { orderId } = order;

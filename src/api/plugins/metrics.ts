@@ -50,7 +50,8 @@ async function apiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptio
 export default fp(apiMetrics, { name: 'api-metrics' });
 
 /**
- * Its own port: it needs no key and tells volumes. A port that cannot be bound is logged, and the API goes on rather than refuse orders.
+ * On a port of its own: it needs no key yet tells volumes, so only Prometheus's network should reach it. A port that cannot
+ * be bound is logged, and the API goes on rather than refuse orders.
  * @returns the scrape URL, or undefined when the endpoint could not be started.
  */
 export async function serveApiMetrics(app: FastifyInstance, endpoint: MetricsEndpoint): Promise<string | undefined> {
