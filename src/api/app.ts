@@ -47,8 +47,8 @@ export interface AppDeps {
 }
 
 /**
- * The HTTP API. Built by a factory so tests can inject() or listen on a real port. Plugins first, in
- * this order: a route takes the hooks, error handler, schemas and body parsers in force when it is added.
+ * A factory, so tests can inject() or listen on a real port. Plugins before routes: a route keeps the hooks, error handler,
+ * schemas and body parsers in force when it is added.
  */
 export function buildApp({
   client,

@@ -6,10 +6,7 @@ export interface CursorCodec {
   decode(cursor: string): Buffer | undefined;
 }
 
-/**
- * Page cursors are Temporal's page tokens, signed: `<token>.<mac>`, both base64url. The MAC key is
- * derived from the API keys, so every replica with the same configuration accepts the same cursors.
- */
+/** Temporal's page tokens, signed: the MAC key comes from the API keys, so every replica accepts the others' cursors. */
 export function createCursorCodec(apiKeys: readonly string[]): CursorCodec {
   const secret = createHash('sha256')
     .update(`run-list-cursor\0${[...apiKeys].sort().join('\0')}`)

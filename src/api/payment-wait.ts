@@ -11,9 +11,8 @@ export const PAYMENT_RETRY_AFTER_SECONDS = 1;
 export const LONGEST_WAIT_SECONDS = 30;
 
 /**
- * The `wait` preference of a `Prefer` header (RFC 7240: `Prefer: wait=10`, possibly beside others,
- * which are ignored), in ms; undefined without one; a string saying what is wrong when it is malformed
- * or longer than LONGEST_WAIT_SECONDS.
+ * The RFC 7240 `wait` preference in ms (other preferences ignored); undefined without one; a string saying what is wrong
+ * when it is malformed or longer than LONGEST_WAIT_SECONDS.
  */
 export function waitPreference(header: string | undefined): number | undefined | string {
   if (header === undefined) return undefined;
@@ -65,19 +64,14 @@ async function updateAnswer(client: Client, workflowId: string, waitMs: number, 
 }
 
 /**
- * The trigger's wait: up to `waitMs` for the run's first payment answer (Charge Card settled). Every
- * caller attaches to the one `payment` update of the run, so a repeat never asks twice and a settled
- * answer comes back at once. An update that cannot be delivered in time (no worker, Temporal slow) is
- * `pending`, never an error: the run goes on.
+ * Every caller attaches to the run's one `payment` update, so a repeat never asks twice; an update not delivered in time
+ * is `pending`, never an error, as the run goes on (docs/api.md#waiting-for-the-payment-prefer-wait).
  */
 export function waitForFirstPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
   return updateAnswer(client, workflowId, waitMs, undefined);
 }
 
-/**
- * GET .../payment: the run's answer now (its progress, or its result once closed); with `waitMs`, a
- * long poll for the next answer while it is undecided (requires_action, payment_pending) or unsettled.
- */
+/** GET .../payment: the run's answer now; with `waitMs`, a long poll for the next answer while the current one can still change. */
 export async function readPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
   const progress = await queryProgress(client, workflowId);
   const now = progress ? paymentAnswerOf(progress) : undefined;
@@ -89,10 +83,7 @@ export async function readPayment(client: Client, workflowId: string, waitMs: nu
   return updateAnswer(client, workflowId, waitMs, now?.status);
 }
 
-/**
- * An answer asking the customer to confirm now (on session) carries the PaymentIntent's client secret
- * for Stripe.js, read from Stripe here: it never enters the run's history or a log.
- */
+/** The client secret for Stripe.js is read from Stripe here, so it never enters the run's history or a log. */
 export async function withClientSecret(stripe: Stripe | undefined, answer: PaymentAnswer): Promise<PaymentAnswer> {
   if (answer.status !== 'requires_action' || !answer.paymentIntentId || !stripe) return answer;
   try {

@@ -164,9 +164,8 @@ function outcomeOf(payload: Payload | undefined): { outcome?: OrderOutcome } {
 }
 
 /**
- * Order runs on this task queue from Temporal visibility, newest first, one page at a time. Every
- * value placed in the query is validated by the caller (an enum, a workflow ID of the order pattern,
- * ISO dates), so nothing a client sends can change the query's shape.
+ * Every value placed in the query is validated by the caller (an enum, an order workflow ID, ISO dates), so nothing a client
+ * sends can change the query's shape.
  */
 export async function listRuns(
   client: Client,

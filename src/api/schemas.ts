@@ -1,7 +1,4 @@
-/**
- * One schema per route: Fastify validates requests and serialises responses with them, @fastify/swagger
- * publishes them as /openapi.json, and json-schema-to-ts derives the handlers' TypeScript types.
- */
+/** One schema per route, so validation, /openapi.json and the handlers' TypeScript types can never disagree. */
 import type { FromSchema } from 'json-schema-to-ts';
 import { MAX_AMOUNT, orderParamsSchema } from '../domain/order-schema.js';
 import { ROUTED_STRIPE_EVENTS } from '../domain/payment.js';

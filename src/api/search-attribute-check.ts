@@ -15,11 +15,7 @@ export interface MissingSearchAttributes {
   namespace: string;
 }
 
-/**
- * Finds which of the Keyword search attributes the service writes (ORDER_SEARCH_ATTRIBUTES) the
- * namespace lacks. Once all are found registered, that answer is kept; while any is missing, each call
- * asks again, so registering it takes effect without a restart.
- */
+/** Asks again on each call while any is missing, so registering it takes effect without a restart; "all there" is kept. */
 export function createSearchAttributeCheck(client: Client): () => Promise<MissingSearchAttributes | undefined> {
   let registered = false;
   return async () => {

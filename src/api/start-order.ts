@@ -21,9 +21,8 @@ export function orderRunSummary(params: OrderParams): string {
 }
 
 /**
- * Starts an order's workflow under its business key `order-<orderId>`. One order, one run, ever:
- * a second start, while the first runs or after it closed, throws WorkflowExecutionAlreadyStartedError
- * instead of charging again (REJECT_DUPLICATE reuse policy, default FAIL conflict policy).
+ * One order, one run, ever: REJECT_DUPLICATE makes a second start throw WorkflowExecutionAlreadyStartedError, while the
+ * first runs or after it closed, instead of charging again (docs/workflow.md#one-order-one-run).
  */
 export function startOrderWorkflow(client: Client, taskQueue: string, params: OrderParams, idempotencyKey?: string) {
   return client.workflow.start<(params: OrderParams) => Promise<OrderResult>>(ORDER_WORKFLOW_TYPE, {
@@ -37,10 +36,8 @@ export function startOrderWorkflow(client: Client, taskQueue: string, params: Or
 }
 
 /**
- * Claims an Idempotency-Key for an order's run and answers which order's workflow ID holds the key:
- * this one (claimed now, or by an earlier attempt of the same request that failed later) or another
- * order's, claimed first. The claim is a workflow whose ID is the key; REJECT_DUPLICATE makes it one
- * per key for the namespace's retention, open or closed, with no visibility lag.
+ * Answers the workflow ID of the order holding the key. A workflow whose ID is the key: REJECT_DUPLICATE makes it one per
+ * key for the namespace's retention, with no visibility lag (docs/api.md#idempotency-key).
  */
 export async function claimIdempotencyKey(
   client: Client,

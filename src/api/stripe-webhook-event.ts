@@ -20,9 +20,8 @@ const V1_SIGNATURE = /^[0-9a-f]{64}$/;
 const UNIX_SECONDS = /^\d+$/;
 
 /**
- * What is wrong with the form of a Stripe-Signature header (`t=<unix seconds>,v1=<hex>[,v1=...]`, other
- * schemes ignored), if anything. Checked before the SDK sees the header: its comparison throws a plain
- * Error, not a StripeSignatureVerificationError, on an empty or missing v1, and it reads `t=123abc` as 123.
+ * Checked before the SDK sees the header: it throws a plain Error, not a StripeSignatureVerificationError, on an empty or
+ * missing v1, and reads `t=123abc` as 123.
  */
 function malformedSignatureReason(header: string): string | undefined {
   if (header === '') return 'no Stripe-Signature header';
@@ -82,11 +81,8 @@ function eventShapeReason(value: unknown): string | undefined {
 }
 
 /**
- * Verifies Stripe's signature over the raw body, then reads the body as an event: the one place that
- * decides between a delivery to handle and a 400 (invalid_signature, or invalid_event for a signed body
- * that is no event). The signature is checked first, so an unsigned body learns nothing about its shape.
- * Parsing is done here rather than by `constructEvent`, whose parse step throws plain errors
- * (SyntaxError, a thin-event Error) that look like any other failure.
+ * Signature first, so an unsigned body learns nothing about its shape. Parsed here, not by `constructEvent`, whose plain
+ * errors (SyntaxError, a thin-event Error) look like any other failure.
  */
 export function readStripeWebhook(body: Buffer, signatureHeader: string, secret: string): WebhookDelivery {
   const malformed = malformedSignatureReason(signatureHeader);

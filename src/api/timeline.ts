@@ -41,10 +41,7 @@ function timestampIso(timestamp: LocalActivityMarkerData['original_schedule_time
   return timestamp ? new Date(timestamp.seconds * 1000 + Math.floor(timestamp.nanos / 1e6)).toISOString() : undefined;
 }
 
-/**
- * A local activity's step, from its marker. It is recorded once the activity has finished, every
- * attempt included (Parse Order's retries all fit within the worker's local retry threshold).
- */
+/** A marker is recorded once the local activity finished, all attempts included (they fit within the local retry threshold). */
 async function localActivityStep(event: HistoryEvent, describeFailure: DescribeFailure): Promise<TimelineStep | undefined> {
   const marker = event.markerRecordedEventAttributes;
   const payload = marker?.markerName === LOCAL_ACTIVITY_MARKER ? marker.details?.data?.payloads?.[0] : undefined;
@@ -63,10 +60,7 @@ async function localActivityStep(event: HistoryEvent, describeFailure: DescribeF
   return step;
 }
 
-/**
- * The run's steps, from its event history (one entry per activity or local activity, in order),
- * completed by the pending activities' attempt counts and last failures while the run is open.
- */
+/** One step per activity or local activity from the history, plus the pending activities' attempts and failures while open. */
 export async function buildTimeline(
   events: HistoryEvent[],
   pending: PendingActivity[],

@@ -39,10 +39,8 @@ const payloadsBodySchema = {
 };
 
 /**
- * The Temporal remote codec protocol over HTTP: POST /encode and POST /decode take and answer
- * `{ payloads: [...] }` in proto JSON form (metadata values and data base64). Used by
- * `temporal --codec-endpoint` and by the Web UI, which calls it from the browser: CORS admits the
- * configured origins only, with credentials and the Authorization and X-Namespace headers.
+ * The Temporal remote codec protocol (docs/encryption.md#codec-server). The Web UI calls it from the browser, so CORS admits
+ * the configured origins only.
  */
 export function buildCodecApp({ codec, namespace, corsOrigins, authTokens, logger = false }: CodecAppOptions): FastifyInstance {
   const app = Fastify({ logger, bodyLimit: BODY_LIMIT_BYTES });

@@ -27,11 +27,8 @@ export class UnknownEncryptionKeyError extends Error {
 }
 
 /**
- * AES-256-GCM payload codec. Each payload (metadata and data, proto-encoded whole, so even its
- * encoding stays private) is encrypted under the first key with a fresh random 12-byte IV; the result
- * is `iv || ciphertext || tag`, labelled `binary/encrypted` with the key's ID. Decoding picks the key by
- * that ID, so keys listed after the first keep old payloads readable during a rotation. Payloads that
- * are not encrypted (runs from before encryption was turned on) pass through unchanged.
+ * The whole payload is encrypted, metadata included, so even its encoding stays private (docs/encryption.md#how). The key ID
+ * travels with it, so keys listed after the first keep old payloads readable during a rotation.
  */
 export class EncryptionCodec implements PayloadCodec {
   private readonly encryptionKey: CodecKey;

@@ -30,9 +30,8 @@ function collectPayloads(node: unknown, found: { payload: JSONPayload; replace: 
 }
 
 /**
- * A copy of a history with every payload decoded by the codecs (inputs,
- * results, failure attributes, memos, headers): what `temporal workflow show --codec-endpoint`
- * displays, for tools that keep a history in the clear, such as the recorded replay fixtures.
+ * A copy of a history with every payload decoded, as `temporal workflow show --codec-endpoint` shows it: for tools that keep
+ * a history in the clear, such as the recorded replay fixtures.
  */
 export async function decodeHistory(history: History, codecs: readonly PayloadCodec[]): Promise<History> {
   const json: unknown = JSON.parse(historyToJSON(history));

@@ -22,9 +22,8 @@ function origin(name: string, value: string): string {
 }
 
 /**
- * The codec server's own settings. It decrypts for whoever it trusts, so it refuses to start without
- * CODEC_AUTH_TOKENS unless CODEC_AUTH_DISABLED=true says that is intended (the local stack, or an
- * authenticating proxy in front of it).
+ * It decrypts for whoever it trusts, so it refuses to start without CODEC_AUTH_TOKENS unless CODEC_AUTH_DISABLED=true says
+ * that is intended (the local stack, or an authenticating proxy in front).
  */
 export function loadCodecServerConfig(env: Env = process.env): CodecServerConfig {
   const tokensValue = optional(env, 'CODEC_AUTH_TOKENS');

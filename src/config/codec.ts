@@ -21,8 +21,7 @@ function decodeBase64(value: string): Buffer | undefined {
 }
 
 /**
- * TEMPORAL_CODEC_KEYS: comma-separated `keyId:base64key` (32-byte AES-256 keys). Required unless
- * TEMPORAL_CODEC_DISABLED=true, so a forgotten variable can never store personal data in plain text.
+ * Required unless TEMPORAL_CODEC_DISABLED=true, so a forgotten variable can never store personal data in plain text.
  * Error messages name key IDs, never key material.
  */
 export function loadCodecConfig(env: Env = process.env): CodecConfig {

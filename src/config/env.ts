@@ -1,7 +1,4 @@
-/**
- * Reading the environment: the parsing helpers every process's configuration shares, and the error
- * that stops a process on a missing or malformed variable.
- */
+/** The parsing helpers every process's configuration shares, and the error that stops a process on a bad variable. */
 
 /** A missing or malformed environment variable: names it and says what is expected. */
 export class ConfigError extends Error {

@@ -27,9 +27,8 @@ export interface MetricsEndpoint {
 }
 
 /**
- * METRICS_HOST and the process's own scrape port. The host is an IP address (the worker's metrics
- * exporter binds a socket address, not a hostname); the port must be known in advance, so 0 ("any
- * free port") is refused.
+ * The host must be an IP address: the worker's metrics exporter binds a socket address, not a hostname. Port 0 is refused:
+ * Prometheus must know the port in advance.
  */
 export function metricsEndpoint(env: Env, portVariable: string, defaultPort: number): MetricsEndpoint {
   const host = optional(env, 'METRICS_HOST') ?? DEFAULT_HOST;

@@ -18,11 +18,7 @@ export interface TemporalConfig {
   taskQueue: string;
 }
 
-/**
- * Temporal connection settings of the worker, the API and the codec server, following the
- * @temporalio/envconfig conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
- * TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE; plus TEMPORAL_TASK_QUEUE.
- */
+/** The @temporalio/envconfig conventions (TEMPORAL_ADDRESS, _API_KEY, _TLS_*, _PROFILE...), so the CLI's settings work too. */
 export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
   let connect: ReturnType<typeof loadClientConnectConfig>;
   try {

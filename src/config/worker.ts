@@ -42,7 +42,7 @@ export const DEFAULT_RECONCILIATION_WINDOW = '25h';
 export interface ReconciliationConfig {
   /** RECONCILIATION_INTERVAL: how often the `order-reconciliation` schedule sweeps. */
   intervalMs: number;
-  /** RECONCILIATION_WINDOW: how far back each sweep reads Stripe's changes to payments (events, disputes) to compare with the recorded outcomes. */
+  /** RECONCILIATION_WINDOW: how far back each sweep reads Stripe's changes to payments (events, disputes). */
   windowMs: number;
 }
 

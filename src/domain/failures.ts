@@ -1,6 +1,6 @@
 /**
- * Stable ApplicationFailure types raised by the activities. Non-retryable ones mean "retrying
- * cannot help"; retryable ones mean "the provider is unavailable right now". Safe in the workflow sandbox.
+ * Stable ApplicationFailure types: non-retryable ones mean retrying cannot help, retryable ones that the provider is down for now.
+ * Constants only: the workflow sandbox imports them.
  */
 /** The order cannot be processed as given (a field is missing or malformed): no charge was attempted. */
 export const INVALID_ORDER = 'InvalidOrder';

@@ -4,9 +4,8 @@ import type { FromSchema } from 'json-schema-to-ts';
 export const MAX_AMOUNT = 99_999_999;
 
 /**
- * The trigger's `params`: the one source of the order's rules. The HTTP trigger validates with it
- * (and publishes it in /openapi.json), Parse Order validates with it, and OrderParams is its type.
- * Each field's `description` is also the reason given when a value breaks its rule.
+ * The trigger's `params`, the one source of the order's rules: the HTTP trigger, /openapi.json and Parse Order all use it.
+ * Each field's `description` doubles as the reason given when a value breaks its rule.
  */
 export const orderParamsSchema = {
   type: 'object',

@@ -6,7 +6,7 @@ import type { PaymentDispute, RefundOutcome } from './payment.js';
 
 export const DEFAULT_CURRENCY = 'usd';
 
-/** The trigger's `params`, as the seed's API trigger sends them (typed by its schema). */
+/** The trigger's `params` as clients send them, typed by their schema. */
 export type { OrderParams } from './order-schema.js';
 
 /** An order after Parse Order: every field present, validated and normalised. */
@@ -19,7 +19,7 @@ export interface Order {
   email: string;
   /** The card to charge (`pm_...`) when the trigger names one; else the customer's default payment method. */
   paymentMethodId?: string;
-  /** The customer is at the checkout: the card is confirmed on session, and its holder confirms in the browser, then returns to `returnUrl`. */
+  /** The customer is at the checkout: they confirm with their bank in the browser, which then returns to `returnUrl`. */
   confirmOnSession?: { returnUrl: string };
 }
 
@@ -27,18 +27,9 @@ export interface Order {
 export type ChargeResult =
   { outcome: 'succeeded'; chargeId: string } | { outcome: 'declined'; chargeId?: string; declineCode: string; reason: string };
 
-/**
- * The payment outcome the order backend records: `paid` (Stripe shows a succeeded payment),
- * `payment_failed` (Stripe shows no successful payment and none can still succeed) or `payment_pending`
- * (Stripe has not answered or not decided yet; the run keeps asking).
- */
+/** The payment outcome the order backend records, always as Stripe's record shows it (docs/payments.md#the-orders-payment-states). */
 type OrderStatus = 'paid' | 'payment_failed' | 'payment_pending';
-/**
- * What the order backend is told: the payment outcome; `refunded` once Stripe shows the whole payment
- * refunded (the backend refused the paid order, or an operator refunded it), `partially_refunded` once
- * Stripe shows part of it refunded; `cancelled` when the run was cancelled before the charge; `disputed`
- * when the reconciliation sweep found the card holder disputing the payment.
- */
+/** What the order backend is told: the payment outcome, or what became of the order since (docs/payments.md#the-orders-payment-states). */
 export type OrderRecordStatus = OrderStatus | 'refunded' | 'partially_refunded' | 'cancelled' | 'disputed';
 export type ReceiptState = 'sent' | 'failed' | 'skipped';
 
@@ -55,9 +46,8 @@ type OrderStep =
   | 'failed';
 
 /**
- * How the run answered a cancellation request: `honoured` before the charge was attempted (nothing
- * charged, order marked cancelled, run cancelled); `too-late` once the charge was in flight or done
- * (the run goes on and records the true payment outcome).
+ * `honoured` before the charge was attempted; `too-late` once it was in flight or done, and the run goes on
+ * to record the true payment outcome: a cancel never leaves a charged order unrecorded.
  */
 type CancellationOutcome = 'honoured' | 'too-late';
 

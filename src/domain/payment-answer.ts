@@ -1,9 +1,8 @@
 import type { OrderProgress, OrderResult } from './order.js';
 
 /**
- * What the checkout is told about the payment: `paid`, `payment_failed` (a decline is an answer, not
- * an error), `requires_action` (the customer must confirm now, on session) or `payment_pending` (Stripe
- * has not decided yet: unreachable, processing, or the customer was asked by email).
+ * What the checkout is told about the payment: a decline is an answer (`payment_failed`), not an error; `requires_action`
+ * means the customer must confirm now, on session (docs/api.md#waiting-for-the-payment-prefer-wait).
  */
 export interface PaymentAnswer {
   status: 'paid' | 'payment_failed' | 'requires_action' | 'payment_pending';

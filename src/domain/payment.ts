@@ -24,10 +24,8 @@ export interface PaymentIntentState {
 }
 
 /**
- * Create PaymentIntent's answer: the intent, unconfirmed; no payment method to charge (the customer
- * has no default one and the order names none), in which case nothing was created; or a PaymentIntent
- * of the order that Stripe already holds succeeded or processing (the order was sent again after its
- * run was gone), in which case nothing was created and the order must not be charged again.
+ * Create PaymentIntent's answer. `no_payment_method` and `paid_before` created nothing; `paid_before` means the order was
+ * sent again after its run was gone and must not be charged again (docs/payments.md#one-charge-per-order-for-all-time).
  */
 export type CreatedPayment =
   | { outcome: 'created'; paymentIntent: PaymentIntentState }
@@ -35,9 +33,8 @@ export type CreatedPayment =
   | { outcome: 'paid_before'; paymentIntent: PaymentIntentState };
 
 /**
- * How many idempotency keys one Stripe request of a run may use: a key is burnt when Stripe replays a
- * 5xx for it and its record shows nothing done under it; the request is then sent under the next
- * (`.../charge/2`), up to this many, and then the run gives up as if Stripe refused.
+ * Keys one Stripe request of a run may burn (a replayed 5xx, nothing done under it) before the run gives up as if Stripe
+ * refused (docs/payments.md#a-burnt-key-is-not-a-lost-sale).
  */
 export const KEY_GENERATIONS = 3;
 

@@ -5,13 +5,7 @@
 import type { Order, OrderRecordStatus } from './order.js';
 import type { PaymentDispute } from './payment.js';
 
-/**
- * What disagrees: `charged-recorded-unpaid` Stripe holds a succeeded, unrefunded payment for an order
- * recorded payment_failed or payment_pending; `failed-recorded-paid` Stripe holds no succeeded payment
- * (and none that can still succeed) for an order recorded paid; `refunded-recorded-paid` the order's
- * payment was refunded in full, but the order is still recorded paid; `disputed-recorded-paid` the card
- * holder disputed the payment of an order recorded paid.
- */
+/** How Stripe's record and an order's recorded outcome can disagree; each kind: docs/operations.md#reconciliation. */
 export const MISMATCH_KINDS = [
   'charged-recorded-unpaid',
   'failed-recorded-paid',

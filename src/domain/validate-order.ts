@@ -29,9 +29,8 @@ const validateParams = new Ajv(STRICT_AJV_OPTIONS).compile<OrderParams>(orderPar
 const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((code) => code.toLowerCase()));
 
 /**
- * Validates and normalises the trigger's params into an Order, by orderParamsSchema plus the rules a
- * schema cannot hold (the currency is a real ISO 4217 code). Values of the wrong type are rejected,
- * never coerced; unknown fields are rejected, never dropped.
+ * orderParamsSchema plus what a schema cannot hold (a real ISO 4217 currency). Wrong types and unknown fields are
+ * rejected, never coerced or dropped, exactly as the HTTP trigger does.
  */
 export function parseOrder(raw: unknown): Order {
   if (!validateParams(raw)) {

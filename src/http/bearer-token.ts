@@ -8,10 +8,8 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Verifies `Authorization: Bearer <token>` against the configured tokens (API keys, codec server
- * tokens) in constant time: tokens are compared as SHA-256 digests of equal length, and every
- * configured token is compared every time. Answers a stable, non-secret name of the token (for rate
- * limiting), or undefined for a missing or wrong token.
+ * Constant time: equal-length SHA-256 digests, every configured token compared every time. Answers a stable, non-secret
+ * name of the token (the rate limit's key), or undefined for a missing or wrong token.
  */
 export function createBearerTokenVerifier(keys: readonly string[]): (authorization: string | undefined) => string | undefined {
   const keyDigests = keys.map(digest);

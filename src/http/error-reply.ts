@@ -17,9 +17,8 @@ export function sendError(
 }
 
 /**
- * How long a client should wait before retrying while Temporal is unavailable (`Retry-After`, seconds):
- * a frontend or database restart takes seconds, and a client that waits this long sends far fewer
- * doomed requests than one retrying at once.
+ * `Retry-After` while Temporal is unavailable: a frontend or database restart takes seconds, and a client that waits
+ * this long sends far fewer doomed requests than one retrying at once.
  */
 export const TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 

@@ -1,8 +1,6 @@
 /**
- * OpenTelemetry for the worker and the API: one trace per order, from the API's request span through the
- * client's workflow start, the workflow and every activity attempt (docs/operations.md#tracing). Spans
- * go out over OTLP/HTTP; what they may carry is decided here once: IDs, names and attempts, never a
- * provider's error message, which can quote the customer.
+ * One trace per order, API request to every activity attempt (docs/operations.md#tracing). What a span may carry is
+ * decided here once: IDs, names and attempts, never a provider's error message, which can quote the customer.
  */
 import { context, propagation, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
@@ -95,11 +93,8 @@ export function clientTracing(tracing: Tracing): WorkflowClientInterceptor[] {
 }
 
 /**
- * What leaves the process: names, IDs, attempts and statuses. Error messages and stack traces stay out:
- * Stripe, Resend and the order backend quote what they were sent (Resend's rejection names the
- * customer's address); a failed span keeps its ERROR status and the exception's type, and the message
- * is in the run's encrypted history. Attributes that are not plain values stay out too: the SDK copies
- * the whole workflow info onto a run's spans, memo and search attributes included.
+ * Error messages stay out because providers quote what they were sent (the message is in the encrypted history); non-plain
+ * attributes too, because the SDK copies the whole workflow info, memo and search attributes included, onto a run's spans.
  */
 class RedactingExporter implements SpanExporter {
   constructor(private readonly next: SpanExporter) {}

@@ -44,10 +44,8 @@ export function loadWorkerBuildId(env: Env = process.env): string {
 const REGISTRATION_PATIENCE_MS = 60_000;
 
 /**
- * The first build of a namespace has nothing to take over from: until a version is current, new runs
- * wait at their first workflow task. Makes `buildId` current when the deployment has no current version
- * (`force`: whatever is current, as `npm start` does for the checkout it runs); a deployment that has one
- * is left to the operator's deploy, ramp or rollback. Waits for this worker's first poll to register the version.
+ * Until some version is current, new runs wait at their first workflow task, so a namespace's first build makes itself current
+ * (`force`: whatever is current, as `npm start` does); otherwise the operator's deploy decides (docs/deploys.md#first-deploy).
  */
 export async function makeCurrentVersion(client: Client, buildId: string, { force = false } = {}): Promise<'made-current' | 'left'> {
   const { namespace } = client.options;

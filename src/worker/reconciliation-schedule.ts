@@ -4,9 +4,8 @@ import { type SweepInput } from '../domain/reconciliation.js';
 import { RECONCILIATION_SCHEDULE_ID, SWEEP_WORKFLOW_TYPE } from '../workflows/names.js';
 
 /**
- * Creates the `order-reconciliation` schedule, or brings an existing one to this worker's task queue,
- * interval and window; anything else about it (paused by an operator, its notes) is kept. A sweep still
- * running when the next is due makes that one wait (BUFFER_ONE), so sweeps never overlap.
+ * Updates only the task queue, interval and window, so an operator's pause and notes are kept. BUFFER_ONE: a sweep due while
+ * one still runs waits, so sweeps never overlap.
  */
 export async function ensureReconciliationSchedule(
   client: Client,

@@ -3,13 +3,7 @@ import type { MetricsEndpoint } from '../config/process.js';
 import { hostPort, scrapeUrl } from '../telemetry/metrics-endpoint.js';
 
 /**
- * Installs the process's one Temporal runtime: its logger, and its Prometheus exporter on `endpoint`
- * (the runtime's own `temporal_*` metrics and the workflow's business counters).
- *
- * A metrics port that cannot be bound (taken by another worker on the same host, say) is logged as an
- * error and the worker runs without the endpoint: a missing scrape target shows as `up == 0` in
- * Prometheus, whereas a worker that refused to start would stop orders being processed.
- *
+ * An unbindable port is logged and the worker runs on: a missing target shows as `up == 0`, a worker that refused to start stops orders.
  * @returns the scrape URL, or undefined when the endpoint could not be started.
  */
 export function installWorkerRuntime(logger: Logger, endpoint: MetricsEndpoint): string | undefined {

@@ -12,9 +12,8 @@ export const PARSE_ORDER_OPTIONS: LocalActivityOptions = {
 };
 
 /**
- * The requests that move money (create and confirm the PaymentIntent; the legacy Charges API): the seed's
- * Charge Card retries `{ limit: 3, delay: '5 seconds', backoff: 'exponential' }`, that is 4 attempts,
- * 5/10/20 s apart, each retry under the same idempotency key.
+ * The requests that move money keep the original template's Charge Card retries (`{ limit: 3, delay: '5 seconds', backoff:
+ * 'exponential' }`): 4 attempts, 5/10/20 s apart, each under the same idempotency key.
  */
 export const CHARGE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

@@ -2,7 +2,7 @@ import { proxyActivities, proxyLocalActivities, type ActivityOptions, type Local
 import type { OrderActivities } from '../activities/index.js';
 import { STEP_NAMES } from './names.js';
 
-/** One activity of the order workflows, scheduled with `options` and its seed step as summary (the Web UI shows it). */
+/** Every activity carries its step's name as summary, so the Web UI names steps as the API's run timeline does. */
 export function orderActivity<K extends keyof OrderActivities>(name: K, options: ActivityOptions): OrderActivities[K] {
   return proxyActivities<OrderActivities>({ ...options, summary: STEP_NAMES[name] })[name];
 }

@@ -76,9 +76,8 @@ interface Settling {
 }
 
 /**
- * Charge Card with a PaymentIntent: create it (its ID enters the history), confirm it off session,
- * then settle on what Stripe shows. No outcome is ever guessed: when a request's outcome is unknown,
- * the run asks Stripe before it records anything.
+ * Created unconfirmed, so the PaymentIntent's ID is in the history before money moves. No outcome is ever guessed: an unknown
+ * one is asked of Stripe before anything is recorded (docs/payments.md#charge-card-step-by-step).
  */
 export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher): Promise<PaymentOutcome> {
   const since = Date.now();
@@ -128,10 +127,8 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
 }
 
 /**
- * Asks Stripe until its records decide the order: a succeeded PaymentIntent is `paid`; no
- * PaymentIntent, or a cancelled one, is `payment_failed`, and an open one is cancelled first so it can
- * never succeed later. While Stripe cannot answer or has not decided, the run waits on a durable
- * backoff up to the worker's PAYMENT_RECONCILE_TIMEOUT, then leaves the order `payment_pending`.
+ * Stripe's records decide; an open PaymentIntent is cancelled before `payment_failed`, so it can never succeed afterwards.
+ * While Stripe cannot answer or has not decided, the run waits on a durable backoff (docs/payments.md#while-stripe-cannot-be-reached).
  */
 async function settle(order: Order, since: number, watcher: PaymentWatcher, settling: Settling): Promise<PaymentOutcome> {
   const { orderId } = order;
@@ -254,10 +251,8 @@ function needsCustomer(state: PaymentIntentState): boolean {
 type CustomerAnswer = { answered: true; state: PaymentIntentState } | { answered: false; reason: string };
 
 /**
- * Asks the customer to confirm the payment and waits, up to the worker's PAYMENT_ACTION_TIMEOUT, for
- * Stripe to show it decided: succeeded, cancelled or processing. A webhook event wakes the run to ask
- * Stripe at once; without events it asks on a backoff. A failed attempt by the customer leaves the
- * PaymentIntent open for another try.
+ * A webhook event only wakes the run to ask Stripe; without events it asks on a backoff. A failed attempt leaves the
+ * PaymentIntent open for the customer to try again (docs/payments.md#cards-that-need-their-holder-sca).
  */
 async function waitForCustomer(
   order: Order,

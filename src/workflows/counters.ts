@@ -1,8 +1,6 @@
 /**
- * Business counters emitted from workflow code. Runs inside the workflow sandbox: no I/O, no Node
- * built-ins. The SDK's workflow metricMeter drops every increment made while the run is replaying
- * (it checks `workflowInfo().unsafe.isReplaying`, and its sink is not called during replay), so a
- * run replayed after a cache eviction or a worker restart is not counted again.
+ * Counted from workflow code through the SDK's metricMeter, which drops increments made while replaying: a run replayed after
+ * a cache eviction or a worker restart is not counted again.
  */
 import { metricMeter } from '@temporalio/workflow';
 import type { MismatchKind } from '../domain/reconciliation.js';

@@ -1,8 +1,6 @@
 /**
- * Holds one Idempotency-Key for one order. The run's workflow ID, `idempotency-key-<key>`, is what
- * makes the claim: Temporal refuses a second start of that ID at once (strongly consistent, unlike a
- * visibility query). The API reads the claimed order from the run's memo; the run only returns it, so
- * it closes at once and shows in the Web UI as a completed run whose result names the order.
+ * The workflow ID `idempotency-key-<key>` is the claim: Temporal refuses a second start at once, unlike a lagging visibility
+ * query. The run only returns the order, so it closes at once (docs/api.md#idempotency-key).
  */
 export async function idempotencyKeyClaim(orderWorkflowId: string): Promise<string> {
   return orderWorkflowId;

@@ -10,9 +10,8 @@ import type { PaymentOutcome } from './charge-card.js';
 const chargeCard = orderActivity('chargeCard', CHARGE_OPTIONS);
 
 /**
- * Charge Card as runs started before the `payment-intents` patch do it (the legacy Charges API, and an
- * outcome guessed when retries ran out). Kept so those runs replay and finish; delete it with the
- * patch's old branch once none is open.
+ * Charge Card for runs started before the `payment-intents` patch: kept so they replay and finish; delete it with the patch's
+ * old branch once none is open (docs/payments.md#runs-started-before-paymentintents).
  */
 export async function chargeWithChargesApi(order: Order): Promise<PaymentOutcome> {
   try {

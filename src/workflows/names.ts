@@ -1,7 +1,4 @@
-/**
- * What clients and workflows share: workflow types, queries, signals, updates, the task queue default
- * and workflow IDs. Sandbox-safe; clients import this, never a workflow body.
- */
+/** What clients and workflows share, sandbox-safe: clients import this, never a workflow body. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { OrderProgress } from '../domain/order.js';
@@ -78,10 +75,7 @@ export function orderIdOfRun(workflowType: string, workflowId: string): string |
   return undefined;
 }
 
-/**
- * The steps of the order's node table, by activity type: each activity's summary in the Web UI and
- * `temporal workflow describe`, and its step in the API's run timeline.
- */
+/** One name per step, so the Web UI, `temporal workflow describe` and the API's run timeline name steps alike. */
 export const STEP_NAMES = {
   parseOrder: 'Parse Order',
   chargeCard: 'Charge Card',

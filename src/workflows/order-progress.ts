@@ -1,9 +1,8 @@
 import type { OrderProgress, OrderRecordStatus } from '../domain/order.js';
 
 /**
- * What the `status` query answers: one plain value, replaced at step boundaries through `update` and
- * never changed in place, so each answer is a snapshot of the run at that moment. A change of the
- * order's status is also handed to `onStatus` (the run's OrderOutcome search attribute).
+ * The `status` query's answer, replaced at step boundaries and never changed in place, so each answer is a snapshot. Status
+ * changes also go to `onStatus`, for the run's OrderOutcome search attribute.
  */
 export class OrderProgressState {
   #current: Readonly<OrderProgress> = Object.freeze({ step: 'parse-order' });

@@ -19,10 +19,8 @@ export interface SweepResult {
 }
 
 /**
- * The reconciliation sweep, run by the `order-reconciliation` schedule: compares what changed in Stripe's
- * payments over the window with the orders' recorded outcomes, counts each mismatch, and starts one reconcile run
- * per order and kind. A later sweep that finds the same mismatch while it is corrected starts none; one
- * whose reconcile run failed starts it again.
+ * One reconcile run per order and kind (docs/operations.md#reconciliation): ALLOW_DUPLICATE_FAILED_ONLY lets a later sweep
+ * start none while a correction runs or succeeded, and start a failed one again.
  */
 export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
   const found = await findOutcomeMismatches(input);
@@ -48,10 +46,7 @@ export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
   return { mismatches, reconcileRunsStarted };
 }
 
-/**
- * Sets one order right after the sweep found Stripe and the record disagree: records Stripe's outcome on
- * this run (OrderOutcome) and in the order backend, and tells ops what changed and what to check.
- */
+/** Stripe's outcome wins: recorded on this run (OrderOutcome) and in the order backend, and ops are told what to check. */
 export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ orderId: string; outcome: string }> {
   const outcome = CORRECTED_OUTCOME[mismatch.kind];
   const { order, paymentIntentId, chargeId, dispute } = mismatch;

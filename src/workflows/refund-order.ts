@@ -19,14 +19,8 @@ const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';
 const SETTLE_REFUNDS = 'settle-refunds';
 
 /**
- * Refunds a paid order on an operator's request (POST /api/runs/:workflowId/refund), in full or in
- * part. Its workflow ID names the request, so a repeat returns the same refund and Stripe gets one
- * idempotency key per request. A refund Stripe refuses fails the run as RefundRefused with Stripe's reason.
- * A pending refund is waited for until Stripe settles it. Succeeded: the order backend is told
- * (`refunded` or `partially_refunded` with the amount refunded so far) and, once nothing paid is left,
- * the run's OrderOutcome says `refunded`, which the reconciliation sweep takes as the order's recorded
- * outcome. Failed or canceled: ops are told the money was not returned, and the backend is not told.
- * The `refund` query answers the refund as last seen.
+ * An operator's refund (docs/payments.md#refunds). Its workflow ID names the request, so a repeat returns the same refund and
+ * Stripe gets one idempotency key per request; it is recorded only once Stripe settles it.
  */
 export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcome> {
   const settles = patched(SETTLE_REFUNDS);
@@ -42,7 +36,7 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
   if (settles) latest = await settledRefund(latest);
   const refund = latest;
   const succeeded = !settles || refund.status === 'succeeded';
-  // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md).
+  // Decided right after an ordinary activity's result, never a local activity's (docs/workflow.md#parse-order-is-a-local-activity).
   if (succeeded && refundedStatus(refund) === 'refunded' && patched(REFUND_OUTCOME_SEARCH_ATTRIBUTE)) {
     upsertSearchAttributes([{ key: ORDER_OUTCOME, value: 'refunded' }]);
   }

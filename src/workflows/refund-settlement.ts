@@ -12,9 +12,8 @@ const LONGEST_REFUND_POLL_MS = 60 * 60_000;
 const REFUND_SETTLE_LIMIT_MS = 30 * 24 * 60 * 60_000;
 
 /**
- * The refund once Stripe has settled it (succeeded, failed or canceled): a pending refund is asked about
- * again on a durable backoff, 5 s doubling up to 1 h, for up to 30 days; a question Stripe cannot answer
- * now is asked again later. Answers the refund as last seen, still unsettled if the 30 days ran out.
+ * Stripe may fail or cancel a pending refund later, so it is asked again on a durable backoff; a question it cannot answer now
+ * waits for the next. Answers the refund as last seen, still unsettled if the 30 days ran out.
  */
 export async function settledRefund(refund: RefundOutcome): Promise<RefundOutcome> {
   const until = Date.now() + REFUND_SETTLE_LIMIT_MS;

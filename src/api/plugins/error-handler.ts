@@ -17,11 +17,7 @@ function isTemporalUnavailable(error: unknown): boolean {
   );
 }
 
-/**
- * Fastify's clientErrorHandler: errors Node's HTTP parser raises before Fastify sees a request
- * (headers over the size limit, a malformed request line), answered in the same body shape as every
- * other error.
- */
+/** Fastify's clientErrorHandler: Node's HTTP parser fails these before Fastify sees them, yet they get the usual error body. */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] =
@@ -41,10 +37,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 }
 
 /**
- * Every error the app answers has one shape, `{ error: { code, message, details? } }` (the `Error`
- * schema routes refer to as `Error#`): failed validation, oversized or non-JSON bodies, unknown
- * routes, an unreachable Temporal (503) and anything unexpected (500, logged). Registered before
- * every route: a route keeps the error handler in force when it is added.
+ * Every error in one shape, the `Error#` schema (docs/api.md#errors). Registered before every route: a route keeps the
+ * error handler in force when it is added.
  */
 async function errors(app: FastifyInstance): Promise<void> {
   app.addSchema(errorSchema);

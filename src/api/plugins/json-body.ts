@@ -25,11 +25,8 @@ function findDuplicateKey(json: string): string | undefined {
 }
 
 /**
- * JSON bodies only (anything else is answered 415, never parsed as a string), parsed by Fastify's own
- * parser (which refuses `__proto__` and `constructor.prototype`) and refused when an object names a
- * key twice: JSON.parse keeps the last value, so a proxy or log reading the first would disagree with
- * what is charged ({"amount": 1, "amount": 99999999}). Applies to the context it is registered in
- * (fastify-plugin: not a context of its own), and to the contexts created in it afterwards.
+ * JSON only (415 otherwise), through Fastify's prototype-poisoning-safe parser. Duplicate keys are refused: JSON.parse keeps
+ * the last, so a proxy or log reading the first would disagree with what is charged ({"amount": 1, "amount": 99999999}).
  */
 async function jsonBody(app: FastifyInstance, { emptyBodyAsObject = false }: JsonBodyOptions): Promise<void> {
   app.removeContentTypeParser('text/plain');

@@ -23,10 +23,8 @@ declare module 'fastify' {
 }
 
 /**
- * Counts every request the app answers by method, route pattern (`/api/runs/:workflowId`, never the
- * raw URL, to bound the label values) and status code, with its latency; and the orders started.
- * Registered before every route. Requests Node's HTTP parser rejects before Fastify sees them (431,
- * malformed request lines) are not counted.
+ * Labelled by route pattern, never the raw URL, to bound the series. Requests Node's HTTP parser rejects before Fastify
+ * sees them (431, malformed request lines) are not counted.
  */
 async function apiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptions): Promise<void> {
   const registry = new Registry();
@@ -52,13 +50,8 @@ async function apiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptio
 export default fp(apiMetrics, { name: 'api-metrics' });
 
 /**
- * Serves the app's metrics, plus this process's Node.js metrics (`process_*`, `nodejs_*`), as
- * `GET /metrics` on a port of its own: the public API port carries client traffic behind the API key,
- * while the scrape endpoint needs no key and tells volumes and failure rates, so only the network
- * Prometheus scrapes from should reach it; and scrapes never show up in the API's request metrics.
- * Closed with the app. A port that cannot be bound is logged as an error and the API runs without
- * the endpoint (Prometheus shows the target down) rather than refusing orders.
- *
+ * On a port of its own: it needs no key yet tells volumes, so only Prometheus's network should reach it. A port that cannot
+ * be bound is logged, and the API goes on rather than refuse orders.
  * @returns the scrape URL, or undefined when the endpoint could not be started.
  */
 export async function serveApiMetrics(app: FastifyInstance, endpoint: MetricsEndpoint): Promise<string | undefined> {

@@ -3,10 +3,7 @@ import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 
-/**
- * The OpenAPI document of every route registered after this plugin, built from the routes' schemas:
- * served as JSON at /openapi.json and browsable at /docs.
- */
+/** /openapi.json and /docs, from the schemas of every route registered after this plugin. */
 async function openapi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {

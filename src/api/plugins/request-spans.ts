@@ -10,10 +10,8 @@ export interface RequestTracingOptions {
 }
 
 /**
- * A server span per request, the child of the caller's W3C `traceparent` when it sends one. The
- * handler runs in the span's context, so the workflow start it makes (and through its headers the run
- * and its activities) joins the same trace. The span carries the method, the route pattern, the status,
- * the request ID and the order; never the URL's query, the client's address or a body.
+ * The handler runs in the request's span, so the workflow start it makes, and through its headers the run, joins the same
+ * trace. Never the URL's query, the client's address or a body: they can carry personal data.
  */
 async function requestTracing(app: FastifyInstance, { tracer }: RequestTracingOptions): Promise<void> {
   const spans = new WeakMap<FastifyRequest, Span>();

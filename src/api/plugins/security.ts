@@ -14,10 +14,7 @@ export interface SecurityOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /**
-     * A route's preParsing hook that answers 401 without a valid API key. preParsing: it runs after
-     * the rate limiter (so key guessing is rate limited too) and before the body is read.
-     */
+    /** 401 without a valid API key; a preParsing hook, so key guessing is rate limited too and no body is read first. */
     requireApiKey: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
   }
 }

@@ -9,9 +9,8 @@ import { sendSearchAttributesMissing } from '../search-attribute-check.js';
 const READINESS_DEADLINE_MS = 2_000;
 
 /**
- * Probes: `/healthz` the process is up; `/readyz` Temporal describes the namespace (which reads its
- * database, so a cluster whose database is down is not ready) and the namespace has the search
- * attributes the service writes (OrderOutcome, OrderIdempotencyKey). Not rate limited.
+ * `/readyz` describes the namespace, which reads Temporal's database, so a cluster whose database is down is not ready;
+ * and the search attributes the service writes must be registered.
  */
 export function registerHealthRoutes(app: FastifyInstance, { client, findMissingSearchAttributes }: ApiContext): void {
   const probe = { rateLimit: false };

@@ -44,10 +44,7 @@ async function refundSoFar(context: ApiContext, handle: RefundHandle): Promise<R
     .catch(() => null);
 }
 
-/**
- * The refund run's outcome, or undefined when it has none within `waitMs` (it goes on; a repeat of
- * the request with the same Idempotency-Key answers with its outcome).
- */
+/** Undefined when the run has no outcome within `waitMs`: it goes on, and a repeat with the same key answers with it. */
 async function outcomeWithin(context: ApiContext, handle: RefundHandle, waitMs: number): Promise<RefundOutcome | undefined> {
   const timeout = AbortSignal.timeout(waitMs);
   try {
@@ -70,12 +67,8 @@ function describeAmount(amount: number | undefined): string {
 }
 
 /**
- * POST a paid order's refund, in full or in part, under a required Idempotency-Key: runs the
- * refundOrder workflow on the API's task queue and answers what Stripe's record shows: the succeeded
- * refund (200); 202 while it is pending or unanswered within the wait; 409 when Stripe failed it, when
- * the order is not paid, was charged before PaymentIntents, or Stripe refuses the refund; 502 only
- * when Stripe's record shows the refund was not made (or, after a day of retries, nothing is known).
- * Registered in a context of its own whose JSON parser reads an empty body as `{}`.
+ * Runs refundOrder and answers what Stripe's record shows, never its first answer (docs/api.md#routes). In a context of
+ * its own, whose JSON parser reads an empty body as `{}`.
  */
 export function registerRefundRoute(app: FastifyInstance, context: ApiContext, answerWaitMs: number): void {
   const { client, taskQueue } = context;
@@ -133,7 +126,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
         );
       }
 
-      // Stripe takes idempotency keys of at most 255 characters; the activity's is `<this ID>/refund/<n>` (the header's length is capped for it).
+      // Stripe's keys are at most 255 characters and the activity's is `<this ID>/refund/<n>`: the header's length is capped for it.
       const refundWorkflowId = `refund-${workflowId}-${idempotencyKey}`;
       const input: RefundOrderInput = { orderId, paymentIntentId, ...(amount !== undefined && { amount }), reason: REFUND_REASON };
       let handle: RefundHandle;

@@ -45,12 +45,8 @@ function paymentIntentIdOf(type: RoutedEventType, object: Record<string, unknown
 }
 
 /**
- * POST /webhooks/stripe: verifies Stripe's signature over the raw body, answers a redelivered event
- * from memory, and passes a routed event to its order's run as a hint (the run reads the
- * PaymentIntent again). Every verified event is answered 200, whether or not a run took it, so Stripe
- * does not redeliver it for days; only an unreachable Temporal answers 503, which Stripe retries.
- * Outside the API key; rate limited per client IP on its own budget.
- * Registered in its own context: it reads the body as bytes, never through the app's JSON parser.
+ * Every verified event is answered 200, taken by a run or not, or Stripe redelivers it for days (docs/payments.md#stripe-webhooks).
+ * In its own context: the body is read as bytes, never through the app's JSON parser.
  */
 export function registerStripeWebhookRoute(app: FastifyInstance, { client, secret, rateLimit }: StripeWebhookOptions): void {
   // The signature covers the exact bytes Stripe sent: parsed and re-serialised JSON would not verify.

@@ -30,9 +30,8 @@ function withStartDeadline<T>(context: ApiContext, start: () => Promise<T>): Pro
 }
 
 /**
- * Claims a keyed trigger's Idempotency-Key for its order before the order's run starts, so one key
- * starts at most one run. When the key belongs to another order it answers 409 and returns true.
- * (It returns a boolean, not the reply: an awaited reply is a thenable and resolves to undefined.)
+ * Claimed before the run starts, so one key starts at most one run; answers 409 when another order holds it. Returns a
+ * boolean, not the reply: an awaited reply is a thenable and resolves to undefined.
  */
 async function refusedIdempotencyKey(
   context: ApiContext,
@@ -56,11 +55,7 @@ interface StartedRun {
   created: boolean;
 }
 
-/**
- * Answers with the run; with `Prefer: wait`, once its payment is known (`payment` beside the run's
- * fields, same status code), or 202 when the wait runs out first: the run goes on, and
- * `GET <Location>/payment` answers later.
- */
+/** With `Prefer: wait`, 202 when the wait runs out first: the run goes on, and `GET <Location>/payment` answers later. */
 async function answerWithRun(
   context: ApiContext,
   reply: FastifyReply,
@@ -84,10 +79,8 @@ async function answerWithRun(
 }
 
 /**
- * POST the seed's `{ connectionId?, params }`: validates (400 naming the field), claims its
- * Idempotency-Key if it has one, starts the order's run (201), or answers a repeat with the existing
- * run (200), or 409 when the repeat's params, or its Idempotency-Key, disagree with the existing run.
- * With `Prefer: wait=<seconds>` the answer also carries the payment (answerWithRun).
+ * POST `{ connectionId?, params }` (connectionId accepted and ignored). One order, one run: a repeat answers with the existing
+ * run, or 409 when its params or Idempotency-Key disagree with it (docs/api.md#routes).
  */
 export function registerTriggerRoute(app: FastifyInstance, context: ApiContext): void {
   const { client, taskQueue } = context;

@@ -10,11 +10,7 @@ export interface CorsOptions {
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Namespace';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
-/**
- * CORS for the Web UI, which calls the codec server from the browser: the configured origins only,
- * with credentials and the Authorization and X-Namespace headers; preflights answered here. Requests
- * without an Origin (the temporal CLI) pass.
- */
+/** The Web UI calls the codec server from the browser: configured origins only. Requests without an Origin (the CLI) pass. */
 async function cors(app: FastifyInstance, { origins }: CorsOptions): Promise<void> {
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
