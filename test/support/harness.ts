@@ -15,6 +15,8 @@ import type { OrderParams, OrderResult } from '../../src/domain/order.js';
 import { startOrderWorkflow } from '../../src/api/start-order.js';
 import { loadWorkerBuildId, makeCurrentVersion } from '../../src/worker/deployment.js';
 
+export { sampleOrder, uniqueOrderId } from './orders.js';
+
 export interface Harness {
   sandbox: Sandbox;
   client: Client;
@@ -45,22 +47,6 @@ export interface HarnessOptions {
 
 // Tests provoke activity failures on purpose: log errors only. Once per test process, as the SDK requires.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-/** A unique order ID, so tests sharing one Temporal server never collide. */
-export function uniqueOrderId(label: string): string {
-  return `ord_${label}_${randomUUID().slice(0, 8)}`;
-}
-
-export function sampleOrder(overrides: Partial<OrderParams> = {}): OrderParams {
-  return {
-    orderId: uniqueOrderId('test'),
-    customerId: 'cus_abc',
-    amount: 4999,
-    currency: 'usd',
-    email: 'customer@example.com',
-    ...overrides,
-  };
-}
 
 /** Stand-ins, a worker on its own task queue and a client, against the run's Temporal dev server. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

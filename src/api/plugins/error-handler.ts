@@ -49,7 +49,8 @@ async function errors(app: FastifyInstance): Promise<void> {
       const code = problem.field.startsWith('params.') ? 'invalid_order' : 'invalid_request';
       return sendError(reply, 400, code, `${problem.field} ${problem.reason}`, { ...problem });
     }
-    if (error.statusCode === 429) return reply.code(429).send(error);
+    // The rate limiter's answer (security.ts's errorResponseBuilder) carries its status beside the body: send the body only.
+    if (error.statusCode === 429) return reply.code(429).send({ error: (error as Error & { error?: unknown }).error });
     if (error.statusCode === 413)
       return sendError(reply, 413, 'body_too_large', `Request body exceeds ${request.routeOptions.bodyLimit} bytes`);
     if (error.statusCode === 415) return sendError(reply, 415, 'unsupported_media_type', 'Send the body as application/json');

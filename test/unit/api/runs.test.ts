@@ -1,0 +1,141 @@
+/**
+ * The run routes (GET /api/runs, GET /api/runs/:workflowId, .../payment, .../cancel) in process, on
+ * the real Temporal client talking to the stand-in frontend: their keys, parameters and answers for
+ * runs that do not exist or have closed, and the visibility query the list sends. Runs' timelines,
+ * progress, lists of real runs and cancellation honoured by a worker are in test/e2e/api-runs.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../src/api/app.js';
+import { ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
+import { sampleOrder } from '../../support/orders.js';
+import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { injectTrigger } from '../../support/trigger.js';
+
+const API_KEY = 'ask_runs_key_0001';
+const TASK_QUEUE = 'order-processing-unit';
+const auth = { authorization: `Bearer ${API_KEY}` };
+
+let temporal: TemporalStandIn;
+let app: FastifyInstance;
+
+beforeEach(() => {
+  temporal = new TemporalStandIn();
+  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY], webUiUrl: 'http://ui.example:8233/' });
+});
+afterEach(async () => {
+  await app.close();
+});
+
+const get = (url: string, headers: Record<string, string> = auth) => app.inject({ method: 'GET', url, headers });
+
+async function startOrder() {
+  const order = sampleOrder();
+  const response = await injectTrigger(app, API_KEY, { params: order });
+  expect(response.statusCode).toBe(201);
+  return { order, workflowId: `order-${order.orderId}` };
+}
+
+describe('GET /api/runs/:workflowId', () => {
+  it('answers 404 with a clear body for an unknown run', async () => {
+    const response = await get('/api/runs/order-does-not-exist');
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: { code: 'run_not_found', message: 'No run with workflow ID "order-does-not-exist"' } });
+  });
+
+  it('needs the API key, and reaches order runs only', async () => {
+    expect((await get('/api/runs/order-x', {})).statusCode).toBe(401);
+    const other = await get('/api/runs/some-other-workflow');
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error).toMatchObject({ code: 'invalid_request', details: { field: 'workflowId' } });
+    expect(temporal.requests).toEqual([]);
+  });
+
+  it('shows a closed run with its result and a Web UI link', async () => {
+    const { workflowId } = await startOrder();
+    temporal.complete(workflowId, { orderId: 'x', status: 'paid', receipt: 'sent' });
+    const run = (await get(`/api/runs/${workflowId}`)).json();
+    expect(run).toMatchObject({
+      workflowId,
+      runId: temporal.run(workflowId)!.runId,
+      status: 'completed',
+      result: { status: 'paid', receipt: 'sent' },
+      timeline: [],
+    });
+    expect(run.webUiUrl).toBe(`http://ui.example:8233/namespaces/default/workflows/${workflowId}/${run.runId}/history`);
+  });
+});
+
+describe('GET /api/runs', () => {
+  it('rejects malformed filters with 400 before asking Temporal', async () => {
+    for (const query of [
+      'status=paused',
+      'outcome=shipped',
+      "orderId=x'%20OR%20'1'='1",
+      'limit=1000',
+      'limit=0',
+      'startedAfter=yesterday',
+      'cursor=%24%24',
+      'cursor=bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA',
+      'sort=asc',
+    ]) {
+      const response = await get(`/api/runs?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().error.code, query).toBe('invalid_request');
+    }
+    expect((await get('/api/runs', {})).statusCode).toBe(401);
+    expect(temporal.requests).toEqual([]);
+  });
+
+  it('sends one visibility query built from validated filters, and pages with a signed cursor', async () => {
+    const started = [await startOrder(), await startOrder(), await startOrder()];
+    const after = '2020-01-01T00:00:00.000Z';
+    const firstPage = (await get(`/api/runs?status=running&startedAfter=${after}&limit=2`)).json();
+    const [request] = temporal.received('ListWorkflowExecutions');
+    expect(request).toMatchObject({
+      namespace: 'default',
+      pageSize: 2,
+      query: `WorkflowType = '${ORDER_WORKFLOW_TYPE}' AND TaskQueue = '${TASK_QUEUE}' AND ExecutionStatus = 'Running' AND StartTime > '${after}'`,
+    });
+    expect(firstPage.runs).toHaveLength(2);
+    expect(firstPage.nextCursor).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+    const secondPage = (await get(`/api/runs?status=running&startedAfter=${after}&limit=2&cursor=${firstPage.nextCursor}`)).json();
+    expect(secondPage.nextCursor).toBeUndefined();
+    const listed = [...firstPage.runs, ...secondPage.runs].map((run: { workflowId: string }) => run.workflowId).sort();
+    expect(listed).toEqual(started.map(({ workflowId }) => workflowId).sort());
+
+    const byOrder = (await get(`/api/runs?orderId=${started[1].order.orderId}&outcome=paid`)).json();
+    expect(temporal.received('ListWorkflowExecutions').at(-1)!.query).toBe(
+      `WorkflowType = '${ORDER_WORKFLOW_TYPE}' AND TaskQueue = '${TASK_QUEUE}' AND OrderOutcome = 'paid' AND WorkflowId = '${started[1].workflowId}'`,
+    );
+    expect(byOrder.runs).toEqual([]);
+  });
+});
+
+describe('GET /api/runs/:workflowId/payment', () => {
+  it('answers 404 for an order with no run, and 400 invalid_prefer for a malformed Prefer', async () => {
+    const unknown = await get('/api/runs/order-no_such_order/payment');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('run_not_found');
+    for (const prefer of ['wait=31', 'wait=abc']) {
+      const response = await get('/api/runs/order-no_such_order/payment', { ...auth, prefer });
+      expect(response.statusCode, prefer).toBe(400);
+      expect(response.json().error).toMatchObject({ code: 'invalid_prefer', details: { field: 'prefer' } });
+    }
+  });
+});
+
+describe('POST /api/runs/:workflowId/cancel', () => {
+  it('answers 404 for an unknown run and 409 run_closed for a finished one, requesting no cancellation', async () => {
+    const unknown = await app.inject({ method: 'POST', url: '/api/runs/order-nope/cancel', headers: auth });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('run_not_found');
+
+    const { workflowId } = await startOrder();
+    temporal.complete(workflowId, { orderId: 'x', status: 'paid' });
+    const closed = await app.inject({ method: 'POST', url: `/api/runs/${workflowId}/cancel`, headers: auth });
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json().error).toMatchObject({ code: 'run_closed', details: { status: 'completed' } });
+    expect(temporal.received('RequestCancelWorkflowExecution')).toEqual([]);
+  });
+});
