@@ -3,7 +3,7 @@ import { createProviderClients } from './clients.js';
 import { parseOrder } from './parse-order.js';
 import { stripeActivities } from './stripe-activities.js';
 import { emailActivities } from './email-activities.js';
-import { createNotifyOps } from './notify-ops.js';
+import { opsAlertActivities } from './ops-alert-activities.js';
 import { createUpdateOrderStatus } from './update-order-status.js';
 /** Every activity of the order workflows: each provider's, built from its client, and Parse Order, which needs none. */
 export function createActivities(config: ProviderConfig) {
@@ -12,7 +12,7 @@ export function createActivities(config: ProviderConfig) {
     parseOrder,
     ...stripeActivities(stripe, config.payments),
     ...emailActivities(resend, { from: config.resend.from, paymentActionUrl: config.payments.actionUrl }),
-    notifyOps: createNotifyOps(slack, config.slack.channel),
+    ...opsAlertActivities(slack, config.slack.channel),
     updateOrderStatus: createUpdateOrderStatus(config.backend),
   };
 }
