@@ -4,7 +4,8 @@ import { parseOrder } from './parse-order.js';
 import { stripeActivities } from './stripe-activities.js';
 import { emailActivities } from './email-activities.js';
 import { opsAlertActivities } from './ops-alert-activities.js';
-import { createUpdateOrderStatus } from './update-order-status.js';
+import { orderBackendActivities } from './order-backend-activities.js';
+
 /** Every activity of the order workflows: each provider's, built from its client, and Parse Order, which needs none. */
 export function createActivities(config: ProviderConfig) {
   const { stripe, resend, slack } = createProviderClients(config);
@@ -13,7 +14,7 @@ export function createActivities(config: ProviderConfig) {
     ...stripeActivities(stripe, config.payments),
     ...emailActivities(resend, { from: config.resend.from, paymentActionUrl: config.payments.actionUrl }),
     ...opsAlertActivities(slack, config.slack.channel),
-    updateOrderStatus: createUpdateOrderStatus(config.backend),
+    ...orderBackendActivities(config.backend),
   };
 }
 
