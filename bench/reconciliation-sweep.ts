@@ -13,7 +13,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import Stripe from 'stripe';
 import { LocalStack } from '../dev/stack.js';
 import { createProviderClients } from '../src/activities/clients.js';
-import { createFindOutcomeMismatches } from '../src/activities/find-outcome-mismatches.js';
+import { stripeActivities } from '../src/activities/stripe-activities.js';
 import { loadProviderConfig } from '../src/config/worker.js';
 import type { OutcomeMismatch, SweepInput } from '../src/domain/reconciliation.js';
 import { RECONCILIATION_SWEEP_OPTIONS } from '../src/workflows/activity-options.js';
@@ -46,7 +46,8 @@ try {
   const stripeStandIn = sandbox.stripe;
   const stripeUrl = sandbox.env.STRIPE_API_URL;
   const temporal = await stack.startTemporal();
-  const { stripe } = createProviderClients(loadProviderConfig(sandbox.env));
+  const config = loadProviderConfig(sandbox.env);
+  const { findOutcomeMismatches } = stripeActivities(createProviderClients(config).stripe, config.payments);
   const seeder = new Stripe(sandbox.env.STRIPE_SECRET_KEY, {
     protocol: 'http',
     host: '127.0.0.1',
@@ -81,10 +82,9 @@ try {
   const requestsBefore = stripeStandIn.requests.length;
   const rssBefore = process.memoryUsage().rss;
   const sweepStart = Date.now();
-  const mismatches = await environment.run<[SweepInput], OutcomeMismatch[], ReturnType<typeof createFindOutcomeMismatches>>(
-    createFindOutcomeMismatches(stripe),
-    { windowMs: WINDOW_MS },
-  );
+  const mismatches = await environment.run<[SweepInput], OutcomeMismatch[], typeof findOutcomeMismatches>(findOutcomeMismatches, {
+    windowMs: WINDOW_MS,
+  });
   const sweepMs = Date.now() - sweepStart;
 
   const sweepRequests = stripeStandIn.requests.slice(requestsBefore);

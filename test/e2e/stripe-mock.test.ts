@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import Stripe from 'stripe';
-import { createChargeCard } from '../../src/activities/charge-card.js';
+import { stripeActivities } from '../../src/activities/stripe-activities.js';
+import { loadProviderConfig } from '../../src/config/worker.js';
 import type { ChargeResult } from '../../src/domain/order.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { startStripeMock, type StripeMock } from '../support/stripe-mock.js';
@@ -53,9 +54,11 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
     });
     const listed = await harness.runOrder(sampleOrder({ customerId: 'cus_listed' }));
     // The legacy Charges API, still run for orders started before PaymentIntents.
+    const stripe = new Stripe('sk_test_spec', stripeClientOptions());
+    const { chargeCard } = stripeActivities(stripe, loadProviderConfig(harness.sandbox.env).payments);
     const legacy: ChargeResult = await new MockActivityEnvironment({
       workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' },
-    }).run(createChargeCard(new Stripe('sk_test_spec', stripeClientOptions())), {
+    }).run(chargeCard, {
       orderId: 'ord_spec_legacy',
       customerId: 'cus_abc',
       amount: 4999,

@@ -114,9 +114,10 @@ function refundAlertText(alert: Extract<OpsAlert, { kind: 'refund-not-returned' 
   );
 }
 
-/** Notify Ops: posts the alert to the team's Slack channel. */
-export function createNotifyOps(slack: WebClient, channel: string) {
-  return async function notifyOps(alert: OpsAlert): Promise<{ channel: string; ts: string }> {
+/** The alerts to the team, posted through the worker's Slack client. */
+export function opsAlertActivities(slack: WebClient, channel: string) {
+  /** Notify Ops: posts the alert to the team's Slack channel. */
+  async function notifyOps(alert: OpsAlert): Promise<{ channel: string; ts: string }> {
     try {
       const response = await slack.chat.postMessage({ channel, text: opsAlertText(alert), unfurl_links: false });
       return { channel: response.channel ?? channel, ts: response.ts ?? '' };
@@ -130,5 +131,7 @@ export function createNotifyOps(slack: WebClient, channel: string) {
       }
       throw ApplicationFailure.retryable(`Slack is unavailable: ${(error as Error).message}`, SLACK_UNAVAILABLE);
     }
-  };
+  }
+
+  return { notifyOps };
 }

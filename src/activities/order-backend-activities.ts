@@ -33,12 +33,13 @@ function misconfigurationHint(status: number): string {
   return 'check that the backend accepts the PATCH body documented in docs/payments.md (status, paymentIntentId, chargeId, amountRefunded)';
 }
 
-/**
- * Update Order Status: PATCH <API_BASE_URL>/orders/<orderId> with the payment outcome. A run may send
- * two statuses (`payment_pending`, then the final one), so the idempotency key names the status.
- */
-export function createUpdateOrderStatus(backend: OrderBackend) {
-  return async function updateOrderStatus(update: OrderStatusUpdate): Promise<void> {
+/** The merchant's order backend, reached with fetch: it has no SDK client, only its URL and token. */
+export function orderBackendActivities(backend: OrderBackend) {
+  /**
+   * Update Order Status: PATCH <API_BASE_URL>/orders/<orderId> with the payment outcome. A run may send
+   * two statuses (`payment_pending`, then the final one), so the idempotency key names the status.
+   */
+  async function updateOrderStatus(update: OrderStatusUpdate): Promise<void> {
     const target = `${backend.baseUrl}/orders/${encodeURIComponent(update.orderId)}`;
     let response: Response;
     try {
@@ -70,5 +71,7 @@ export function createUpdateOrderStatus(backend: OrderBackend) {
     if (isTransientStatus(response.status)) throw ApplicationFailure.retryable(message, ORDER_BACKEND_UNAVAILABLE);
     if (ORDER_REFUSALS.has(response.status)) throw ApplicationFailure.nonRetryable(message, ORDER_STATUS_REJECTED);
     throw ApplicationFailure.nonRetryable(`${message}; ${misconfigurationHint(response.status)}`, ORDER_BACKEND_MISCONFIGURED);
-  };
+  }
+
+  return { updateOrderStatus };
 }

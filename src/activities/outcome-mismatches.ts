@@ -1,10 +1,9 @@
-import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import { type OrderRecordStatus } from '../domain/order.js';
 import { orderParamsSchema } from '../domain/order-schema.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, ROUTED_STRIPE_EVENTS, type PaymentDispute } from '../domain/payment.js';
-import { type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
+import { type OutcomeMismatch } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { callStripe } from './stripe-outcomes.js';
 import {
@@ -183,21 +182,19 @@ function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): O
  * was made) with the outcomes recorded for those orders, and answers every disagreement. Orders Stripe
  * has not decided, and orders whose run is still open, are not compared.
  */
-export function createFindOutcomeMismatches(stripe: Stripe) {
-  return async function findOutcomeMismatches({ windowMs }: SweepInput): Promise<OutcomeMismatch[]> {
-    const since = Date.now() - windowMs;
-    const payments = await stripeOrderPayments(stripe, since);
-    const recorded = await recordedOutcomes(Context.current().client, [...payments.keys()], since);
-    const mismatches: OutcomeMismatch[] = [];
-    for (const payment of payments.values()) {
-      const outcome = recorded.get(payment.order.orderId);
-      const mismatch = outcome && mismatchOf(payment, outcome);
-      if (!mismatch) continue;
-      if (mismatch.kind === 'refunded-recorded-paid' && !(await refundedInFull(stripe, mismatch))) continue;
-      mismatches.push(mismatch);
-    }
-    return mismatches;
-  };
+export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs: number): Promise<OutcomeMismatch[]> {
+  const since = Date.now() - windowMs;
+  const payments = await stripeOrderPayments(stripe, since);
+  const recorded = await recordedOutcomes(client, [...payments.keys()], since);
+  const mismatches: OutcomeMismatch[] = [];
+  for (const payment of payments.values()) {
+    const outcome = recorded.get(payment.order.orderId);
+    const mismatch = outcome && mismatchOf(payment, outcome);
+    if (!mismatch) continue;
+    if (mismatch.kind === 'refunded-recorded-paid' && !(await refundedInFull(stripe, mismatch))) continue;
+    mismatches.push(mismatch);
+  }
+  return mismatches;
 }
 
 /**

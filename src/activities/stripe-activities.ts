@@ -1,0 +1,337 @@
+import { activityInfo, ApplicationFailure, Context, log } from '@temporalio/activity';
+import Stripe from 'stripe';
+import type { ChargeResult, Order } from '../domain/order.js';
+import {
+  KEY_GENERATIONS,
+  type CreatedPayment,
+  type PaymentIntentState,
+  type PaymentSettings,
+  type RefundOrderInput,
+  type RefundOutcome,
+} from '../domain/payment.js';
+import type { OutcomeMismatch, SweepInput } from '../domain/reconciliation.js';
+import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../domain/failures.js';
+import { idempotencyKeyFor } from './idempotency.js';
+import { outcomeMismatches } from './outcome-mismatches.js';
+import { callStripe, callStripeOnIntent, paymentIntentState, replaysStoredError, stripeFailure } from './stripe-outcomes.js';
+
+export interface PaymentIntentRef {
+  orderId: string;
+  paymentIntentId: string;
+}
+
+export interface Confirmation extends PaymentIntentRef {
+  /** Which of the run's confirmation keys to send under: a later one once Stripe showed the earlier burnt (1 when omitted). */
+  keyGeneration?: number;
+  /** On session: the customer is at the checkout, and returns here after confirming with their bank. Off session when omitted. */
+  returnUrl?: string;
+}
+
+export interface PaymentLookup {
+  orderId: string;
+  customerId: string;
+  /** Known once Create PaymentIntent answered: then a retrieve settles it. */
+  paymentIntentId?: string;
+  /** When the run began charging (ms since the epoch): no PaymentIntent of this order is older. */
+  since: number;
+}
+
+/** Stripe's `created` filter is in seconds; a minute of slack covers clock skew between the worker and Stripe. */
+const CLOCK_SKEW_SECONDS = 60;
+
+/** A PaymentIntent in these statuses has taken, or is taking, the order's money. */
+const PAID_STATUSES = new Set<Stripe.PaymentIntent.Status>(['succeeded', 'processing']);
+
+/** Stripe's answers to a refund it will not make: retrying cannot change them. */
+const REFUSED_REFUND_CODES = new Set(['charge_already_refunded', 'amount_too_large', 'charge_not_refundable', 'charge_disputed']);
+
+/** The Stripe activities, built from the worker's Stripe client. */
+export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTimeoutMs }: PaymentSettings) {
+  /** How long to wait for Stripe, read by the workflow from the worker's settings: workflow code cannot read the environment. */
+  async function paymentSettings(): Promise<PaymentSettings> {
+    return { reconcileTimeoutMs, actionTimeoutMs };
+  }
+
+  /**
+   * Charge Card, first half: creates the order's PaymentIntent, unconfirmed, so its ID is in the run's
+   * history before any money moves. The card is the order's `paymentMethodId`, else the customer's
+   * default payment method; with neither, nothing is created and the run takes the failure path. The key
+   * is `order-<orderId>/payment-intent`, or its later generation after Stripe burnt it.
+   */
+  async function createPaymentIntent(order: Order, keyGeneration?: number): Promise<CreatedPayment> {
+    try {
+      return await createUnconfirmed(stripe, order, idempotencyKeyFor('payment-intent', keyGeneration));
+    } catch (error) {
+      // A refusal after an earlier attempt whose answer never came: that attempt may have created the PaymentIntent.
+      if (error instanceof ApplicationFailure && error.type === CHARGE_REJECTED && activityInfo().attempt > 1) {
+        throw ApplicationFailure.nonRetryable(
+          `${error.message}, after an earlier attempt whose outcome is unknown`,
+          CHARGE_OUTCOME_UNKNOWN,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Charge Card, second half: confirms the order's PaymentIntent off session (the customer is not
+   * there), or on session with a return URL (a bank's check then waits in requires_action for the
+   * holder at the checkout), which charges the card. Answers the PaymentIntent as Stripe left it: `succeeded`, or back in
+   * `requires_payment_method` with the decline. The idempotency key is the one charges always had,
+   * `order-<orderId>/charge`, or its later generation (`.../charge/2`) after Stripe burnt it.
+   */
+  async function confirmPaymentIntent({ orderId, paymentIntentId, keyGeneration, returnUrl }: Confirmation): Promise<PaymentIntentState> {
+    const idempotencyKey = idempotencyKeyFor('charge', keyGeneration);
+    const session = returnUrl === undefined ? { off_session: true } : { return_url: returnUrl };
+    const intent = await callStripeOnIntent('confirm the PaymentIntent', () =>
+      stripe.paymentIntents.confirm(paymentIntentId, session, { idempotencyKey }),
+    );
+    log.info('PaymentIntent confirmed', { orderId, paymentIntentId, status: intent.status, code: intent.lastError?.code });
+    return intent;
+  }
+
+  /**
+   * Asks Stripe what became of the order's payment, when a request's outcome is unknown. By ID when
+   * the PaymentIntent is known; else by listing the customer's PaymentIntents created since the run
+   * began charging (list is strongly consistent, search lags) and matching `metadata.order_id`.
+   * Answers null when Stripe has no PaymentIntent for the order: nothing was created, nothing charged.
+   */
+  async function lookUpPayment({ orderId, customerId, paymentIntentId, since }: PaymentLookup): Promise<PaymentIntentState | null> {
+    if (paymentIntentId) {
+      return paymentIntentState(await callStripe('retrieve the PaymentIntent', () => stripe.paymentIntents.retrieve(paymentIntentId)));
+    }
+    const matches: Stripe.PaymentIntent[] = [];
+    await callStripe("list the customer's PaymentIntents", async () => {
+      const listed = stripe.paymentIntents.list({
+        customer: customerId,
+        created: { gte: Math.floor(since / 1000) - CLOCK_SKEW_SECONDS },
+        limit: 100,
+      });
+      for await (const intent of listed) if (intent.metadata.order_id === orderId) matches.push(intent);
+    });
+    // One key creates one PaymentIntent per order; should there be more, a succeeded one decides.
+    const match = matches.find((intent) => intent.status === 'succeeded') ?? matches[0];
+    return match ? paymentIntentState(match) : null;
+  }
+
+  /**
+   * Cancels the order's open PaymentIntent, so it can never succeed after the order is recorded
+   * `payment_failed`. Answers the PaymentIntent as Stripe left it: `canceled`, or its current status
+   * when it can no longer be cancelled (it succeeded meanwhile: the order is paid after all).
+   */
+  async function cancelPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
+    const intent = await callStripeOnIntent('cancel the PaymentIntent', () =>
+      // No idempotency key: cancelling is idempotent by state, and a key would replay a stale answer
+      // (a 500, or an old status) to every later attempt for 24 h.
+      stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' }),
+    );
+    log.info('PaymentIntent cancel answered', { orderId, paymentIntentId, status: intent.status });
+    return intent;
+  }
+
+  /**
+   * Refunds an order's payment, in full or in part, deduplicated by an idempotency key derived from the
+   * workflow ID (`order-<orderId>/refund` for the order's own run), which the refund also carries as
+   * `metadata.idempotency_key`. Answers the refund as Stripe holds it, `pending` included: the workflow
+   * waits for Stripe to settle it. A refund Stripe refuses (more than what is left, nothing paid, already
+   * refunded) is a non-retryable RefundRefused with Stripe's reason. When Stripe replays an error for the
+   * key (the first request began executing), its records decide: the refund made under the key is the
+   * outcome; none made burns the key, and the refund is sent again under the next one (`.../refund/2`),
+   * up to KEY_GENERATIONS keys, then fails as a non-retryable RefundNotMade.
+   */
+  async function refundPayment({ orderId, paymentIntentId, amount, reason }: RefundOrderInput): Promise<RefundOutcome> {
+    for (let generation = 1; ; generation += 1) {
+      const idempotencyKey = idempotencyKeyFor('refund', generation);
+      try {
+        const refund = await stripe.refunds.create(
+          {
+            payment_intent: paymentIntentId,
+            ...(amount !== undefined && { amount }),
+            metadata: { order_id: orderId, reason: reason.slice(0, 500), idempotency_key: idempotencyKey },
+          },
+          { idempotencyKey },
+        );
+        log.info('Refund made', { orderId, paymentIntentId, refundId: refund.id, amount: refund.amount, status: refund.status });
+        return await refundOutcome(stripe, refund);
+      } catch (error) {
+        if (!(error instanceof Stripe.errors.StripeError)) throw error;
+        if (error.type === 'StripeInvalidRequestError' && REFUSED_REFUND_CODES.has(error.code ?? '')) {
+          throw ApplicationFailure.nonRetryable(
+            `Stripe refused the refund of order ${orderId} (${error.code}): ${error.message}`,
+            REFUND_REFUSED,
+          );
+        }
+        if (!replaysStoredError(error)) throw stripeFailure(error, 'refund the payment');
+        const made = await refundMadeUnder(stripe, paymentIntentId, idempotencyKey);
+        if (made) {
+          log.warn('Stripe replays an error for the refund key; its records show the refund was made', { orderId, refundId: made.id });
+          return await refundOutcome(stripe, made);
+        }
+        if (generation === KEY_GENERATIONS) {
+          throw ApplicationFailure.nonRetryable(
+            `Stripe replays an error (${error.statusCode}) for each of the ${KEY_GENERATIONS} refund keys up to ${idempotencyKey}, and its ` +
+              `records show no refund of PaymentIntent ${paymentIntentId} under any of them: the refund was not made`,
+            REFUND_NOT_MADE,
+          );
+        }
+        log.warn('Stripe replays an error for the refund key and shows no refund under it: sending the refund under the next key', {
+          orderId,
+          idempotencyKey,
+        });
+      }
+    }
+  }
+
+  /** Look Up Refund: the refund as Stripe holds it now, while the workflow waits for a pending one to settle. */
+  async function lookUpRefund({ refundId }: { refundId: string }): Promise<RefundOutcome> {
+    return refundOutcome(stripe, await callStripe('retrieve the refund', () => stripe.refunds.retrieve(refundId)));
+  }
+
+  /**
+   * Charge Card with the legacy Charges API, for runs started before the `payment-intents` patch only
+   * (a run that was charging when the new version was deployed schedules it again). Delete it with the
+   * patch's old branch once no such run is open. A decline is a business outcome (returned); other
+   * Stripe errors map as in stripeFailure.
+   */
+  async function chargeCard(order: Order): Promise<ChargeResult> {
+    try {
+      const charge = await stripe.charges.create(
+        {
+          amount: order.amount,
+          currency: order.currency,
+          customer: order.customerId,
+          description: `Order ${order.orderId}`,
+          metadata: { order_id: order.orderId },
+        },
+        { idempotencyKey: idempotencyKeyFor('charge') },
+      );
+      if (charge.status === 'failed') {
+        return {
+          outcome: 'declined',
+          chargeId: charge.id,
+          declineCode: charge.failure_code ?? 'card_declined',
+          reason: charge.failure_message ?? 'The charge failed.',
+        };
+      }
+      log.info('Card charged', { orderId: order.orderId, chargeId: charge.id });
+      return { outcome: 'succeeded', chargeId: charge.id };
+    } catch (error) {
+      if (!(error instanceof Stripe.errors.StripeError)) throw error;
+      if (error.type === 'StripeCardError') {
+        log.info('Card declined', { orderId: order.orderId, declineCode: error.decline_code ?? error.code });
+        return {
+          outcome: 'declined',
+          ...(error.charge && { chargeId: error.charge }),
+          declineCode: error.decline_code ?? error.code ?? 'card_declined',
+          reason: error.message,
+        };
+      }
+      throw stripeFailure(error, 'charge the card');
+    }
+  }
+
+  /** The reconciliation sweep: Stripe's changes of the window against the outcomes recorded in Temporal (the worker's client). */
+  async function findOutcomeMismatches({ windowMs }: SweepInput): Promise<OutcomeMismatch[]> {
+    return outcomeMismatches(stripe, Context.current().client, windowMs);
+  }
+
+  return {
+    paymentSettings,
+    createPaymentIntent,
+    confirmPaymentIntent,
+    lookUpPayment,
+    cancelPaymentIntent,
+    refundPayment,
+    lookUpRefund,
+    chargeCard,
+    findOutcomeMismatches,
+  };
+}
+
+/** The customer's default payment method (`invoice_settings.default_payment_method`), if any. */
+async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise<string | undefined> {
+  const customer = await callStripe('read the customer', () => stripe.customers.retrieve(customerId));
+  if (customer.deleted) return undefined;
+  const method = customer.invoice_settings.default_payment_method;
+  return (typeof method === 'string' ? method : method?.id) ?? undefined;
+}
+
+/**
+ * The order's PaymentIntent that Stripe shows succeeded or processing, whenever it was made: an order
+ * sent again after its run was deleted (retention) and its keys forgotten (24 h) must not be charged
+ * twice. Search by metadata.order_id lags about a minute, while the workflow ID still deduplicates.
+ * Search has its own rate limit (about 20 requests a second in live mode): when Stripe refuses it (429),
+ * the customer's newest PaymentIntents are read instead (list: the general limit, one page).
+ */
+async function paidBefore(stripe: Stripe, order: Order): Promise<Stripe.PaymentIntent | undefined> {
+  let found: Stripe.PaymentIntent[];
+  try {
+    found = (await stripe.paymentIntents.search({ query: `metadata['order_id']:'${order.orderId}'`, limit: 100 })).data;
+  } catch (error) {
+    if (!(error instanceof Stripe.errors.StripeRateLimitError))
+      throw error instanceof Stripe.errors.StripeError ? stripeFailure(error, "search the order's PaymentIntents") : error;
+    const listed = await callStripe("list the customer's PaymentIntents", () =>
+      stripe.paymentIntents.list({ customer: order.customerId, limit: 100 }),
+    );
+    found = listed.data.filter((intent) => intent.metadata.order_id === order.orderId);
+  }
+  return found.find((intent) => PAID_STATUSES.has(intent.status));
+}
+
+async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: string): Promise<CreatedPayment> {
+  const earlier = await paidBefore(stripe, order);
+  if (earlier) {
+    log.warn('The order was paid before this run: not charged again', { orderId: order.orderId, paymentIntentId: earlier.id });
+    return { outcome: 'paid_before', paymentIntent: paymentIntentState(earlier) };
+  }
+  const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
+  if (!paymentMethod) {
+    return {
+      outcome: 'no_payment_method',
+      reason:
+        `no_payment_method: customer ${order.customerId} has no default payment method ` +
+        '(invoice_settings.default_payment_method) and the order names none (params.paymentMethodId)',
+    };
+  }
+  const intent = await callStripe('create the PaymentIntent', () =>
+    stripe.paymentIntents.create(
+      {
+        amount: order.amount,
+        currency: order.currency,
+        customer: order.customerId,
+        payment_method: paymentMethod,
+        // Cards only: a bank debit would wait days in `processing` (docs/payments.md, "Cards only").
+        allowed_payment_method_types: ['card'],
+        description: `Order ${order.orderId}`,
+        metadata: { order_id: order.orderId },
+      },
+      { idempotencyKey },
+    ),
+  );
+  log.info('PaymentIntent created', { orderId: order.orderId, paymentIntentId: intent.id });
+  return { outcome: 'created', paymentIntent: paymentIntentState(intent) };
+}
+
+/** The refund in the workflow's terms, with what its charge shows paid and refunded so far. */
+async function refundOutcome(stripe: Stripe, refund: Stripe.Refund): Promise<RefundOutcome> {
+  const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
+  const charge = chargeId ? await callStripe('read the refunded charge', () => stripe.charges.retrieve(chargeId)) : undefined;
+  return {
+    refundId: refund.id,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status ?? 'pending',
+    ...(refund.failure_reason && { failureReason: refund.failure_reason }),
+    amountRefunded: charge?.amount_refunded ?? refund.amount,
+    amountPaid: charge?.amount ?? refund.amount,
+  };
+}
+
+/** The refund of the PaymentIntent made under `idempotencyKey`, from Stripe's list (strongly consistent), if any. */
+async function refundMadeUnder(stripe: Stripe, paymentIntentId: string, idempotencyKey: string): Promise<Stripe.Refund | undefined> {
+  return callStripe('list the refunds of the payment', async () => {
+    for await (const refund of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 }))
+      if (refund.metadata?.idempotency_key === idempotencyKey) return refund;
+    return undefined;
+  });
+}
