@@ -231,11 +231,11 @@ function ordersMisconfigured(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] 
  * token restored): it waited on the durable backoff, so its next PATCH came at least this long after.
  */
 const SEEN_MISCONFIGURATION_GAP_MS = 50_000;
-/** A worker killed this soon after the backend answered may have died before reporting the answer: its run never saw it. */
+/** A worker killed while its request was in flight, or this soon after the answer, may never have reported it: its run never saw it. */
 const ANSWER_LOST_WITH_WORKER_MS = 2_000;
 
-function answerLostWithWorker(answeredAt: number): boolean {
-  return killedAt.some((at) => at >= answeredAt && at - answeredAt <= ANSWER_LOST_WITH_WORKER_MS);
+function answerLostWithWorker({ receivedAt, answeredAt }: { receivedAt: number; answeredAt: number }): boolean {
+  return killedAt.some((at) => at >= receivedAt && at <= answeredAt + ANSWER_LOST_WITH_WORKER_MS);
 }
 
 function ordersThatWaitedOnMisconfiguration(sandbox: Sandbox, plans: OrderPlan[]): OrderPlan[] {
@@ -244,7 +244,7 @@ function ordersThatWaitedOnMisconfiguration(sandbox: Sandbox, plans: OrderPlan[]
     return patches.some(
       (request, index) =>
         request.status === 401 &&
-        !answerLostWithWorker(request.answeredAt) &&
+        !answerLostWithWorker(request) &&
         (patches[index + 1]?.receivedAt ?? Infinity) - request.answeredAt >= SEEN_MISCONFIGURATION_GAP_MS,
     );
   });
