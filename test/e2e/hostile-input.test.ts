@@ -16,6 +16,7 @@ import { INVALID_ORDER } from '../../src/domain/failures.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { sampleOrder, startHarness, uniqueOrderId, type Harness } from '../support/harness.js';
 import { stripeKeyedRequests } from '../support/sandbox-records.js';
+import { chunkedBody } from '../support/chunked-body.js';
 
 const API_KEY = 'ask_hostile_key_0001';
 const WEBHOOK_SECRET = 'whsec_hostile_0001';
@@ -66,19 +67,6 @@ function triggerBody(params: unknown): string {
 function bodyWithRawField(field: string, rawValue: string): string {
   const placeholder = '\u0001placeholder\u0001';
   return triggerBody(hostileOrder({ [field]: placeholder })).replace(JSON.stringify(placeholder), rawValue);
-}
-
-function chunkedBody(bytes: number, chunkBytes = 1024 * 1024): () => ReadableStream<Uint8Array> {
-  return () => {
-    let sent = 0;
-    return new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= bytes) return controller.close();
-        controller.enqueue(new TextEncoder().encode('x'.repeat(chunkBytes)));
-        sent += chunkBytes;
-      },
-    });
-  };
 }
 
 type RequestBody = string | (() => ReadableStream<Uint8Array>);

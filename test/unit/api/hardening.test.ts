@@ -4,11 +4,12 @@
  * document. Temporal unreachable over a real connection is in test/e2e/api-runs.test.ts.
  */
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../src/api/app.js';
 import { sampleOrder } from '../../support/orders.js';
-import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 import { injectTrigger } from '../../support/trigger.js';
 
 const API_KEY = 'ask_hardening_key_0001';
@@ -18,13 +19,7 @@ const auth = { authorization: `Bearer ${API_KEY}` };
 let temporal: TemporalStandIn;
 let app: FastifyInstance;
 
-beforeEach(() => {
-  temporal = new TemporalStandIn();
-  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY] });
-});
-afterEach(async () => {
-  await app.close();
-});
+useApiOnStandIn({ taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY] }, (standIn, built) => ([temporal, app] = [standIn, built]));
 
 describe('rate limits', () => {
   it('limits per API key with 429 and Retry-After; another key has its own budget, probes none, and key guesses share the IP budget', async () => {

@@ -16,6 +16,7 @@ import { MAX_AMOUNT } from '../../../src/domain/validate-order.js';
 import { ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
 import { sampleOrder, uniqueOrderId } from '../../support/orders.js';
 import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { chunkedBody } from '../../support/chunked-body.js';
 
 const API_KEY = 'ask_hostile_key_0001';
 const OTHER_KEY = 'ask_hostile_key_0002';
@@ -175,19 +176,6 @@ function nestedObjects(depth: number): string {
 
 function bigBody(bytes: number): string {
   return triggerBody(hostileOrder({ padding: 'x'.repeat(bytes) }));
-}
-
-function chunkedBody(bytes: number, chunkBytes = 1024 * 1024): () => ReadableStream<Uint8Array> {
-  return () => {
-    let sent = 0;
-    return new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= bytes) return controller.close();
-        controller.enqueue(new TextEncoder().encode('x'.repeat(chunkBytes)));
-        sent += chunkBytes;
-      },
-    });
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

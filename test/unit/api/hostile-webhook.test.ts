@@ -20,6 +20,7 @@ import { type StripeEventHint } from '../../../src/domain/payment.js';
 import { stripeEventSignal } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
 import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { chunkedBody } from '../../support/chunked-body.js';
 
 const SECRET = 'whsec_hostile_webhook_0001';
 const TASK_QUEUE = 'order-processing-unit';
@@ -359,23 +360,10 @@ describe('POST /webhooks/stripe with a duplicated delivery of a valid event', ()
 
 describe('POST /webhooks/stripe with an oversized body or another content type', () => {
   const big = (bytes: number) => JSON.stringify({ ...stripeEvent('customer.created'), padding: 'x'.repeat(bytes) });
-  const streamed =
-    (bytes: number, chunkBytes = 1024 * 1024) =>
-    () => {
-      let sent = 0;
-      return new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (sent >= bytes) return controller.close();
-          controller.enqueue(new TextEncoder().encode('x'.repeat(chunkBytes)));
-          sent += chunkBytes;
-        },
-      });
-    };
-
   it.each<[string, string | (() => ReadableStream<Uint8Array>)]>([
     ['a signed 101 KB event', big(101 * 1024)],
     ['a signed 5 MB event', big(5 * 1024 * 1024)],
-    ['a 5 MB body streamed without Content-Length', streamed(5 * 1024 * 1024)],
+    ['a 5 MB body streamed without Content-Length', chunkedBody(5 * 1024 * 1024)],
   ])('answers %s 413 body_too_large', async (_label, payload) => {
     const error = expectRefusal(await deliverOverHttp(payload), 413, 'body_too_large');
     expect(error.message).toMatch(/exceeds \d+ bytes/);

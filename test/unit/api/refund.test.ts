@@ -4,7 +4,7 @@
  * refunded, the body's and the headers' rules, and that nothing refused starts a refund run. Refunds
  * that run (their input, their keys, Stripe's outcomes) are in test/e2e/refund-api.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import proto from '@temporalio/proto';
 import { buildApp } from '../../../src/api/app.js';
@@ -13,7 +13,8 @@ import type { OrderResult } from '../../../src/domain/order.js';
 import { MAX_AMOUNT } from '../../../src/domain/order-schema.js';
 import { REFUND_ORDER_WORKFLOW_TYPE, workflowIdForOrder } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
-import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 
 const API_KEY = 'ask_refund_key_0001';
 const TASK_QUEUE = 'order-processing-unit';
@@ -22,13 +23,7 @@ const auth = { authorization: `Bearer ${API_KEY}` };
 let temporal: TemporalStandIn;
 let app: FastifyInstance;
 
-beforeEach(() => {
-  temporal = new TemporalStandIn();
-  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY] });
-});
-afterEach(async () => {
-  await app.close();
-});
+useApiOnStandIn({ taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY] }, (standIn, built) => ([temporal, app] = [standIn, built]));
 
 interface RefundRequest {
   body?: unknown;

@@ -4,12 +4,12 @@
  * runs that do not exist or have closed, and the visibility query the list sends. Runs' timelines,
  * progress, lists of real runs and cancellation honoured by a worker are in test/e2e/api-runs.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/api/app.js';
 import { ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
-import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 import { injectTrigger } from '../../support/trigger.js';
 
 const API_KEY = 'ask_runs_key_0001';
@@ -19,13 +19,10 @@ const auth = { authorization: `Bearer ${API_KEY}` };
 let temporal: TemporalStandIn;
 let app: FastifyInstance;
 
-beforeEach(() => {
-  temporal = new TemporalStandIn();
-  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY], webUiUrl: 'http://ui.example:8233/' });
-});
-afterEach(async () => {
-  await app.close();
-});
+useApiOnStandIn(
+  { taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY], webUiUrl: 'http://ui.example:8233/' },
+  (standIn, built) => ([temporal, app] = [standIn, built]),
+);
 
 const get = (url: string, headers: Record<string, string> = auth) => app.inject({ method: 'GET', url, headers });
 

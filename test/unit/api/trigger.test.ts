@@ -4,16 +4,17 @@
  * and conflicts, and everything it refuses before Temporal hears a word. Real runs (the charge, one
  * charge per order) are in test/e2e/api.test.ts and api-runs.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { buildApp, TRIGGER_PATH } from '../../../src/api/app.js';
+import { TRIGGER_PATH } from '../../../src/api/app.js';
 import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../../src/http/error-reply.js';
 import { ORDER_IDEMPOTENCY_KEY } from '../../../src/domain/search-attributes.js';
 import { KEY_CLAIM_WORKFLOW_TYPE, ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
-import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 import { injectTrigger } from '../../support/trigger.js';
 
 const { WorkflowIdReusePolicy } = proto.temporal.api.enums.v1;
@@ -23,13 +24,10 @@ const TASK_QUEUE = 'order-processing-unit';
 let temporal: TemporalStandIn;
 let app: FastifyInstance;
 
-beforeEach(() => {
-  temporal = new TemporalStandIn();
-  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: ['ask_other_key_0002', API_KEY] });
-});
-afterEach(async () => {
-  await app.close();
-});
+useApiOnStandIn(
+  { taskQueue: TASK_QUEUE, triggerApiKeys: ['ask_other_key_0002', API_KEY] },
+  (standIn, built) => ([temporal, app] = [standIn, built]),
+);
 
 const trigger = (body: unknown, headers: Record<string, string> = {}) => injectTrigger(app, API_KEY, body, headers);
 

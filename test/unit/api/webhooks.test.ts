@@ -6,7 +6,7 @@
  * (the battery of hostile deliveries in hostile-webhook.test.ts beside this file).
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../../src/api/app.js';
@@ -15,7 +15,8 @@ import { startOrderWorkflow } from '../../../src/api/start-order.js';
 import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../../src/http/error-reply.js';
 import { stripeEventSignal, workflowIdForOrder } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
-import { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
+import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 
 const SECRET = 'whsec_test_webhooks_0001';
 const API_KEY = 'ask_webhooks_key_0001';
@@ -24,13 +25,10 @@ const TASK_QUEUE = 'order-processing-unit';
 let temporal: TemporalStandIn;
 let app: FastifyInstance;
 
-beforeEach(() => {
-  temporal = new TemporalStandIn();
-  app = buildApp({ client: temporal.client(), taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY], stripeWebhookSecret: SECRET });
-});
-afterEach(async () => {
-  await app.close();
-});
+useApiOnStandIn(
+  { taskQueue: TASK_QUEUE, triggerApiKeys: [API_KEY], stripeWebhookSecret: SECRET },
+  (standIn, built) => ([temporal, app] = [standIn, built]),
+);
 
 function stripeEvent(type: string, { id = `evt_${randomUUID().replaceAll('-', '')}`, orderId }: { id?: string; orderId?: string } = {}) {
   const metadata = orderId ? { order_id: orderId } : {};
