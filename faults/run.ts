@@ -11,7 +11,7 @@
  * Customers whose card needs them (SCA) confirm a few seconds later, some orders' backend refuses to
  * record them paid (they must be refunded; Stripe settles a third of those refunds later and fails a
  * third), some customers' idempotency keys are burnt by Stripe (a stored 500, nothing done), the
- * backend's token is rotated for a while (401: a misconfiguration, never a refusal), and Stripe's
+ * backend's token is rotated until a few orders met it (401: a misconfiguration, never a refusal), and Stripe's
  * webhooks reach the API on time, late, twice, out of order or not at all. Once every order is final,
  * some paid orders are sent again after their run was deleted and Stripe forgot their keys (25 h on its
  * clock): they must not be charged twice.
@@ -78,7 +78,7 @@ const API_KEY = 'ask_fault_suite_key';
 
 const random = seededRandom(SEED);
 const dataDir = mkdtempSync(join(tmpdir(), 'order-faults-'));
-const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0, misconfiguredWindows: 0 };
+const counters = { workerKills: 0, serverRestarts: 0, unexpectedWorkerExits: 0, triggerRetries: 0, misconfiguredMs: 0 };
 /** When each worker SIGKILL landed (ms since the epoch). */
 const killedAt: number[] = [];
 const stack = new LocalStack(log);
@@ -207,17 +207,30 @@ function ordersThatWaited(sandbox: Sandbox, plans: OrderPlan[]): number {
   return plans.filter(({ orderId }) => waited.has(`/orders/${orderId}`)).length;
 }
 
+/** A backlog can hold PATCHes back for seconds: the 401 window lasts until this many orders met it, within the longest window. */
+const MISCONFIGURED_MIN_ORDERS = 5;
+const MISCONFIGURED_LONGEST_MS = 60_000;
+
 /**
- * The backend's token rotated under the worker for `ms`: every PATCH meanwhile answers 401 (a
+ * The backend's token rotated under the worker for at least `ms`: every PATCH meanwhile answers 401 (a
  * misconfiguration: retried on the run's durable backoff, ops told, never a refund).
  */
 async function rotateBackendToken(backend: Sandbox['backend'], ms: number): Promise<void> {
-  log(`order backend token rotated: PATCHes answer 401 for ${ms / 1000} s`);
+  log(`order backend token rotated: PATCHes answer 401 for ${ms / 1000} s, and until ${MISCONFIGURED_MIN_ORDERS} orders met it`);
+  const rotatedAt = Date.now();
+  const ordersMet = () =>
+    new Set(backend.requests.filter((request) => request.status === 401 && request.receivedAt >= rotatedAt).map((request) => request.path))
+      .size;
   backend.token = 'rotated_token_the_worker_does_not_have';
   await sleep(ms);
+  await waitUntil(() => ordersMet() >= MISCONFIGURED_MIN_ORDERS, {
+    timeoutMs: MISCONFIGURED_LONGEST_MS - ms,
+    intervalMs: 100,
+    what: `${MISCONFIGURED_MIN_ORDERS} orders to meet the rotated token`,
+  }).catch(() => undefined);
   backend.token = BACKEND_TOKEN;
-  counters.misconfiguredWindows += 1;
-  log('order backend token restored');
+  counters.misconfiguredMs += Date.now() - rotatedAt;
+  log(`order backend token restored (${ordersMet()} orders met it)`);
 }
 
 /** Orders whose status PATCH met the rotated token. */
@@ -378,7 +391,9 @@ async function main(): Promise<number> {
     };
   });
 
-  // Chaos during the trigger phase: worker kills spread over it, one Temporal restart in the middle.
+  // Chaos during the trigger phase: worker kills spread over it, one Temporal restart in the middle, and
+  // the backend's token rotated beside them.
+  let misconfiguredWindow: Promise<void> | undefined;
   const chaos = (async () => {
     const events: Array<[number, () => Promise<void>]> = [
       ...Array.from({ length: KILLS }, (_, k): [number, () => Promise<void>] => [
@@ -387,7 +402,14 @@ async function main(): Promise<number> {
       ]),
       [TRIGGER_MS * 0.45, () => restartTemporal(port, dbFilename)],
       ...(MISCONFIGURED_MS > 0
-        ? [[TRIGGER_MS * 0.6, () => rotateBackendToken(sandbox!.backend, MISCONFIGURED_MS)] as [number, () => Promise<void>]]
+        ? [
+            [
+              TRIGGER_MS * 0.6,
+              async () => {
+                misconfiguredWindow = rotateBackendToken(sandbox!.backend, MISCONFIGURED_MS);
+              },
+            ] as [number, () => Promise<void>],
+          ]
         : []),
     ];
     events.sort(([a], [b]) => a - b);
@@ -414,6 +436,7 @@ async function main(): Promise<number> {
     }),
   );
   await chaos;
+  await misconfiguredWindow;
   log(`all orders triggered (${acceptedAt.size}/${ORDERS} accepted); waiting for every order to reach a final status`);
 
   let lastReport = 0;
@@ -477,7 +500,7 @@ async function main(): Promise<number> {
     ['keys Stripe burnt / keys of a later generation sent', burntKeyFigures(sandbox.stripe)],
     [
       'backend 401 window s / orders that met it / ops alerts about it',
-      `${(counters.misconfiguredWindows * MISCONFIGURED_MS) / 1000} / ${misconfigured.length} / ${sandbox.slack.messages.filter((message) => message.text.includes('not a refusal')).length}`,
+      `${(counters.misconfiguredMs / 1000).toFixed(1)} / ${misconfigured.length} / ${sandbox.slack.messages.filter((message) => message.text.includes('not a refusal')).length}`,
     ],
     [
       'paid orders re-sent after their run was deleted / searches meanwhile',
@@ -518,7 +541,35 @@ async function main(): Promise<number> {
   console.log('\nVIOLATIONS');
   for (const { rule, orderIds } of report.violations)
     console.log(`  ${rule}: ${orderIds.length} orders: ${orderIds.slice(0, 20).join(', ')}`);
+  const traced = [...new Set(report.violations.flatMap(({ orderIds }) => orderIds))].slice(0, TRACED_ORDERS);
+  console.log(`\nWhat the stand-ins saw of ${traced.length === 1 ? 'that order' : `the first ${traced.length}`} (s since the start)`);
+  console.log(`  worker kills at ${killedAt.map(secondsSinceStart).join(', ')}`);
+  for (const orderId of traced) console.log(orderTrace(sandbox, orderId));
   return 1;
+}
+
+/** A violated order's backend PATCHes and ops alerts, for a failure that explains itself. */
+const TRACED_ORDERS = 3;
+
+function secondsSinceStart(at: number): string {
+  return ((at - startedAt) / 1000).toFixed(1);
+}
+
+function orderTrace(sandbox: Sandbox, orderId: string): string {
+  const line = ({ receivedAt, answeredAt, status }: RecordedRequest, what: string) =>
+    `    +${secondsSinceStart(receivedAt)}..${answeredAt ? secondsSinceStart(answeredAt) : 'dropped'} ${status} ${what}`;
+  const patches = sandbox.backend.requests
+    .filter((request) => request.path === `/orders/${orderId}`)
+    .map((request) => line(request, `PATCH ${request.body.slice(0, 60)}`));
+  const alerts = sandbox.slack.requests
+    .filter((request) => request.body.includes(orderId))
+    .map((request) => line(request, `Slack ${alertText(request.body).slice(0, 90)}`));
+  return [`  ${orderId}`, ...patches, ...alerts].join('\n');
+}
+
+/** chat.postMessage's text, sent as JSON or as a form. */
+function alertText(body: string): string {
+  return body.startsWith('{') ? String((JSON.parse(body) as { text?: unknown }).text) : (new URLSearchParams(body).get('text') ?? body);
 }
 
 const startedTriggers = Date.now();

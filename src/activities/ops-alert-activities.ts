@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorCode, type WebClient } from '@slack/web-api';
-import type { OpsAlert } from '../domain/order.js';
+import type { AlertedOrder, OpsAlert } from '../domain/order.js';
 import { formatAmount } from '../domain/money.js';
 import { SLACK_REJECTED, SLACK_UNAVAILABLE } from '../domain/failures.js';
 
@@ -29,12 +29,26 @@ function reconciledAdvice(alert: Extract<OpsAlert, { kind: 'order-reconciled' }>
     : 'Check whether the order was fulfilled, and settle it with the customer.';
 }
 
+/** The order as an alert names it: with customer and amount when the run knows them. */
+function orderSubject({ orderId, customerId, amount, currency }: AlertedOrder): string {
+  return customerId && amount !== undefined && currency
+    ? `order ${orderId} (customer ${customerId}, ${formatAmount(amount, currency)})`
+    : `order ${orderId}`;
+}
+
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
 function opsAlertText(alert: OpsAlert): string {
   if (alert.kind === 'refund-not-returned' || alert.kind === 'refund-unrecorded') return refundAlertText(alert);
+  const subject = orderSubject(alert.order);
+  if (alert.kind === 'backend-misconfigured') {
+    return (
+      `:wrench: The order backend cannot record ${subject} as ${alert.status}: ${alert.reason}. ` +
+      `This is our configuration or the backend's contract, not a refusal: nothing is refunded. The run asks again until ${alert.until}; ` +
+      "fix the worker's configuration or the backend and it records the order by itself."
+    );
+  }
   const { order } = alert;
   const amount = formatAmount(order.amount, order.currency);
-  const subject = `order ${order.orderId} (customer ${order.customerId}, ${amount})`;
   switch (alert.kind) {
     case 'receipt-failed':
       return (
@@ -54,12 +68,6 @@ function opsAlertText(alert: OpsAlert): string {
         `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}, Stripe status ${alert.refundStatus}): ${alert.reason}. ` +
         (alert.refundStatus === 'succeeded' ? 'The customer has the money back' : 'Check the refund in Stripe until it succeeds') +
         '; set the order right in the backend.'
-      );
-    case 'backend-misconfigured':
-      return (
-        `:wrench: The order backend cannot record ${subject} as ${alert.status}: ${alert.reason}. ` +
-        `This is our configuration or the backend's contract, not a refusal: nothing is refunded. The run asks again until ${alert.until}; ` +
-        "fix the worker's configuration or the backend and it records the order by itself."
       );
     case 'order-unrecorded':
       return (

@@ -81,6 +81,9 @@ export interface OrderProgress {
   customerAsked?: 'by_email' | 'on_session';
 }
 
+/** What an alert names of an order: an operator's refund run knows only its ID. */
+export type AlertedOrder = Pick<Order, 'orderId'> & Partial<Pick<Order, 'customerId' | 'amount' | 'currency'>>;
+
 /**
  * What Notify Ops is asked to tell the team. `chargeUncertain` is set only by runs started before the
  * PaymentIntents change, which recorded a guessed outcome; later runs ask Stripe instead.
@@ -113,7 +116,7 @@ export type OpsAlert =
     }
   | { kind: 'receipt-failed'; order: Order; chargeId: string; reason: string }
   /** The backend answers as misconfigured (401, 404, 400...); the run asks again until `until`. */
-  | { kind: 'backend-misconfigured'; order: Order; status: OrderRecordStatus; reason: string; until: string }
+  | { kind: 'backend-misconfigured'; order: AlertedOrder; status: OrderRecordStatus; reason: string; until: string }
   /** The run ends and the backend does not know the order's status. */
   | { kind: 'order-unrecorded'; order: Order; status: OrderRecordStatus; reason: string }
   | {

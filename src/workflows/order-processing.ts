@@ -6,19 +6,11 @@ import {
   log,
   patched,
   setHandler,
-  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
 import type { OpsAlert, Order, OrderParams, OrderResult, ReceiptState } from '../domain/order.js';
-import {
-  INVALID_ORDER,
-  ORDER_BACKEND_MISCONFIGURED,
-  ORDER_BACKEND_UNAVAILABLE,
-  ORDER_STATUS_REJECTED,
-  REFUND_FAILED,
-  REFUND_REFUSED,
-} from '../domain/failures.js';
+import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_FAILED, REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';
 import { UNSETTLED_REFUND_STATUSES, type RefundOutcome } from '../domain/payment.js';
 import { paymentAnswerOf, type PaymentAnswer } from '../domain/payment-answer.js';
@@ -31,6 +23,7 @@ import { OrderProgressState } from './order-progress.js';
 import { payWithPaymentIntent, type PaymentOutcome } from './charge-card.js';
 import { settledRefund } from './refund-settlement.js';
 import { paymentUpdate, statusQuery, stripeEventSignal } from './names.js';
+import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
 
 /** Parse Order as a local activity, with no task queue round trip; runs started before it replay an activity task. */
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
@@ -44,11 +37,6 @@ const SETTLE_REFUNDS = 'settle-refunds';
 const ORDER_OUTCOME_SEARCH_ATTRIBUTE = 'order-outcome-search-attribute';
 /** A run that ends with the backend unaware of the order's status tells ops first; runs started before it did not. */
 const TELL_OPS_UNRECORDED = 'tell-ops-unrecorded';
-
-/** A backend that answers as misconfigured (401, 404, 400...) is asked again on this durable backoff, for up to a week. */
-const FIRST_BACKEND_RETRY_MS = 60_000;
-const LONGEST_BACKEND_RETRY_MS = 60 * 60_000;
-const MISCONFIGURED_BACKEND_RETRY_LIMIT_MS = 7 * 24 * 60 * 60_000;
 
 const parseOrderTask = orderActivity('parseOrder', PARSE_ORDER_OPTIONS);
 const parseOrderLocally = localOrderActivity('parseOrder', PARSE_ORDER_OPTIONS);
@@ -335,47 +323,28 @@ class OrderRun {
   }
 
   /**
-   * Writes the order's status to its backend. A misconfigured backend (401, 404, 400...) is never a refusal:
-   * ops are told once, and the run asks again on a durable backoff for up to a week (docs/payments.md).
+   * Writes the order's status to its backend; a misconfigured backend is asked again on a durable backoff, and ops are
+   * told once per run (docs/payments.md). The failure it throws names the order's true status.
    */
   private async writeRecord(update: OrderStatusUpdate): Promise<void> {
     const { order } = this;
-    let waitMs = FIRST_BACKEND_RETRY_MS;
-    let giveUpAt: number | undefined;
-    for (;;) {
-      try {
-        await updateOrderStatus({ orderId: order.orderId, ...update });
-        return;
-      } catch (error) {
-        if (failureType(error) === ORDER_BACKEND_MISCONFIGURED) {
-          giveUpAt ??= Date.now() + MISCONFIGURED_BACKEND_RETRY_LIMIT_MS;
-          if (!this.#misconfigurationTold) {
-            this.#misconfigurationTold = true;
-            await tryNotifyOps({
-              kind: 'backend-misconfigured',
-              order,
-              status: update.status,
-              reason: failureMessage(error),
-              until: new Date(giveUpAt).toISOString(),
-            });
-          }
-          if (Date.now() + waitMs < giveUpAt) {
-            await sleep(waitMs);
-            waitMs = Math.min(waitMs * 2, LONGEST_BACKEND_RETRY_MS);
-            continue;
-          }
-        }
-        const failure = ApplicationFailure.create({
-          // No type: the 7-day schedule-to-close timeout ran out while the backend stayed unavailable.
-          type: failureType(error) ?? ORDER_BACKEND_UNAVAILABLE,
-          message: `Order ${order.orderId} is ${update.status} but its record could not be updated: ${failureMessage(error)}`,
-          nonRetryable: true,
-        });
-        // The payment_pending record is final only if the run ends pending: updateOrderStatus() tells ops then.
-        const refundable = update.status === 'paid' && failure.type === ORDER_STATUS_REJECTED;
-        if (!refundable && update.status !== 'payment_pending') await this.tellOpsUnrecorded(update.status, failureMessage(error));
-        throw failure;
-      }
+    try {
+      await recordOrderStatus({ orderId: order.orderId, ...update }, async ({ reason, until }) => {
+        if (this.#misconfigurationTold) return;
+        this.#misconfigurationTold = true;
+        await tryNotifyOps({ kind: 'backend-misconfigured', order, status: update.status, reason, until });
+      });
+    } catch (error) {
+      const failure = ApplicationFailure.create({
+        // No type: the 7-day schedule-to-close timeout ran out while the backend stayed unavailable.
+        type: failureType(error) ?? ORDER_BACKEND_UNAVAILABLE,
+        message: `Order ${order.orderId} is ${update.status} but its record could not be updated: ${failureMessage(error)}`,
+        nonRetryable: true,
+      });
+      // The payment_pending record is final only if the run ends pending: updateOrderStatus() tells ops then.
+      const refundable = update.status === 'paid' && failure.type === ORDER_STATUS_REJECTED;
+      if (!refundable && update.status !== 'payment_pending') await this.tellOpsUnrecorded(update.status, failureMessage(error));
+      throw failure;
     }
   }
 
@@ -426,18 +395,20 @@ class OrderRun {
       reason,
     });
     progress.update({ step: 'update-order-status' });
-    const backendRecorded = await updateOrderStatus({
-      orderId: order.orderId,
-      status: 'refunded',
-      paymentIntentId,
-      amountRefunded: refund.amountRefunded,
-    }).then(
-      () => true,
-      (error: unknown) => {
-        log.warn('The order backend refused the refunded status too', { orderId: order.orderId, error: failureMessage(error) });
-        return false;
-      },
-    );
+    const record = { status: 'refunded', paymentIntentId, amountRefunded: refund.amountRefunded } as const;
+    // writeRecord() tells ops when the backend cannot take the record.
+    const backendRecorded = patched(MISCONFIGURED_BACKEND_RETRIES)
+      ? await this.writeRecord(record).then(
+          () => true,
+          () => false,
+        )
+      : await updateOrderStatus({ orderId: order.orderId, ...record }).then(
+          () => true,
+          (error: unknown) => {
+            log.warn('The order backend refused the refunded status too', { orderId: order.orderId, error: failureMessage(error) });
+            return false;
+          },
+        );
     return { refundId: refund.refundId, amount: refund.amount, backendRecorded, opsNotified };
   }
 }

@@ -1,11 +1,12 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { ParentClosePolicy, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { CORRECTED_OUTCOME, MISMATCH_KINDS, type MismatchKind, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { countOrderEvent, countReconciliationMismatch } from './counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
 import { orderActivity } from './activity-proxies.js';
 import { reconcileWorkflowId } from './names.js';
+import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
 
 const findOutcomeMismatches = orderActivity('findOutcomeMismatches', RECONCILIATION_SWEEP_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
@@ -51,9 +52,15 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
   const outcome = CORRECTED_OUTCOME[mismatch.kind];
   const { order, paymentIntentId, chargeId, dispute } = mismatch;
   upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
-  await updateOrderStatus({ orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) });
-  // The correction is recorded; an alert Slack never takes must not fail it.
-  await notifyOps({
+  // The correction stands whatever Slack does: an alert it never takes must not fail the run.
+  const tellOps = (alert: Parameters<typeof notifyOps>[0]) => notifyOps(alert).catch(() => countOrderEvent('opsAlertFailed'));
+  const record = { orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) };
+  if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
+    await recordOrderStatus(record, ({ reason, until }) =>
+      tellOps({ kind: 'backend-misconfigured', order, status: outcome, reason, until }),
+    );
+  } else await updateOrderStatus(record);
+  await tellOps({
     kind: 'order-reconciled',
     order,
     recorded: mismatch.recorded,
@@ -61,6 +68,6 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
     mismatch: mismatch.kind,
     paymentIntentId,
     ...(dispute && { dispute }),
-  }).catch(() => countOrderEvent('opsAlertFailed'));
+  });
   return { orderId: order.orderId, outcome };
 }

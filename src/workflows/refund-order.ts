@@ -7,6 +7,7 @@ import { applicationFailureOf, failureMessage } from './activity-failures.js';
 import { orderActivity } from './activity-proxies.js';
 import { refundedStatus, settledRefund } from './refund-settlement.js';
 import { refundQuery } from './names.js';
+import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
 
 // Stripe unavailable is retried for up to 23 h (the key's lifetime): the API answers 202 meanwhile, never a guess.
 const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
@@ -44,7 +45,10 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
   return refund;
 }
 
-/** The backend hears of a succeeded refund; ops hear of one that did not return the money, or that the backend could not record. */
+/**
+ * The backend hears of a succeeded refund, asked again while it answers as misconfigured; ops hear of a refund that did not
+ * return the money, or that the backend could not record.
+ */
 async function tellOfRefund({ orderId, paymentIntentId }: RefundOrderInput, refund: RefundOutcome): Promise<void> {
   const tellOps = (alert: Parameters<typeof notifyOps>[0]) =>
     notifyOps(alert).then(
@@ -53,8 +57,13 @@ async function tellOfRefund({ orderId, paymentIntentId }: RefundOrderInput, refu
     );
   if (refund.status !== 'succeeded') return tellOps({ kind: 'refund-not-returned', orderId, paymentIntentId, refund });
   const status = refundedStatus(refund);
+  const record = { orderId, status, paymentIntentId, amountRefunded: refund.amountRefunded };
   try {
-    await updateOrderStatus({ orderId, status, paymentIntentId, amountRefunded: refund.amountRefunded });
+    if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
+      await recordOrderStatus(record, ({ reason, until }) =>
+        tellOps({ kind: 'backend-misconfigured', order: { orderId }, status, reason, until }),
+      );
+    } else await updateOrderStatus(record);
   } catch (error) {
     await tellOps({ kind: 'refund-unrecorded', orderId, paymentIntentId, refund, status, reason: failureMessage(error) });
   }

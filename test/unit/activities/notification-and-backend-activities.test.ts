@@ -113,6 +113,19 @@ describe('notifyOps (Slack)', () => {
     expect(message?.text).not.toContain(o.email);
   });
 
+  it('a misconfigured backend: says it is not a refusal; an operator refund names the order by ID alone', async () => {
+    const o = order();
+    const alert = { kind: 'backend-misconfigured', status: 'refunded', reason: 'Order backend answered 401', until: '2030-01-08' } as const;
+    const texts = [];
+    for (const named of [o, { orderId: o.orderId }]) {
+      const posted = await runActivity(suite.activities.notifyOps, { ...alert, order: named }, o);
+      texts.push(suite.sandbox.slack.messages.find((sent) => sent.ts === posted.ts)?.text);
+    }
+    expect(texts[0]).toContain(`record order ${o.orderId} (customer cus_abc, $49.99) as refunded: Order backend answered 401`);
+    expect(texts[1]).toContain(`record order ${o.orderId} as refunded`);
+    for (const text of texts) expect(text).toContain('not a refusal: nothing is refunded. The run asks again until 2030-01-08');
+  });
+
   it("Slack's ok:false errors: a permanent one (channel_not_found) is non-retryable SlackRejected; a transient one is retryable", async () => {
     const o = order();
     const alert = { kind: 'payment-settled', order: o } as const;

@@ -485,6 +485,33 @@ describe('a paid order the backend refuses for good', () => {
     expect(alerts(stubs)).toEqual(['order-refunded']);
   });
 
+  it('a refunded record the backend answers as misconfigured is asked again on the durable backoff, ops told once', async () => {
+    let refundedAnswers = 0;
+    const { stubs, handle, result } = await runOrder(unitOrder(), {
+      updateOrderStatus: async ({ status }) => {
+        if (status === 'paid') throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
+        refundedAnswers += 1;
+        if (refundedAnswers <= 2) throw ApplicationFailure.nonRetryable('Order backend answered 401', ORDER_BACKEND_MISCONFIGURED);
+      },
+    });
+    expect(result).toMatchObject({ status: 'refunded', refund: { backendRecorded: true } });
+    expect(statuses(stubs)).toEqual(['paid', 'refunded', 'refunded', 'refunded']);
+    expect(await timersStarted(handle)).toBe(2);
+    expect(alerts(stubs)).toEqual(['order-refunded', 'backend-misconfigured']);
+    expect(stubs.inputsOf('notifyOps')[1]).toMatchObject({ status: 'refunded', reason: 'Order backend answered 401' });
+  });
+
+  it('a refunded record the backend refuses too: the refund stands, ops are told to set the order by hand', async () => {
+    const { stubs, result } = await runOrder(unitOrder(), {
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
+      },
+    });
+    expect(result).toMatchObject({ status: 'refunded', refund: { backendRecorded: false } });
+    expect(alerts(stubs)).toEqual(['order-refunded', 'order-unrecorded']);
+    expect(stubs.inputsOf('notifyOps')[1]).toMatchObject({ status: 'refunded' });
+  });
+
   it('a refund Stripe answers pending is waited for: recorded refunded only once Stripe shows it succeeded', async () => {
     const order = unitOrder();
     let asked = 0;

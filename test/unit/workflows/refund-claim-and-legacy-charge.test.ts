@@ -11,6 +11,7 @@ import {
   CHARGE_OUTCOME_UNKNOWN,
   CHARGE_REJECTED,
   ORDER_BACKEND_MISCONFIGURED,
+  ORDER_STATUS_REJECTED,
   REFUND_REFUSED,
   STRIPE_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
@@ -95,16 +96,37 @@ describe('refundOrder', () => {
     expect(alerts(stubs)).toEqual(['refund-not-returned']);
   });
 
-  it('a backend that cannot record the refund: ops are told what to set by hand; the refund stands', async () => {
+  it('a backend that answers as misconfigured is asked again on the durable backoff until it records the refund, ops told once', async () => {
+    let answers = 0;
     const { stubs, run } = refund({
       refundPayment: async () => refundOf('succeeded'),
       updateOrderStatus: async () => {
-        throw ApplicationFailure.nonRetryable('Order backend answered 401', ORDER_BACKEND_MISCONFIGURED);
+        answers += 1;
+        if (answers <= 2) throw ApplicationFailure.nonRetryable('Order backend answered 401', ORDER_BACKEND_MISCONFIGURED);
+      },
+    });
+    expect(await run).toMatchObject({ status: 'succeeded' });
+    expect(statuses(stubs).map(({ status }) => status)).toEqual(['partially_refunded', 'partially_refunded', 'partially_refunded']);
+    expect(stubs.inputsOf('notifyOps')).toEqual([
+      expect.objectContaining({
+        kind: 'backend-misconfigured',
+        order: { orderId: 'ord_refund' },
+        status: 'partially_refunded',
+        reason: 'Order backend answered 401',
+      }),
+    ]);
+  });
+
+  it('a backend that refuses the refund record: ops are told what to set by hand; the refund stands', async () => {
+    const { stubs, run } = refund({
+      refundPayment: async () => refundOf('succeeded'),
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
       },
     });
     expect(await run).toMatchObject({ status: 'succeeded' });
     expect(stubs.inputsOf('notifyOps')).toEqual([
-      expect.objectContaining({ kind: 'refund-unrecorded', status: 'partially_refunded', reason: 'Order backend answered 401' }),
+      expect.objectContaining({ kind: 'refund-unrecorded', status: 'partially_refunded', reason: 'Order backend answered 409' }),
     ]);
   });
 
