@@ -46,6 +46,11 @@ function stripeRecordStatus(chargedAmount: number | undefined, refundedAmount: n
   return refundedAmount > 0 ? 'partially_refunded' : 'paid';
 }
 
+/** The text names this order, not one whose ID it begins (ord_x_5 is not ord_x_51). */
+export function mentionsOrder(text: string, orderId: string): boolean {
+  return new RegExp(`\\b${orderId}\\b`).test(text);
+}
+
 /**
  * What must hold after any amount of crashes, provider faults, burnt keys, a misconfigured backend,
  * re-sent orders and webhooks late, twice, out of order or lost, checked on what reached the
@@ -94,7 +99,7 @@ export function checkInvariants(sandbox: Sandbox, orders: OrderPlan[]): Invarian
       // The backend refused the payment and Stripe failed its refund: the money is still taken, ops must act.
       counts.refundsFailed += 1;
       if (record?.status === 'refunded') flag('recorded refunded although Stripe failed the refund', orderId);
-      if (!sandbox.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes(REFUND_FAILED_ALERT)))
+      if (!sandbox.slack.messages.some((message) => mentionsOrder(message.text, orderId) && message.text.includes(REFUND_FAILED_ALERT)))
         flag('a failed refund ops never heard of', orderId);
       continue;
     }

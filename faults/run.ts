@@ -37,7 +37,7 @@ import { DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
 import type { Fault, RecordedRequest, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
-import { checkInvariants, faultOrderBody, REFUND_FAILED_ALERT, type OrderPlan } from './invariants.js';
+import { checkInvariants, faultOrderBody, mentionsOrder, REFUND_FAILED_ALERT, type OrderPlan } from './invariants.js';
 import { seededRandom } from './random.js';
 
 const { values: args } = parseArgs({
@@ -313,7 +313,7 @@ async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans
 }
 
 function refundFailureTold(sandbox: Sandbox, orderId: string): boolean {
-  return sandbox.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes(REFUND_FAILED_ALERT));
+  return sandbox.slack.messages.some((message) => mentionsOrder(message.text, orderId) && message.text.includes(REFUND_FAILED_ALERT));
 }
 
 function isFinal(status: string | undefined): boolean {
@@ -469,7 +469,7 @@ async function main(): Promise<number> {
     report.violations.push({ rule: 're-sent order whose new run did not complete', orderIds: resentUnfinished });
   const misconfigured = ordersMisconfigured(sandbox, plans);
   const misconfigurationAlerted = (orderId: string) =>
-    sandbox!.slack.messages.some((message) => message.text.includes(orderId) && message.text.includes('not a refusal'));
+    sandbox!.slack.messages.some((message) => mentionsOrder(message.text, orderId) && message.text.includes('not a refusal'));
   const misconfigurationUntold = ordersThatWaitedOnMisconfiguration(sandbox, plans)
     .filter(({ orderId }) => !misconfigurationAlerted(orderId))
     .map(({ orderId }) => orderId);
@@ -548,7 +548,7 @@ async function main(): Promise<number> {
   return 1;
 }
 
-/** A violated order's backend PATCHes and ops alerts, for a failure that explains itself. */
+/** A violated order's Stripe requests, backend PATCHes and ops alerts, for a failure that explains itself. */
 const TRACED_ORDERS = 3;
 
 function secondsSinceStart(at: number): string {
@@ -558,13 +558,16 @@ function secondsSinceStart(at: number): string {
 function orderTrace(sandbox: Sandbox, orderId: string): string {
   const line = ({ receivedAt, answeredAt, status }: RecordedRequest, what: string) =>
     `    +${secondsSinceStart(receivedAt)}..${answeredAt ? secondsSinceStart(answeredAt) : 'dropped'} ${status} ${what}`;
+  const stripe = sandbox.stripe.requests
+    .filter((request) => mentionsOrder(decodeURIComponent(`${request.path} ${request.body}`), orderId))
+    .map((request) => line(request, `Stripe ${request.method} ${request.path.split('?')[0]}${request.replayed ? ' (replayed)' : ''}`));
   const patches = sandbox.backend.requests
     .filter((request) => request.path === `/orders/${orderId}`)
     .map((request) => line(request, `PATCH ${request.body.slice(0, 60)}`));
   const alerts = sandbox.slack.requests
-    .filter((request) => request.body.includes(orderId))
+    .filter((request) => mentionsOrder(alertText(request.body), orderId))
     .map((request) => line(request, `Slack ${alertText(request.body).slice(0, 90)}`));
-  return [`  ${orderId}`, ...patches, ...alerts].join('\n');
+  return [`  ${orderId}`, ...stripe, ...patches, ...alerts].join('\n');
 }
 
 /** chat.postMessage's text, sent as JSON or as a form. */

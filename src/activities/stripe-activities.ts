@@ -261,21 +261,21 @@ async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise
  * sent again after its run was deleted (retention) and its keys forgotten (24 h) must not be charged
  * twice. Search by metadata.order_id lags about a minute, while the workflow ID still deduplicates.
  * Search has its own rate limit (about 20 requests a second in live mode): when Stripe refuses it (429),
- * the customer's newest PaymentIntents are read instead (list: the general limit, one page).
+ * the customer's PaymentIntents are read instead (list: the general limit), page by page until the
+ * order's paid one or the customer's first.
  */
 async function paidBefore(stripe: Stripe, order: Order): Promise<Stripe.PaymentIntent | undefined> {
-  let found: Stripe.PaymentIntent[];
+  const paid = (intent: Stripe.PaymentIntent) => intent.metadata.order_id === order.orderId && PAID_STATUSES.has(intent.status);
   try {
-    found = (await stripe.paymentIntents.search({ query: `metadata['order_id']:'${order.orderId}'`, limit: 100 })).data;
+    return (await stripe.paymentIntents.search({ query: `metadata['order_id']:'${order.orderId}'`, limit: 100 })).data.find(paid);
   } catch (error) {
     if (!(error instanceof Stripe.errors.StripeRateLimitError))
       throw error instanceof Stripe.errors.StripeError ? stripeFailure(error, "search the order's PaymentIntents") : error;
-    const listed = await callStripe("list the customer's PaymentIntents", () =>
-      stripe.paymentIntents.list({ customer: order.customerId, limit: 100 }),
-    );
-    found = listed.data.filter((intent) => intent.metadata.order_id === order.orderId);
   }
-  return found.find((intent) => PAID_STATUSES.has(intent.status));
+  return callStripe("list the customer's PaymentIntents", async () => {
+    for await (const intent of stripe.paymentIntents.list({ customer: order.customerId, limit: 100 })) if (paid(intent)) return intent;
+    return undefined;
+  });
 }
 
 async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: string): Promise<CreatedPayment> {

@@ -66,9 +66,11 @@ describe('createPaymentIntent', () => {
       expect(lastRequest().path).toMatch(/^\/v1\/payment_intents\/search\?query=/);
     });
 
-    it("search refused for its rate limit (429): the customer's PaymentIntents are listed instead, and decide the same", async () => {
-      const o = order();
+    it("search refused for its rate limit (429): the customer's PaymentIntents are listed instead, page by page, and decide the same", async () => {
+      const o = order('cus_many_orders');
       const paymentIntentId = await paidLongAgo(o);
+      // A page of the customer's later orders: the earlier payment is on the list's second page.
+      for (let later = 0; later < 100; later += 1) await created(order('cus_many_orders'));
       suite.sandbox.stripe.searchRatePerSecond = 0;
       try {
         expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({
@@ -79,8 +81,8 @@ describe('createPaymentIntent', () => {
         suite.sandbox.stripe.searchRatePerSecond = undefined;
       }
       expect(
-        suite.sandbox.stripe.requests.slice(-2).map(({ method, path, status }) => `${method} ${path.split('?')[0]} ${status}`),
-      ).toEqual(['GET /v1/payment_intents/search 429', 'GET /v1/payment_intents 200']);
+        suite.sandbox.stripe.requests.slice(-3).map(({ method, path, status }) => `${method} ${path.split('?')[0]} ${status}`),
+      ).toEqual(['GET /v1/payment_intents/search 429', 'GET /v1/payment_intents 200', 'GET /v1/payment_intents 200']);
       expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
     });
 
