@@ -11,8 +11,9 @@
  * Customers whose card needs them (SCA) confirm a few seconds later, some orders' backend refuses to
  * record them paid (they must be refunded; Stripe settles a third of those refunds later and fails a
  * third), some customers' idempotency keys are burnt by Stripe (a stored 500, nothing done), the
- * backend's token is rotated until a few orders met it (401: a misconfiguration, never a refusal), and Stripe's
- * webhooks reach the API on time, late, twice, out of order or not at all. Once every order is final,
+ * backend's token is rotated until a few orders met it (401: a misconfiguration, never a refusal; the
+ * alerts it sets off meet Slack's rate limit), and Stripe's webhooks reach the API on time, late, twice,
+ * out of order or not at all. Once every order is final,
  * some paid orders are sent again after their run was deleted and Stripe forgot their keys (25 h on its
  * clock): they must not be charged twice.
  *
@@ -509,7 +510,7 @@ async function main(): Promise<number> {
     })
     .filter((ms): ms is number => ms !== undefined)
     .sort((a, b) => a - b);
-  const injected = (standIn: StandIn) => standIn.requests.filter((r) => r.status === 0 || r.status === 429 || r.status >= 500).length;
+  const injected = (standIn: StandIn) => standIn.requests.filter((r) => r.fault !== undefined).length;
   const figures: Array<[string, string | number]> = [
     ['seed', SEED],
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
@@ -535,6 +536,10 @@ async function main(): Promise<number> {
     ['Stripe: 500s after executing / replayed 5xx / answers lost after', stripeFailureFigures(sandbox.stripe)],
     ['Stripe asked (retrieve + list) / cancels', stripeQuestionFigures(sandbox.stripe)],
     ['orders recorded payment_pending on the way', ordersThatWaited(sandbox, plans)],
+    [
+      'Slack: alerts posted / rate-limited answers (one a second past a burst)',
+      `${sandbox.slack.messages.length} / ${sandbox.slack.requests.filter((r) => r.status === 429 && r.fault === undefined).length}`,
+    ],
     ['receipts sent', sandbox.resend.emails.filter((email) => email.subject.startsWith('Receipt for order')).length],
     [
       'customers asked to confirm a payment (SCA emails)',

@@ -114,6 +114,11 @@ export abstract class StandIn {
   /** The provider's error body for an injected status. */
   protected abstract errorBody(status: number): unknown;
 
+  /** Headers the provider sends with an error status, such as a 429's `Retry-After`. */
+  protected errorHeaders(_status: number): Record<string, string> | undefined {
+    return undefined;
+  }
+
   /**
    * The answer to a request that was handled (`reply`) but meets a `statusAfterHandling` fault. A
    * provider that remembers its answers (Stripe's idempotency keys) overrides this to remember the error.
@@ -143,7 +148,8 @@ export abstract class StandIn {
     }
     let reply: StandInReply;
     if (fault && 'status' in fault) {
-      reply = { status: fault.status, body: fault.body ?? this.errorBody(fault.status) };
+      const headers = this.errorHeaders(fault.status);
+      reply = { status: fault.status, body: fault.body ?? this.errorBody(fault.status), ...(headers && { headers }) };
     } else {
       try {
         reply = await this.handle(request);

@@ -1,8 +1,13 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { ErrorCode, type WebClient } from '@slack/web-api';
+import { activityInfo, ApplicationFailure, sleep } from '@temporalio/activity';
+import { ErrorCode, type WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
 import type { AlertedOrder, OpsAlert } from '../domain/order.js';
 import { formatAmount } from '../domain/money.js';
 import { SLACK_REJECTED, SLACK_UNAVAILABLE } from '../domain/failures.js';
+
+/** A rate-limited alert waits for its turn within its attempt, stopping this long before the attempt's timeout. */
+const RATE_LIMIT_MARGIN_MS = 2_000;
+/** Each wait adds, at random, up to Retry-After doubled per wait and at most this: a storm of alerts spreads out. */
+const LONGEST_RATE_LIMIT_SPREAD_MS = 8_000;
 
 /** Slack `ok: false` errors that may succeed later; any other is permanent (channel_not_found, invalid_auth, ...). */
 const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
@@ -124,12 +129,36 @@ function refundAlertText(alert: Extract<OpsAlert, { kind: 'refund-not-returned' 
 
 /** The alerts to the team, posted through the worker's Slack client. */
 export function opsAlertActivities(slack: WebClient, channel: string) {
+  /** Posts the text, waiting its turn while Slack rate-limits the channel, for as long as this attempt may last. */
+  async function postInTurn(text: string) {
+    const { startToCloseTimeoutMs } = activityInfo();
+    const giveUpAt = Date.now() + startToCloseTimeoutMs - RATE_LIMIT_MARGIN_MS;
+    for (let waits = 0; ; waits += 1) {
+      try {
+        return await slack.chat.postMessage({ channel, text, unfurl_links: false });
+      } catch (error) {
+        if ((error as { code?: string }).code !== ErrorCode.RateLimitedError) throw error;
+        const retryAfterMs = (error as WebAPIRateLimitedError).retryAfter * 1000;
+        const waitMs = retryAfterMs + Math.min(retryAfterMs * 2 ** waits, LONGEST_RATE_LIMIT_SPREAD_MS) * Math.random();
+        if (Date.now() + waitMs > giveUpAt) {
+          throw ApplicationFailure.create({
+            type: SLACK_UNAVAILABLE,
+            message: `Slack rate-limited the alert to ${channel} for this attempt (Retry-After ${retryAfterMs / 1000} s)`,
+            nextRetryDelay: waitMs,
+          });
+        }
+        await sleep(waitMs);
+      }
+    }
+  }
+
   /** Notify Ops: posts the alert to the team's Slack channel. */
   async function notifyOps(alert: OpsAlert): Promise<{ channel: string; ts: string }> {
     try {
-      const response = await slack.chat.postMessage({ channel, text: opsAlertText(alert), unfurl_links: false });
+      const response = await postInTurn(opsAlertText(alert));
       return { channel: response.channel ?? channel, ts: response.ts ?? '' };
     } catch (error) {
+      if (error instanceof ApplicationFailure) throw error;
       const code = (error as { code?: string }).code;
       if (code === ErrorCode.PlatformError) {
         const slackError = String((error as { data?: { error?: string } }).data?.error);

@@ -26,16 +26,20 @@ export function useSandboxActivities(): SandboxActivities {
 
 /**
  * Runs one activity as attempt `attempt` of the order's run `order-<orderId>` (its idempotency keys
- * come from that workflow ID). Only errors reach the test's output.
+ * come from that workflow ID), 1 s long unless told. Only errors reach the test's output.
  */
 export function runActivity<A, R, More extends unknown[] = []>(
   activity: (input: A, ...more: More) => Promise<R>,
   input: A,
-  { orderId, attempt = 1 }: { orderId: string; attempt?: number },
+  { orderId, attempt = 1, startToCloseTimeoutMs }: { orderId: string; attempt?: number; startToCloseTimeoutMs?: number },
   ...more: More
 ): Promise<R> {
   const env = new MockActivityEnvironment(
-    { workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' }, attempt },
+    {
+      workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' },
+      attempt,
+      ...(startToCloseTimeoutMs && { startToCloseTimeoutMs }),
+    },
     { logger: new DefaultLogger('ERROR') },
   );
   return env.run(activity, input, ...more);

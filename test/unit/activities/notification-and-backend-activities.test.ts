@@ -139,7 +139,34 @@ describe('notifyOps (Slack)', () => {
     });
   });
 
-  it.each([429, 503])('Slack answering %i: retryable SlackUnavailable', async (status) => {
+  it('Slack rate-limiting the channel (429, Retry-After): the alert waits its turn within its attempt, then is posted', async () => {
+    const o = order();
+    const alert = { kind: 'payment-settled', order: o } as const;
+    const { slack } = suite.sandbox;
+    slack.postMessageBurst = 1;
+    try {
+      await runActivity(suite.activities.notifyOps, alert, o);
+      const posted = await runActivity(suite.activities.notifyOps, alert, { ...o, startToCloseTimeoutMs: 30_000 });
+      expect(slack.messages.some((sent) => sent.ts === posted.ts)).toBe(true);
+      const [limited, allowed] = slack.requests.slice(-2);
+      expect(limited.status).toBe(429);
+      expect(allowed.status).toBe(200);
+      // Retry-After is 1 s: never asked sooner.
+      expect(allowed.receivedAt - limited.answeredAt).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      slack.postMessageBurst = 30;
+    }
+  });
+
+  it('a turn that would not come within the attempt: retryable SlackUnavailable, retried no sooner than Retry-After', async () => {
+    const o = order();
+    suite.sandbox.slack.failNext(1, { status: 429 });
+    const failure = await failureOf(runActivity(suite.activities.notifyOps, { kind: 'payment-settled', order: o }, o));
+    expect(failure).toMatchObject({ type: SLACK_UNAVAILABLE, nonRetryable: false, message: expect.stringContaining('rate-limited') });
+    expect(Number(failure.nextRetryDelay)).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it.each([500, 503])('Slack answering %i: retryable SlackUnavailable', async (status) => {
     const o = order();
     suite.sandbox.slack.failNext(1, { status });
     expect(await failureOf(runActivity(suite.activities.notifyOps, { kind: 'payment-settled', order: o }, o))).toMatchObject({
