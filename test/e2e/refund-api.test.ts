@@ -11,7 +11,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { buildApp } from '../../src/api/app.js';
 import { readRunInput } from '../../src/api/read-runs.js';
-import { freePort } from '../../dev/processes.js';
+import { freePort, waitUntil } from '../../dev/processes.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { REFUND_ORDER_WORKFLOW_TYPE, workflowIdForOrder } from '../../src/workflows/names.js';
 
@@ -24,6 +24,8 @@ let app: FastifyInstance;
 let unattended: FastifyInstance;
 /** The same API with a short wait: a refund still pending after a second is answered 202. */
 let briefly: FastifyInstance;
+/** The same API waiting 5 s for a refund's run. */
+let withinSeconds: FastifyInstance;
 const openRuns: WorkflowHandle[] = [];
 
 beforeAll(async () => {
@@ -41,12 +43,19 @@ beforeAll(async () => {
     triggerApiKeys: [API_KEY],
     refundAnswerWaitMs: 1_000,
   });
+  withinSeconds = buildApp({
+    client: harness.client,
+    taskQueue: harness.temporal.taskQueue,
+    triggerApiKeys: [API_KEY],
+    refundAnswerWaitMs: 5_000,
+  });
 });
 afterAll(async () => {
   await Promise.all(openRuns.map((handle) => handle.terminate('refund-api.test.ts is done').catch(() => undefined)));
   await app?.close();
   await unattended?.close();
   await briefly?.close();
+  await withinSeconds?.close();
   await harness?.close();
 });
 
@@ -276,6 +285,27 @@ describe('POST /api/runs/:workflowId/refund: refunding through Stripe', () => {
       (message) => message.text.includes(order.orderId) && message.text.includes('NOT returned'),
     );
     expect(alert?.text).toContain('expired_or_canceled_card');
+  });
+
+  it('a backend that answers 401 to the refund record: answered 200 with what Stripe settled; ops told it is not a refusal', async () => {
+    const { order, workflowId } = await paidOrder();
+    const { backend } = harness.sandbox;
+    const token = backend.token;
+    backend.token = 'rotated_token_the_worker_does_not_have';
+    try {
+      // Past the refund, well within the run's minute before it asks the backend again.
+      const answer = await refund(workflowId, { body: {}, headers: { 'idempotency-key': 'rotated-1' }, on: withinSeconds });
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject({ status: 'succeeded', amountRefunded: 4999 });
+      expect(harness.sandbox.backend.orders.get(order.orderId)?.status).toBe('paid');
+      const alert = await waitUntil(
+        () => harness.sandbox.slack.messages.find((message) => message.text.includes(`record order ${order.orderId} as refunded`)),
+        { timeoutMs: 10_000, what: 'the backend-misconfigured alert' },
+      );
+      expect(alert.text).toContain('not a refusal: nothing is refunded');
+    } finally {
+      backend.token = token;
+    }
   });
 
   it('Stripe unreachable for a while: answered 202 (the run keeps trying), never "did not go through"; the repeat gets the refund', async () => {

@@ -194,8 +194,10 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
           { workflowId: refundWorkflowId, paymentIntentId },
         );
       }
+      const seen = outcome ?? (await refundSoFar(context, handle));
+      // Settled at Stripe while the run still records it (a misconfigured backend is asked again for days): that is the answer.
+      if (seen && !UNSETTLED_REFUND_STATUSES.includes(seen.status)) outcome = seen;
       if (outcome === undefined || UNSETTLED_REFUND_STATUSES.includes(outcome.status)) {
-        const seen = outcome ?? (await refundSoFar(context, handle));
         const state = seen
           ? `Stripe holds refund ${seen.refundId} as ${seen.status}; the run records it once Stripe settles it`
           : `The refund has not finished within ${answerWaitMs / 1000} s; it goes on`;
