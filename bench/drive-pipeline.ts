@@ -12,9 +12,13 @@ import type { BenchStack } from './stack.js';
 
 const COMPLETION_POLL_MS = 25;
 
+/** A busy merchant's customers each order now and then: the earlier-payment check's list fallback reads one customer's page. */
+const BENCH_CUSTOMERS = 1_000;
+
 /** The order every bench run sends: the pipeline and both baselines charge the same amount. */
 export function benchOrder(orderId: string): OrderParams {
-  return { orderId, customerId: 'cus_bench', amount: 4999, currency: 'usd', email: 'bench@example.com' };
+  const customerId = `cus_bench_${Number(orderId.slice(-6)) % BENCH_CUSTOMERS}`;
+  return { orderId, customerId, amount: 4999, currency: 'usd', email: 'bench@example.com' };
 }
 
 /**
