@@ -1,12 +1,12 @@
 /**
  * The reconciliation sweep and a reconcile run, with stubbed activities on a time-skipping test server:
- * what each mismatch starts and records, a repeat sweep, a misconfigured backend, and a correction Slack cannot be told of.
+ * what each mismatch starts and records, a repeat sweep, and a correction Slack cannot be told of.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { type OutcomeMismatch } from '../../../src/domain/reconciliation.js';
-import { ORDER_BACKEND_MISCONFIGURED, SLACK_REJECTED } from '../../../src/domain/failures.js';
+import { SLACK_REJECTED } from '../../../src/domain/failures.js';
 import { reconcileOrder, reconcileOrders } from '../../../src/workflows/index.js';
 import { useTimeSkippingWorker } from '../../support/time-skipping.js';
 import { reconcileWorkflowId } from '../../../src/workflows/names.js';
@@ -31,30 +31,6 @@ function sweep(found: OutcomeMismatch[]) {
   });
   return { stubs, corrections, run };
 }
-
-// First: once a sweep has started abandoned children, the Java test server no longer fires this file's timers.
-describe('reconcileOrder and a misconfigured backend', () => {
-  it('a backend that answers as misconfigured is asked again on the durable backoff, ops told, until the correction is recorded', async () => {
-    const found = mismatch('charged-recorded-unpaid', 'payment_pending');
-    const workflowId = reconcileWorkflowId(found.order.orderId, found.kind);
-    let answers = 0;
-    const stubs = suite.worker.stub(workflowId, {
-      updateOrderStatus: async () => {
-        answers += 1;
-        if (answers === 1) throw ApplicationFailure.nonRetryable('Order backend answered 401', ORDER_BACKEND_MISCONFIGURED);
-      },
-    });
-    const result = await suite.env.client.workflow.execute(reconcileOrder, {
-      workflowId,
-      taskQueue: suite.worker.taskQueue,
-      args: [found],
-    });
-    expect(result).toEqual({ orderId: found.order.orderId, outcome: 'paid' });
-    expect(stubs.inputsOf('updateOrderStatus')).toHaveLength(2);
-    expect(stubs.inputsOf('notifyOps').map(({ kind }) => kind)).toEqual(['backend-misconfigured', 'order-reconciled']);
-    expect(stubs.inputsOf('notifyOps')[0]).toMatchObject({ order: found.order, status: 'paid', reason: 'Order backend answered 401' });
-  });
-});
 
 describe('reconcileOrders', () => {
   it('starts one reconcile run per mismatch, and each records the outcome Stripe shows and tells ops', async () => {
