@@ -6,19 +6,19 @@
  * bodies that are no event, odd types, sizes and content types) runs in process in
  * test/unit/api/hostile-webhook.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import type { WorkflowHandle } from '@temporalio/client';
 import { fromPayloadsAtIndex } from '@temporalio/common';
-import { buildApp, STRIPE_WEBHOOK_PATH } from '../../src/api/app.js';
-import type { ErrorBody } from '../../src/http/error-reply.js';
+import { buildApp } from '../../src/api/app.js';
 import { decodeHistory } from '../../src/codec/history.js';
 import { type StripeEventHint } from '../../src/domain/payment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { stripeEventSignal } from '../../src/workflows/names.js';
+import { chunkedBody } from '../support/chunked-body.js';
+import { expectRefusal, nowSeconds, stripeDeliveries, stripeEvent, type Delivery } from '../support/webhook-deliveries.js';
 
 const SECRET = 'whsec_hostile_webhook_0001';
 
@@ -48,58 +48,7 @@ afterAll(async () => {
   await harness?.close();
 });
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const sign = (payload: string, timestamp?: number) =>
-  Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, ...(timestamp !== undefined && { timestamp }) });
-
-function stripeEvent(type: string, object: Record<string, unknown> = { id: 'pi_hostile', object: 'payment_intent', metadata: {} }) {
-  return { id: `evt_${randomUUID().replaceAll('-', '')}`, object: 'event', api_version: '2025-09-30.clover', type, data: { object } };
-}
-
-interface Answer {
-  status: number;
-  contentType: string | undefined;
-  body: string;
-}
-
-interface Delivery {
-  /** Defaults to a valid signature of the payload now; `null` sends no Stripe-Signature header. */
-  signature?: string | null;
-  contentType?: string | null;
-}
-
-/** POSTs over a real socket, as Stripe does; `body` may be a stream (sent chunked, without Content-Length). */
-async function deliverOverHttp(
-  payload: string | (() => ReadableStream<Uint8Array>),
-  { signature, contentType = 'application/json; charset=utf-8' }: Delivery = {},
-): Promise<Answer> {
-  const streamed = typeof payload === 'function';
-  const header = signature === undefined ? sign(streamed ? '' : payload) : signature;
-  const response = await fetch(`${baseUrl}${STRIPE_WEBHOOK_PATH}`, {
-    method: 'POST',
-    headers: {
-      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      ...(contentType !== null && { 'content-type': contentType }),
-      ...(header !== null && { 'stripe-signature': header }),
-    },
-    // Bytes, not a string: fetch would add text/plain to a string sent without a content type.
-    body: streamed ? payload() : new TextEncoder().encode(payload),
-    // Node's fetch needs this to stream a body of unknown length.
-    ...(streamed && { duplex: 'half' }),
-  });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? undefined, body: await response.text() };
-}
-
-/** A refusal: 4xx, never 5xx, in the project's one error shape; returns the error. */
-function expectRefusal(answer: Answer, status: number, code: string): ErrorBody['error'] {
-  const context = `${answer.status} ${answer.body.slice(0, 300)}`;
-  expect(answer.status, context).toBe(status);
-  expect(answer.contentType, context).toMatch(/^application\/json/);
-  const parsed = JSON.parse(answer.body) as ErrorBody;
-  expect(Object.keys(parsed), context).toEqual(['error']);
-  expect(parsed.error, context).toEqual({ code, message: expect.any(String) });
-  return parsed.error;
-}
+const { sign, deliverOverHttp } = stripeDeliveries(SECRET, () => baseUrl);
 
 /** An order's run that stays open (no worker polls its task queue). */
 async function openOrderRun(): Promise<{ orderId: string; handle: WorkflowHandle }> {
@@ -123,13 +72,6 @@ async function signalsReceived(handle: WorkflowHandle): Promise<StripeEventHint[
 
 describe('POST /webhooks/stripe with hostile deliveries', () => {
   const payload = JSON.stringify(stripeEvent('payment_intent.succeeded'));
-  const stream = (bytes: number) => () =>
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('x'.repeat(bytes)));
-        controller.close();
-      },
-    });
 
   it.each<[string, string | (() => ReadableStream<Uint8Array>), Delivery, number, string]>([
     ['no Stripe-Signature', payload, { signature: null }, 400, 'invalid_signature'],
@@ -142,7 +84,7 @@ describe('POST /webhooks/stripe with hostile deliveries', () => {
     ],
     ['a stale signature', payload, { signature: sign(payload, nowSeconds() - 301) }, 400, 'invalid_signature'],
     ['a signed body that is no event', '[]', {}, 400, 'invalid_event'],
-    ['a 5 MB body streamed without Content-Length', stream(5 * 1024 * 1024), {}, 413, 'body_too_large'],
+    ['a 5 MB body streamed without Content-Length', chunkedBody(5 * 1024 * 1024), {}, 413, 'body_too_large'],
     ['a signed event as text/plain', payload, { contentType: 'text/plain' }, 415, 'unsupported_media_type'],
   ])('refuses %s in the error shape, never a 5xx', async (_label, body, delivery, status, code) => {
     expectRefusal(await deliverOverHttp(body, delivery), status, code);

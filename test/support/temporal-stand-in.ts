@@ -177,6 +177,14 @@ export class TemporalStandIn {
     return run;
   }
 
+  /** The run, which must still be running, as Temporal answers signals, cancels and terminations. */
+  private runningRunOf(execution: Request | null | undefined): StandInRun {
+    const run = this.runOf(execution);
+    if (run.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
+      throw grpcError(GrpcStatus.NOT_FOUND, 'workflow execution already completed');
+    return run;
+  }
+
   private checkNamespace(request: Request): void {
     if (request.namespace !== this.namespace) throw grpcError(GrpcStatus.NOT_FOUND, `Namespace ${request.namespace} is not found.`);
   }
@@ -354,25 +362,19 @@ export class TemporalStandIn {
       },
       SignalWorkflowExecution: (request) => {
         this.checkNamespace(request);
-        const run = this.runOf(request.workflowExecution);
-        if (run.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
-          throw grpcError(GrpcStatus.NOT_FOUND, 'workflow execution already completed');
+        const run = this.runningRunOf(request.workflowExecution);
         run.signals.push({ name: request.signalName, input: request.input?.payloads ?? [] });
         return {};
       },
       RequestCancelWorkflowExecution: (request) => {
         this.checkNamespace(request);
-        const run = this.runOf(request.workflowExecution);
-        if (run.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
-          throw grpcError(GrpcStatus.NOT_FOUND, 'workflow execution already completed');
+        const run = this.runningRunOf(request.workflowExecution);
         run.cancelRequested = true;
         return {};
       },
       TerminateWorkflowExecution: (request) => {
         this.checkNamespace(request);
-        const run = this.runOf(request.workflowExecution);
-        if (run.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
-          throw grpcError(GrpcStatus.NOT_FOUND, 'workflow execution already completed');
+        const run = this.runningRunOf(request.workflowExecution);
         this.close(run.workflowId, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED, {
           eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
         });
@@ -385,9 +387,7 @@ export class TemporalStandIn {
       },
       UpdateWorkflowExecution: (request) => {
         this.checkNamespace(request);
-        const run = this.runOf(request.workflowExecution);
-        if (run.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
-          throw grpcError(GrpcStatus.NOT_FOUND, 'workflow execution already completed');
+        this.runningRunOf(request.workflowExecution);
         return this.noWorker();
       },
       ListWorkflowExecutions: (request) => this.list(request),

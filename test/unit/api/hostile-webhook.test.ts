@@ -7,20 +7,27 @@
  * talking to the stand-in frontend, which records the signals it receives; it listens on a loopback port
  * for deliveries sent as Stripe sends them. Signals reaching real runs are in test/e2e/hostile-webhook.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, STRIPE_WEBHOOK_PATH } from '../../../src/api/app.js';
-import type { ErrorBody } from '../../../src/http/error-reply.js';
 import { startOrderWorkflow } from '../../../src/api/start-order.js';
 import { type StripeEventHint } from '../../../src/domain/payment.js';
 import { stripeEventSignal } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
 import { TemporalStandIn } from '../../support/temporal-stand-in.js';
 import { chunkedBody } from '../../support/chunked-body.js';
+import {
+  DEFAULT_CONTENT_TYPE,
+  expectRefusal,
+  nowSeconds,
+  stripeDeliveries,
+  stripeEvent,
+  type Delivery,
+  type WebhookAnswer,
+} from '../../support/webhook-deliveries.js';
 
 const SECRET = 'whsec_hostile_webhook_0001';
 const TASK_QUEUE = 'order-processing-unit';
@@ -49,33 +56,13 @@ afterAll(async () => {
   await app?.close();
 });
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const sign = (payload: string, timestamp?: number) =>
-  Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, ...(timestamp !== undefined && { timestamp }) });
+const { sign, deliverOverHttp } = stripeDeliveries(SECRET, () => baseUrl);
+
 /** The v1 signature of `payload` at `timestamp` under this endpoint's secret, alone. */
 const v1Of = (payload: string, timestamp: number) => sign(payload, timestamp).split(',v1=')[1];
 
-function stripeEvent(type: string, object: Record<string, unknown> = { id: 'pi_hostile', object: 'payment_intent', metadata: {} }) {
-  return { id: `evt_${randomUUID().replaceAll('-', '')}`, object: 'event', api_version: '2025-09-30.clover', type, data: { object } };
-}
-
-interface Answer {
-  status: number;
-  contentType: string | undefined;
-  body: string;
-}
-
-interface Delivery {
-  /** Defaults to a valid signature of the payload now; `null` sends no Stripe-Signature header. */
-  signature?: string | null;
-  contentType?: string | null;
-}
-
 /** POSTs the payload in-process (for volume), signed by default. */
-async function deliverInjected(
-  payload: string,
-  { signature, contentType = 'application/json; charset=utf-8' }: Delivery = {},
-): Promise<Answer> {
+async function deliverInjected(payload: string, { signature, contentType = DEFAULT_CONTENT_TYPE }: Delivery = {}): Promise<WebhookAnswer> {
   const header = signature === undefined ? sign(payload) : signature;
   const response = await app.inject({
     method: 'POST',
@@ -84,39 +71,6 @@ async function deliverInjected(
     payload,
   });
   return { status: response.statusCode, contentType: response.headers['content-type'], body: response.body };
-}
-
-/** POSTs over a real socket, as Stripe does; `body` may be a stream (sent chunked, without Content-Length). */
-async function deliverOverHttp(
-  payload: string | (() => ReadableStream<Uint8Array>),
-  { signature, contentType = 'application/json; charset=utf-8' }: Delivery = {},
-): Promise<Answer> {
-  const streamed = typeof payload === 'function';
-  const header = signature === undefined ? sign(streamed ? '' : payload) : signature;
-  const response = await fetch(`${baseUrl}${STRIPE_WEBHOOK_PATH}`, {
-    method: 'POST',
-    headers: {
-      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      ...(contentType !== null && { 'content-type': contentType }),
-      ...(header !== null && { 'stripe-signature': header }),
-    },
-    // Bytes, not a string: fetch would add text/plain to a string sent without a content type.
-    body: streamed ? payload() : new TextEncoder().encode(payload),
-    // Node's fetch needs this to stream a body of unknown length.
-    ...(streamed && { duplex: 'half' }),
-  });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? undefined, body: await response.text() };
-}
-
-/** A refusal: 4xx, never 5xx, in the project's one error shape; returns the error. */
-function expectRefusal(answer: Answer, status: number, code: string): ErrorBody['error'] {
-  const context = `${answer.status} ${answer.body.slice(0, 300)}`;
-  expect(answer.status, context).toBe(status);
-  expect(answer.contentType, context).toMatch(/^application\/json/);
-  const parsed = JSON.parse(answer.body) as ErrorBody;
-  expect(Object.keys(parsed), context).toEqual(['error']);
-  expect(parsed.error, context).toEqual({ code, message: expect.any(String) });
-  return parsed.error;
 }
 
 /** An order's run that stays open (no worker polls the stand-in). */
