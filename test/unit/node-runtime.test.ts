@@ -26,8 +26,14 @@ describe('Node.js versions', () => {
     expect(ci.indexOf('node scripts/node-runtime.mjs 24 --bin-dir'), 'CI puts Node 24 on PATH before npm ci').toBeGreaterThan(-1);
     expect(ci.indexOf('node scripts/node-runtime.mjs 24 --bin-dir')).toBeLessThan(ci.indexOf('npm ci'));
     const { engines } = JSON.parse(read('package.json')) as { engines: { node: string } };
-    expect(engines.node).toBe('^22.12.0 || ^24.0.0');
-    expect(read('scripts/bootstrap.mjs'), 'bootstrap refuses what engines refuses').toContain('major < 22 || (major === 22 && minor < 12)');
+    expect(engines.node).toBe('^22.13.0 || ^24.0.0');
+    expect(read('scripts/bootstrap.mjs'), 'bootstrap refuses what engines refuses').toContain('major < 22 || (major === 22 && minor < 13)');
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { engines?: { node?: string } }> };
+    const node22Floors = Object.entries(lock.packages)
+      .filter(([path]) => path !== '')
+      .map(([path, entry]) => ({ path, minor: Number(/\b22\.(\d+)/.exec(entry.engines?.node ?? '')?.[1] ?? 0) }));
+    const highest = node22Floors.reduce((a, b) => (b.minor > a.minor ? b : a));
+    expect(highest.minor, `engines' Node 22 floor covers ${highest.path}`).toBeLessThanOrEqual(13);
     expect([22, 24], 'the tests run on a supported Node').toContain(major);
   });
 
