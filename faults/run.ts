@@ -69,6 +69,8 @@ const REFUSE_PAID_SHARE = Number(args['refuse-paid-share']);
 const BURNT_KEY_SHARE = Number(args['burnt-key-share']);
 const MISCONFIGURED_MS = Number(args['misconfigured-seconds']) * 1000;
 const RESENT_ORDERS = Number(args.resend);
+/** Refunded orders re-sent beside the paid ones, when the run has them. */
+const RESENT_REFUNDED_ORDERS = 2;
 const BACKEND_TOKEN = 'fault_suite_backend_token';
 /** Past Stripe's 24 h idempotency-key memory and its search lag. */
 const KEYS_FORGOTTEN_MS = 25 * 60 * 60 * 1000;
@@ -277,8 +279,8 @@ const RUN_DELETION_LONGEST_MS = 120_000;
 const RUN_DELETION_ASKED_AGAIN_MS = 15_000;
 
 /**
- * Sends paid orders again after their run is gone (deleted, as retention does) and Stripe has forgotten
- * their keys: each starts a new run (201), which must find the earlier payment instead of charging.
+ * Sends paid and refunded orders again after their run is gone (deleted, as retention does) and Stripe has
+ * forgotten their keys: each starts a new run (201), which must find the earlier payment instead of charging.
  * Resolves with the orders whose new run did not complete.
  */
 async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans: FaultPlan[]): Promise<string[]> {
@@ -314,7 +316,7 @@ async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans
       counters.longestRunDeletionMs = Math.max(counters.longestRunDeletionMs, Date.now() - deletedAfter);
     }
     sandbox!.stripe.advanceClock(KEYS_FORGOTTEN_MS);
-    log(`${plans.length} paid orders' runs deleted and Stripe's clock moved 25 h on: sending them again`);
+    log(`${plans.length} paid or refunded orders' runs deleted and Stripe's clock moved 25 h on: sending them again`);
     for (const plan of plans) {
       const accepted = await trigger(apiUrl, plan);
       if (accepted?.status !== 201) throw new Error(`re-sent order ${plan.orderId} was answered ${accepted?.status ?? 'never'}, not 201`);
@@ -398,8 +400,11 @@ async function main(): Promise<number> {
     // A refused order's refund: a third settle at once, a third Stripe settles 2 s later, a third it fails 2 s later.
     const refund = random();
     const refunding = refund < 1 / 3 ? 'cus_refund_pending_2' : refund < 2 / 3 ? 'cus_refund_fails_2' : payer;
-    const customerId =
-      roll < DECLINE_SHARE
+    // The first orders are refused and refunded at once, so every run has refunded orders to send again.
+    const refundedForResend = index < RESENT_REFUNDED_ORDERS;
+    const customerId = refundedForResend
+      ? 'cus_fault'
+      : roll < DECLINE_SHARE
         ? 'cus_decline'
         : roll < DECLINE_SHARE + AUTHENTICATE_SHARE
           ? 'cus_authenticate_completes_3'
@@ -407,10 +412,10 @@ async function main(): Promise<number> {
             ? refunding
             : payer;
     return {
-      orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
+      orderId: `${backendRefusesPaid || refundedForResend ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
       customerId,
       declines: customerId === 'cus_decline',
-      backendRefusesPaid,
+      backendRefusesPaid: backendRefusesPaid || refundedForResend,
       refundFails: customerId === 'cus_refund_fails_2',
     };
   });
@@ -484,7 +489,11 @@ async function main(): Promise<number> {
   const paidOrders = plans.filter(
     ({ orderId, backendRefusesPaid }) => !backendRefusesPaid && sandbox!.backend.orders.get(orderId)?.status === 'paid',
   );
-  const resent = paidOrders.slice(0, RESENT_ORDERS);
+  // Refunded orders too: a re-sent order is recorded as Stripe holds its earlier payment now, never `paid` again.
+  const refundedOrders = plans.filter(
+    ({ orderId, backendRefusesPaid }) => backendRefusesPaid && sandbox!.backend.orders.get(orderId)?.status === 'refunded',
+  );
+  const resent = [...paidOrders.slice(0, RESENT_ORDERS), ...refundedOrders.slice(0, RESENT_REFUNDED_ORDERS)];
   const searchesBefore = sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents/search')).length;
   const resentUnfinished = resent.length > 0 ? await resendAfterRunGone(apiUrl, server.address, resent) : [];
 
@@ -527,8 +536,8 @@ async function main(): Promise<number> {
       `${(counters.misconfiguredMs / 1000).toFixed(1)} / ${misconfigured.length} / ${sandbox.slack.messages.filter((message) => message.text.includes('not a refusal')).length}`,
     ],
     [
-      'paid orders re-sent after their run was deleted / searches meanwhile / longest deletion ms',
-      `${resent.length} / ${sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents/search')).length - searchesBefore} / ${counters.longestRunDeletionMs}`,
+      'orders re-sent after their run was deleted (paid + refunded) / searches meanwhile / longest deletion ms',
+      `${resent.length - Math.min(refundedOrders.length, RESENT_REFUNDED_ORDERS)} + ${Math.min(refundedOrders.length, RESENT_REFUNDED_ORDERS)} / ${sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents/search')).length - searchesBefore} / ${counters.longestRunDeletionMs}`,
     ],
     ['webhooks: events / deliveries (twice counts 2) / never delivered', webhookFigures(sandbox.stripe)],
     ['successful charges (Stripe stand-in)', sandbox.stripe.charges.filter((charge) => charge.status === 'succeeded').length],

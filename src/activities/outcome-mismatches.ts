@@ -5,7 +5,7 @@ import { orderParamsSchema } from '../domain/order-schema.js';
 import { OPEN_PAYMENT_INTENT_STATUSES, ROUTED_STRIPE_EVENTS, type PaymentDispute } from '../domain/payment.js';
 import { type OutcomeMismatch } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { callStripe } from './stripe-outcomes.js';
+import { callStripe, settledRefundTotal } from './stripe-outcomes.js';
 import {
   ORDER_WORKFLOW_TYPE,
   orderIdOfWorkflowId,
@@ -197,14 +197,8 @@ export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs
   return mismatches;
 }
 
-/**
- * A charge shows itself refunded while its refund is still pending, and a pending refund can fail (the
- * money returns to the merchant): an order is recorded refunded only when Stripe has settled refunds
- * for the whole amount. One request per such mismatch, not per charge.
- */
+/** An order is recorded refunded only once Stripe settled refunds for the whole amount; one request per such mismatch. */
 async function refundedInFull(stripe: Stripe, mismatch: OutcomeMismatch): Promise<boolean> {
   if (!mismatch.chargeId) return false;
-  const refunds = await callStripe("list the charge's refunds", () => stripe.refunds.list({ charge: mismatch.chargeId, limit: PAGE_SIZE }));
-  const settled = refunds.data.filter((refund) => refund.status === 'succeeded').reduce((total, refund) => total + refund.amount, 0);
-  return settled >= mismatch.order.amount;
+  return (await settledRefundTotal(stripe, { charge: mismatch.chargeId })) >= mismatch.order.amount;
 }

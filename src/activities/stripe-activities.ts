@@ -6,6 +6,7 @@ import {
   type CreatedPayment,
   type PaymentIntentState,
   type PaymentSettings,
+  type PaymentSinceThen,
   type RefundOrderInput,
   type RefundOutcome,
 } from '../domain/payment.js';
@@ -13,7 +14,14 @@ import type { OutcomeMismatch, SweepInput } from '../domain/reconciliation.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../domain/failures.js';
 import { idempotencyKeyFor } from './idempotency.js';
 import { outcomeMismatches } from './outcome-mismatches.js';
-import { callStripe, callStripeOnIntent, paymentIntentState, replaysStoredError, stripeFailure } from './stripe-outcomes.js';
+import {
+  callStripe,
+  callStripeOnIntent,
+  paymentIntentState,
+  replaysStoredError,
+  settledRefundTotal,
+  stripeFailure,
+} from './stripe-outcomes.js';
 
 export interface PaymentIntentRef {
   orderId: string;
@@ -142,8 +150,9 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   async function refundPayment({ orderId, paymentIntentId, amount, reason }: RefundOrderInput): Promise<RefundOutcome> {
     for (let generation = 1; ; generation += 1) {
       const idempotencyKey = idempotencyKeyFor('refund', generation);
+      let refund: Stripe.Refund;
       try {
-        const refund = await stripe.refunds.create(
+        refund = await stripe.refunds.create(
           {
             payment_intent: paymentIntentId,
             ...(amount !== undefined && { amount }),
@@ -151,8 +160,6 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
           },
           { idempotencyKey },
         );
-        log.info('Refund made', { orderId, paymentIntentId, refundId: refund.id, amount: refund.amount, status: refund.status });
-        return await refundOutcome(stripe, refund);
       } catch (error) {
         if (!(error instanceof Stripe.errors.StripeError)) throw error;
         if (error.type === 'StripeInvalidRequestError' && REFUSED_REFUND_CODES.has(error.code ?? '')) {
@@ -165,7 +172,7 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
         const made = await refundMadeUnder(stripe, paymentIntentId, idempotencyKey);
         if (made) {
           log.warn('Stripe replays an error for the refund key; its records show the refund was made', { orderId, refundId: made.id });
-          return await refundOutcome(stripe, made);
+          return await outcomeOfMade(stripe, made);
         }
         if (generation === KEY_GENERATIONS) {
           throw ApplicationFailure.nonRetryable(
@@ -178,7 +185,10 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
           orderId,
           idempotencyKey,
         });
+        continue;
       }
+      log.info('Refund made', { orderId, paymentIntentId, refundId: refund.id, amount: refund.amount, status: refund.status });
+      return await outcomeOfMade(stripe, refund);
     }
   }
 
@@ -282,7 +292,12 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
   const earlier = await paidBefore(stripe, order);
   if (earlier) {
     log.warn('The order was paid before this run: not charged again', { orderId: order.orderId, paymentIntentId: earlier.id });
-    return { outcome: 'paid_before', paymentIntent: paymentIntentState(earlier) };
+    const paymentIntent = paymentIntentState(earlier);
+    return {
+      outcome: 'paid_before',
+      paymentIntent,
+      ...(paymentIntent.chargeId && { sinceThen: await sinceThen(stripe, paymentIntent.chargeId) }),
+    };
   }
   const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
   if (!paymentMethod) {
@@ -312,7 +327,13 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
   return { outcome: 'created', paymentIntent: paymentIntentState(intent) };
 }
 
-/** The refund in the workflow's terms, with what its charge shows paid and refunded so far. */
+/** An earlier payment's refunds and disputes since it was made, so a re-sent order is recorded as Stripe holds it now. */
+async function sinceThen(stripe: Stripe, chargeId: string): Promise<PaymentSinceThen> {
+  const charge = await callStripe('read the earlier charge', () => stripe.charges.retrieve(chargeId));
+  return { amountRefunded: await settledRefundTotal(stripe, { charge: chargeId }), amountPaid: charge.amount, disputed: charge.disputed };
+}
+
+/** The refund in the workflow's terms, with what its payment took and what its settled refunds gave back. */
 async function refundOutcome(stripe: Stripe, refund: Stripe.Refund): Promise<RefundOutcome> {
   const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
   const charge = chargeId ? await callStripe('read the refunded charge', () => stripe.charges.retrieve(chargeId)) : undefined;
@@ -322,9 +343,22 @@ async function refundOutcome(stripe: Stripe, refund: Stripe.Refund): Promise<Ref
     currency: refund.currency,
     status: refund.status ?? 'pending',
     ...(refund.failure_reason && { failureReason: refund.failure_reason }),
-    amountRefunded: charge?.amount_refunded ?? refund.amount,
+    amountRefunded: chargeId ? await settledRefundTotal(stripe, { charge: chargeId }) : refund.status === 'succeeded' ? refund.amount : 0,
     amountPaid: charge?.amount ?? refund.amount,
   };
+}
+
+/** Reading a refund Stripe made must never turn into "not made": a refusal of the read leaves the outcome unknown. */
+async function outcomeOfMade(stripe: Stripe, refund: Stripe.Refund): Promise<RefundOutcome> {
+  try {
+    return await refundOutcome(stripe, refund);
+  } catch (error) {
+    if (!(error instanceof ApplicationFailure) || !error.nonRetryable) throw error;
+    throw ApplicationFailure.nonRetryable(
+      `Stripe made refund ${refund.id} (${refund.status}), but reading its payment failed: ${error.message}`,
+      CHARGE_OUTCOME_UNKNOWN,
+    );
+  }
 }
 
 /** The refund of the PaymentIntent made under `idempotencyKey`, from Stripe's list (strongly consistent), if any. */

@@ -90,3 +90,15 @@ export async function callStripe<T>(action: string, call: () => Promise<T>): Pro
     throw error;
   }
 }
+
+/**
+ * What Stripe's succeeded refunds of a charge or PaymentIntent gave back: a charge's `amount_refunded` also counts refunds
+ * still pending, which may yet fail and leave the money with the merchant.
+ */
+export async function settledRefundTotal(stripe: Stripe, of: { charge: string } | { payment_intent: string }): Promise<number> {
+  return callStripe('list the refunds of the payment', async () => {
+    let total = 0;
+    for await (const refund of stripe.refunds.list({ ...of, limit: 100 })) if (refund.status === 'succeeded') total += refund.amount;
+    return total;
+  });
+}

@@ -251,7 +251,10 @@ const refundOutcomeSchema = {
       type: 'string',
       description: "Stripe's refund status; a 200 answer is always succeeded (a failed refund is 409 refund_failed)",
     },
-    amountRefunded: { type: 'integer', description: 'all refunded on the payment so far, this refund included' },
+    amountRefunded: {
+      type: 'integer',
+      description: "what the payment's succeeded refunds gave back so far (this refund once it succeeded; pending refunds not counted)",
+    },
     amountPaid: { type: 'integer', description: 'what the payment took' },
   },
 } as const;

@@ -53,7 +53,8 @@ type CancellationOutcome = 'honoured' | 'too-late';
 
 export interface OrderResult {
   orderId: string;
-  status: OrderStatus | 'refunded';
+  /** Refunded, partially refunded or disputed: an order refused by its backend, or paid before this run and changed since. */
+  status: OrderStatus | 'refunded' | 'partially_refunded' | 'disputed';
   paymentIntentId?: string;
   chargeId?: string;
   declineCode?: string;

@@ -40,6 +40,9 @@ export function paymentAnswerOfResult(result: OrderResult): PaymentAnswer {
       return { status: 'payment_pending', ...known };
     case 'refunded':
       return { status: 'payment_failed', ...known, reason: `Refunded: ${reason ?? 'the order was refused after payment'}` };
+    case 'partially_refunded':
+    case 'disputed':
+      return { status: 'paid', ...known };
     default:
       return { status: 'payment_failed', ...known, ...(declineCode && { declineCode }) };
   }

@@ -30,7 +30,15 @@ export interface PaymentIntentState {
 export type CreatedPayment =
   | { outcome: 'created'; paymentIntent: PaymentIntentState }
   | { outcome: 'no_payment_method'; reason: string }
-  | { outcome: 'paid_before'; paymentIntent: PaymentIntentState };
+  | { outcome: 'paid_before'; paymentIntent: PaymentIntentState; sinceThen?: PaymentSinceThen };
+
+/** What became of an earlier payment since it was made, as Stripe records it: settled refunds and disputes. */
+export interface PaymentSinceThen {
+  /** What Stripe's succeeded refunds gave back, minor units. */
+  amountRefunded: number;
+  amountPaid: number;
+  disputed: boolean;
+}
 
 /**
  * Keys one Stripe request of a run may burn (a replayed 5xx, nothing done under it) before the run gives up as if Stripe
@@ -91,7 +99,7 @@ export interface RefundOutcome {
   status: string;
   /** Why Stripe failed the refund (its `failure_reason`), when it did. */
   failureReason?: string;
-  /** Everything refunded on the payment so far, this refund included. */
+  /** What the payment's succeeded refunds gave back so far (this refund once it succeeded): pending ones are not counted. */
   amountRefunded: number;
   /** What the payment took. */
   amountPaid: number;

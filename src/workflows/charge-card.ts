@@ -1,6 +1,6 @@
 import { ActivityFailure, condition, patched, sleep } from '@temporalio/workflow';
 import type { Order } from '../domain/order.js';
-import { KEY_GENERATIONS, OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState } from '../domain/payment.js';
+import { KEY_GENERATIONS, OPEN_PAYMENT_INTENT_STATUSES, type PaymentIntentState, type PaymentSinceThen } from '../domain/payment.js';
 import { CHARGE_OUTCOME_UNKNOWN, CHARGE_REJECTED } from '../domain/failures.js';
 import type { PaymentFailureCause } from '../domain/metric-names.js';
 import { CHARGE_OPTIONS, PAYMENT_SETTINGS_OPTIONS, STRIPE_QUESTION_OPTIONS } from './activity-options.js';
@@ -37,6 +37,8 @@ export type PaymentOutcome =
       chargeId: string;
       /** Paid before this run (the order was sent again after its run was gone): not charged again. */
       paidBefore?: true;
+      /** The earlier payment's refunds and disputes since, which the backend must be told instead of `paid`. */
+      sinceThen?: PaymentSinceThen;
     }
   | {
       status: 'payment_failed';
@@ -97,7 +99,8 @@ export async function payWithPaymentIntent(order: Order, watcher: PaymentWatcher
         reason: `The order was paid before, by PaymentIntent ${paymentIntentId}`,
         cause: 'rejected',
       });
-      return settled.status === 'paid' ? { ...settled, paidBefore: true } : settled;
+      const { sinceThen } = created;
+      return settled.status === 'paid' ? { ...settled, paidBefore: true, ...(sinceThen && { sinceThen }) } : settled;
     }
     const confirmed = await confirmPaymentIntent({ orderId: order.orderId, paymentIntentId, ...onSession(order) });
     return await settle(order, since, watcher, {

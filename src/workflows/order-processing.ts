@@ -37,6 +37,8 @@ const SETTLE_REFUNDS = 'settle-refunds';
 const ORDER_OUTCOME_SEARCH_ATTRIBUTE = 'order-outcome-search-attribute';
 /** A run that ends with the backend unaware of the order's status tells ops first; runs started before it did not. */
 const TELL_OPS_UNRECORDED = 'tell-ops-unrecorded';
+/** An order paid before this run is never refunded when its backend refuses it (the goods may have gone); runs before it refunded. */
+const PAID_BEFORE_NEVER_REFUNDED = 'paid-before-never-refunded';
 
 const parseOrderTask = orderActivity('parseOrder', PARSE_ORDER_OPTIONS);
 const parseOrderLocally = localOrderActivity('parseOrder', PARSE_ORDER_OPTIONS);
@@ -198,9 +200,9 @@ class OrderRun {
         })
       : await chargeWithChargesApi(order);
     countPayment(payment);
-    const { status, paymentIntentId } = payment;
+    const { paymentIntentId } = payment;
     const chargeId = payment.status === 'paid' ? payment.chargeId : undefined;
-    progress.update({ status, ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
+    progress.update({ status: recordedStatusOf(payment), ...(paymentIntentId && { paymentIntentId }), ...(chargeId && { chargeId }) });
     this.#payment = payment;
   }
 
@@ -245,7 +247,10 @@ class OrderRun {
     }
     if (payment.paidBefore) {
       // The customer had their receipt from the run that charged them.
-      progress.update({ reason: `Paid before this run by PaymentIntent ${payment.paymentIntentId}: not charged again, no second receipt` });
+      const since = recordedStatusOf(payment) === 'paid' ? '' : `, ${recordedStatusOf(payment).replace('_', ' ')} since`;
+      progress.update({
+        reason: `Paid before this run by PaymentIntent ${payment.paymentIntentId}${since}: not charged again, no second receipt`,
+      });
       return;
     }
     progress.update({ reason: undefined }); // why the run had to wait, if it did: settled now
@@ -270,8 +275,10 @@ class OrderRun {
   async updateOrderStatus(): Promise<OrderResult> {
     const { order, payment, progress } = this;
     const receipt = this.#receipt;
-    const { status, paymentIntentId } = payment;
+    const { paymentIntentId } = payment;
+    const status = recordedStatusOf(payment);
     const chargeId = payment.status === 'paid' ? payment.chargeId : undefined;
+    const amountRefunded = payment.status === 'paid' && payment.sinceThen?.amountRefunded;
     progress.update({ receipt, opsNotified: this.#opsNotified, step: 'update-order-status' });
     const pendingFailure = await this.#pendingRecorded;
     if (status !== 'payment_pending') {
@@ -285,10 +292,11 @@ class OrderRun {
           status,
           ...(paymentIntentId && { paymentIntentId }),
           ...(chargeId && { chargeId }),
+          ...(amountRefunded && { amountRefunded }),
         });
       } catch (error) {
         const refusedForGood = failureType(error) === ORDER_STATUS_REJECTED;
-        if (payment.status !== 'paid' || !payment.paymentIntentId || !refusedForGood || !patched(REFUND_REFUSED_ORDERS)) throw error;
+        if (!payment.paymentIntentId || !refusedForGood || !this.refusalRefunds(status) || !patched(REFUND_REFUSED_ORDERS)) throw error;
         const reason = `The order backend refused to record the payment: ${failureMessage(error)}`;
         const refund = await this.refundRefusedOrder(payment.paymentIntentId, reason);
         progress.update({ step: 'completed' });
@@ -342,10 +350,15 @@ class OrderRun {
         nonRetryable: true,
       });
       // The payment_pending record is final only if the run ends pending: updateOrderStatus() tells ops then.
-      const refundable = update.status === 'paid' && failure.type === ORDER_STATUS_REJECTED;
+      const refundable = failure.type === ORDER_STATUS_REJECTED && this.refusalRefunds(update.status);
       if (!refundable && update.status !== 'payment_pending') await this.tellOpsUnrecorded(update.status, failureMessage(error));
       throw failure;
     }
+  }
+
+  /** A backend's refusal of a paid order refunds it, unless the order was paid before this run (docs/payments.md). */
+  private refusalRefunds(status: OrderStatusUpdate['status']): boolean {
+    return status === 'paid' && !(this.payment.status === 'paid' && this.payment.paidBefore && patched(PAID_BEFORE_NEVER_REFUNDED));
   }
 
   /** The run ends with the backend unaware of the order's status: ops must hear of it. */
@@ -411,6 +424,15 @@ class OrderRun {
         );
     return { refundId: refund.refundId, amount: refund.amount, backendRecorded, opsNotified };
   }
+}
+
+/** What the backend records: the payment's outcome, or for an order paid before this run, what became of that payment since. */
+function recordedStatusOf(payment: PaymentOutcome): OrderResult['status'] {
+  if (payment.status !== 'paid' || !payment.sinceThen) return payment.status;
+  const { disputed, amountRefunded, amountPaid } = payment.sinceThen;
+  if (disputed) return 'disputed';
+  if (amountRefunded === 0) return 'paid';
+  return amountRefunded >= amountPaid ? 'refunded' : 'partially_refunded';
 }
 
 function countPayment(payment: PaymentOutcome): void {

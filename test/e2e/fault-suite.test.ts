@@ -22,7 +22,9 @@ describe('the fault suite (npm run faults), sized for CI', () => {
     expect(output).toMatch(/orders triggered \/ accepted\s+150 \/ 150/);
     expect(output).toMatch(/worker SIGKILLs \/ unexpected worker exits\s+3 \/ 0/);
     expect(output).toMatch(/Temporal server restarts\s+1/);
-    expect(output).toMatch(/paid orders re-sent after their run was deleted \/ searches meanwhile \/ longest deletion ms\s+10 \//);
+    expect(output).toMatch(
+      /orders re-sent after their run was deleted \(paid \+ refunded\) \/ searches meanwhile \/ longest deletion ms\s+10 \+ 2 \//,
+    );
     expect(output).toMatch(/backend 401 window s \/ orders that met it \/ ops alerts about it\s+\d+\.\d \/ ([5-9]|\d{2,}) \//);
   }, 600_000);
 });

@@ -61,9 +61,12 @@ describe('createPaymentIntent', () => {
       expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toEqual({
         outcome: 'paid_before',
         paymentIntent: expect.objectContaining({ id: paymentIntentId, status: 'succeeded' }),
+        sinceThen: { amountRefunded: 0, amountPaid: 4999, disputed: false },
       });
       expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
-      expect(lastRequest().path).toMatch(/^\/v1\/payment_intents\/search\?query=/);
+      expect(suite.sandbox.stripe.requests.filter((request) => request.path.startsWith('/v1/payment_intents')).at(-1)?.path).toMatch(
+        /^\/v1\/payment_intents\/search\?query=/,
+      );
     });
 
     it("search refused for its rate limit (429): the customer's PaymentIntents are listed instead, page by page, and decide the same", async () => {
@@ -81,8 +84,33 @@ describe('createPaymentIntent', () => {
         suite.sandbox.stripe.searchRatePerSecond = undefined;
       }
       expect(
-        suite.sandbox.stripe.requests.slice(-3).map(({ method, path, status }) => `${method} ${path.split('?')[0]} ${status}`),
+        suite.sandbox.stripe.requests
+          .filter(({ path }) => path.startsWith('/v1/payment_intents'))
+          .slice(-3)
+          .map(({ method, path, status }) => `${method} ${path.split('?')[0]} ${status}`),
       ).toEqual(['GET /v1/payment_intents/search 429', 'GET /v1/payment_intents 200', 'GET /v1/payment_intents 200']);
+      expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
+    });
+
+    it('refunded and disputed since: what settled refunds gave back (a pending one not counted) and the dispute, as Stripe holds them', async () => {
+      const o = order('cus_refund_pending_600');
+      const paymentIntentId = await paidLongAgo(o);
+      const refund = (amount: number) =>
+        runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount, reason: 'partial' }, o);
+      const settled = await refund(1000);
+      expect(settled.status).toBe('pending');
+      expect(suite.sandbox.stripe.settleRefund(settled.refundId, 'succeeded')).toBe(true);
+      expect(await runActivity(suite.activities.lookUpRefund, { refundId: settled.refundId }, o)).toMatchObject({
+        status: 'succeeded',
+        amountRefunded: 1000,
+      });
+      suite.sandbox.stripe.advanceClock(25 * 60 * 60 * 1000); // the refund key forgotten: the next refund is a new one
+      expect(await refund(500)).toMatchObject({ status: 'pending', amountRefunded: 1000 });
+      const answer = await runActivity(suite.activities.createPaymentIntent, o, o);
+      expect(answer).toMatchObject({ outcome: 'paid_before', sinceThen: { amountRefunded: 1000, amountPaid: 4999, disputed: false } });
+      if (answer.outcome !== 'paid_before') throw new Error('expected paid_before');
+      expect(suite.sandbox.stripe.openDispute(answer.paymentIntent.chargeId!)).toBeDefined();
+      expect(await runActivity(suite.activities.createPaymentIntent, o, o)).toMatchObject({ sinceThen: { disputed: true } });
       expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
     });
 
@@ -278,12 +306,24 @@ describe('refundPayment', () => {
       o,
     );
     expect(outcome).toMatchObject({ amount: 1000, currency: 'usd', status: 'succeeded', amountRefunded: 1000, amountPaid: 4999 });
-    expect(lastRequest().method).toBe('GET'); // the refunded charge, read after the refund
+    expect(lastRequest().path).toMatch(/^\/v1\/refunds\?charge=/); // what the payment's settled refunds gave back, read after the refund
     expect(
-      suite.sandbox.stripe.requests.find((request) => request.path === '/v1/refunds' && request.method === 'POST')?.headers[
+      suite.sandbox.stripe.requests.filter((request) => request.path === '/v1/refunds' && request.method === 'POST').at(-1)?.headers[
         'idempotency-key'
       ],
     ).toBe(`order-${o.orderId}/refund`);
+  });
+
+  it('made, but Stripe refuses to show its charge (403): the outcome is unknown and names the refund, never "not made"', async () => {
+    const { o, paymentIntentId } = await paid();
+    suite.sandbox.stripe.failNext(1, { delayMs: 0 }); // the refund itself goes through
+    suite.sandbox.stripe.failNext(1, { status: 403 }); // reading its charge does not
+    const failure = await failureOf(
+      runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'restricted key' }, o),
+    );
+    const [made] = suite.sandbox.stripe.refundsFor(o.orderId);
+    expect(made).toBeDefined();
+    expect(failure).toMatchObject({ type: CHARGE_OUTCOME_UNKNOWN, nonRetryable: true, message: expect.stringContaining(made.id) });
   });
 
   it("more than what is left: non-retryable RefundRefused with Stripe's code", async () => {
@@ -314,8 +354,10 @@ describe('refundPayment', () => {
       'POST 500',
       'POST 500 replayed',
       'GET 200',
+      'GET 200',
     ]);
     expect(refundRequests[2].path).toBe(`/v1/refunds?payment_intent=${paymentIntentId}&limit=100`);
+    expect(refundRequests[3].path).toMatch(/^\/v1\/refunds\?charge=ch_\w+&limit=100$/); // what its settled refunds gave back
   });
 
   it('Stripe replays a 500 for the key and its records show no refund under it: the refund is sent under the next key', async () => {
@@ -385,7 +427,7 @@ describe('refundPayment', () => {
     const paymentIntentId = await created(o);
     await runActivity(suite.activities.confirmPaymentIntent, { orderId: o.orderId, paymentIntentId }, o);
     const refund = await runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'r' }, o);
-    expect(refund).toMatchObject({ status: 'pending', amountRefunded: 4999 });
+    expect(refund).toMatchObject({ status: 'pending', amountRefunded: 0 }); // a pending refund gives nothing back until it settles
     expect(suite.sandbox.stripe.settleRefund(refund.refundId, 'failed')).toBe(true);
     expect(await runActivity(suite.activities.lookUpRefund, { refundId: refund.refundId }, o)).toMatchObject({
       status: 'failed',

@@ -345,6 +345,45 @@ describe('settling on what Stripe shows', () => {
     expect(statuses(stubs)).toEqual(['paid']);
   });
 
+  it.each([
+    [{ amountRefunded: 4999, amountPaid: 4999, disputed: false }, 'refunded', { amountRefunded: 4999 }],
+    [{ amountRefunded: 1000, amountPaid: 4999, disputed: false }, 'partially_refunded', { amountRefunded: 1000 }],
+    [{ amountRefunded: 0, amountPaid: 4999, disputed: true }, 'disputed', {}],
+  ] as const)('paid before this run and %o since: recorded %s, as Stripe holds it, never paid', async (sinceThen, recorded, extra) => {
+    const { stubs, handle, result } = await runOrder(unitOrder(), {
+      createPaymentIntent: async () => ({
+        outcome: 'paid_before',
+        paymentIntent: { id: 'pi_earlier', status: 'succeeded', chargeId: 'ch_earlier' },
+        sinceThen,
+      }),
+    });
+    expect(result).toMatchObject({
+      status: recorded,
+      receipt: 'skipped',
+      reason: expect.stringContaining(`${recorded.replace('_', ' ')} since`),
+    });
+    expect(stubs.inputsOf('updateOrderStatus')).toEqual([
+      { orderId: expect.any(String), status: recorded, paymentIntentId: 'pi_earlier', chargeId: 'ch_earlier', ...extra },
+    ]);
+    expect(await outcomesWritten(handle)).toEqual([recorded]);
+  });
+
+  it('paid before this run, and its backend refuses the order now: never refunded (the goods may have gone), ops told', async () => {
+    const { stubs, failure } = await failOrder(unitOrder(), {
+      createPaymentIntent: async () => ({
+        outcome: 'paid_before',
+        paymentIntent: { id: 'pi_earlier', status: 'succeeded', chargeId: 'ch_earlier' },
+        sinceThen: { amountRefunded: 0, amountPaid: 4999, disputed: false },
+      }),
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend answered 410', ORDER_STATUS_REJECTED);
+      },
+    });
+    expect(failure.type).toBe(ORDER_STATUS_REJECTED);
+    expect(countOf(stubs, 'refundPayment')).toBe(0);
+    expect(alerts(stubs)).toEqual(['order-unrecorded']);
+  });
+
   it("a PaymentIntent that succeeds while the run cancels it: Stripe's answer (succeeded) decides, the order is paid", async () => {
     const { stubs, result } = await runOrder(unitOrder(), {
       confirmPaymentIntent: async () => {
