@@ -44,12 +44,24 @@ function orderSubject({ orderId, customerId, amount, currency }: AlertedOrder): 
 /** The alert's text. Names order, customer, amount and reason; never the customer's email. */
 function opsAlertText(alert: OpsAlert): string {
   if (alert.kind === 'refund-not-returned' || alert.kind === 'refund-unrecorded') return refundAlertText(alert);
+  if (alert.kind === 'refund-outcome-unknown') {
+    return (
+      `:rotating_light: The refund of order ${alert.orderId} (PaymentIntent ${alert.paymentIntentId}) has no known outcome: ${alert.reason}. ` +
+      'The order backend was not told. Check the refunds of the PaymentIntent in the Stripe Dashboard before refunding again.'
+    );
+  }
   const subject = orderSubject(alert.order);
   if (alert.kind === 'backend-misconfigured') {
     return (
       `:wrench: The order backend cannot record ${subject} as ${alert.status}: ${alert.reason}. ` +
       `This is our configuration or the backend's contract, not a refusal: nothing is refunded. The run asks again until ${alert.until}; ` +
       "fix the worker's configuration or the backend and it records the order by itself."
+    );
+  }
+  if (alert.kind === 'order-unrecorded') {
+    return (
+      `:rotating_light: The order backend does not know that ${subject} is ${alert.status.toUpperCase()}: ${alert.reason}. ` +
+      `The run gave up; set the order to ${alert.status} in the backend by hand.`
     );
   }
   const { order } = alert;
@@ -73,11 +85,6 @@ function opsAlertText(alert: OpsAlert): string {
         `(PaymentIntent ${alert.paymentIntentId}, refund ${alert.refundId}, Stripe status ${alert.refundStatus}): ${alert.reason}. ` +
         (alert.refundStatus === 'succeeded' ? 'The customer has the money back' : 'Check the refund in Stripe until it succeeds') +
         '; set the order right in the backend.'
-      );
-    case 'order-unrecorded':
-      return (
-        `:rotating_light: The order backend does not know that ${subject} is ${alert.status.toUpperCase()}: ${alert.reason}. ` +
-        `The run gave up; set the order to ${alert.status} in the backend by hand.`
       );
     case 'refund-failed':
       return (

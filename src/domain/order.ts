@@ -119,7 +119,9 @@ export type OpsAlert =
   /** The backend answers as misconfigured (401, 404, 400...); the run asks again until `until`. */
   | { kind: 'backend-misconfigured'; order: AlertedOrder; status: OrderRecordStatus; reason: string; until: string }
   /** The run ends and the backend does not know the order's status. */
-  | { kind: 'order-unrecorded'; order: Order; status: OrderRecordStatus; reason: string }
+  | { kind: 'order-unrecorded'; order: AlertedOrder; status: OrderRecordStatus; reason: string }
+  /** An operator's refund run failed without Stripe's record showing whether the refund was made. */
+  | { kind: 'refund-outcome-unknown'; orderId: string; paymentIntentId: string; reason: string }
   | {
       kind: 'order-reconciled';
       /** As Stripe knows the order (its PaymentIntent holds no email). */

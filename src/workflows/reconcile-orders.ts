@@ -5,12 +5,16 @@ import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { countOrderEvent, countReconciliationMismatch } from './counters.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
 import { orderActivity } from './activity-proxies.js';
+import { failureMessage } from './activity-failures.js';
 import { reconcileWorkflowId } from './names.js';
 import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
 
 const findOutcomeMismatches = orderActivity('findOutcomeMismatches', RECONCILIATION_SWEEP_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
 const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
+
+/** A correction the backend never took tells ops before the run fails; runs started before this failed silently. */
+const TELL_OPS_UNRECORDED = 'reconcile-tells-ops-unrecorded';
 
 export interface SweepResult {
   /** The mismatches found, by kind. */
@@ -55,11 +59,16 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
   // The correction stands whatever Slack does: an alert it never takes must not fail the run.
   const tellOps = (alert: Parameters<typeof notifyOps>[0]) => notifyOps(alert).catch(() => countOrderEvent('opsAlertFailed'));
   const record = { orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) };
-  if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
-    await recordOrderStatus(record, ({ reason, until }) =>
-      tellOps({ kind: 'backend-misconfigured', order, status: outcome, reason, until }),
-    );
-  } else await updateOrderStatus(record);
+  try {
+    if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
+      await recordOrderStatus(record, ({ reason, until }) =>
+        tellOps({ kind: 'backend-misconfigured', order, status: outcome, reason, until }),
+      );
+    } else await updateOrderStatus(record);
+  } catch (error) {
+    if (patched(TELL_OPS_UNRECORDED)) await tellOps({ kind: 'order-unrecorded', order, status: outcome, reason: failureMessage(error) });
+    throw error;
+  }
   await tellOps({
     kind: 'order-reconciled',
     order,

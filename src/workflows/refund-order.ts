@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
-import { REFUND_REFUSED } from '../domain/failures.js';
+import { CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
 import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage } from './activity-failures.js';
@@ -18,6 +18,15 @@ const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';
 /** The refund is recorded as Stripe settles it, and the backend is told; runs started before this returned Stripe's first answer. */
 const SETTLE_REFUNDS = 'settle-refunds';
+/** A refund whose outcome is unknown tells ops before the run fails; runs started before this failed silently. */
+const TELL_OPS_REFUND_UNKNOWN = 'tell-ops-refund-unknown';
+
+// Notify Ops never fails the run: the alert is best effort beside the outcome it reports.
+const tellOps = (alert: Parameters<typeof notifyOps>[0]) =>
+  notifyOps(alert).then(
+    () => undefined,
+    () => undefined,
+  );
 
 /**
  * An operator's refund (docs/payments.md#refunds). Its workflow ID names the request, so a repeat returns the same refund and
@@ -31,8 +40,18 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
     latest = await refundPayment(input);
   } catch (error) {
     const failure = applicationFailureOf(error);
-    if (failure?.type !== REFUND_REFUSED) throw error;
-    throw ApplicationFailure.create({ type: REFUND_REFUSED, message: failure.message, nonRetryable: true });
+    if (failure?.type === REFUND_REFUSED)
+      throw ApplicationFailure.create({ type: REFUND_REFUSED, message: failure.message, nonRetryable: true });
+    const notMade = failure?.type === REFUND_NOT_MADE || failure?.type === CHARGE_REJECTED;
+    if (!notMade && patched(TELL_OPS_REFUND_UNKNOWN)) {
+      await tellOps({
+        kind: 'refund-outcome-unknown',
+        orderId: input.orderId,
+        paymentIntentId: input.paymentIntentId,
+        reason: failureMessage(error),
+      });
+    }
+    throw error;
   }
   if (settles) latest = await settledRefund(latest);
   const refund = latest;
@@ -50,11 +69,6 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
  * return the money, or that the backend could not record.
  */
 async function tellOfRefund({ orderId, paymentIntentId }: RefundOrderInput, refund: RefundOutcome): Promise<void> {
-  const tellOps = (alert: Parameters<typeof notifyOps>[0]) =>
-    notifyOps(alert).then(
-      () => undefined,
-      () => undefined,
-    );
   if (refund.status !== 'succeeded') return tellOps({ kind: 'refund-not-returned', orderId, paymentIntentId, refund });
   const status = refundedStatus(refund);
   const record = { orderId, status, paymentIntentId, amountRefunded: refund.amountRefunded };

@@ -126,6 +126,20 @@ describe('notifyOps (Slack)', () => {
     for (const text of texts) expect(text).toContain('not a refusal: nothing is refunded. The run asks again until 2030-01-08');
   });
 
+  it('a refund with no known outcome: names the order and the PaymentIntent, and says to check Stripe before refunding again', async () => {
+    const o = order();
+    const alert = {
+      kind: 'refund-outcome-unknown',
+      orderId: o.orderId,
+      paymentIntentId: 'pi_x',
+      reason: 'Stripe made refund re_x',
+    } as const;
+    const posted = await runActivity(suite.activities.notifyOps, alert, o);
+    const text = suite.sandbox.slack.messages.find((sent) => sent.ts === posted.ts)?.text;
+    expect(text).toContain(`The refund of order ${o.orderId} (PaymentIntent pi_x) has no known outcome: Stripe made refund re_x`);
+    expect(text).toContain('before refunding again');
+  });
+
   it("Slack's ok:false errors: a permanent one (channel_not_found) is non-retryable SlackRejected; a transient one is retryable", async () => {
     const o = order();
     const alert = { kind: 'payment-settled', order: o } as const;

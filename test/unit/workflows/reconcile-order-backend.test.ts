@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { OutcomeMismatch } from '../../../src/domain/reconciliation.js';
-import { ORDER_BACKEND_MISCONFIGURED } from '../../../src/domain/failures.js';
+import { ORDER_BACKEND_MISCONFIGURED, ORDER_STATUS_REJECTED } from '../../../src/domain/failures.js';
 import { reconcileOrder } from '../../../src/workflows/index.js';
 import { reconcileWorkflowId } from '../../../src/workflows/names.js';
 import { useTimeSkippingWorker } from '../../support/time-skipping.js';
@@ -39,5 +39,20 @@ describe('reconcileOrder and a misconfigured backend', () => {
     expect(stubs.inputsOf('updateOrderStatus')).toHaveLength(2);
     expect(stubs.inputsOf('notifyOps').map(({ kind }) => kind)).toEqual(['backend-misconfigured', 'order-reconciled']);
     expect(stubs.inputsOf('notifyOps')[0]).toMatchObject({ order: found.order, status: 'paid', reason: 'Order backend answered 401' });
+  });
+
+  it('a correction the backend refuses fails the run after telling ops what to set by hand', async () => {
+    const found = mismatch();
+    const workflowId = reconcileWorkflowId(found.order.orderId, found.kind);
+    const stubs = suite.worker.stub(workflowId, {
+      updateOrderStatus: async () => {
+        throw ApplicationFailure.nonRetryable('Order backend answered 409', ORDER_STATUS_REJECTED);
+      },
+    });
+    const run = suite.env.client.workflow.execute(reconcileOrder, { workflowId, taskQueue: suite.worker.taskQueue, args: [found] });
+    await expect(run).rejects.toThrow();
+    expect(stubs.inputsOf('notifyOps')).toEqual([
+      { kind: 'order-unrecorded', order: found.order, status: 'paid', reason: expect.stringContaining('409') },
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import {
   CHARGE_REJECTED,
   ORDER_BACKEND_MISCONFIGURED,
   ORDER_STATUS_REJECTED,
+  REFUND_NOT_MADE,
   REFUND_REFUSED,
   STRIPE_UNAVAILABLE,
 } from '../../../src/domain/failures.js';
@@ -140,6 +141,28 @@ describe('refundOrder', () => {
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
     expect(stubs.calls).toHaveLength(1);
+  });
+
+  it('an outcome Stripe leaves unknown fails the run after telling ops to check Stripe; one Stripe shows not made tells nobody', async () => {
+    const unknown = refund({
+      refundPayment: async () => {
+        throw ApplicationFailure.nonRetryable(
+          'Stripe made refund re_x (pending), but reading its payment failed (403)',
+          CHARGE_OUTCOME_UNKNOWN,
+        );
+      },
+    });
+    expect(await failureOf(unknown.run)).toMatchObject({ cause: { type: CHARGE_OUTCOME_UNKNOWN } });
+    expect(unknown.stubs.inputsOf('notifyOps')).toEqual([
+      { kind: 'refund-outcome-unknown', orderId: 'ord_refund', paymentIntentId: 'pi_paid', reason: expect.stringContaining('re_x') },
+    ]);
+    const notMade = refund({
+      refundPayment: async () => {
+        throw ApplicationFailure.nonRetryable('Stripe shows no refund under any of the 3 keys: the refund was not made', REFUND_NOT_MADE);
+      },
+    });
+    expect(await failureOf(notMade.run)).toMatchObject({ cause: { type: REFUND_NOT_MADE } });
+    expect(alerts(notMade.stubs)).toEqual([]);
   });
 
   it('Stripe unavailable: the refund is retried beyond a few attempts (the API answers 202 meanwhile), never reported failed', async () => {
