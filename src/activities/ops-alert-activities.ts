@@ -99,7 +99,7 @@ function opsAlertText(alert: OpsAlert): string {
       );
     case 'order-reconciled':
       return (
-        `:mag: Reconciliation: ${subject} was recorded ${alert.recorded}, but Stripe shows it ${alert.outcome} ` +
+        `:mag: Reconciliation: ${subject} was recorded ${alert.recorded}${alert.runGone ? ' when its run ended (the run is no longer kept)' : ''}, but Stripe shows it ${alert.outcome} ` +
         `(PaymentIntent ${alert.paymentIntentId}; ${alert.mismatch}). The order is now recorded ${alert.outcome}. ` +
         reconciledAdvice(alert)
       );

@@ -119,17 +119,25 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
 /**
  * The outcome recorded for each order whose run has ended: its run's OrderOutcome, or the outcome of the
  * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is
- * still open, or carries no outcome (runs started before OrderOutcome existed), is left out.
+ * still open, or carries no outcome (runs started before OrderOutcome existed), is left out; `withRun`
+ * names every order that still has a run, so the others are known to be past retention.
  */
-async function recordedOutcomes(client: Client, orderIds: string[], since: number): Promise<Map<string, OrderRecordStatus>> {
+async function recordedOutcomes(
+  client: Client,
+  orderIds: string[],
+  since: number,
+): Promise<{ recorded: Map<string, OrderRecordStatus>; withRun: Set<string> }> {
   const recorded = new Map<string, OrderRecordStatus>();
+  const withRun = new Set<string>();
   for (let start = 0; start < orderIds.length; start += IDS_PER_QUERY) {
     const ids = orderIds.slice(start, start + IDS_PER_QUERY).map((orderId) => `'${workflowIdForOrder(orderId)}'`);
-    const query = `WorkflowType = '${ORDER_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND WorkflowId IN (${ids.join(', ')})`;
+    const query = `WorkflowType = '${ORDER_WORKFLOW_TYPE}' AND WorkflowId IN (${ids.join(', ')})`;
     for await (const run of client.workflow.list({ query })) {
       const outcome = run.typedSearchAttributes.get(ORDER_OUTCOME);
       const orderId = orderIdOfWorkflowId(run.workflowId);
-      if (orderId && outcome && outcome !== 'invalid') recorded.set(orderId, outcome as OrderRecordStatus);
+      if (!orderId) continue;
+      withRun.add(orderId);
+      if (run.status.name !== 'RUNNING' && outcome && outcome !== 'invalid') recorded.set(orderId, outcome as OrderRecordStatus);
     }
   }
   const corrections: { orderId: string; outcome: OrderRecordStatus; startTime: Date }[] = [];
@@ -148,8 +156,18 @@ async function recordedOutcomes(client: Client, orderIds: string[], since: numbe
     if (typeof orderId === 'string') corrections.push({ orderId, outcome: 'refunded', startTime: run.startTime });
   }
   corrections.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-  for (const { orderId, outcome } of corrections) if (recorded.has(orderId)) recorded.set(orderId, outcome);
-  return recorded;
+  for (const { orderId, outcome } of corrections) if (recorded.has(orderId) || !withRun.has(orderId)) recorded.set(orderId, outcome);
+  return { recorded, withRun };
+}
+
+/**
+ * A refund or dispute in the window of an order whose run is past retention: the run ended `paid` (Stripe's record then),
+ * so the change is compared with that. Late successes and failures are compared only while the run is kept.
+ */
+function mismatchAfterRunGone(payment: StripeOrderPayment): OutcomeMismatch | undefined {
+  const mismatch = mismatchOf(payment, 'paid');
+  const afterPayment = mismatch?.kind === 'refunded-recorded-paid' || mismatch?.kind === 'disputed-recorded-paid';
+  return afterPayment ? { ...mismatch, runGone: true } : undefined;
 }
 
 /** The mismatch between what Stripe shows and what was recorded for one order, if any. */
@@ -185,11 +203,12 @@ function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): O
 export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs: number): Promise<OutcomeMismatch[]> {
   const since = Date.now() - windowMs;
   const payments = await stripeOrderPayments(stripe, since);
-  const recorded = await recordedOutcomes(client, [...payments.keys()], since);
+  const { recorded, withRun } = await recordedOutcomes(client, [...payments.keys()], since);
   const mismatches: OutcomeMismatch[] = [];
   for (const payment of payments.values()) {
-    const outcome = recorded.get(payment.order.orderId);
-    const mismatch = outcome && mismatchOf(payment, outcome);
+    const { orderId } = payment.order;
+    const outcome = recorded.get(orderId);
+    const mismatch = outcome ? mismatchOf(payment, outcome) : withRun.has(orderId) ? undefined : mismatchAfterRunGone(payment);
     if (!mismatch) continue;
     if (mismatch.kind === 'refunded-recorded-paid' && !(await refundedInFull(stripe, mismatch))) continue;
     mismatches.push(mismatch);

@@ -132,4 +132,6 @@ export type OpsAlert =
       paymentIntentId: string;
       /** The dispute, when the card holder disputed the payment. */
       dispute?: PaymentDispute;
+      /** The order's run is past retention: `recorded` is how it ended, not what a run shows now. */
+      runGone?: true;
     };

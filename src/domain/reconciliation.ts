@@ -28,6 +28,8 @@ export interface OutcomeMismatch {
   order: Pick<Order, 'orderId' | 'customerId' | 'amount' | 'currency'>;
   /** The outcome the orders' runs recorded. */
   recorded: OrderRecordStatus;
+  /** The order's run is past retention: it ended `paid` (a refund or dispute came later), which `recorded` assumes. */
+  runGone?: true;
   /** The PaymentIntent Stripe's answer rests on. */
   paymentIntentId: string;
   /** Its succeeded charge, when there is one. */

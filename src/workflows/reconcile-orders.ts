@@ -77,6 +77,7 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
     mismatch: mismatch.kind,
     paymentIntentId,
     ...(dispute && { dispute }),
+    ...(mismatch.runGone && { runGone: true }),
   });
   return { orderId: order.orderId, outcome };
 }

@@ -231,6 +231,46 @@ describe('the reconciliation sweep', () => {
     expect(sweepPaths).toEqual(expect.arrayContaining(['/v1/events', '/v1/disputes']));
     expect(sweepPaths.filter((path) => path.startsWith('/v1/charges/'))).toEqual([]);
   });
+
+  it('compares a refund or dispute of an order whose run is past retention with how that run ended (paid)', async () => {
+    const [refunded, disputed] = [sampleOrder(), sampleOrder()];
+    expect((await Promise.all([refunded, disputed].map((order) => harness.runOrder(order)))).map(({ status }) => status)).toEqual([
+      'paid',
+      'paid',
+    ]);
+    for (const { orderId } of [refunded, disputed]) {
+      const workflowExecution = { workflowId: `order-${orderId}` };
+      await harness.client.workflowService.deleteWorkflowExecution({ namespace: harness.client.options.namespace, workflowExecution });
+      await vi.waitFor(() => expect(harness.client.workflow.getHandle(workflowExecution.workflowId).describe()).rejects.toThrow(), {
+        timeout: 60_000,
+        interval: 500,
+      });
+    }
+    const changesFrom = Date.now();
+    await stripeClient().refunds.create({ payment_intent: paymentIntentOf(refunded.orderId) });
+    const [disputedCharge] = harness.sandbox.stripe.successfulCharges(disputed.orderId);
+    expect(harness.sandbox.stripe.openDispute(disputedCharge.id)).toBeDefined();
+
+    const result = await sweep(Date.now() - changesFrom + 5_000);
+    expect(result.mismatches).toEqual({ ...noMismatches, 'refunded-recorded-paid': 1, 'disputed-recorded-paid': 1 });
+    for (const [kind, { orderId }, outcome] of [
+      ['refunded-recorded-paid', refunded, 'refunded'],
+      ['disputed-recorded-paid', disputed, 'disputed'],
+    ] as const) {
+      expect(await harness.client.workflow.getHandle<typeof reconcileOrder>(reconcileWorkflowId(orderId, kind)).result()).toEqual({
+        orderId,
+        outcome,
+      });
+      expect(harness.sandbox.backend.orders.get(orderId)?.statuses).toEqual(['paid', outcome]);
+      const alert = harness.sandbox.slack.messages.find(({ text }) => text.includes('Reconciliation') && text.includes(orderId))?.text;
+      expect(alert).toContain('was recorded paid when its run ended (the run is no longer kept)');
+    }
+    // The reconcile runs are now the orders' record: a later sweep starts nothing.
+    await vi.waitFor(
+      async () => expect(await sweep(Date.now() - changesFrom + 5_000)).toEqual({ mismatches: noMismatches, reconcileRunsStarted: [] }),
+      { timeout: 20_000, interval: 500 },
+    );
+  });
 });
 
 describe(`the ${RECONCILIATION_SCHEDULE_ID} schedule`, () => {
