@@ -148,6 +148,12 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
    * up to KEY_GENERATIONS keys, then fails as a non-retryable RefundNotMade.
    */
   async function refundPayment({ orderId, paymentIntentId, amount, reason }: RefundOrderInput): Promise<RefundOutcome> {
+    // Stripe forgets keys after 24 h and Temporal forgets runs: a request sent again later must not refund twice.
+    const earlier = await refundMadeUnder(stripe, paymentIntentId, idempotencyKeyFor('refund'), true);
+    if (earlier) {
+      log.info("Stripe shows the refund made under this request's key: not refunded again", { orderId, refundId: earlier.id });
+      return await outcomeOfMade(stripe, earlier);
+    }
     for (let generation = 1; ; generation += 1) {
       const idempotencyKey = idempotencyKeyFor('refund', generation);
       let refund: Stripe.Refund;
@@ -361,11 +367,17 @@ async function outcomeOfMade(stripe: Stripe, refund: Stripe.Refund): Promise<Ref
   }
 }
 
-/** The refund of the PaymentIntent made under `idempotencyKey`, from Stripe's list (strongly consistent), if any. */
-async function refundMadeUnder(stripe: Stripe, paymentIntentId: string, idempotencyKey: string): Promise<Stripe.Refund | undefined> {
+/** The PaymentIntent's refund made under `idempotencyKey` (with `laterKeys`, or a later generation of it), from Stripe's list. */
+async function refundMadeUnder(
+  stripe: Stripe,
+  paymentIntentId: string,
+  idempotencyKey: string,
+  laterKeys = false,
+): Promise<Stripe.Refund | undefined> {
+  const madeUnder = (key: string | undefined) => key === idempotencyKey || (laterKeys && key?.startsWith(`${idempotencyKey}/`));
   return callStripe('list the refunds of the payment', async () => {
     for await (const refund of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 }))
-      if (refund.metadata?.idempotency_key === idempotencyKey) return refund;
+      if (madeUnder(refund.metadata?.idempotency_key)) return refund;
     return undefined;
   });
 }

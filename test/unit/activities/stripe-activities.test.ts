@@ -95,8 +95,13 @@ describe('createPaymentIntent', () => {
     it('refunded and disputed since: what settled refunds gave back (a pending one not counted) and the dispute, as Stripe holds them', async () => {
       const o = order('cus_refund_pending_600');
       const paymentIntentId = await paidLongAgo(o);
+      // Two refund requests, each its own run (and key), as two operator refunds are.
       const refund = (amount: number) =>
-        runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, amount, reason: 'partial' }, o);
+        runActivity(
+          suite.activities.refundPayment,
+          { orderId: o.orderId, paymentIntentId, amount, reason: 'partial' },
+          { orderId: `${o.orderId}_${amount}` },
+        );
       const settled = await refund(1000);
       expect(settled.status).toBe('pending');
       expect(suite.sandbox.stripe.settleRefund(settled.refundId, 'succeeded')).toBe(true);
@@ -104,7 +109,6 @@ describe('createPaymentIntent', () => {
         status: 'succeeded',
         amountRefunded: 1000,
       });
-      suite.sandbox.stripe.advanceClock(25 * 60 * 60 * 1000); // the refund key forgotten: the next refund is a new one
       expect(await refund(500)).toMatchObject({ status: 'pending', amountRefunded: 1000 });
       const answer = await runActivity(suite.activities.createPaymentIntent, o, o);
       expect(answer).toMatchObject({ outcome: 'paid_before', sinceThen: { amountRefunded: 1000, amountPaid: 4999, disputed: false } });
@@ -316,7 +320,7 @@ describe('refundPayment', () => {
 
   it('made, but Stripe refuses to show its charge (403): the outcome is unknown and names the refund, never "not made"', async () => {
     const { o, paymentIntentId } = await paid();
-    suite.sandbox.stripe.failNext(1, { delayMs: 0 }); // the refund itself goes through
+    suite.sandbox.stripe.failNext(2, { delayMs: 0 }); // the check for an earlier refund, and the refund itself, go through
     suite.sandbox.stripe.failNext(1, { status: 403 }); // reading its charge does not
     const failure = await failureOf(
       runActivity(suite.activities.refundPayment, { orderId: o.orderId, paymentIntentId, reason: 'restricted key' }, o),
@@ -334,10 +338,11 @@ describe('refundPayment', () => {
     expect(failure).toMatchObject({ type: REFUND_REFUSED, nonRetryable: true, message: expect.stringContaining('amount_too_large') });
   });
 
-  it("the refund executed, then Stripe answered 500 and replays it: the retry finds the refund under its key in Stripe's records", async () => {
+  it("the refund executed, then Stripe answered 500: the retry finds the refund under its key in Stripe's records, sends nothing again", async () => {
     const { o, paymentIntentId } = await paid();
     const input = { orderId: o.orderId, paymentIntentId, reason: 'backend refused' };
     const earlierRequests = suite.sandbox.stripe.requests.length;
+    suite.sandbox.stripe.failNext(1, { delayMs: 0 }); // the check for an earlier refund
     suite.sandbox.stripe.failNext(1, { statusAfterHandling: 500 });
     expect(await failureOf(runActivity(suite.activities.refundPayment, input, o))).toMatchObject({
       type: STRIPE_UNAVAILABLE,
@@ -350,20 +355,25 @@ describe('refundPayment', () => {
     expect(outcome).toMatchObject({ refundId: made.id, amount: 4999, amountRefunded: 4999, amountPaid: 4999 });
     expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(1);
     const refundRequests = suite.sandbox.stripe.requests.slice(earlierRequests).filter((request) => request.path.startsWith('/v1/refunds'));
-    expect(refundRequests.map(({ method, status, replayed }) => `${method} ${status}${replayed ? ' replayed' : ''}`)).toEqual([
-      'POST 500',
-      'POST 500 replayed',
-      'GET 200',
-      'GET 200',
-    ]);
+    expect(refundRequests.map(({ method, status }) => `${method} ${status}`)).toEqual(['GET 200', 'POST 500', 'GET 200', 'GET 200']);
     expect(refundRequests[2].path).toBe(`/v1/refunds?payment_intent=${paymentIntentId}&limit=100`);
     expect(refundRequests[3].path).toMatch(/^\/v1\/refunds\?charge=ch_\w+&limit=100$/); // what its settled refunds gave back
+  });
+
+  it("a request sent again after its run and Stripe's key were forgotten: the refund Stripe shows under the key is the answer, never a second", async () => {
+    const { o, paymentIntentId } = await paid();
+    const input = { orderId: o.orderId, paymentIntentId, amount: 1000, reason: 'partial' };
+    const first = await runActivity(suite.activities.refundPayment, input, o);
+    suite.sandbox.stripe.advanceClock(25 * 60 * 60 * 1000);
+    expect(await runActivity(suite.activities.refundPayment, input, o)).toMatchObject({ refundId: first.refundId, amountRefunded: 1000 });
+    expect(suite.sandbox.stripe.refundsFor(o.orderId)).toHaveLength(1);
   });
 
   it('Stripe replays a 500 for the key and its records show no refund under it: the refund is sent under the next key', async () => {
     const { o, paymentIntentId } = await paid();
     // Executing refuses the amount; the 500 that replaces the refusal is what Stripe stores for the key.
     const input = { orderId: o.orderId, paymentIntentId, amount: 999_999, reason: 'too much' };
+    suite.sandbox.stripe.failNext(1, { delayMs: 0 }); // the check for an earlier refund
     suite.sandbox.stripe.failNext(1, { statusAfterHandling: 500 });
     await failureOf(runActivity(suite.activities.refundPayment, input, o));
     // Under the next key Stripe executes it, and refuses the amount as it should.
