@@ -19,8 +19,8 @@ import {
 /** What Stripe shows for one order, from the changes of the window. */
 interface StripeOrderPayment {
   order: OutcomeMismatch['order'];
-  /** A succeeded PaymentIntent of the order, and whether its charge was refunded in full. */
-  succeeded?: { paymentIntentId: string; chargeId?: string; refunded: boolean };
+  /** A succeeded PaymentIntent of the order, and whether its charge was refunded, in full or in part (pending refunds counted). */
+  succeeded?: { paymentIntentId: string; chargeId?: string; refunded: boolean; partlyRefunded: boolean };
   /** A PaymentIntent that can still succeed: Stripe has not decided, so the order is left alone. */
   open: boolean;
   /** The PaymentIntent that changed last. */
@@ -66,7 +66,8 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
     if (!ORDER_ID.test(orderId) || !paymentIntentId) return undefined;
     const order = { customerId: idOf(charge.customer) ?? '', amount: charge.amount, currency: charge.currency };
     const payment = paymentOf(orderId, order, paymentIntentId);
-    payment.succeeded ??= { paymentIntentId, chargeId: charge.id, refunded: charge.refunded };
+    const partlyRefunded = !charge.refunded && charge.amount_refunded > 0;
+    payment.succeeded ??= { paymentIntentId, chargeId: charge.id, refunded: charge.refunded, partlyRefunded };
     return payment;
   };
   const takeIntent = (intent: Stripe.PaymentIntent) => {
@@ -79,7 +80,8 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
     );
     if ((OPEN_PAYMENT_INTENT_STATUSES as readonly string[]).includes(intent.status)) payment.open = true;
     const chargeId = idOf(intent.latest_charge);
-    if (intent.status === 'succeeded') payment.succeeded ??= { paymentIntentId: intent.id, ...(chargeId && { chargeId }), refunded: false };
+    if (intent.status === 'succeeded')
+      payment.succeeded ??= { paymentIntentId: intent.id, ...(chargeId && { chargeId }), refunded: false, partlyRefunded: false };
   };
 
   const created = { gte: Math.floor(since / 1000) };
@@ -173,10 +175,10 @@ function mismatchAfterRunGone(payment: StripeOrderPayment): OutcomeMismatch | un
 /** The mismatch between what Stripe shows and what was recorded for one order, if any. */
 function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): OutcomeMismatch | undefined {
   const { order, succeeded, open, latestPaymentIntentId, dispute } = payment;
-  if (succeeded && !succeeded.refunded && (recorded === 'payment_failed' || recorded === 'payment_pending')) {
+  if (succeeded && !succeeded.refunded && !succeeded.partlyRefunded && (recorded === 'payment_failed' || recorded === 'payment_pending')) {
     return { kind: 'charged-recorded-unpaid', order, recorded, paymentIntentId: succeeded.paymentIntentId, chargeId: succeeded.chargeId };
   }
-  if (succeeded?.refunded && recorded === 'paid') {
+  if ((succeeded?.refunded || succeeded?.partlyRefunded) && recorded === 'paid') {
     return { kind: 'refunded-recorded-paid', order, recorded, paymentIntentId: succeeded.paymentIntentId, chargeId: succeeded.chargeId };
   }
   if (succeeded && dispute && recorded === 'paid') {
@@ -210,14 +212,23 @@ export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs
     const outcome = recorded.get(orderId);
     const mismatch = outcome ? mismatchOf(payment, outcome) : withRun.has(orderId) ? undefined : mismatchAfterRunGone(payment);
     if (!mismatch) continue;
-    if (mismatch.kind === 'refunded-recorded-paid' && !(await refundedInFull(stripe, mismatch))) continue;
-    mismatches.push(mismatch);
+    if (mismatch.kind !== 'refunded-recorded-paid') mismatches.push(mismatch);
+    else {
+      const settled = await settledRefunds(stripe, mismatch);
+      if (settled) mismatches.push(settled);
+    }
   }
   return mismatches;
 }
 
-/** An order is recorded refunded only once Stripe settled refunds for the whole amount; one request per such mismatch. */
-async function refundedInFull(stripe: Stripe, mismatch: OutcomeMismatch): Promise<boolean> {
-  if (!mismatch.chargeId) return false;
-  return (await settledRefundTotal(stripe, { charge: mismatch.chargeId })) >= mismatch.order.amount;
+/**
+ * A refund mismatch as Stripe settled it: refunded once settled refunds cover the amount, partially refunded for less,
+ * none while every refund is still pending. One request per such mismatch.
+ */
+async function settledRefunds(stripe: Stripe, mismatch: OutcomeMismatch): Promise<OutcomeMismatch | undefined> {
+  if (!mismatch.chargeId) return undefined;
+  const amountRefunded = await settledRefundTotal(stripe, { charge: mismatch.chargeId });
+  if (amountRefunded === 0) return undefined;
+  const kind = amountRefunded >= mismatch.order.amount ? 'refunded-recorded-paid' : 'partially-refunded-recorded-paid';
+  return { ...mismatch, kind, amountRefunded };
 }

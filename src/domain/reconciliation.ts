@@ -10,6 +10,7 @@ export const MISMATCH_KINDS = [
   'charged-recorded-unpaid',
   'failed-recorded-paid',
   'refunded-recorded-paid',
+  'partially-refunded-recorded-paid',
   'disputed-recorded-paid',
 ] as const;
 export type MismatchKind = (typeof MISMATCH_KINDS)[number];
@@ -19,6 +20,7 @@ export const CORRECTED_OUTCOME: Record<MismatchKind, OrderRecordStatus> = {
   'charged-recorded-unpaid': 'paid',
   'failed-recorded-paid': 'payment_failed',
   'refunded-recorded-paid': 'refunded',
+  'partially-refunded-recorded-paid': 'partially_refunded',
   'disputed-recorded-paid': 'disputed',
 };
 
@@ -34,6 +36,8 @@ export interface OutcomeMismatch {
   paymentIntentId: string;
   /** Its succeeded charge, when there is one. */
   chargeId?: string;
+  /** What Stripe's succeeded refunds gave back (the refund kinds only), minor units. */
+  amountRefunded?: number;
   /** The card holder's dispute (`disputed-recorded-paid` only). */
   dispute?: PaymentDispute;
 }

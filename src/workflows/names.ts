@@ -63,7 +63,8 @@ export function reconcileWorkflowId(orderId: string, kind: MismatchKind): string
 
 /** The order and kind a reconcile run's workflow ID names; undefined for any other workflow ID. */
 export function parseReconcileWorkflowId(workflowId: string): { orderId: string; kind: MismatchKind } | undefined {
-  const kind = MISMATCH_KINDS.find((candidate) => workflowId.endsWith(`-${candidate}`));
+  // The longest kind that fits: one kind's name ends another's (partially-refunded-recorded-paid).
+  const kind = [...MISMATCH_KINDS].sort((a, b) => b.length - a.length).find((candidate) => workflowId.endsWith(`-${candidate}`));
   if (!kind || !workflowId.startsWith(RECONCILE_RUN_PREFIX)) return undefined;
   return { orderId: workflowId.slice(RECONCILE_RUN_PREFIX.length, -(kind.length + 1)), kind };
 }

@@ -54,11 +54,17 @@ export async function reconcileOrders(input: SweepInput): Promise<SweepResult> {
 /** Stripe's outcome wins: recorded on this run (OrderOutcome) and in the order backend, and ops are told what to check. */
 export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ orderId: string; outcome: string }> {
   const outcome = CORRECTED_OUTCOME[mismatch.kind];
-  const { order, paymentIntentId, chargeId, dispute } = mismatch;
+  const { order, paymentIntentId, chargeId, dispute, amountRefunded } = mismatch;
   upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
   // The correction stands whatever Slack does: an alert it never takes must not fail the run.
   const tellOps = (alert: Parameters<typeof notifyOps>[0]) => notifyOps(alert).catch(() => countOrderEvent('opsAlertFailed'));
-  const record = { orderId: order.orderId, status: outcome, paymentIntentId, ...(chargeId && { chargeId }) };
+  const record = {
+    orderId: order.orderId,
+    status: outcome,
+    paymentIntentId,
+    ...(chargeId && { chargeId }),
+    ...(amountRefunded && { amountRefunded }),
+  };
   try {
     if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
       await recordOrderStatus(record, ({ reason, until }) =>

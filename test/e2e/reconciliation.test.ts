@@ -53,6 +53,7 @@ describe('the reconciliation sweep', () => {
     'charged-recorded-unpaid': 0,
     'failed-recorded-paid': 0,
     'refunded-recorded-paid': 0,
+    'partially-refunded-recorded-paid': 0,
     'disputed-recorded-paid': 0,
   };
 
@@ -170,17 +171,18 @@ describe('the reconciliation sweep', () => {
     expect(harness.sandbox.backend.orders.get(refundFails.orderId)?.statuses).toEqual(['paid']);
   });
 
-  it('finds the changes of its window to payments made before it: a late success and failure, a refund and a dispute', async () => {
-    const [declined, paidThenCanceled, paidThenRefunded, paidThenDisputed] = [
+  it('finds the changes of its window to payments made before it: a late success and failure, refunds and a dispute', async () => {
+    const [declined, paidThenCanceled, paidThenRefunded, paidThenPartlyRefunded, paidThenDisputed] = [
       sampleOrder({ customerId: 'cus_decline' }),
+      sampleOrder(),
       sampleOrder(),
       sampleOrder(),
       sampleOrder(),
     ];
     const results = await Promise.all(
-      [declined, paidThenCanceled, paidThenRefunded, paidThenDisputed].map((order) => harness.runOrder(order)),
+      [declined, paidThenCanceled, paidThenRefunded, paidThenPartlyRefunded, paidThenDisputed].map((order) => harness.runOrder(order)),
     );
-    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid']);
+    expect(results.map((result) => result.status)).toEqual(['payment_failed', 'paid', 'paid', 'paid', 'paid']);
     // The payments must be older than the sweep's window, which starts 5 s before the changes (the sweep's
     // own start-up): only time passing makes them so.
     await sleep(7_000);
@@ -190,6 +192,7 @@ describe('the reconciliation sweep', () => {
     expect(stripeStandIn.plantPaymentIntentStatus(paymentIntentOf(declined.orderId), 'succeeded')).toBe(true);
     expect(stripeStandIn.plantPaymentIntentStatus(paymentIntentOf(paidThenCanceled.orderId), 'canceled')).toBe(true);
     await stripeClient().refunds.create({ payment_intent: paymentIntentOf(paidThenRefunded.orderId) });
+    await stripeClient().refunds.create({ payment_intent: paymentIntentOf(paidThenPartlyRefunded.orderId), amount: 1000 });
     const [disputedCharge] = stripeStandIn.successfulCharges(paidThenDisputed.orderId);
     const dispute = stripeStandIn.openDispute(disputedCharge.id, 'product_not_received')!;
 
@@ -198,12 +201,14 @@ describe('the reconciliation sweep', () => {
       ['charged-recorded-unpaid', declined.orderId, 'paid'],
       ['failed-recorded-paid', paidThenCanceled.orderId, 'payment_failed'],
       ['refunded-recorded-paid', paidThenRefunded.orderId, 'refunded'],
+      ['partially-refunded-recorded-paid', paidThenPartlyRefunded.orderId, 'partially_refunded'],
       ['disputed-recorded-paid', paidThenDisputed.orderId, 'disputed'],
     ];
     expect(result.mismatches).toEqual({
       'charged-recorded-unpaid': 1,
       'failed-recorded-paid': 1,
       'refunded-recorded-paid': 1,
+      'partially-refunded-recorded-paid': 1,
       'disputed-recorded-paid': 1,
     });
     expect(result.reconcileRunsStarted.sort()).toEqual(expected.map(([kind, orderId]) => reconcileWorkflowId(orderId, kind)).sort());
@@ -214,6 +219,7 @@ describe('the reconciliation sweep', () => {
       });
       expect(harness.sandbox.backend.orders.get(orderId)?.status).toBe(outcome);
     }
+    expect(harness.sandbox.backend.orders.get(paidThenPartlyRefunded.orderId)).toMatchObject({ amountRefunded: 1000 });
     // The dispute reached the backend and ops, with what to do and by when.
     expect(harness.sandbox.backend.orders.get(paidThenDisputed.orderId)).toMatchObject({
       statuses: ['paid', 'disputed'],

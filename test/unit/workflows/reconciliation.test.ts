@@ -47,6 +47,7 @@ describe('reconcileOrders', () => {
       'charged-recorded-unpaid': 1,
       'failed-recorded-paid': 1,
       'refunded-recorded-paid': 1,
+      'partially-refunded-recorded-paid': 0,
       'disputed-recorded-paid': 1,
     });
     expect(result.reconcileRunsStarted).toEqual(found.map((each) => reconcileWorkflowId(each.order.orderId, each.kind)));
@@ -87,7 +88,13 @@ describe('reconcileOrders', () => {
 
   it('a sweep that finds nothing starts nothing', async () => {
     expect(await sweep([]).run).toEqual({
-      mismatches: { 'charged-recorded-unpaid': 0, 'failed-recorded-paid': 0, 'refunded-recorded-paid': 0, 'disputed-recorded-paid': 0 },
+      mismatches: {
+        'charged-recorded-unpaid': 0,
+        'failed-recorded-paid': 0,
+        'refunded-recorded-paid': 0,
+        'partially-refunded-recorded-paid': 0,
+        'disputed-recorded-paid': 0,
+      },
       reconcileRunsStarted: [],
     });
   });
