@@ -12,11 +12,11 @@ import { fileURLToPath } from 'node:url';
 import type { CodecConfig } from '../config/codec.js';
 import type { TemporalConfig } from '../config/temporal.js';
 import type { ProviderConfig } from '../config/worker.js';
-import { createActivities } from '../activities/index.js';
+import { createActivities } from '../activities/create-activities.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
 import { TRACING_OFF, type Tracing } from '../telemetry/opentelemetry.js';
 import { WORKER_DEPLOYMENT_NAME } from './deployment.js';
-import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './interceptors.js';
+import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './activity-tracing.js';
 
 /** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows', import.meta.url));

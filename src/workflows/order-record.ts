@@ -1,5 +1,5 @@
 import { sleep } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities } from '../activities/create-activities.js';
 import { ORDER_BACKEND_MISCONFIGURED } from '../domain/failures.js';
 import { ORDER_STATUS_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './activity-failures.js';

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { loadProviderConfig } from '../../src/config/worker.js';
-import { createActivities, type OrderActivities } from '../../src/activities/index.js';
+import { createActivities, type OrderActivities } from '../../src/activities/create-activities.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 
 export interface SandboxActivities {
