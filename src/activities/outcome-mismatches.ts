@@ -47,10 +47,8 @@ function idOf(field: string | { id: string } | null): string | undefined {
 }
 
 /**
- * Stripe's payments of our orders (by metadata.order_id) that changed since `since`, whenever they were
- * made: one request per page of events (late successes and failures, cancels, refunds; each carries its
- * object as the change left it) and per page of disputes (each with its charge expanded, which carries
- * the order's metadata: no request per charge).
+ * Stripe's payments of our orders that changed since `since`, however old: read from pages of events and of disputes, which
+ * carry their objects, so no request per charge (docs/operations.md#reconciliation).
  */
 async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<string, StripeOrderPayment>> {
   const payments = new Map<string, StripeOrderPayment>();
@@ -117,9 +115,8 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
 }
 
 /**
- * The outcome recorded for each order whose run has ended: its run's OrderOutcome, or the outcome of the
- * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is
- * still open, or carries no outcome (runs started before OrderOutcome existed), is left out.
+ * The outcome recorded for each order whose run has ended: its OrderOutcome, or that of the latest reconcile run or full refund
+ * run. Open runs, and runs from before OrderOutcome, are left out.
  */
 async function recordedOutcomes(client: Client, orderIds: string[], since: number): Promise<Map<string, OrderRecordStatus>> {
   const recorded = new Map<string, OrderRecordStatus>();
@@ -177,11 +174,7 @@ function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): O
   return undefined;
 }
 
-/**
- * Compares what changed in Stripe's payments of our orders over the sweep's window (whenever the payment
- * was made) with the outcomes recorded for those orders, and answers every disagreement. Orders Stripe
- * has not decided, and orders whose run is still open, are not compared.
- */
+/** Every disagreement between Stripe's payments of our orders changed in the window and their recorded outcomes. */
 export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs: number): Promise<OutcomeMismatch[]> {
   const since = Date.now() - windowMs;
   const payments = await stripeOrderPayments(stripe, since);
@@ -198,9 +191,8 @@ export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs
 }
 
 /**
- * A charge shows itself refunded while its refund is still pending, and a pending refund can fail (the
- * money returns to the merchant): an order is recorded refunded only when Stripe has settled refunds
- * for the whole amount. One request per such mismatch, not per charge.
+ * Only refunds Stripe settled count: a charge shows itself refunded while its refund is still pending, and a pending refund
+ * can fail (the money returns to the merchant).
  */
 async function refundedInFull(stripe: Stripe, mismatch: OutcomeMismatch): Promise<boolean> {
   if (!mismatch.chargeId) return false;
