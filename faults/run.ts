@@ -36,6 +36,7 @@ import { LocalStack } from '../dev/stack.js';
 import type { DevServer } from '../dev/temporal-server.js';
 import type { Sandbox } from '../dev/sandbox/index.js';
 import { DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
+import { workflowIdForOrder } from '../src/workflows/names.js';
 import type { Fault, RecordedRequest, StandIn } from '../dev/sandbox/stand-in.js';
 import type { StripeStandIn } from '../dev/sandbox/stripe.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
@@ -288,7 +289,7 @@ async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans
   const client = new Client({ connection });
   try {
     for (const { orderId } of plans) {
-      const workflowId = `order-${orderId}`;
+      const workflowId = workflowIdForOrder(orderId);
       const handle = client.workflow.getHandle(workflowId);
       const deletedAfter = Date.now();
       let askedAt = 0;
@@ -324,7 +325,7 @@ async function resendAfterRunGone(apiUrl: string, temporalAddress: string, plans
     const unfinished: string[] = [];
     for (const { orderId } of plans) {
       const done = await waitUntil(
-        async () => (await client.workflow.getHandle(`order-${orderId}`).describe()).status.name === 'COMPLETED',
+        async () => (await client.workflow.getHandle(workflowIdForOrder(orderId)).describe()).status.name === 'COMPLETED',
         { timeoutMs: 60_000, what: `the new run of ${orderId} to complete` },
       ).then(
         () => true,

@@ -91,9 +91,8 @@ export function emailActivities(resend: Resend, { from, paymentActionUrl }: Emai
 }
 
 /**
- * Sends one email through Resend, deduplicated by its idempotency key. Resend returns `{ data, error }`
- * instead of throwing: a transient error is a retryable failure; any other is non-retryable with
- * `rejectedType`.
+ * Sends one email through Resend under its idempotency key. Resend returns `{ data, error }` instead of throwing, so the
+ * error is classified here: transient ones are retried, any other fails as `rejectedType`.
  */
 async function sendEmail(
   resend: Resend,

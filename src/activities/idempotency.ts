@@ -1,10 +1,8 @@
 import { activityInfo } from '@temporalio/activity';
 
 /**
- * The idempotency key of one side effect of the current run: `<workflowId>/<step>`, e.g.
- * `order-ord_001/charge`. Derived from the workflow ID, so every retry, and a reset run of the same
- * order, sends the same key and the provider deduplicates. A later `generation` (`.../charge/2`) is
- * taken only once Stripe's record shows the earlier key burnt: a stored error, and nothing done under it.
+ * The key of one side effect, `<workflowId>/<step>` (`order-ord_001/charge`): every retry and a reset run send it again, so
+ * the provider deduplicates; a later `generation` (`.../charge/2`) once Stripe shows the earlier key burnt (docs/payments.md).
  */
 export function idempotencyKeyFor(
   step: 'payment-intent' | 'charge' | 'payment-action' | 'refund' | 'receipt' | `order-status/${string}`,

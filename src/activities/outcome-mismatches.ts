@@ -47,10 +47,8 @@ function idOf(field: string | { id: string } | null): string | undefined {
 }
 
 /**
- * Stripe's payments of our orders (by metadata.order_id) that changed since `since`, whenever they were
- * made: one request per page of events (late successes and failures, cancels, refunds; each carries its
- * object as the change left it) and per page of disputes (each with its charge expanded, which carries
- * the order's metadata: no request per charge).
+ * Stripe's payments of our orders that changed since `since`, however old: read from pages of events and of disputes, which
+ * carry their objects, so no request per charge (docs/operations.md#reconciliation).
  */
 async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<string, StripeOrderPayment>> {
   const payments = new Map<string, StripeOrderPayment>();
@@ -119,10 +117,8 @@ async function stripeOrderPayments(stripe: Stripe, since: number): Promise<Map<s
 }
 
 /**
- * The outcome recorded for each order whose run has ended: its run's OrderOutcome, or the outcome of the
- * latest reconcile run that corrected it or refund run that refunded it in full. An order whose run is
- * still open, or carries no outcome (runs started before OrderOutcome existed), is left out; `withRun`
- * names every order that still has a run, so the others are known to be past retention.
+ * Each ended order's recorded outcome (its OrderOutcome, or the latest reconcile or full refund run's); `withRun` names every
+ * order that still has a run, so the others are past retention.
  */
 async function recordedOutcomes(
   client: Client,
@@ -197,11 +193,7 @@ function mismatchOf(payment: StripeOrderPayment, recorded: OrderRecordStatus): O
   return undefined;
 }
 
-/**
- * Compares what changed in Stripe's payments of our orders over the sweep's window (whenever the payment
- * was made) with the outcomes recorded for those orders, and answers every disagreement. Orders Stripe
- * has not decided, and orders whose run is still open, are not compared.
- */
+/** Every disagreement between Stripe's payments of our orders changed in the window and their recorded outcomes. */
 export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs: number): Promise<OutcomeMismatch[]> {
   const since = Date.now() - windowMs;
   const payments = await stripeOrderPayments(stripe, since);
@@ -222,8 +214,8 @@ export async function outcomeMismatches(stripe: Stripe, client: Client, windowMs
 }
 
 /**
- * A refund mismatch as Stripe settled it: refunded once settled refunds cover the amount, partially refunded for less,
- * none while every refund is still pending. One request per such mismatch.
+ * A refund mismatch as Stripe settled it (a charge counts pending refunds, which can fail): refunded, partially refunded, or
+ * none while every refund is pending.
  */
 async function settledRefunds(stripe: Stripe, mismatch: OutcomeMismatch): Promise<OutcomeMismatch | undefined> {
   if (!mismatch.chargeId) return undefined;

@@ -61,10 +61,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Charge Card, first half: creates the order's PaymentIntent, unconfirmed, so its ID is in the run's
-   * history before any money moves. The card is the order's `paymentMethodId`, else the customer's
-   * default payment method; with neither, nothing is created and the run takes the failure path. The key
-   * is `order-<orderId>/payment-intent`, or its later generation after Stripe burnt it.
+   * Charge Card, first half: the PaymentIntent is created unconfirmed, so its ID is in the run's history before any money
+   * moves (docs/payments.md#charge-card-step-by-step).
    */
   async function createPaymentIntent(order: Order, keyGeneration?: number): Promise<CreatedPayment> {
     try {
@@ -82,11 +80,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Charge Card, second half: confirms the order's PaymentIntent off session (the customer is not
-   * there), or on session with a return URL (a bank's check then waits in requires_action for the
-   * holder at the checkout), which charges the card. Answers the PaymentIntent as Stripe left it: `succeeded`, or back in
-   * `requires_payment_method` with the decline. The idempotency key is the one charges always had,
-   * `order-<orderId>/charge`, or its later generation (`.../charge/2`) after Stripe burnt it.
+   * Charge Card, second half: confirms off session, or on session given a return URL, under the key charges always had
+   * (`.../charge`), and answers the PaymentIntent as Stripe left it, so a decline is a state, not an error.
    */
   async function confirmPaymentIntent({ orderId, paymentIntentId, keyGeneration, returnUrl }: Confirmation): Promise<PaymentIntentState> {
     const idempotencyKey = idempotencyKeyFor('charge', keyGeneration);
@@ -99,10 +94,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Asks Stripe what became of the order's payment, when a request's outcome is unknown. By ID when
-   * the PaymentIntent is known; else by listing the customer's PaymentIntents created since the run
-   * began charging (list is strongly consistent, search lags) and matching `metadata.order_id`.
-   * Answers null when Stripe has no PaymentIntent for the order: nothing was created, nothing charged.
+   * When a request's outcome is unknown, Stripe's record decides: by ID, else the customer's list, which is strongly consistent
+   * where search lags. Null: nothing was created, nothing charged (docs/payments.md#no-guessed-outcomes).
    */
   async function lookUpPayment({ orderId, customerId, paymentIntentId, since }: PaymentLookup): Promise<PaymentIntentState | null> {
     if (paymentIntentId) {
@@ -123,9 +116,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Cancels the order's open PaymentIntent, so it can never succeed after the order is recorded
-   * `payment_failed`. Answers the PaymentIntent as Stripe left it: `canceled`, or its current status
-   * when it can no longer be cancelled (it succeeded meanwhile: the order is paid after all).
+   * Cancels the open PaymentIntent so it cannot succeed after the order is recorded `payment_failed`; answers its status as
+   * Stripe left it, which is not `canceled` when it succeeded meanwhile (the order is paid after all).
    */
   async function cancelPaymentIntent({ orderId, paymentIntentId }: PaymentIntentRef): Promise<PaymentIntentState> {
     const intent = await callStripeOnIntent('cancel the PaymentIntent', () =>
@@ -138,14 +130,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Refunds an order's payment, in full or in part, deduplicated by an idempotency key derived from the
-   * workflow ID (`order-<orderId>/refund` for the order's own run), which the refund also carries as
-   * `metadata.idempotency_key`. Answers the refund as Stripe holds it, `pending` included: the workflow
-   * waits for Stripe to settle it. A refund Stripe refuses (more than what is left, nothing paid, already
-   * refunded) is a non-retryable RefundRefused with Stripe's reason. When Stripe replays an error for the
-   * key (the first request began executing), its records decide: the refund made under the key is the
-   * outcome; none made burns the key, and the refund is sent again under the next one (`.../refund/2`),
-   * up to KEY_GENERATIONS keys, then fails as a non-retryable RefundNotMade.
+   * Refunds in full or in part and answers the refund as Stripe holds it, `pending` included; when Stripe replays an error for
+   * the key, its list of refunds made under the key decides (docs/payments.md#refunds).
    */
   async function refundPayment({ orderId, paymentIntentId, amount, reason }: RefundOrderInput): Promise<RefundOutcome> {
     // Stripe forgets keys after 24 h and Temporal forgets runs: a request sent again later must not refund twice.
@@ -204,10 +190,8 @@ export function stripeActivities(stripe: Stripe, { reconcileTimeoutMs, actionTim
   }
 
   /**
-   * Charge Card with the legacy Charges API, for runs started before the `payment-intents` patch only
-   * (a run that was charging when the new version was deployed schedules it again). Delete it with the
-   * patch's old branch once no such run is open. A decline is a business outcome (returned); other
-   * Stripe errors map as in stripeFailure.
+   * Charge Card on the legacy Charges API, kept for runs started before the `payment-intents` patch: delete it with that
+   * patch's old branch once none is open (docs/payments.md#runs-started-before-paymentintents).
    */
   async function chargeCard(order: Order): Promise<ChargeResult> {
     try {
@@ -273,12 +257,8 @@ async function defaultPaymentMethod(stripe: Stripe, customerId: string): Promise
 }
 
 /**
- * The order's PaymentIntent that Stripe shows succeeded or processing, whenever it was made: an order
- * sent again after its run was deleted (retention) and its keys forgotten (24 h) must not be charged
- * twice. Search by metadata.order_id lags about a minute, while the workflow ID still deduplicates.
- * Search has its own rate limit (about 20 requests a second in live mode): when Stripe refuses it (429),
- * the customer's PaymentIntents are read instead (list: the general limit), page by page until the
- * order's paid one or the customer's first.
+ * The order's succeeded or processing PaymentIntent, however old: an order sent again after its run and keys are gone must not
+ * be charged twice. Search first; the customer's list when search answers 429 (docs/payments.md#one-charge-per-order-for-all-time).
  */
 async function paidBefore(stripe: Stripe, order: Order): Promise<Stripe.PaymentIntent | undefined> {
   const paid = (intent: Stripe.PaymentIntent) => intent.metadata.order_id === order.orderId && PAID_STATUSES.has(intent.status);

@@ -26,11 +26,8 @@ export function paymentIntentState(intent: Stripe.PaymentIntent): PaymentIntentS
 }
 
 /**
- * A request on a PaymentIntent (confirm, cancel), answered with the PaymentIntent as Stripe left it.
- * When Stripe refuses the request but the error carries the PaymentIntent, that is Stripe's own record
- * of the outcome: a decline (402) leaves it in `requires_payment_method` with the decline, an action
- * it no longer allows (`payment_intent_unexpected_state`) shows its current status. Any other error
- * becomes the activity failure stripeFailure says.
+ * A request on a PaymentIntent (confirm, cancel), answered with the PaymentIntent as Stripe left it: a decline or a state
+ * Stripe no longer allows carries it in the error, and that is Stripe's record of the outcome, not a failure.
  */
 export async function callStripeOnIntent(action: string, call: () => Promise<Stripe.PaymentIntent>): Promise<PaymentIntentState> {
   try {
@@ -44,13 +41,8 @@ export async function callStripeOnIntent(action: string, call: () => Promise<Str
 }
 
 /**
- * The one place a Stripe failure becomes an activity failure:
- * - retryable (StripeUnavailable): no answer, 5xx, 429, 409 (the key is in use by a request still
- *   running) or `Stripe-Should-Retry: true`; the same request under the same key is safe to send again;
- * - non-retryable ChargeOutcomeUnknown: a 5xx that Stripe replays for the idempotency key
- *   (`Idempotent-Replayed: true`: the first request began executing, every retry gets the same answer)
- *   or a refused key; only Stripe's records can tell what happened;
- * - non-retryable ChargeRejected: Stripe refused the request itself (auth, permissions, invalid request).
+ * The one place a Stripe failure becomes an activity failure: retried only when the same request under the same key can
+ * still help (docs/payments.md#how-a-stripe-error-fails-the-activity).
  */
 export function stripeFailure(error: Stripe.errors.StripeError, action: string): ApplicationFailure {
   const status = error.statusCode ?? 'no response';

@@ -29,7 +29,7 @@ export const triggerBodySchema = {
   required: ['params'],
   additionalProperties: false,
   properties: {
-    connectionId: { type: 'string', maxLength: 200, description: "the builder's connection ID; accepted and ignored" },
+    connectionId: { type: 'string', maxLength: 200, description: 'accepted for compatibility with the original trigger payload; ignored' },
     params: orderParamsSchema,
   },
 } as const;

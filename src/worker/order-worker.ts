@@ -12,19 +12,18 @@ import { fileURLToPath } from 'node:url';
 import type { CodecConfig } from '../config/codec.js';
 import type { TemporalConfig } from '../config/temporal.js';
 import type { ProviderConfig } from '../config/worker.js';
-import { createActivities } from '../activities/index.js';
+import { createActivities } from '../activities/create-activities.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
 import { TRACING_OFF, type Tracing } from '../telemetry/opentelemetry.js';
 import { WORKER_DEPLOYMENT_NAME } from './deployment.js';
-import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './interceptors.js';
+import { activityTracing, WORKFLOW_TRACING_INTERCEPTORS, workflowSpanSinks } from './activity-tracing.js';
 
 /** The workflows folder, as sources (src/workflows/*.ts under tsx) or compiled (dist/workflows/*.js). */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows', import.meta.url));
 
 /**
- * The file names of the prebuilt workflow bundles `npm run build` writes next to the compiled worker:
- * without tracing, and with the workflow tracing interceptors, which a worker loads only when tracing is
- * on (in the bundle they cost the worker about 160 MB of memory under load, traced or not).
+ * The prebuilt workflow bundles `npm run build` writes next to the compiled worker. The tracing interceptors get a bundle of
+ * their own: bundled, they cost about 160 MB of worker memory, traced or not (docs/operations.md#tracing).
  */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 export const TRACED_WORKFLOW_BUNDLE_FILE = 'workflow-bundle-traced.js';
@@ -76,10 +75,8 @@ async function connectWithRetry(options: NativeConnectionOptions): Promise<Nativ
 }
 
 /**
- * When the shutdown grace period runs out, the SDK cancels the activities still running, but an attempt
- * ends only when its activity gives up, and the provider SDKs' requests cannot be aborted. So every
- * activity gives up at its cancellation: the worker exits at once and its attempt is reported failed, for
- * another worker to retry under the same idempotency key (the provider deduplicates the request left behind).
+ * The provider SDKs' requests cannot be aborted, so an activity gives up when cancelled: a stopping worker exits at the end of
+ * its grace period, and another retries under the same key (docs/operations.md#graceful-shutdown).
  */
 const giveUpWhenCancelled: ActivityInterceptorsFactory = (ctx) => ({
   inbound: { execute: (input, next) => Promise.race([next(input), ctx.cancelled]) },
@@ -110,10 +107,8 @@ export async function createOrderWorker({
       ...(tracing.enabled && !workflowBundle && { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
     },
     ...(tracing.enabled && { sinks: workflowSpanSinks(tracing) }),
-    // Worker Versioning: every run is AUTO_UPGRADE, moving to the current build at its next workflow task.
-    // Orders settle in seconds, but a run may wait 23 h for Stripe or retry the order backend for 7 days;
-    // pinned, such runs would hold every old build up for days. Changes to workflow code stay behind
-    // patched(), and the replay tests check committed histories against them (docs/deploys.md).
+    // AUTO_UPGRADE: a run may wait 23 h for Stripe or 7 days for the order backend, and pinned it would hold its build up
+    // for days; workflow changes therefore stay behind patched() (docs/deploys.md).
     workerDeploymentOptions: {
       useWorkerVersioning: true,
       version: { deploymentName: WORKER_DEPLOYMENT_NAME, buildId },

@@ -12,8 +12,8 @@ export const PARSE_ORDER_OPTIONS: LocalActivityOptions = {
 };
 
 /**
- * The requests that move money keep the original template's Charge Card retries (`{ limit: 3, delay: '5 seconds', backoff:
- * 'exponential' }`): 4 attempts, 5/10/20 s apart, each under the same idempotency key.
+ * The requests that move money keep the Charge Card retries the service was specified with (docs/workflow.md): 4 attempts,
+ * 5/10/20 s apart, each under the same idempotency key.
  */
 export const CHARGE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities } from '../activities/create-activities.js';
 import { STEP_NAMES } from './names.js';
 
 /** Every activity carries its step's name as summary, so the Web UI names steps as the API's run timeline does. */

@@ -1,6 +1,6 @@
 /** What clients and workflows share, sandbox-safe: clients import this, never a workflow body. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities } from '../activities/create-activities.js';
 import type { OrderProgress } from '../domain/order.js';
 import type { PaymentAnswer } from '../domain/payment-answer.js';
 import type { RefundOutcome, StripeEventHint } from '../domain/payment.js';

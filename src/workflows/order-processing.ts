@@ -8,7 +8,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities } from '../activities/create-activities.js';
 import type { OpsAlert, Order, OrderParams, OrderResult, ReceiptState } from '../domain/order.js';
 import { INVALID_ORDER, ORDER_BACKEND_UNAVAILABLE, ORDER_STATUS_REJECTED, REFUND_FAILED, REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME, type OrderOutcome } from '../domain/search-attributes.js';

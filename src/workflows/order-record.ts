@@ -1,5 +1,5 @@
 import { sleep } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities } from '../activities/create-activities.js';
 import { ORDER_BACKEND_MISCONFIGURED } from '../domain/failures.js';
 import { ORDER_STATUS_OPTIONS } from './activity-options.js';
 import { failureMessage, failureType } from './activity-failures.js';
@@ -21,9 +21,8 @@ export type OrderStatusRecord = Parameters<OrderActivities['updateOrderStatus']>
 export type TellMisconfigured = (misconfigured: { reason: string; until: string }) => Promise<unknown>;
 
 /**
- * Update Order Status until the backend takes the record. A misconfigured backend is never a refusal (docs/payments.md):
- * `tellMisconfigured` hears of its first answer, and the record is asked again on the durable backoff. Any other failure,
- * or a backend still misconfigured after a week, is thrown.
+ * Update Order Status until the backend takes the record: a misconfigured backend is never a refusal, so it is asked again on
+ * the durable backoff for up to a week (docs/payments.md#the-order-backends-contract); any other failure is thrown.
  */
 export async function recordOrderStatus(record: OrderStatusRecord, tellMisconfigured: TellMisconfigured): Promise<void> {
   let waitMs = FIRST_BACKEND_RETRY_MS;

@@ -3,8 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { loadProviderConfig } from '../../src/config/worker.js';
-import { createActivities, type OrderActivities } from '../../src/activities/index.js';
+import { createActivities, type OrderActivities } from '../../src/activities/create-activities.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { workflowIdForOrder } from '../../src/workflows/names.js';
 
 export interface SandboxActivities {
   /** The in-process stand-ins, on ports of their own. */
@@ -36,7 +37,7 @@ export function runActivity<A, R, More extends unknown[] = []>(
 ): Promise<R> {
   const env = new MockActivityEnvironment(
     {
-      workflowExecution: { workflowId: `order-${orderId}`, runId: 'unit' },
+      workflowExecution: { workflowId: workflowIdForOrder(orderId), runId: 'unit' },
       attempt,
       ...(startToCloseTimeoutMs && { startToCloseTimeoutMs }),
     },

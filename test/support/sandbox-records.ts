@@ -1,6 +1,7 @@
 /** What the stand-ins recorded about one order: the filters tests assert on, so every test reads the records the same way. */
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import type { RecordedRequest, StandIn } from '../../dev/sandbox/stand-in.js';
+import { workflowIdForOrder } from '../../src/workflows/names.js';
 
 /** A stand-in's requests whose body names the order (order IDs need no escaping in JSON or form bodies). */
 export function requestsNaming(standIn: StandIn, orderId: string): RecordedRequest[] {
@@ -9,9 +10,10 @@ export function requestsNaming(standIn: StandIn, orderId: string): RecordedReque
 
 /** Stripe POSTs carrying one of the order's idempotency keys `order-<orderId>/<step>`; with `step`, that step's only. */
 export function stripeKeyedRequests(sandbox: Sandbox, orderId: string, step?: string): RecordedRequest[] {
+  const keys = `${workflowIdForOrder(orderId)}/`;
   const key = (request: RecordedRequest) => String(request.headers['idempotency-key'] ?? '');
   return sandbox.stripe.requests.filter((request) =>
-    step === undefined ? key(request).startsWith(`order-${orderId}/`) : key(request) === `order-${orderId}/${step}`,
+    step === undefined ? key(request).startsWith(keys) : key(request) === `${keys}${step}`,
   );
 }
 

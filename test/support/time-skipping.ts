@@ -6,7 +6,7 @@ import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { startTimeSkipping } from '../../dev/java-test-server.js';
 import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
-import type { OrderActivities } from '../../src/activities/index.js';
+import type { OrderActivities } from '../../src/activities/create-activities.js';
 import { parseOrder } from '../../src/activities/parse-order.js';
 import type { OrderParams } from '../../src/domain/order.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';

@@ -50,9 +50,8 @@ async function apiMetrics(app: FastifyInstance, { triggerPath }: ApiMetricsOptio
 export default fp(apiMetrics, { name: 'api-metrics' });
 
 /**
- * On a port of its own: it needs no key yet tells volumes, so only Prometheus's network should reach it. A port that cannot
- * be bound is logged, and the API goes on rather than refuse orders.
- * @returns the scrape URL, or undefined when the endpoint could not be started.
+ * On a port of its own: it needs no key yet tells volumes, so only Prometheus's network should reach it. Answers the scrape
+ * URL, or undefined when the port cannot be bound: that is logged, and the API goes on rather than refuse orders.
  */
 export async function serveApiMetrics(app: FastifyInstance, endpoint: MetricsEndpoint): Promise<string | undefined> {
   // The app's plugins load when it starts; the registry is there once they have.

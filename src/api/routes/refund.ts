@@ -15,7 +15,13 @@ import {
   type RefundHeaders,
   type RunParams,
 } from '../schemas.js';
-import { orderIdOfWorkflowId, REFUND_ORDER_WORKFLOW_TYPE, REFUNDED_ORDER_MEMO, refundQuery } from '../../workflows/names.js';
+import {
+  orderIdOfWorkflowId,
+  REFUND_ORDER_WORKFLOW_TYPE,
+  REFUNDED_ORDER_MEMO,
+  refundQuery,
+  refundWorkflowId,
+} from '../../workflows/names.js';
 
 export const REFUND_PATH = '/api/runs/:workflowId/refund';
 /** How long the route waits for a refund's outcome before it answers 202 (buildApp's refundAnswerWaitMs). */
@@ -127,13 +133,13 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       }
 
       // Stripe's keys are at most 255 characters and the activity's is `<this ID>/refund/<n>`: the header's length is capped for it.
-      const refundWorkflowId = `refund-${workflowId}-${idempotencyKey}`;
+      const refundRunId = refundWorkflowId(workflowId, idempotencyKey);
       const input: RefundOrderInput = { orderId, paymentIntentId, ...(amount !== undefined && { amount }), reason: REFUND_REASON };
       let handle: RefundHandle;
       try {
         handle = await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
           client.workflow.start<(input: RefundOrderInput) => Promise<RefundOutcome>>(REFUND_ORDER_WORKFLOW_TYPE, {
-            workflowId: refundWorkflowId,
+            workflowId: refundRunId,
             taskQueue,
             args: [input],
             memo: { [REFUNDED_ORDER_MEMO]: orderId },
@@ -142,18 +148,18 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
             staticSummary: `Refund ${describeAmount(amount)} of order ${orderId}`,
           }),
         );
-        request.log.info({ workflowId: refundWorkflowId, orderWorkflowId: workflowId, amount }, 'Refund workflow started');
+        request.log.info({ workflowId: refundRunId, orderWorkflowId: workflowId, amount }, 'Refund workflow started');
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        const earlier = (await readRunInput(client, refundWorkflowId)) as RefundOrderInput | undefined;
+        const earlier = (await readRunInput(client, refundRunId)) as RefundOrderInput | undefined;
         // Order IDs and keys may both hold "-": refund-order-a-b-c is order a's key b-c and order a-b's key c.
         if (earlier?.orderId !== orderId || earlier.paymentIntentId !== paymentIntentId) {
           return sendError(
             reply,
             409,
             'idempotency_key_reused',
-            `Idempotency-Key makes the refund run ID ${refundWorkflowId}, which already refunds another order; use a new key`,
-            { workflowId: refundWorkflowId },
+            `Idempotency-Key makes the refund run ID ${refundRunId}, which already refunds another order; use a new key`,
+            { workflowId: refundRunId },
           );
         }
         if (earlier.amount !== amount) {
@@ -162,10 +168,10 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
             409,
             'idempotency_key_reused',
             `Idempotency-Key was already used to refund ${describeAmount(earlier.amount)} of order ${orderId}, not ${describeAmount(amount)}; use a new key`,
-            { workflowId: refundWorkflowId },
+            { workflowId: refundRunId },
           );
         }
-        handle = client.workflow.getHandle(refundWorkflowId);
+        handle = client.workflow.getHandle(refundRunId);
       }
 
       let outcome: RefundOutcome | undefined;
@@ -174,7 +180,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
         const refused = failureOfType(error, [REFUND_REFUSED]);
-        if (refused) return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundWorkflowId });
+        if (refused) return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundRunId });
         // Stripe's record shows no refund under the run's keys, or Stripe refused the request itself: nothing was refunded.
         const notMade = failureOfType(error, [REFUND_NOT_MADE, CHARGE_REJECTED]);
         if (notMade) {
@@ -183,7 +189,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
             502,
             'refund_not_made',
             `The refund of order ${orderId} was not made: ${notMade.message}. Try again with a new Idempotency-Key`,
-            { workflowId: refundWorkflowId, paymentIntentId },
+            { workflowId: refundRunId, paymentIntentId },
           );
         }
         return sendError(
@@ -191,7 +197,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
           502,
           'refund_outcome_unknown',
           `The refund of order ${orderId} has no known outcome: ${rootMessage(error)}. Check the refunds of PaymentIntent ${paymentIntentId} in Stripe before refunding again`,
-          { workflowId: refundWorkflowId, paymentIntentId },
+          { workflowId: refundRunId, paymentIntentId },
         );
       }
       const seen = outcome ?? (await refundSoFar(context, handle));
@@ -205,10 +211,10 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
           .code(202)
           .header('retry-after', String(RETRY_AFTER_SECONDS))
           .send({
-            workflowId: refundWorkflowId,
+            workflowId: refundRunId,
             status: 'pending',
             ...(seen && { refundId: seen.refundId, refundStatus: seen.status }),
-            message: `${state}. Repeat this request with the same Idempotency-Key to get its outcome, or watch it with temporal workflow show --workflow-id ${refundWorkflowId}`,
+            message: `${state}. Repeat this request with the same Idempotency-Key to get its outcome, or watch it with temporal workflow show --workflow-id ${refundRunId}`,
           });
       }
       if (outcome.status !== 'succeeded') {
@@ -218,14 +224,14 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
           409,
           'refund_failed',
           `Stripe ${outcome.status === 'canceled' ? 'canceled' : 'failed'} refund ${outcome.refundId} of order ${orderId}${reason}: the money was not returned to the customer, and ops were told. Refund again with a new Idempotency-Key once the cause is fixed`,
-          { workflowId: refundWorkflowId, ...outcome },
+          { workflowId: refundRunId, ...outcome },
         );
       }
       request.log.info(
-        { workflowId: refundWorkflowId, refundId: outcome.refundId, amount: outcome.amount, status: outcome.status },
+        { workflowId: refundRunId, refundId: outcome.refundId, amount: outcome.amount, status: outcome.status },
         'Order refunded',
       );
-      return { workflowId: refundWorkflowId, ...outcome };
+      return { workflowId: refundRunId, ...outcome };
     },
   );
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createActivities } from '../../../src/activities/index.js';
+import { createActivities } from '../../../src/activities/create-activities.js';
 import { loadProviderConfig } from '../../../src/config/worker.js';
 import type { Order } from '../../../src/domain/order.js';
 import {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
-import type { OrderActivities } from '../../../src/activities/index.js';
+import type { OrderActivities } from '../../../src/activities/create-activities.js';
 import { orderProcessing } from '../../../src/workflows/index.js';
 import { type PaymentIntentState, type StripeEventHint } from '../../../src/domain/payment.js';
 import type { OrderParams } from '../../../src/domain/order.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { OrderActivities } from '../../../src/activities/index.js';
+import type { OrderActivities } from '../../../src/activities/create-activities.js';
 import {
   CHARGE_OUTCOME_UNKNOWN,
   CHARGE_REJECTED,

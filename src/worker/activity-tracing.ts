@@ -15,8 +15,8 @@ import { ACTIVITY_ATTEMPT_ATTRIBUTE, ORDER_ID_ATTRIBUTE } from '../domain/span-a
 import type { TracingOn } from '../telemetry/opentelemetry.js';
 import { orderIdOfRun } from '../workflows/names.js';
 
-/** The workflow interceptors module of the traced workflow bundle (src/workflows/interceptors.ts). */
-export const WORKFLOW_TRACING_INTERCEPTORS = fileURLToPath(new URL('../workflows/interceptors', import.meta.url));
+/** The workflow interceptors module of the traced workflow bundle (src/workflows/tracing-interceptors.ts). */
+export const WORKFLOW_TRACING_INTERCEPTORS = fileURLToPath(new URL('../workflows/tracing-interceptors', import.meta.url));
 
 /** Runs inside the SDK's activity span: names the order and the attempt on it. */
 class OrderOnActivitySpan implements ActivityInboundCallsInterceptor {
