@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { stripeActivities } from '../../src/activities/stripe-activities.js';
 import { loadProviderConfig } from '../../src/config/worker.js';
 import type { ChargeResult } from '../../src/domain/order.js';
+import type { RefundOutcome } from '../../src/domain/payment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';
 import { startStripeMock, type StripeMock } from '../support/stripe-mock.js';
 
@@ -30,7 +31,7 @@ function handledRequests() {
 /** Each Stripe endpoint the activities call, as `METHOD path` with IDs and queries masked. */
 function endpointsCalled(): Set<string> {
   return new Set(
-    handledRequests().map((request) => `${request.method} ${request.path.replace(/\?.*$/, '').replace(/(pi|cus)_\w+/g, '$1_*')}`),
+    handledRequests().map((request) => `${request.method} ${request.path.replace(/\?.*$/, '').replace(/(pi|cus|ch|re)_\w+/g, '$1_*')}`),
   );
 }
 
@@ -55,7 +56,7 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
     const listed = await harness.runOrder(sampleOrder({ customerId: 'cus_listed' }));
     // The legacy Charges API, still run for orders started before PaymentIntents.
     const stripe = new Stripe('sk_test_spec', stripeClientOptions());
-    const { chargeCard } = stripeActivities(stripe, loadProviderConfig(harness.sandbox.env).payments);
+    const { chargeCard, refundPayment, lookUpRefund } = stripeActivities(stripe, loadProviderConfig(harness.sandbox.env).payments);
     const legacy: ChargeResult = await new MockActivityEnvironment({
       workflowExecution: { workflowId: 'order-ord_spec_legacy', runId: 'spec' },
     }).run(chargeCard, {
@@ -65,6 +66,18 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
       currency: 'usd',
       email: 'customer@example.com',
     });
+
+    // A partial refund of the paid order, as an operator's refund run makes it, then asked about as a pending one is.
+    const refundRun = new MockActivityEnvironment({
+      workflowExecution: { workflowId: `refund-order-${paid.orderId}-spec`, runId: 'spec' },
+    });
+    const refund: RefundOutcome = await refundRun.run(refundPayment, {
+      orderId: paid.orderId,
+      paymentIntentId: paid.paymentIntentId!,
+      amount: 1000,
+      reason: 'spec',
+    });
+    expect(await refundRun.run(lookUpRefund, { refundId: refund.refundId })).toMatchObject({ status: 'succeeded', amountRefunded: 1000 });
 
     expect([paid, namedCard, onSession, declined, replayed500, listed].map((result) => result.status)).toEqual([
       'paid',
@@ -85,6 +98,10 @@ describe("the Stripe requests the activities send, checked by stripe-mock agains
         'GET /v1/payment_intents',
         'GET /v1/payment_intents/search',
         'POST /v1/charges',
+        'GET /v1/refunds',
+        'POST /v1/refunds',
+        'GET /v1/refunds/re_*',
+        'GET /v1/charges/ch_*',
       ]),
     );
     expect(harness.sandbox.stripe.specViolations).toEqual([]);
