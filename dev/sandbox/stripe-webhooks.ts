@@ -9,7 +9,9 @@ type SubscribedEventType = (typeof ROUTED_STRIPE_EVENTS)[number];
  * The events the Stripe stand-in creates: the subscribed ones, which it also sends; disputes and a
  * refund's settlement, which it only lists (runs ask Stripe about a pending refund on a backoff).
  */
-export type StripeEventType = SubscribedEventType | 'charge.dispute.created' | 'charge.refund.updated';
+/** Listed only (the endpoint does not subscribe to them): disputes and the refund events Stripe sends beside charge.refunded. */
+export type StripeEventType =
+  SubscribedEventType | 'charge.dispute.created' | 'charge.refund.updated' | 'refund.created' | 'refund.updated' | 'refund.failed';
 
 /**
  * How an event reaches the endpoint, to test a receiver against what Stripe documents it may do:

@@ -1046,7 +1046,9 @@ export class StripeStandIn extends StandIn {
     };
     this.refundList.push(refund);
     charge.amountRefunded += refund.amount;
-    this.webhooks.emit('charge.refunded', chargeObject(charge), this.eventSubject(intent, fields.idempotencyKey));
+    const subject = this.eventSubject(intent, fields.idempotencyKey);
+    this.webhooks.emit('refund.created', refundObject(refund), subject);
+    this.webhooks.emit('charge.refunded', chargeObject(charge), subject);
     this.expectRefundSettled(intent, refund);
     return refundObject(refund);
   }
@@ -1063,7 +1065,8 @@ export class StripeStandIn extends StandIn {
 
   /**
    * Settles a pending refund as Stripe would: `failed` gives the amount back to the merchant (the
-   * charge's amount_refunded drops). Sends charge.refund.updated. False if the refund is not pending.
+   * charge's amount_refunded drops). Sends charge.refund.updated and refund.updated, and refund.failed for a failure, as
+   * Stripe does. False if the refund is not pending.
    */
   settleRefund(refundId: string, outcome: 'succeeded' | 'failed'): boolean {
     const refund = this.refunds.find((candidate) => candidate.id === refundId);
@@ -1075,7 +1078,9 @@ export class StripeStandIn extends StandIn {
       refund.failureReason = REFUND_FAILURE_REASON;
       charge.amountRefunded -= refund.amount;
     }
-    this.webhooks.emit('charge.refund.updated', refundObject(refund), this.eventSubject(stored.intent, refund.idempotencyKey));
+    const subject = this.eventSubject(stored.intent, refund.idempotencyKey);
+    for (const type of ['charge.refund.updated', 'refund.updated', ...(outcome === 'failed' ? ['refund.failed' as const] : [])] as const)
+      this.webhooks.emit(type, refundObject(refund), subject);
     return true;
   }
 

@@ -515,6 +515,24 @@ describe('events', () => {
     standIn.advanceClock(31 * DAY_MS);
     expect((await stripe.events.list({ types })).data).toEqual([]);
   });
+
+  it('a refund lists refund.created; one that settles refund.updated and charge.refund.updated, and refund.failed when it fails', async () => {
+    const paid = await stripe.paymentIntents.create(payment('ord_refund_events', 'cus_refund_fails_600'));
+    const since = Math.floor(standIn.now() / 1000);
+    const refund = await stripe.refunds.create({ payment_intent: paid.id });
+    expect(refund.status).toBe('pending');
+    expect(standIn.settleRefund(refund.id, 'failed')).toBe(true);
+    const events = await stripe.events.list({ created: { gte: since }, limit: 100 });
+    const refundEvents = events.data.filter((event) => event.type.startsWith('refund.') || event.type.startsWith('charge.refund'));
+    expect(refundEvents.map((event) => event.type).reverse()).toEqual([
+      'refund.created',
+      'charge.refunded',
+      'charge.refund.updated',
+      'refund.updated',
+      'refund.failed',
+    ]);
+    expect(refundEvents[0].data.object).toMatchObject({ object: 'refund', id: refund.id, status: 'failed' });
+  });
 });
 
 describe('disputes', () => {
