@@ -18,7 +18,7 @@
  * clock): they must not be charged twice.
  *
  *   npm run faults -- [--orders 300] [--seed 1] [--kills 4] [--fault-rate 0.08] [--decline-share 0.15]
- *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05] [--burnt-key-share 0.05]
+ *                     [--authenticate-share 0.1] [--refuse-paid-share 0.05] [--burnt-key-share 0.05] [--processing-share 0.03]
  *                     [--misconfigured-seconds 8] [--resend 10]
  *                     [--concurrency 10] [--trigger-seconds 30] [--deadline-seconds 300]
  */
@@ -53,6 +53,7 @@ const { values: args } = parseArgs({
     'authenticate-share': { type: 'string', default: '0.1' },
     'refuse-paid-share': { type: 'string', default: '0.05' },
     'burnt-key-share': { type: 'string', default: '0.05' },
+    'processing-share': { type: 'string', default: '0.03' },
     'misconfigured-seconds': { type: 'string', default: '8' },
     resend: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '10' },
@@ -68,10 +69,24 @@ const DECLINE_SHARE = Number(args['decline-share']);
 const AUTHENTICATE_SHARE = Number(args['authenticate-share']);
 const REFUSE_PAID_SHARE = Number(args['refuse-paid-share']);
 const BURNT_KEY_SHARE = Number(args['burnt-key-share']);
+const PROCESSING_SHARE = Number(args['processing-share']);
 const MISCONFIGURED_MS = Number(args['misconfigured-seconds']) * 1000;
 const RESENT_ORDERS = Number(args.resend);
 /** Refunded orders re-sent beside the paid ones, when the run has them. */
 const RESENT_REFUNDED_ORDERS = 2;
+/**
+ * The first orders take each mode once whatever the seed, so every run meets them all: refused and refunded at once (the
+ * refunded orders re-sent later), refused with a refund Stripe settles later or fails, and the customers' modes.
+ */
+const FIRST_ORDERS: Pick<FaultPlan, 'customerId' | 'backendRefusesPaid'>[] = [
+  ...Array.from({ length: RESENT_REFUNDED_ORDERS }, () => ({ customerId: 'cus_fault', backendRefusesPaid: true })),
+  { customerId: 'cus_refund_pending_2', backendRefusesPaid: true },
+  { customerId: 'cus_refund_fails_2', backendRefusesPaid: true },
+  { customerId: 'cus_burns_keys', backendRefusesPaid: false },
+  { customerId: 'cus_processing_2', backendRefusesPaid: false },
+  { customerId: 'cus_authenticate_completes_3', backendRefusesPaid: false },
+  { customerId: 'cus_decline', backendRefusesPaid: false },
+];
 const BACKEND_TOKEN = 'fault_suite_backend_token';
 /** Past Stripe's 24 h idempotency-key memory and its search lag. */
 const KEYS_FORGOTTEN_MS = 25 * 60 * 60 * 1000;
@@ -166,7 +181,7 @@ function designFigures(plans: FaultPlan[]): string {
   const count = (prefix: string) => plans.filter((plan) => plan.customerId.startsWith(prefix)).length;
   const refused = plans.filter((plan) => plan.backendRefusesPaid);
   const refunds = `${refused.filter((plan) => plan.customerId.startsWith('cus_refund_pending')).length} / ${refused.filter((plan) => plan.refundFails).length}`;
-  return `${plans.filter((plan) => plan.declines).length} / ${count('cus_authenticate')} / ${count('cus_burns_keys')}; ${refused.length} (${refunds})`;
+  return `${plans.filter((plan) => plan.declines).length} / ${count('cus_authenticate')} / ${count('cus_burns_keys')} / ${count('cus_processing')}; ${refused.length} (${refunds})`;
 }
 
 /** Keys Stripe burnt (a stored 500 that did nothing) and the requests sent again under a later generation. */
@@ -396,27 +411,29 @@ async function main(): Promise<number> {
 
   const plans: FaultPlan[] = Array.from({ length: ORDERS }, (_, index) => {
     const roll = random();
-    const payer = random() < BURNT_KEY_SHARE ? 'cus_burns_keys' : 'cus_fault';
-    const backendRefusesPaid = random() < REFUSE_PAID_SHARE;
+    const payerRoll = random();
+    const payer =
+      payerRoll < BURNT_KEY_SHARE ? 'cus_burns_keys' : payerRoll < BURNT_KEY_SHARE + PROCESSING_SHARE ? 'cus_processing_2' : 'cus_fault';
     // A refused order's refund: a third settle at once, a third Stripe settles 2 s later, a third it fails 2 s later.
     const refund = random();
     const refunding = refund < 1 / 3 ? 'cus_refund_pending_2' : refund < 2 / 3 ? 'cus_refund_fails_2' : payer;
-    // The first orders are refused and refunded at once, so every run has refunded orders to send again.
-    const refundedForResend = index < RESENT_REFUNDED_ORDERS;
-    const customerId = refundedForResend
-      ? 'cus_fault'
-      : roll < DECLINE_SHARE
-        ? 'cus_decline'
-        : roll < DECLINE_SHARE + AUTHENTICATE_SHARE
-          ? 'cus_authenticate_completes_3'
-          : backendRefusesPaid
-            ? refunding
-            : payer;
+    const refused = random() < REFUSE_PAID_SHARE;
+    const { customerId, backendRefusesPaid } = FIRST_ORDERS[index] ?? {
+      customerId:
+        roll < DECLINE_SHARE
+          ? 'cus_decline'
+          : roll < DECLINE_SHARE + AUTHENTICATE_SHARE
+            ? 'cus_authenticate_completes_3'
+            : refused
+              ? refunding
+              : payer,
+      backendRefusesPaid: refused,
+    };
     return {
-      orderId: `${backendRefusesPaid || refundedForResend ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
+      orderId: `${backendRefusesPaid ? 'ord_refuse_paid' : 'ord_fault'}_${SEED}_${index}`,
       customerId,
       declines: customerId === 'cus_decline',
-      backendRefusesPaid: backendRefusesPaid || refundedForResend,
+      backendRefusesPaid,
       refundFails: customerId === 'cus_refund_fails_2',
     };
   });
@@ -525,7 +542,7 @@ async function main(): Promise<number> {
     ['seed', SEED],
     ['orders triggered / accepted', `${ORDERS} / ${acceptedAt.size}`],
     ['trigger retries (API or Temporal unavailable)', counters.triggerRetries],
-    ['declining / SCA / key-burning; refusing backends (refund pending / fails)', designFigures(plans)],
+    ['declining / SCA / key-burning / processing; refusing backends (refund pending / fails)', designFigures(plans)],
     [
       'final: paid / payment_failed / payment_pending / refunded / refund failed',
       `${report.paid} / ${report.paymentFailed} / ${report.paymentPending} / ${report.refunded} / ${report.refundsFailed}`,

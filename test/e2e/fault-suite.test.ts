@@ -22,6 +22,11 @@ describe('the fault suite (npm run faults), sized for CI', () => {
     expect(output).toMatch(/orders triggered \/ accepted\s+150 \/ 150/);
     expect(output).toMatch(/worker SIGKILLs \/ unexpected worker exits\s+3 \/ 0/);
     expect(output).toMatch(/Temporal server restarts\s+1/);
+    // Every mode met at least once, whatever the seed: declines, SCA, burnt keys, processing; refunds pending and failed.
+    expect(output).toMatch(
+      /declining \/ SCA \/ key-burning \/ processing; refusing backends \(refund pending \/ fails\)\s+[1-9]\d* \/ [1-9]\d* \/ [1-9]\d* \/ [1-9]\d*; [1-9]\d* \([1-9]\d* \/ [1-9]\d*\)/,
+    );
+    expect(output).toMatch(/refunds \(succeeded \/ pending \/ failed\)\s+\d+ \([1-9]\d* \/ \d+ \/ [1-9]\d*\)/);
     expect(output).toMatch(
       /orders re-sent after their run was deleted \(paid \+ refunded\) \/ searches meanwhile \/ longest deletion ms\s+10 \+ 2 \//,
     );
