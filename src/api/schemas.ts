@@ -91,12 +91,16 @@ const startedRunSchema = {
   },
 } as const;
 
+const retryAfterHeader = { type: 'integer', description: 'seconds to wait before asking again' } as const;
+const runLocationHeader = { type: 'string', description: 'the run, /api/runs/<workflowId>; its payment at <Location>/payment' } as const;
+
 export const triggerResponseSchema = {
-  201: startedRunSchema,
-  200: startedRunSchema,
+  201: { ...startedRunSchema, headers: { location: runLocationHeader } },
+  200: { ...startedRunSchema, headers: { location: runLocationHeader } },
   202: {
     ...startedRunSchema,
     description: 'Prefer: wait ran out first: the run goes on; `payment` is what is known of it; GET Location/payment',
+    headers: { location: runLocationHeader, 'retry-after': retryAfterHeader },
   },
   400: errorRef,
   401: errorRef,
@@ -144,6 +148,10 @@ export const paymentResponseSchema = {
   202: {
     ...runPaymentSchema,
     description: 'nothing new within the wait: `payment` is what is known now; GET Location for what comes after it',
+    headers: {
+      location: { type: 'string', description: 'this long poll past the answer given (?after=requires_action for requires_action)' },
+      'retry-after': retryAfterHeader,
+    },
   },
   400: errorRef,
   401: errorRef,

@@ -279,7 +279,7 @@ describe('a refused trigger: 4xx in the error shape, and Temporal hears nothing'
 });
 
 describe('the OpenAPI document of the trigger', () => {
-  it('describes the Prefer header, the payment and the long poll', async () => {
+  it('describes the Prefer header, the payment, the long poll and the Location and Retry-After headers', async () => {
     const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const trigger = openapi.paths[TRIGGER_PATH].post;
     expect(trigger.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`)).toEqual(
@@ -292,8 +292,21 @@ describe('the OpenAPI document of the trigger', () => {
       'requires_action',
       'payment_pending',
     ]);
-    expect(Object.keys(openapi.paths['/api/runs/{workflowId}/payment'].get.responses)).toEqual(
-      expect.arrayContaining(['200', '202', '400', '404']),
+    for (const code of ['200', '201']) expect(Object.keys(trigger.responses[code].headers)).toEqual(['location']);
+    expect(trigger.responses['202'].headers).toEqual({
+      location: { schema: { type: 'string' }, description: expect.stringContaining('/api/runs/<workflowId>') },
+      'retry-after': { schema: { type: 'integer' }, description: expect.any(String) },
+    });
+    const payment = openapi.paths['/api/runs/{workflowId}/payment'].get;
+    expect(Object.keys(payment.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '404']));
+    expect(Object.keys(payment.responses['202'].headers)).toEqual(['location', 'retry-after']);
+    expect(payment.responses['202'].headers['retry-after'].schema).toEqual({ type: 'integer' });
+    expect(payment.parameters).toContainEqual(
+      expect.objectContaining({
+        in: 'query',
+        name: 'after',
+        schema: expect.objectContaining({ enum: ['payment_pending', 'requires_action'] }),
+      }),
     );
   });
 });
