@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import Stripe from 'stripe';
@@ -14,22 +15,32 @@ const WEBHOOK_SECRET = 'whsec_checkout_test';
 
 /**
  * An API on a real port in front of `harness`'s Temporal server, receiving the Stripe stand-in's
- * webhooks; with `stripe`, reading client secrets from the stand-in.
+ * webhooks; with `stripe`, reading client secrets from the stand-in. `logs` holds every line it logged, at every level.
  */
-async function apiFor(harness: Harness, { stripe = true } = {}): Promise<{ app: FastifyInstance; baseUrl: string }> {
+async function apiFor(harness: Harness, { stripe = true } = {}): Promise<{ app: FastifyInstance; baseUrl: string; logs: string[] }> {
   const stripeUrl = new URL(harness.sandbox.env.STRIPE_API_URL);
+  const logs: string[] = [];
   const app = buildApp({
     client: harness.client,
     taskQueue: harness.temporal.taskQueue,
     triggerApiKeys: [API_KEY],
     stripeWebhookSecret: WEBHOOK_SECRET,
+    log: {
+      level: 'trace',
+      stream: new Writable({
+        write(line: Buffer, _encoding, done) {
+          logs.push(String(line));
+          done();
+        },
+      }),
+    },
     ...(stripe && {
       stripe: new Stripe(harness.sandbox.env.STRIPE_SECRET_KEY, { protocol: 'http', host: stripeUrl.hostname, port: stripeUrl.port }),
     }),
   });
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   harness.sandbox.stripe.sendWebhooksTo(`${baseUrl}/webhooks/stripe`, WEBHOOK_SECRET);
-  return { app, baseUrl };
+  return { app, baseUrl, logs };
 }
 
 const RETURN_URL = 'https://shop.example.com/checkout/done';
@@ -42,9 +53,10 @@ describe('the checkout hears the payment in the trigger answer (Prefer: wait)', 
   let harness: Harness;
   let app: FastifyInstance;
   let baseUrl: string;
+  let logs: string[];
   beforeAll(async () => {
     harness = await startHarness();
-    ({ app, baseUrl } = await apiFor(harness));
+    ({ app, baseUrl, logs } = await apiFor(harness));
   });
   afterAll(async () => {
     await app?.close();
@@ -149,6 +161,9 @@ describe('the checkout hears the payment in the trigger answer (Prefer: wait)', 
     // The client secret never entered the run's history, decrypted.
     const history = await decodeHistory(await handle.fetchHistory(), createDataConverter(harness.codec).payloadCodecs ?? []);
     expect(JSON.stringify(history)).not.toContain(intent.client_secret);
+    // Nor a line the API logged, at any level (the capture works: the run's start is logged).
+    expect(logs.join('')).toContain(workflowId);
+    expect(logs.join('')).not.toContain(intent.client_secret);
   });
 
   it('on session, a checkout that got 202 before the bank asked: the long poll answers requires_action at once, then what comes after it', async () => {
