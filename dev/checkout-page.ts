@@ -5,9 +5,10 @@
  * (same origin), and it calls the API.
  *
  *   GET  /                       the page (inline script and style, nothing else loaded)
- *   POST /pay                    { customerId, amount } -> the trigger with Prefer: wait=30, on session,
+ *   POST /pay                    { customerId, amount } -> the trigger with Prefer: wait=30 (triggerWaitSeconds), on session,
  *                                 for a new order ID; answers { orderId, workflowId, payment, confirmUrl? }
- *   GET  /payment/<workflowId>   the long poll GET /api/runs/<workflowId>/payment with Prefer: wait=25
+ *   GET  /payment/<workflowId>[?after=requires_action]
+ *                                the long poll GET /api/runs/<workflowId>/payment with Prefer: wait=25
  *
  * For `requires_action` the answer carries `confirmUrl`, the Stripe stand-in's bank page for the order:
  * in the sandbox it takes the place of Stripe.js's `handleNextAction({ clientSecret })`.
@@ -17,6 +18,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TRIGGER_PATH } from '../src/api/app.js';
+import { orderIdOfWorkflowId } from '../src/workflows/names.js';
 
 export const DEFAULT_CHECKOUT_PORT = 3001;
 
@@ -35,6 +37,8 @@ export interface CheckoutPageOptions {
   stripeUrl: string;
   /** 0 (the default) for any free port. */
   port?: number;
+  /** How long the trigger waits for the payment (Prefer: wait) before the page follows it with the long poll; 30 by default. */
+  triggerWaitSeconds?: number;
 }
 
 export interface CheckoutPage {
@@ -42,12 +46,17 @@ export interface CheckoutPage {
   close(): Promise<void>;
 }
 
-const TRIGGER_WAIT_SECONDS = 30;
 const POLL_WAIT_SECONDS = 25;
 const MAX_BODY_BYTES = 10_000;
 
 /** Starts the page's server on 127.0.0.1. */
-export async function startCheckoutPage({ apiUrl, apiKey, stripeUrl, port = 0 }: CheckoutPageOptions): Promise<CheckoutPage> {
+export async function startCheckoutPage({
+  apiUrl,
+  apiKey,
+  stripeUrl,
+  port = 0,
+  triggerWaitSeconds = 30,
+}: CheckoutPageOptions): Promise<CheckoutPage> {
   let url = '';
   const api = (path: string, init: RequestInit, waitSeconds: number) =>
     fetch(`${apiUrl}${path}`, {
@@ -55,6 +64,9 @@ export async function startCheckoutPage({ apiUrl, apiKey, stripeUrl, port = 0 }:
       headers: { ...init.headers, authorization: `Bearer ${apiKey}`, prefer: `wait=${waitSeconds}` },
       signal: AbortSignal.timeout((waitSeconds + 10) * 1000),
     });
+  /** The stand-in's bank page, when the customer must confirm with their bank. */
+  const confirmUrlFor = (orderId: string, payment: { status: string } | undefined) =>
+    payment?.status === 'requires_action' ? `${stripeUrl}/sandbox/pay/${orderId}` : undefined;
 
   const pay = async (request: IncomingMessage, response: ServerResponse) => {
     // JSON only: a form of another site cannot post here without the browser asking first (CORS).
@@ -85,22 +97,27 @@ export async function startCheckoutPage({ apiUrl, apiKey, stripeUrl, port = 0 }:
           },
         }),
       },
-      TRIGGER_WAIT_SECONDS,
+      triggerWaitSeconds,
     );
     const body = (await answer.json()) as { workflowId?: string; payment?: { status: string } };
-    const confirmUrl = body.payment?.status === 'requires_action' ? `${stripeUrl}/sandbox/pay/${orderId}` : undefined;
+    const confirmUrl = confirmUrlFor(orderId, body.payment);
     send(response, answer.status, { orderId, ...body, ...(confirmUrl && { confirmUrl }) });
   };
 
-  const poll = async (workflowId: string, response: ServerResponse) => {
-    const answer = await api(`/api/runs/${encodeURIComponent(workflowId)}/payment`, {}, POLL_WAIT_SECONDS);
-    send(response, answer.status, await answer.json());
+  // `after`: the answer the page shows, passed on as the API takes it (it refuses any other value).
+  const poll = async (workflowId: string, after: string | null, response: ServerResponse) => {
+    const query = after === null ? '' : `?after=${encodeURIComponent(after)}`;
+    const answer = await api(`/api/runs/${encodeURIComponent(workflowId)}/payment${query}`, {}, POLL_WAIT_SECONDS);
+    const body = (await answer.json()) as { payment?: { status: string } };
+    const confirmUrl = confirmUrlFor(orderIdOfWorkflowId(workflowId) ?? '', body.payment);
+    const retryAfter = answer.headers.get('retry-after');
+    send(response, answer.status, { ...body, ...(confirmUrl && { confirmUrl }) }, retryAfter ? { 'retry-after': retryAfter } : {});
   };
 
   const server = createServer((request, response) => {
     // Loopback names only: a page of another site that resolves its own name to 127.0.0.1 is refused.
     if (!/^(localhost|127\.0\.0\.1):\d+$/.test(request.headers.host ?? '')) return send(response, 421, { error: 'Unknown host' });
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const { pathname: path, searchParams } = new URL(request.url ?? '/', 'http://localhost');
     const polled = /^\/payment\/([^/]+)$/.exec(path);
     const handled =
       request.method === 'GET' && path === '/'
@@ -108,7 +125,7 @@ export async function startCheckoutPage({ apiUrl, apiKey, stripeUrl, port = 0 }:
         : request.method === 'POST' && path === '/pay'
           ? pay(request, response)
           : request.method === 'GET' && polled
-            ? poll(decodeURIComponent(polled[1]), response)
+            ? poll(decodeURIComponent(polled[1]), searchParams.get('after'), response)
             : Promise.resolve(send(response, 404, { error: 'Not found' }));
     handled.catch((error: unknown) => {
       if (!response.headersSent) send(response, 502, { error: `The API did not answer: ${(error as Error).message}` });
@@ -135,8 +152,8 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return body;
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   response.end(JSON.stringify(body));
 }
 
@@ -202,16 +219,34 @@ const PAGE = `<!doctype html>
     }
   }
 
-  // Until the payment is decided: the long poll answers with the next answer, or 202 when its wait runs out.
-  async function follow(orderId, workflowId) {
+  // For the bank step, a link to confirm: in the sandbox the stand-in's bank page takes the place of Stripe.js
+  // (handleNextAction with body.payment.clientSecret).
+  function render(body, orderId) {
+    show(body.payment.status, describe(body.payment), orderId);
+    if (body.payment.status !== 'requires_action') return;
+    const link = document.createElement('a');
+    link.id = 'confirm';
+    link.href = body.confirmUrl;
+    link.target = '_blank';
+    link.textContent = 'Confirm with your bank';
+    answer.append(document.createElement('br'), link);
+  }
+
+  // Until the payment is decided, each long poll answers what this page has not shown (after the bank step, what
+  // follows it); a 202 means nothing new yet: ask again after Retry-After.
+  async function follow(orderId, workflowId, shown) {
     for (;;) {
-      const response = await fetch('/payment/' + encodeURIComponent(workflowId));
+      const after = shown === 'requires_action' ? '?after=requires_action' : '';
+      const response = await fetch('/payment/' + encodeURIComponent(workflowId) + after);
       const body = await response.json();
       if (!response.ok) return show('error', 'Error: ' + (body.error && (body.error.message || body.error)), orderId);
-      if (body.payment.status === 'paid' || body.payment.status === 'payment_failed') {
-        return show(body.payment.status, describe(body.payment), orderId);
+      if (response.status === 202) {
+        await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get('retry-after') || 1) * 1000));
+        continue;
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      render(body, orderId);
+      shown = body.payment.status;
+      if (shown === 'paid' || shown === 'payment_failed') return;
     }
   }
 
@@ -232,18 +267,9 @@ const PAGE = `<!doctype html>
       if (!response.ok || !body.payment) {
         return show('error', 'Error: ' + (body.error && (body.error.message || body.error)), body.orderId);
       }
-      show(body.payment.status, describe(body.payment), body.orderId);
-      if (body.payment.status === 'requires_action') {
-        // In the sandbox the stand-in's bank page takes the place of Stripe.js (handleNextAction with body.payment.clientSecret).
-        const link = document.createElement('a');
-        link.id = 'confirm';
-        link.href = body.confirmUrl;
-        link.target = '_blank';
-        link.textContent = 'Confirm with your bank';
-        answer.append(document.createElement('br'), link);
-      }
+      render(body, body.orderId);
       if (body.payment.status === 'requires_action' || body.payment.status === 'payment_pending') {
-        await follow(body.orderId, body.workflowId);
+        await follow(body.orderId, body.workflowId, body.payment.status);
       }
     } catch (error) {
       show('error', 'Error: ' + error.message);

@@ -28,8 +28,14 @@ export function waitPreference(header: string | undefined): number | undefined |
   return Number(value) * 1000;
 }
 
-/** The payment's answer, `pending` when it is not known within the wait, or null when there is no such order run. */
-export type PaymentWait = { answer: PaymentAnswer } | { pending: true } | null;
+/**
+ * `answer`: one the caller has not seen, or a closed run's last. `pending`: nothing new within the wait, with the answer
+ * `known` now (none before Charge Card has settled). null: no such order run.
+ */
+export type PaymentWait = { answer: PaymentAnswer } | { pending: true; known?: PaymentAnswer } | null;
+
+/** The undecided answer a caller has already shown: the long poll waits past it (docs/api.md#the-long-poll-get-apirunsworkflowidpayment). */
+export type ShownAnswer = Extract<PaymentAnswer['status'], 'requires_action' | 'payment_pending'>;
 
 /** A closed run's answer, from its result or how it ended. */
 async function closedRunAnswer(client: Client, workflowId: string): Promise<PaymentWait> {
@@ -40,11 +46,8 @@ async function closedRunAnswer(client: Client, workflowId: string): Promise<Paym
   return { answer: { status: 'payment_failed', reason: `The run ended ${run.status} before it recorded a payment` } };
 }
 
-/** Answers that can still change: the long poll waits for the next one. */
-const UNDECIDED: readonly PaymentAnswer['status'][] = ['requires_action', 'payment_pending'];
-
 /** Sends the run's payment update for the answer after `after` (the first answer without it), bounded by `waitMs`. */
-async function updateAnswer(client: Client, workflowId: string, waitMs: number, after?: PaymentAnswer['status']): Promise<PaymentWait> {
+async function updateAnswer(client: Client, workflowId: string, waitMs: number, after?: ShownAnswer): Promise<PaymentWait> {
   const deadline = AbortSignal.timeout(waitMs);
   // One update ID per answer awaited: every caller waiting for the same answer attaches to the same update.
   const updateId = after === undefined ? paymentUpdate.name : `${paymentUpdate.name}-after-${after}`;
@@ -53,7 +56,7 @@ async function updateAnswer(client: Client, workflowId: string, waitMs: number, 
     const answer = await client.withAbortSignal(deadline, () =>
       after === undefined
         ? handle.executeUpdate<PaymentAnswer, []>(paymentUpdate.name, { updateId })
-        : handle.executeUpdate<PaymentAnswer, [PaymentAnswer['status']]>(paymentUpdate.name, { updateId, args: [after] }),
+        : handle.executeUpdate<PaymentAnswer, [ShownAnswer]>(paymentUpdate.name, { updateId, args: [after] }),
     );
     return { answer };
   } catch {
@@ -64,23 +67,42 @@ async function updateAnswer(client: Client, workflowId: string, waitMs: number, 
 }
 
 /**
- * Every caller attaches to the run's one `payment` update, so a repeat never asks twice; an update not delivered in time
- * is `pending`, never an error, as the run goes on (docs/api.md#waiting-for-the-payment-prefer-wait).
+ * A new run's first answer: the update that started with it is the only one to ask. An update not delivered in time is
+ * `pending`, never an error, as the run goes on.
  */
 export function waitForFirstPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
   return updateAnswer(client, workflowId, waitMs, undefined);
 }
 
-/** GET .../payment: the run's answer now; with `waitMs`, a long poll for the next answer while the current one can still change. */
-export async function readPayment(client: Client, workflowId: string, waitMs: number): Promise<PaymentWait> {
+/**
+ * The run's payment now, when the caller has not seen it (`shown` is what it has); else, within `waitMs`, the next one.
+ * Updates store their first result, so the current answer is read before any is sent: a repeat never hears a stale one.
+ */
+export async function readPayment(
+  client: Client,
+  workflowId: string,
+  waitMs: number,
+  shown: ShownAnswer = 'payment_pending',
+): Promise<PaymentWait> {
   const progress = await queryProgress(client, workflowId);
   const now = progress ? paymentAnswerOf(progress) : undefined;
-  if (waitMs === 0 || (now && !UNDECIDED.includes(now.status))) return now ? { answer: now } : closedRunAnswer(client, workflowId);
+  // A completed run's answer is its last, even an undecided one.
+  if (now && (now.status !== shown || progress?.step === 'completed')) return { answer: now };
   if (!progress) {
     const closed = await closedRunAnswer(client, workflowId);
     if (closed === null || 'answer' in closed) return closed;
   }
-  return updateAnswer(client, workflowId, waitMs, now?.status);
+  if (waitMs > 0) {
+    const next = await updateAnswer(client, workflowId, waitMs, shown);
+    if (next === null || 'answer' in next) return next;
+  }
+  return { pending: true, ...(now && { known: now }) };
+}
+
+/** Where to wait for what comes after `payment`: the long poll past it. */
+export function nextPaymentLocation(workflowId: string, payment: PaymentAnswer): string {
+  const after = payment.status === 'requires_action' ? `?after=${payment.status}` : '';
+  return `/api/runs/${encodeURIComponent(workflowId)}/payment${after}`;
 }
 
 /** The client secret for Stripe.js is read from Stripe here, so it never enters the run's history or a log. */

@@ -91,10 +91,17 @@ const startedRunSchema = {
   },
 } as const;
 
+const retryAfterHeader = { type: 'integer', description: 'seconds to wait before asking again' } as const;
+const runLocationHeader = { type: 'string', description: 'the run, /api/runs/<workflowId>; its payment at <Location>/payment' } as const;
+
 export const triggerResponseSchema = {
-  201: startedRunSchema,
-  200: startedRunSchema,
-  202: { ...startedRunSchema, description: 'Prefer: wait ran out before Charge Card settled: the run goes on; GET Location/payment' },
+  201: { ...startedRunSchema, headers: { location: runLocationHeader } },
+  200: { ...startedRunSchema, headers: { location: runLocationHeader } },
+  202: {
+    ...startedRunSchema,
+    description: 'Prefer: wait ran out first: the run goes on; `payment` is what is known of it; GET Location/payment',
+    headers: { location: runLocationHeader, 'retry-after': retryAfterHeader },
+  },
   400: errorRef,
   401: errorRef,
   409: errorRef,
@@ -117,10 +124,38 @@ export type RunParams = FromSchema<typeof runParamsSchema>;
 export const paymentHeadersSchema = { type: 'object', properties: { prefer: preferWaitHeader } } as const;
 export type PaymentHeaders = FromSchema<typeof paymentHeadersSchema>;
 
-export const runPaymentSchema = {
+export const paymentQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: {
+      type: 'string',
+      enum: ['payment_pending', 'requires_action'],
+      description: 'the undecided answer the caller has already shown (default payment_pending): answers once the payment is anything else',
+    },
+  },
+} as const;
+export type PaymentQuery = FromSchema<typeof paymentQuerySchema>;
+
+const runPaymentSchema = {
   type: 'object',
   required: ['workflowId', 'payment'],
   properties: { workflowId: { type: 'string' }, payment: paymentSchema },
+} as const;
+
+export const paymentResponseSchema = {
+  200: { ...runPaymentSchema, description: "an answer the caller has not seen (other than `after`), or a completed run's last" },
+  202: {
+    ...runPaymentSchema,
+    description: 'nothing new within the wait: `payment` is what is known now; GET Location for what comes after it',
+    headers: {
+      location: { type: 'string', description: 'this long poll past the answer given (?after=requires_action for requires_action)' },
+      'retry-after': retryAfterHeader,
+    },
+  },
+  400: errorRef,
+  401: errorRef,
+  404: errorRef,
 } as const;
 
 const timelineStepSchema = {

@@ -40,7 +40,7 @@ async function interrupt(stack: StartedStack): Promise<number | null> {
 
 /**
  * The sandbox checkout page, wired to the stack's API and Stripe stand-in: a customer who needs the bank
- * gets requires_action with the client secret and the stand-in's bank page, which confirms; the long poll answers paid.
+ * gets requires_action with the client secret and the stand-in's bank page, which confirms; the long poll past it answers paid.
  */
 async function checkoutPagePays(output: string, port: string): Promise<void> {
   const checkoutUrl = `http://localhost:${port}`;
@@ -59,7 +59,8 @@ async function checkoutPagePays(output: string, port: string): Promise<void> {
   };
   expect(payment).toMatchObject({ status: 'requires_action', clientSecret: expect.stringMatching(/^pi_.+_secret_/) });
   expect((await fetch(confirmUrl)).status).toBe(200);
-  const polled = await fetch(`${checkoutUrl}/payment/${workflowId}`);
+  // As the page asks once it shows the bank step: for what comes after it.
+  const polled = await fetch(`${checkoutUrl}/payment/${workflowId}?after=requires_action`);
   expect(await polled.json()).toMatchObject({ payment: { status: 'paid' } });
 }
 

@@ -6,7 +6,8 @@
  * UNAVAILABLE to a ServiceError). It keeps runs as the server does (workflow ID reuse and conflict
  * policies, request IDs, registered search attributes, signals and cancellation to open runs only) and
  * records every request it received, decoded. No worker polls it: a query or an update waits, as on a
- * real server, until the caller's deadline or abort signal.
+ * real server, until the caller's deadline or abort signal, unless a test gives the run's worker an answer
+ * (`answerQuery`, `rejectUpdates`).
  */
 import { randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -18,8 +19,15 @@ import proto from '@temporalio/proto';
 import type { Method, RPCImpl } from 'protobufjs';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 
-const { WorkflowExecutionStatus, WorkflowIdReusePolicy, WorkflowIdConflictPolicy, IndexedValueType, EventType, HistoryEventFilterType } =
-  proto.temporal.api.enums.v1;
+const {
+  WorkflowExecutionStatus,
+  WorkflowIdReusePolicy,
+  WorkflowIdConflictPolicy,
+  IndexedValueType,
+  EventType,
+  HistoryEventFilterType,
+  UpdateWorkflowExecutionLifecycleStage,
+} = proto.temporal.api.enums.v1;
 const { WorkflowService } = proto.temporal.api.workflowservice.v1;
 const { OperatorService } = proto.temporal.api.operatorservice.v1;
 
@@ -47,6 +55,8 @@ export interface StandInRun {
   signals: { name: string; input: Payload[] }[];
   cancelRequested: boolean;
   closeEvent?: Answer;
+  /** What its worker answers to a query, by query type (`answerQuery`). */
+  queryAnswers: Map<string, unknown>;
 }
 
 export interface TemporalStandInOptions {
@@ -81,6 +91,11 @@ export class TemporalStandIn {
   readonly searchAttributes: Record<string, proto.temporal.api.enums.v1.IndexedValueType>;
   /** While true every request fails UNAVAILABLE, as when the frontend cannot be reached. */
   unavailable = false;
+  /**
+   * While true a running run's worker rejects every update, as the SDK rejects an update with no handler or whose validator
+   * throws: the server answers at once with the update's outcome, a failure.
+   */
+  rejectUpdates = false;
   readonly connection: ConnectionLike;
   /** Every run of every workflow ID, oldest first. */
   private readonly runsById = new Map<string, StandInRun[]>();
@@ -136,6 +151,13 @@ export class TemporalStandIn {
       name,
       arg: fromPayloadsAtIndex(defaultPayloadConverter, 0, input),
     }));
+  }
+
+  /** From now on the worker of the latest run of `workflowId` answers the query `queryType` with `answer`. */
+  answerQuery(workflowId: string, queryType: string, answer: unknown): void {
+    const run = this.run(workflowId);
+    if (!run) throw new Error(`No run of ${workflowId} to answer queries`);
+    run.queryAnswers.set(queryType, answer);
   }
 
   /** Closes the latest run of `workflowId` as a worker would: completed with `result`. */
@@ -290,6 +312,7 @@ export class TemporalStandIn {
       start: request,
       signals: [],
       cancelRequested: false,
+      queryAnswers: new Map(),
     };
     this.runsById.set(workflowId, [...(this.runsById.get(workflowId) ?? []), run]);
     return { runId: run.runId, started: true };
@@ -382,13 +405,27 @@ export class TemporalStandIn {
       },
       QueryWorkflow: (request) => {
         this.checkNamespace(request);
-        this.runOf(request.execution);
-        return this.noWorker();
+        const { queryAnswers } = this.runOf(request.execution);
+        const queryType: string = request.query?.queryType ?? '';
+        if (!queryAnswers.has(queryType)) return this.noWorker();
+        return { queryResult: { payloads: [defaultPayloadConverter.toPayload(queryAnswers.get(queryType))] } };
       },
       UpdateWorkflowExecution: (request) => {
         this.checkNamespace(request);
-        this.runningRunOf(request.workflowExecution);
-        return this.noWorker();
+        const run = this.runningRunOf(request.workflowExecution);
+        if (!this.rejectUpdates) return this.noWorker();
+        const name: string = request.request?.input?.name ?? '';
+        return {
+          updateRef: { workflowExecution: { workflowId: run.workflowId, runId: run.runId }, updateId: request.request?.meta?.updateId },
+          outcome: {
+            failure: {
+              message: `No registered handler for update: ${name}`,
+              source: 'TypeScriptSDK',
+              applicationFailureInfo: { nonRetryable: true },
+            },
+          },
+          stage: UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
+        };
       },
       ListWorkflowExecutions: (request) => this.list(request),
       DescribeNamespace: (request) => {

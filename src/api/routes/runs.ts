@@ -5,16 +5,18 @@ import type { ApiContext } from '../context.js';
 import { sendError } from '../../http/error-reply.js';
 import { runStatus } from '../run-status.js';
 import { describeRun, listRuns, queryProgress } from '../read-runs.js';
-import { PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitPreference, withClientSecret } from '../payment-wait.js';
+import { nextPaymentLocation, PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import {
   cancelResponseSchema,
   runListQuerySchema,
   paymentHeadersSchema,
+  paymentQuerySchema,
+  paymentResponseSchema,
   runListSchema,
   runParamsSchema,
-  runPaymentSchema,
   runViewSchema,
   type PaymentHeaders,
+  type PaymentQuery,
   type RunListQuery,
   type RunParams,
 } from '../schemas.js';
@@ -84,15 +86,16 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
     },
   );
 
-  app.get<{ Params: RunParams; Headers: PaymentHeaders }>(
+  app.get<{ Params: RunParams; Querystring: PaymentQuery; Headers: PaymentHeaders }>(
     '/api/runs/:workflowId/payment',
     {
       schema: {
-        summary: "The order's payment once Charge Card has settled; a long poll with Prefer: wait=<seconds>",
+        summary: "The order's payment the caller has not seen; a long poll with Prefer: wait=<seconds>",
         security: [{ apiKey: [] }],
         params: runParamsSchema,
+        querystring: paymentQuerySchema,
         headers: paymentHeadersSchema,
-        response: { 200: runPaymentSchema, 202: runPaymentSchema, 400: errorRef, 401: errorRef, 404: errorRef },
+        response: paymentResponseSchema,
       },
       preParsing: requireKey,
     },
@@ -100,13 +103,17 @@ export function registerRunRoutes(app: FastifyInstance, context: ApiContext): vo
       const { workflowId } = request.params;
       const waitMs = waitPreference(request.headers.prefer);
       if (typeof waitMs === 'string') return sendError(reply, 400, 'invalid_prefer', `Prefer ${waitMs}`, { field: 'prefer' });
-      const waited = await readPayment(client, workflowId, waitMs ?? 0);
+      const waited = await readPayment(client, workflowId, waitMs ?? 0, request.query.after);
       if (!waited) return sendError(reply, 404, 'run_not_found', `No run with workflow ID "${workflowId}"`);
       if ('answer' in waited) return { workflowId, payment: await withClientSecret(context.stripe, waited.answer) };
+      const payment = waited.known
+        ? await withClientSecret(context.stripe, waited.known)
+        : ({ status: 'payment_pending', reason: 'Charge Card has not settled yet' } as const);
       return reply
         .code(202)
+        .header('location', nextPaymentLocation(workflowId, payment))
         .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))
-        .send({ workflowId, payment: { status: 'payment_pending', reason: 'Charge Card has not settled yet' } });
+        .send({ workflowId, payment });
     },
   );
 

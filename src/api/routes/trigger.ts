@@ -7,7 +7,7 @@ import { InvalidOrderError, parseOrder } from '../../domain/validate-order.js';
 import { claimIdempotencyKey, startOrderWorkflow } from '../start-order.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../../http/error-reply.js';
-import { PAYMENT_RETRY_AFTER_SECONDS, waitForFirstPayment, waitPreference, withClientSecret } from '../payment-wait.js';
+import { PAYMENT_RETRY_AFTER_SECONDS, readPayment, waitForFirstPayment, waitPreference, withClientSecret } from '../payment-wait.js';
 import { readRunInput } from '../read-runs.js';
 import { runStatus } from '../run-status.js';
 import { missingForTrigger, sendSearchAttributesMissing } from '../search-attribute-check.js';
@@ -55,7 +55,10 @@ interface StartedRun {
   created: boolean;
 }
 
-/** With `Prefer: wait`, 202 when the wait runs out first: the run goes on, and `GET <Location>/payment` answers later. */
+/**
+ * With `Prefer: wait`: a new run's first answer; a repeat's is the run's payment now, as GET .../payment answers it. 202 when
+ * the wait runs out first, with what is known: the run goes on, and `GET <Location>/payment` answers later.
+ */
 async function answerWithRun(
   context: ApiContext,
   reply: FastifyReply,
@@ -66,16 +69,19 @@ async function answerWithRun(
   const location = `/api/runs/${encodeURIComponent(run.workflowId)}`;
   reply.header('location', location);
   if (waitMs === undefined) return reply.code(code).send(run);
-  const waited = await waitForFirstPayment(context.client, run.workflowId, waitMs);
+  const waited = run.created
+    ? await waitForFirstPayment(context.client, run.workflowId, waitMs)
+    : await readPayment(context.client, run.workflowId, waitMs);
   if (waited && 'answer' in waited)
     return reply.code(code).send({ ...run, payment: await withClientSecret(context.stripe, waited.answer) });
+  const unsettled = {
+    status: 'payment_pending',
+    reason: `Charge Card has not settled within ${waitMs / 1000} s: GET ${location}/payment`,
+  } as const;
   return reply
     .code(202)
     .header('retry-after', String(PAYMENT_RETRY_AFTER_SECONDS))
-    .send({
-      ...run,
-      payment: { status: 'payment_pending', reason: `Charge Card has not settled within ${waitMs / 1000} s: GET ${location}/payment` },
-    });
+    .send({ ...run, payment: waited?.known ? await withClientSecret(context.stripe, waited.known) : unsettled });
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
+import type { OrderProgress } from '../../../src/domain/order.js';
+import { ORDER_WORKFLOW_TYPE, statusQuery } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
 import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
 import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
@@ -110,7 +111,22 @@ describe('GET /api/runs', () => {
 });
 
 describe('GET /api/runs/:workflowId/payment', () => {
-  it('answers 404 for an order with no run, and 400 invalid_prefer for a malformed Prefer', async () => {
+  /** An order run whose worker answers the status query with `progress`. */
+  async function runAt(progress: OrderProgress) {
+    const { workflowId } = await startOrder();
+    temporal.answerQuery(workflowId, statusQuery.name, progress);
+    return workflowId;
+  }
+  const paymentUpdates = () => temporal.received('UpdateWorkflowExecution').map((request) => request.request.meta.updateId);
+  const onSessionAction: OrderProgress = {
+    step: 'customer-action',
+    status: 'payment_pending',
+    customerAsked: 'on_session',
+    paymentIntentId: 'pi_unit_1',
+    reason: 'Waiting for the customer to confirm the payment: the bank asks for the card holder',
+  };
+
+  it('answers 404 for an order with no run, and 400 for a malformed Prefer or after', async () => {
     const unknown = await get('/api/runs/order-no_such_order/payment');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('run_not_found');
@@ -119,6 +135,67 @@ describe('GET /api/runs/:workflowId/payment', () => {
       expect(response.statusCode, prefer).toBe(400);
       expect(response.json().error).toMatchObject({ code: 'invalid_prefer', details: { field: 'prefer' } });
     }
+    for (const query of ['after=paid', 'after=', 'since=requires_action']) {
+      const response = await get(`/api/runs/order-no_such_order/payment?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().error.code, query).toBe('invalid_request');
+    }
+  });
+
+  it('answers requires_action at once to a caller that has not shown it, without asking the run for an update', async () => {
+    const workflowId = await runAt(onSessionAction);
+    const response = await get(`/api/runs/${workflowId}/payment`, { ...auth, prefer: 'wait=10' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      workflowId,
+      payment: { status: 'requires_action', paymentIntentId: 'pi_unit_1', reason: onSessionAction.reason },
+    });
+    expect(paymentUpdates()).toEqual([]);
+  });
+
+  it('with after=requires_action, waits past it; when the wait runs out, 202 with it, Location to wait again and Retry-After', async () => {
+    const workflowId = await runAt(onSessionAction);
+    const response = await get(`/api/runs/${workflowId}/payment?after=requires_action`, { ...auth, prefer: 'wait=1' });
+    expect(response.statusCode).toBe(202);
+    expect(response.headers.location).toBe(`/api/runs/${workflowId}/payment?after=requires_action`);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json().payment).toEqual({ status: 'requires_action', paymentIntentId: 'pi_unit_1', reason: onSessionAction.reason });
+    expect(paymentUpdates()).toEqual(['payment-after-requires_action']);
+  });
+
+  it("long-polls past payment_pending; without a wait answers 202 with the run's pending answer, asking no update", async () => {
+    const pending: OrderProgress = { step: 'charge-card', status: 'payment_pending', reason: 'Stripe is processing the payment' };
+    const workflowId = await runAt(pending);
+    const now = await get(`/api/runs/${workflowId}/payment`);
+    expect(now.statusCode).toBe(202);
+    expect(now.headers.location).toBe(`/api/runs/${workflowId}/payment`);
+    expect(now.json().payment).toEqual({ status: 'payment_pending', reason: pending.reason });
+    expect(paymentUpdates()).toEqual([]);
+    const waited = await get(`/api/runs/${workflowId}/payment`, { ...auth, prefer: 'wait=1' });
+    expect(waited.statusCode).toBe(202);
+    expect(waited.json().payment).toEqual({ status: 'payment_pending', reason: pending.reason });
+    expect(paymentUpdates()).toEqual(['payment-after-payment_pending']);
+  });
+
+  it('answers a completed run at once, even one that ended payment_pending: nothing will come after it', async () => {
+    const workflowId = await runAt({ step: 'completed', status: 'payment_pending', paymentIntentId: 'pi_unit_2' });
+    const response = await get(`/api/runs/${workflowId}/payment`, { ...auth, prefer: 'wait=10' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().payment).toEqual({ status: 'payment_pending', paymentIntentId: 'pi_unit_2' });
+    expect(paymentUpdates()).toEqual([]);
+  });
+
+  it('answers 202 with Location and Retry-After, never a 5xx, when the run rejects the update while it charges', async () => {
+    const workflowId = await runAt({ step: 'charge-card' });
+    temporal.rejectUpdates = true;
+    const started = Date.now();
+    const response = await get(`/api/runs/${workflowId}/payment`, { ...auth, prefer: 'wait=20' });
+    expect(response.statusCode).toBe(202);
+    expect(Date.now() - started).toBeLessThan(10_000); // answered on the rejection, not when the wait ran out
+    expect(response.headers.location).toBe(`/api/runs/${workflowId}/payment`);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toEqual({ workflowId, payment: { status: 'payment_pending', reason: 'Charge Card has not settled yet' } });
+    expect(paymentUpdates()).toEqual(['payment-after-payment_pending']);
   });
 });
 

@@ -11,13 +11,13 @@ import proto from '@temporalio/proto';
 import { TRIGGER_PATH } from '../../../src/api/app.js';
 import { TEMPORAL_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../../src/http/error-reply.js';
 import { ORDER_IDEMPOTENCY_KEY } from '../../../src/domain/search-attributes.js';
-import { KEY_CLAIM_WORKFLOW_TYPE, ORDER_WORKFLOW_TYPE } from '../../../src/workflows/names.js';
+import { KEY_CLAIM_WORKFLOW_TYPE, ORDER_WORKFLOW_TYPE, statusQuery } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
 import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
 import { useApiOnStandIn } from '../../support/api-on-stand-in.js';
 import { injectTrigger } from '../../support/trigger.js';
 
-const { WorkflowIdReusePolicy } = proto.temporal.api.enums.v1;
+const { WorkflowIdReusePolicy, WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 const API_KEY = 'ask_test_key_0001';
 const TASK_QUEUE = 'order-processing-unit';
 
@@ -129,6 +129,60 @@ describe('a valid trigger', () => {
     expect(temporal.received('UpdateWorkflowExecution').map((request) => request.request.meta.updateId)).toEqual(['payment']);
   });
 
+  it('answers 202 with Location and Retry-After, never a 5xx, when the update is rejected while the run charges; the run goes on', async () => {
+    temporal.rejectUpdates = true;
+    const params = sampleOrder();
+    const workflowId = `order-${params.orderId}`;
+    const started = Date.now();
+    const response = await trigger({ params }, { prefer: 'wait=20' });
+    expect(response.statusCode).toBe(202);
+    expect(Date.now() - started).toBeLessThan(10_000); // answered on the rejection, not when the wait ran out
+    expect(response.headers.location).toBe(`/api/runs/${workflowId}`);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json().payment).toEqual({
+      status: 'payment_pending',
+      reason: `Charge Card has not settled within 20 s: GET /api/runs/${workflowId}/payment`,
+    });
+    expect(temporal.run(workflowId)?.status).toBe(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+
+    // A repeat while it still charges: the same.
+    temporal.answerQuery(workflowId, statusQuery.name, { step: 'charge-card', orderId: params.orderId });
+    const repeat = await trigger({ params }, { prefer: 'wait=20' });
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.headers.location).toBe(`/api/runs/${workflowId}`);
+    expect(repeat.headers['retry-after']).toBe('1');
+    expect(repeat.json()).toMatchObject({ created: false, payment: { status: 'payment_pending' } });
+    expect(temporal.runs()).toHaveLength(1);
+  });
+
+  it("answers a repeat with the run's payment now (paid), not the first answer the run's update stored", async () => {
+    const params = sampleOrder();
+    const workflowId = `order-${params.orderId}`;
+    expect((await trigger({ params })).statusCode).toBe(201);
+    temporal.answerQuery(workflowId, statusQuery.name, { step: 'send-receipt', status: 'paid', paymentIntentId: 'pi_unit_paid' });
+    const repeat = await trigger({ params }, { prefer: 'wait=10' });
+    expect(repeat.statusCode).toBe(200);
+    expect(repeat.json()).toMatchObject({ created: false, payment: { status: 'paid', paymentIntentId: 'pi_unit_paid' } });
+    // Read from the run's status: the `payment` update, which stores its first result, is never asked.
+    expect(temporal.received('UpdateWorkflowExecution')).toEqual([]);
+  });
+
+  it('answers a repeat whose wait runs out 202 with what is known of the payment, not a generic payment_pending', async () => {
+    const params = sampleOrder();
+    const workflowId = `order-${params.orderId}`;
+    expect((await trigger({ params })).statusCode).toBe(201);
+    const reason = 'Stripe did not answer: the run asks again';
+    temporal.answerQuery(workflowId, statusQuery.name, { step: 'charge-card', status: 'payment_pending', reason });
+    const repeat = await trigger({ params }, { prefer: 'wait=1' });
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.headers.location).toBe(`/api/runs/${workflowId}`);
+    expect(repeat.headers['retry-after']).toBe('1');
+    expect(repeat.json().payment).toEqual({ status: 'payment_pending', reason });
+    expect(temporal.received('UpdateWorkflowExecution').map((request) => request.request.meta.updateId)).toEqual([
+      'payment-after-payment_pending',
+    ]);
+  });
+
   it('answers 503 on_session_not_configured for an on-session order when the API cannot read client secrets, starting nothing', async () => {
     const response = await trigger({ params: { ...sampleOrder(), onSession: true, returnUrl: 'https://shop.example/back' } });
     expect(response.statusCode).toBe(503);
@@ -225,7 +279,7 @@ describe('a refused trigger: 4xx in the error shape, and Temporal hears nothing'
 });
 
 describe('the OpenAPI document of the trigger', () => {
-  it('describes the Prefer header, the payment and the long poll', async () => {
+  it('describes the Prefer header, the payment, the long poll and the Location and Retry-After headers', async () => {
     const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const trigger = openapi.paths[TRIGGER_PATH].post;
     expect(trigger.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`)).toEqual(
@@ -238,8 +292,21 @@ describe('the OpenAPI document of the trigger', () => {
       'requires_action',
       'payment_pending',
     ]);
-    expect(Object.keys(openapi.paths['/api/runs/{workflowId}/payment'].get.responses)).toEqual(
-      expect.arrayContaining(['200', '202', '400', '404']),
+    for (const code of ['200', '201']) expect(Object.keys(trigger.responses[code].headers)).toEqual(['location']);
+    expect(trigger.responses['202'].headers).toEqual({
+      location: { schema: { type: 'string' }, description: expect.stringContaining('/api/runs/<workflowId>') },
+      'retry-after': { schema: { type: 'integer' }, description: expect.any(String) },
+    });
+    const payment = openapi.paths['/api/runs/{workflowId}/payment'].get;
+    expect(Object.keys(payment.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '404']));
+    expect(Object.keys(payment.responses['202'].headers)).toEqual(['location', 'retry-after']);
+    expect(payment.responses['202'].headers['retry-after'].schema).toEqual({ type: 'integer' });
+    expect(payment.parameters).toContainEqual(
+      expect.objectContaining({
+        in: 'query',
+        name: 'after',
+        schema: expect.objectContaining({ enum: ['payment_pending', 'requires_action'] }),
+      }),
     );
   });
 });
