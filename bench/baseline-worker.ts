@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as RuntimeLogLevel } from '@temporalio/worker';
 import { loadLogLevel } from '../src/config/process.js';
 import { loadTemporalConfig } from '../src/config/temporal.js';
-import { loadProviderConfig } from '../src/config/worker.js';
+import { loadProviderConfig } from '../src/config/worker-settings.js';
 import { runMain } from '../src/config/run-main.js';
 import { createBaselineActivities } from './baseline-activities.js';
 import { createFetchBaselineActivities } from './fetch-baseline-activities.js';

@@ -1,5 +1,5 @@
 import type { OrderParams } from '../src/domain/order.js';
-import type { ProviderConfig } from '../src/config/worker.js';
+import type { ProviderConfig } from '../src/config/worker-settings.js';
 import { idempotencyKeyFor } from '../src/activities/idempotency.js';
 
 /**

@@ -14,7 +14,7 @@ import Stripe from 'stripe';
 import { LocalStack } from '../dev/stack.js';
 import { createProviderClients } from '../src/activities/clients.js';
 import { stripeActivities } from '../src/activities/stripe-activities.js';
-import { loadProviderConfig } from '../src/config/worker.js';
+import { loadProviderConfig } from '../src/config/worker-settings.js';
 import type { OutcomeMismatch, SweepInput } from '../src/domain/reconciliation.js';
 import { RECONCILIATION_SWEEP_OPTIONS } from '../src/workflows/activity-options.js';
 

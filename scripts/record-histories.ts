@@ -12,7 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig } from '../src/config/codec.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../src/config/temporal.js';
-import { loadProviderConfig } from '../src/config/worker.js';
+import { loadProviderConfig } from '../src/config/worker-settings.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
 import { DEV_CODEC_KEYS } from '../dev/codec-dev-key.js';
 import { decodeHistory } from '../src/codec/history.js';

@@ -5,7 +5,12 @@ import { loadCodecConfig } from './config/codec.js';
 import { loadLogLevel } from './config/process.js';
 import { loadTemporalConfig } from './config/temporal.js';
 import { loadWorkerTracingConfig } from './config/tracing.js';
-import { loadProviderConfig, loadReconciliationConfig, loadWorkerMetricsConfig, loadWorkerShutdownGraceMs } from './config/worker.js';
+import {
+  loadProviderConfig,
+  loadReconciliationConfig,
+  loadWorkerMetricsConfig,
+  loadWorkerShutdownGraceMs,
+} from './config/worker-settings.js';
 import { describeCodec } from './codec/data-converter.js';
 import { installWorkerRuntime } from './worker/runtime-metrics.js';
 import { createOrderWorker, TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from './worker/order-worker.js';

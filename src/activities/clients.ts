@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { Resend } from 'resend';
 import { WebClient } from '@slack/web-api';
-import type { ProviderConfig } from '../config/worker.js';
+import type { ProviderConfig } from '../config/worker-settings.js';
 
 export interface ProviderClients {
   stripe: Stripe;

@@ -1,4 +1,4 @@
-import type { ProviderConfig } from '../config/worker.js';
+import type { ProviderConfig } from '../config/worker-settings.js';
 import { createProviderClients } from './clients.js';
 import { parseOrder } from './parse-order.js';
 import { stripeActivities } from './stripe-activities.js';

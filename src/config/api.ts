@@ -2,7 +2,7 @@
 import { ConfigError, DEFAULT_HOST, optional, port, positiveInteger, required, url, type Env } from './env.js';
 import { metricsEndpoint, shutdownGraceMs, type MetricsEndpoint } from './process.js';
 import { DEFAULT_TEMPORAL_UI_URL } from './temporal.js';
-import { stripeConfig, type StripeConfig } from './worker.js';
+import { stripeConfig, type StripeConfig } from './worker-settings.js';
 
 export interface RateLimit {
   /** Requests per key (an API key, or a client IP) in each window. */

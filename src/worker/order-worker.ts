@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { CodecConfig } from '../config/codec.js';
 import type { TemporalConfig } from '../config/temporal.js';
-import type { ProviderConfig } from '../config/worker.js';
+import type { ProviderConfig } from '../config/worker-settings.js';
 import { createActivities } from '../activities/create-activities.js';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../codec/data-converter.js';
 import { TRACING_OFF, type Tracing } from '../telemetry/opentelemetry.js';

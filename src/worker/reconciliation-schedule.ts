@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { ReconciliationConfig } from '../config/worker.js';
+import type { ReconciliationConfig } from '../config/worker-settings.js';
 import { type SweepInput } from '../domain/reconciliation.js';
 import { RECONCILIATION_SCHEDULE_ID, SWEEP_WORKFLOW_TYPE } from '../workflows/names.js';
 

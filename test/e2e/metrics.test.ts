@@ -4,7 +4,7 @@ import { buildApp, TRIGGER_PATH } from '../../src/api/app.js';
 import { serveApiMetrics, UNMATCHED_ROUTE } from '../../src/api/plugins/metrics.js';
 import { loadApiMetricsConfig } from '../../src/config/api.js';
 import { ConfigError } from '../../src/config/env.js';
-import { loadWorkerMetricsConfig } from '../../src/config/worker.js';
+import { loadWorkerMetricsConfig } from '../../src/config/worker-settings.js';
 import { freePort, stopProcess, waitUntil, type StartedProcess } from '../../dev/processes.js';
 import { API_METRICS, WORKFLOW_COUNTERS } from '../../src/domain/metric-names.js';
 import type { OrderParams } from '../../src/domain/order.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
 import { answersOk, freePort, waitUntil } from '../../dev/processes.js';
-import { loadReconciliationConfig } from '../../src/config/worker.js';
+import { loadReconciliationConfig } from '../../src/config/worker-settings.js';
 import { type MismatchKind } from '../../src/domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../../src/domain/search-attributes.js';
 import { WORKFLOW_COUNTERS } from '../../src/domain/metric-names.js';

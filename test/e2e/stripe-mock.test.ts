@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import Stripe from 'stripe';
 import { stripeActivities } from '../../src/activities/stripe-activities.js';
-import { loadProviderConfig } from '../../src/config/worker.js';
+import { loadProviderConfig } from '../../src/config/worker-settings.js';
 import type { ChargeResult } from '../../src/domain/order.js';
 import type { RefundOutcome } from '../../src/domain/payment.js';
 import { sampleOrder, startHarness, type Harness } from '../support/harness.js';

@@ -9,7 +9,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { createDataConverter } from '../../src/codec/data-converter.js';
-import { loadProviderConfig } from '../../src/config/worker.js';
+import { loadProviderConfig } from '../../src/config/worker-settings.js';
 import { type StripeEventHint } from '../../src/domain/payment.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 import { createOrderWorker } from '../../src/worker/order-worker.js';

@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadCodecConfig, type CodecConfig } from '../../src/config/codec.js';
 import type { TemporalConfig } from '../../src/config/temporal.js';
-import { loadProviderConfig } from '../../src/config/worker.js';
+import { loadProviderConfig } from '../../src/config/worker-settings.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { createOrderWorker } from '../../src/worker/order-worker.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { loadProviderConfig } from '../../src/config/worker.js';
+import { loadProviderConfig } from '../../src/config/worker-settings.js';
 import { createActivities, type OrderActivities } from '../../src/activities/create-activities.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { workflowIdForOrder } from '../../src/workflows/names.js';

@@ -3,7 +3,7 @@ import { loadApiConfig } from '../../src/config/api.js';
 import { ConfigError } from '../../src/config/env.js';
 import { loadTemporalConfig } from '../../src/config/temporal.js';
 import { loadApiTracingConfig, loadWorkerTracingConfig } from '../../src/config/tracing.js';
-import { loadProviderConfig } from '../../src/config/worker.js';
+import { loadProviderConfig } from '../../src/config/worker-settings.js';
 
 const providerEnv = {
   STRIPE_SECRET_KEY: 'sk_test_123',

@@ -23,7 +23,7 @@ import { ConfigError } from '../../src/config/env.js';
 import * as processConfig from '../../src/config/process.js';
 import * as temporalConfig from '../../src/config/temporal.js';
 import * as tracingConfig from '../../src/config/tracing.js';
-import * as workerConfig from '../../src/config/worker.js';
+import * as workerConfig from '../../src/config/worker-settings.js';
 
 // Checks docker-compose.yml and the Dockerfile against the code they run: the config loaders each
 // entry point calls decide which variables are required and whether the stack's values are accepted.

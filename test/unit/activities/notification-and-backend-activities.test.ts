@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../../src/activities/create-activities.js';
-import { loadProviderConfig } from '../../../src/config/worker.js';
+import { loadProviderConfig } from '../../../src/config/worker-settings.js';
 import type { Order } from '../../../src/domain/order.js';
 import {
   INVALID_ORDER,
