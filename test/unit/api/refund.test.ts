@@ -4,13 +4,20 @@
  * refunded, the body's and the headers' rules, and that nothing refused starts a refund run. Refunds
  * that run (their input, their keys, Stripe's outcomes) are in test/e2e/refund-api.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import proto from '@temporalio/proto';
 import { buildApp } from '../../../src/api/app.js';
 import { startOrderWorkflow } from '../../../src/api/start-order.js';
 import type { OrderResult } from '../../../src/domain/order.js';
 import { MAX_AMOUNT } from '../../../src/domain/order-schema.js';
+import {
+  CHARGE_OUTCOME_UNKNOWN,
+  CHARGE_REJECTED,
+  REFUND_NOT_MADE,
+  REFUND_REFUSED,
+  STRIPE_UNAVAILABLE,
+} from '../../../src/domain/failures.js';
 import { REFUND_ORDER_WORKFLOW_TYPE, workflowIdForOrder } from '../../../src/workflows/names.js';
 import { sampleOrder } from '../../support/orders.js';
 import type { TemporalStandIn } from '../../support/temporal-stand-in.js';
@@ -131,6 +138,26 @@ describe('who can be refunded', () => {
       paymentIntentId: 'pi_paid_1',
       reason: 'requested by an operator through the API',
     });
+  });
+});
+
+describe('a refund run that fails', () => {
+  it.each([
+    [REFUND_NOT_MADE, 502, 'refund_not_made'],
+    [CHARGE_REJECTED, 502, 'refund_not_made'],
+    [CHARGE_OUTCOME_UNKNOWN, 502, 'refund_outcome_unknown'],
+    [STRIPE_UNAVAILABLE, 502, 'refund_outcome_unknown'],
+    [REFUND_REFUSED, 409, 'refund_refused'],
+  ])('failed %s: %i %s, "not made" only when Stripe shows nothing was refunded', async (type, status, code) => {
+    const { workflowId } = await paidOrder();
+    const answered = refund(workflowId, { headers: { 'idempotency-key': `fails-${type}` } });
+    const refundRunId = `refund-${workflowId}-fails-${type}`;
+    await vi.waitFor(() => expect(temporal.run(refundRunId)).toBeDefined());
+    temporal.fail(refundRunId, type, `the refund failed (${type})`);
+    const response = await answered;
+    expect(response.statusCode).toBe(status);
+    expect(response.json().error).toMatchObject({ code, message: expect.stringContaining(`the refund failed (${type})`) });
+    if (code === 'refund_outcome_unknown') expect(response.json().error.message).toContain('before refunding again');
   });
 });
 
