@@ -145,10 +145,13 @@ describe('GET /api/runs', () => {
     const orders = [sampleOrder(), sampleOrder(), sampleOrder({ customerId: 'cus_decline' })];
     for (const order of orders) await harness.runOrder(order);
 
+    // Visibility lags the runs: wait until all three are listed as closed.
     await expect
       .poll(
         async () =>
-          (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}`, headers: auth })).json().runs.length,
+          (await app.inject({ method: 'GET', url: `/api/runs?startedAfter=${before.toISOString()}`, headers: auth }))
+            .json()
+            .runs.filter((run: { status: string }) => run.status !== 'running').length,
         { timeout: 10_000 },
       )
       .toBe(3);
