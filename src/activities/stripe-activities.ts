@@ -279,11 +279,8 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
   if (earlier) {
     log.warn('The order was paid before this run: not charged again', { orderId: order.orderId, paymentIntentId: earlier.id });
     const paymentIntent = paymentIntentState(earlier);
-    return {
-      outcome: 'paid_before',
-      paymentIntent,
-      ...(paymentIntent.chargeId && { sinceThen: await sinceThen(stripe, paymentIntent.chargeId) }),
-    };
+    const since = paymentIntent.chargeId && (await sinceThen(stripe, order.orderId, paymentIntent.chargeId));
+    return { outcome: 'paid_before', paymentIntent, ...(since && { sinceThen: since }) };
   }
   const paymentMethod = order.paymentMethodId ?? (await defaultPaymentMethod(stripe, order.customerId));
   if (!paymentMethod) {
@@ -313,10 +310,19 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
   return { outcome: 'created', paymentIntent: paymentIntentState(intent) };
 }
 
-/** An earlier payment's refunds and disputes since it was made, so a re-sent order is recorded as Stripe holds it now. */
-async function sinceThen(stripe: Stripe, chargeId: string): Promise<PaymentSinceThen> {
-  const charge = await callStripe('read the earlier charge', () => stripe.charges.retrieve(chargeId));
-  return { amountRefunded: await settledRefundTotal(stripe, { charge: chargeId }), amountPaid: charge.amount, disputed: charge.disputed };
+/**
+ * An earlier payment's refunds and disputes since, so a re-sent order is recorded as Stripe holds it now; undefined when Stripe
+ * refuses the reads (the order is then recorded paid, never taken for unpaid and charged again).
+ */
+async function sinceThen(stripe: Stripe, orderId: string, chargeId: string): Promise<PaymentSinceThen | undefined> {
+  try {
+    const charge = await callStripe('read the earlier charge', () => stripe.charges.retrieve(chargeId));
+    return { amountRefunded: await settledRefundTotal(stripe, { charge: chargeId }), amountPaid: charge.amount, disputed: charge.disputed };
+  } catch (error) {
+    if (!(error instanceof ApplicationFailure) || !error.nonRetryable) throw error;
+    log.warn('Stripe refused to show what became of the earlier payment: recorded paid', { orderId, chargeId, error: error.message });
+    return undefined;
+  }
 }
 
 /** The refund in the workflow's terms, with what its payment took and what its settled refunds gave back. */

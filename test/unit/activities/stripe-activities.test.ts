@@ -118,6 +118,16 @@ describe('createPaymentIntent', () => {
       expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
     });
 
+    it('Stripe refusing to show the earlier charge (403): still paid_before, nothing created, recorded as paid', async () => {
+      const o = order();
+      const paymentIntentId = await paidLongAgo(o);
+      suite.sandbox.stripe.failNext(1, { delayMs: 0 }); // the search finds the earlier payment
+      suite.sandbox.stripe.failNext(1, { status: 403 }); // reading its charge is refused
+      const answer = await runActivity(suite.activities.createPaymentIntent, o, o);
+      expect(answer).toEqual({ outcome: 'paid_before', paymentIntent: expect.objectContaining({ id: paymentIntentId }) });
+      expect(suite.sandbox.stripe.paymentIntentsFor(o.orderId)).toHaveLength(1);
+    });
+
     it('a declined earlier PaymentIntent does not count: a new one is created', async () => {
       const o = order('cus_decline');
       const first = await created(o);
