@@ -316,8 +316,7 @@ async function createUnconfirmed(stripe: Stripe, order: Order, idempotencyKey: s
  */
 async function sinceThen(stripe: Stripe, orderId: string, chargeId: string): Promise<PaymentSinceThen | undefined> {
   try {
-    const charge = await callStripe('read the earlier charge', () => stripe.charges.retrieve(chargeId));
-    return { amountRefunded: await settledRefundTotal(stripe, { charge: chargeId }), amountPaid: charge.amount, disputed: charge.disputed };
+    return await paymentSoFar(stripe, chargeId);
   } catch (error) {
     if (!(error instanceof ApplicationFailure) || !error.nonRetryable) throw error;
     log.warn('Stripe refused to show what became of the earlier payment: recorded paid', { orderId, chargeId, error: error.message });
@@ -325,18 +324,24 @@ async function sinceThen(stripe: Stripe, orderId: string, chargeId: string): Pro
   }
 }
 
+/** What a charge took, what its settled refunds gave back, and whether it is disputed, as Stripe holds it now. */
+async function paymentSoFar(stripe: Stripe, chargeId: string): Promise<PaymentSinceThen> {
+  const charge = await callStripe('read the charge', () => stripe.charges.retrieve(chargeId));
+  return { amountRefunded: await settledRefundTotal(stripe, { charge: chargeId }), amountPaid: charge.amount, disputed: charge.disputed };
+}
+
 /** The refund in the workflow's terms, with what its payment took and what its settled refunds gave back. */
 async function refundOutcome(stripe: Stripe, refund: Stripe.Refund): Promise<RefundOutcome> {
   const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
-  const charge = chargeId ? await callStripe('read the refunded charge', () => stripe.charges.retrieve(chargeId)) : undefined;
+  const payment = chargeId ? await paymentSoFar(stripe, chargeId) : undefined;
   return {
     refundId: refund.id,
     amount: refund.amount,
     currency: refund.currency,
     status: refund.status ?? 'pending',
     ...(refund.failure_reason && { failureReason: refund.failure_reason }),
-    amountRefunded: chargeId ? await settledRefundTotal(stripe, { charge: chargeId }) : refund.status === 'succeeded' ? refund.amount : 0,
-    amountPaid: charge?.amount ?? refund.amount,
+    amountRefunded: payment ? payment.amountRefunded : refund.status === 'succeeded' ? refund.amount : 0,
+    amountPaid: payment?.amountPaid ?? refund.amount,
   };
 }
 

@@ -35,3 +35,5 @@ export const REFUND_REFUSED = 'RefundRefused';
 export const REFUND_FAILED = 'RefundFailed';
 /** Stripe's record shows no refund under any of the step's keys (each answered with a stored error): nothing was refunded. */
 export const REFUND_NOT_MADE = 'RefundNotMade';
+/** A refund step that failed with one of these refunded nothing; any other failure leaves its outcome unknown. */
+export const REFUND_NOT_MADE_TYPES: readonly string[] = [REFUND_NOT_MADE, CHARGE_REJECTED];

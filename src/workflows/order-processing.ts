@@ -24,6 +24,7 @@ import { payWithPaymentIntent, type PaymentOutcome } from './charge-card.js';
 import { settledRefund } from './refund-settlement.js';
 import { paymentUpdate, statusQuery, stripeEventSignal } from './names.js';
 import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
+import { tryNotifyOps } from './ops-alerts.js';
 
 /** Parse Order as a local activity, with no task queue round trip; runs started before it replay an activity task. */
 const PARSE_ORDER_LOCAL_ACTIVITY = 'parse-order-local-activity';
@@ -44,7 +45,6 @@ const parseOrderTask = orderActivity('parseOrder', PARSE_ORDER_OPTIONS);
 const parseOrderLocally = localOrderActivity('parseOrder', PARSE_ORDER_OPTIONS);
 const sendReceipt = orderActivity('sendReceipt', NOTIFICATION_OPTIONS);
 const sendPaymentAction = orderActivity('sendPaymentAction', NOTIFICATION_OPTIONS);
-const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
 const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
 
@@ -462,15 +462,4 @@ function paymentAlert(order: Order, payment: Exclude<PaymentOutcome, { status: '
     ...(paymentIntentId && { paymentIntentId }),
     ...(chargeUncertain !== undefined && { chargeUncertain }),
   };
-}
-
-/** Notify Ops must never stop the order from being recorded: a failed alert is reported, not thrown. */
-async function tryNotifyOps(alert: Parameters<OrderActivities['notifyOps']>[0]): Promise<boolean> {
-  try {
-    await notifyOps(alert);
-    return true;
-  } catch {
-    countOrderEvent('opsAlertFailed');
-    return false;
-  }
 }

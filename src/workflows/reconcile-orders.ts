@@ -2,8 +2,9 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { ParentClosePolicy, patched, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { CORRECTED_OUTCOME, MISMATCH_KINDS, type MismatchKind, type OutcomeMismatch, type SweepInput } from '../domain/reconciliation.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { countOrderEvent, countReconciliationMismatch } from './counters.js';
-import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
+import { countReconciliationMismatch } from './counters.js';
+import { tryNotifyOps } from './ops-alerts.js';
+import { ORDER_STATUS_OPTIONS, RECONCILIATION_SWEEP_OPTIONS } from './activity-options.js';
 import { orderActivity } from './activity-proxies.js';
 import { failureMessage } from './activity-failures.js';
 import { reconcileWorkflowId } from './names.js';
@@ -11,7 +12,6 @@ import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record
 
 const findOutcomeMismatches = orderActivity('findOutcomeMismatches', RECONCILIATION_SWEEP_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
-const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 
 /** A correction the backend never took tells ops before the run fails; runs started before this failed silently. */
 const TELL_OPS_UNRECORDED = 'reconcile-tells-ops-unrecorded';
@@ -56,8 +56,6 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
   const outcome = CORRECTED_OUTCOME[mismatch.kind];
   const { order, paymentIntentId, chargeId, dispute, amountRefunded } = mismatch;
   upsertSearchAttributes([{ key: ORDER_OUTCOME, value: outcome }]);
-  // The correction stands whatever Slack does: an alert it never takes must not fail the run.
-  const tellOps = (alert: Parameters<typeof notifyOps>[0]) => notifyOps(alert).catch(() => countOrderEvent('opsAlertFailed'));
   const record = {
     orderId: order.orderId,
     status: outcome,
@@ -68,14 +66,15 @@ export async function reconcileOrder(mismatch: OutcomeMismatch): Promise<{ order
   try {
     if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
       await recordOrderStatus(record, ({ reason, until }) =>
-        tellOps({ kind: 'backend-misconfigured', order, status: outcome, reason, until }),
+        tryNotifyOps({ kind: 'backend-misconfigured', order, status: outcome, reason, until }),
       );
     } else await updateOrderStatus(record);
   } catch (error) {
-    if (patched(TELL_OPS_UNRECORDED)) await tellOps({ kind: 'order-unrecorded', order, status: outcome, reason: failureMessage(error) });
+    if (patched(TELL_OPS_UNRECORDED))
+      await tryNotifyOps({ kind: 'order-unrecorded', order, status: outcome, reason: failureMessage(error) });
     throw error;
   }
-  await tellOps({
+  await tryNotifyOps({
     kind: 'order-reconciled',
     order,
     recorded: mismatch.recorded,

@@ -1,18 +1,18 @@
 import { ApplicationFailure, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { type RefundOrderInput, type RefundOutcome } from '../domain/payment.js';
-import { CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../domain/failures.js';
+import { REFUND_NOT_MADE_TYPES, REFUND_REFUSED } from '../domain/failures.js';
 import { ORDER_OUTCOME } from '../domain/search-attributes.js';
-import { NOTIFICATION_OPTIONS, ORDER_STATUS_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
+import { ORDER_STATUS_OPTIONS, REFUND_OPTIONS } from './activity-options.js';
 import { applicationFailureOf, failureMessage } from './activity-failures.js';
 import { orderActivity } from './activity-proxies.js';
 import { refundedStatus, settledRefund } from './refund-settlement.js';
 import { refundQuery } from './names.js';
 import { MISCONFIGURED_BACKEND_RETRIES, recordOrderStatus } from './order-record.js';
+import { tryNotifyOps } from './ops-alerts.js';
 
 // Stripe unavailable is retried for up to 23 h (the key's lifetime): the API answers 202 meanwhile, never a guess.
 const refundPayment = orderActivity('refundPayment', REFUND_OPTIONS);
 const updateOrderStatus = orderActivity('updateOrderStatus', ORDER_STATUS_OPTIONS);
-const notifyOps = orderActivity('notifyOps', NOTIFICATION_OPTIONS);
 
 /** A refund that leaves nothing paid records OrderOutcome `refunded` on its run; runs started before this record none. */
 const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';
@@ -20,13 +20,6 @@ const REFUND_OUTCOME_SEARCH_ATTRIBUTE = 'refund-outcome-search-attribute';
 const SETTLE_REFUNDS = 'settle-refunds';
 /** A refund whose outcome is unknown tells ops before the run fails; runs started before this failed silently. */
 const TELL_OPS_REFUND_UNKNOWN = 'tell-ops-refund-unknown';
-
-// Notify Ops never fails the run: the alert is best effort beside the outcome it reports.
-const tellOps = (alert: Parameters<typeof notifyOps>[0]) =>
-  notifyOps(alert).then(
-    () => undefined,
-    () => undefined,
-  );
 
 /**
  * An operator's refund (docs/payments.md#refunds). Its workflow ID names the request, so a repeat returns the same refund and
@@ -42,9 +35,8 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
     const failure = applicationFailureOf(error);
     if (failure?.type === REFUND_REFUSED)
       throw ApplicationFailure.create({ type: REFUND_REFUSED, message: failure.message, nonRetryable: true });
-    const notMade = failure?.type === REFUND_NOT_MADE || failure?.type === CHARGE_REJECTED;
-    if (!notMade && patched(TELL_OPS_REFUND_UNKNOWN)) {
-      await tellOps({
+    if (!REFUND_NOT_MADE_TYPES.includes(failure?.type ?? '') && patched(TELL_OPS_REFUND_UNKNOWN)) {
+      await tryNotifyOps({
         kind: 'refund-outcome-unknown',
         orderId: input.orderId,
         paymentIntentId: input.paymentIntentId,
@@ -69,16 +61,19 @@ export async function refundOrder(input: RefundOrderInput): Promise<RefundOutcom
  * return the money, or that the backend could not record.
  */
 async function tellOfRefund({ orderId, paymentIntentId }: RefundOrderInput, refund: RefundOutcome): Promise<void> {
-  if (refund.status !== 'succeeded') return tellOps({ kind: 'refund-not-returned', orderId, paymentIntentId, refund });
+  if (refund.status !== 'succeeded') {
+    await tryNotifyOps({ kind: 'refund-not-returned', orderId, paymentIntentId, refund });
+    return;
+  }
   const status = refundedStatus(refund);
   const record = { orderId, status, paymentIntentId, amountRefunded: refund.amountRefunded };
   try {
     if (patched(MISCONFIGURED_BACKEND_RETRIES)) {
       await recordOrderStatus(record, ({ reason, until }) =>
-        tellOps({ kind: 'backend-misconfigured', order: { orderId }, status, reason, until }),
+        tryNotifyOps({ kind: 'backend-misconfigured', order: { orderId }, status, reason, until }),
       );
     } else await updateOrderStatus(record);
   } catch (error) {
-    await tellOps({ kind: 'refund-unrecorded', orderId, paymentIntentId, refund, status, reason: failureMessage(error) });
+    await tryNotifyOps({ kind: 'refund-unrecorded', orderId, paymentIntentId, refund, status, reason: failureMessage(error) });
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { CHARGE_REJECTED, REFUND_NOT_MADE, REFUND_REFUSED } from '../../domain/failures.js';
+import { REFUND_NOT_MADE_TYPES, REFUND_REFUSED } from '../../domain/failures.js';
 import { UNSETTLED_REFUND_STATUSES, type RefundOrderInput, type RefundOutcome } from '../../domain/payment.js';
 import type { ApiContext } from '../context.js';
 import { sendError } from '../../http/error-reply.js';
@@ -182,7 +182,7 @@ export function registerRefundRoute(app: FastifyInstance, context: ApiContext, a
         const refused = failureOfType(error, [REFUND_REFUSED]);
         if (refused) return sendError(reply, 409, 'refund_refused', refused.message, { workflowId: refundRunId });
         // Stripe's record shows no refund under the run's keys, or Stripe refused the request itself: nothing was refunded.
-        const notMade = failureOfType(error, [REFUND_NOT_MADE, CHARGE_REJECTED]);
+        const notMade = failureOfType(error, REFUND_NOT_MADE_TYPES);
         if (notMade) {
           return sendError(
             reply,
